@@ -1,0 +1,76 @@
+/**
+ * A Map that holds at most `limit` entries and evicts the oldest insertion first.
+ * Re-setting an existing key keeps its place: age is the first insertion.
+ */
+export class BoundedMap<K, V> {
+  private readonly map = new Map<K, V>();
+  constructor(
+    readonly limit: number,
+    private readonly onEvict?: (key: K, value: V) => void,
+  ) {}
+
+  get size(): number {
+    return this.map.size;
+  }
+  has(key: K): boolean {
+    return this.map.has(key);
+  }
+  get(key: K): V | undefined {
+    return this.map.get(key);
+  }
+  set(key: K, value: V): void {
+    this.map.set(key, value);
+    while (this.map.size > this.limit) {
+      const oldest = this.map.keys().next();
+      if (oldest.done) break;
+      const evicted = this.map.get(oldest.value) as V;
+      this.map.delete(oldest.value);
+      this.onEvict?.(oldest.value, evicted);
+    }
+  }
+  delete(key: K): boolean {
+    return this.map.delete(key);
+  }
+  keys(): IterableIterator<K> {
+    return this.map.keys();
+  }
+  values(): IterableIterator<V> {
+    return this.map.values();
+  }
+  entries(): IterableIterator<[K, V]> {
+    return this.map.entries();
+  }
+}
+
+/** A ring of the last `limit` values, newest last. */
+export class Ring<T> {
+  private readonly items: (T | undefined)[];
+  private start = 0;
+  private count = 0;
+  constructor(readonly limit: number) {
+    this.items = new Array(limit);
+  }
+  get size(): number {
+    return this.count;
+  }
+  push(value: T): void {
+    if (this.limit === 0) return;
+    if (this.count < this.limit) {
+      this.items[(this.start + this.count) % this.limit] = value;
+      this.count++;
+    } else {
+      this.items[this.start] = value;
+      this.start = (this.start + 1) % this.limit;
+    }
+  }
+  /** Newest first. */
+  *newest(): IterableIterator<T> {
+    for (let i = this.count - 1; i >= 0; i--) yield this.items[(this.start + i) % this.limit] as T;
+  }
+  /** Oldest first. */
+  toArray(): T[] {
+    const out: T[] = [];
+    for (let i = 0; i < this.count; i++) out.push(this.items[(this.start + i) % this.limit] as T);
+    return out;
+  }
+}

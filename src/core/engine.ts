@@ -1,0 +1,1390 @@
+import { bytesToHex } from "@noble/hashes/utils.js";
+import {
+  type AckSummary,
+  appendSignature,
+  DecodeError,
+  type DecodeLimits,
+  decodeMessage,
+  encodeUnsigned,
+  type HistoryEntry,
+  kindOf,
+  type MessageKind,
+  type ReceivedUpTo,
+  type SequenceRange,
+  SIGNATURE_BYTES,
+  type WireMessage,
+} from "../wire/index.js";
+import { buildFilter, channelSalt, fillRatio, filterHas, optimalHashCount } from "./ack-filter.js";
+import { BoundedMap, Ring } from "./bounded.js";
+import { TimerHeap, type TimerKind } from "./heap.js";
+import { type Identity, type SignatureVerifier, signEncoding, verifyEncoding } from "./identity.js";
+import {
+  type ChannelId,
+  computeMessageId,
+  isChorusSenderId,
+  type MessageId,
+  type SenderId,
+  senderPrefixBytes,
+  senderPrefixHex,
+} from "./ids.js";
+import { type Params, resolveParams } from "./params.js";
+import type {
+  DeliveredMessage,
+  EngineEvent,
+  GapSource,
+  MessageRef,
+  MessageStatus,
+  Outgoing,
+  OutgoingPurpose,
+  OwnState,
+  SendResult,
+  Step,
+} from "./types.js";
+
+export interface EngineConfig {
+  readonly channelId: string;
+  readonly identity: Identity;
+  /** Uniform random numbers in [0, 1). Production: a CSPRNG (the ack nonce must be unpredictable). */
+  readonly random: () => number;
+  /** Local time in ms when the member joins; messages stamped earlier are history, not dependencies. */
+  readonly now: number;
+  readonly params?: Partial<Params>;
+  /** Members asked first for repairs (the owner node); they answer at once, others wait. */
+  readonly preferredResponders?: readonly string[];
+  /** Replaces the ed25519 check, e.g. with a cache in a simulator that delivers one message to many members. */
+  readonly verifySignature?: SignatureVerifier;
+  readonly decodeLimits?: DecodeLimits;
+}
+
+interface SenderState {
+  readonly id: SenderId;
+  /** Every sequence number up to here is delivered, lost, or before this member's horizon. */
+  contiguous: number;
+  /** Delivered or lost sequence numbers above `contiguous`. */
+  readonly above: Set<number>;
+  /** Highest sequence number known to exist. */
+  highest: number;
+  /** The floor was guessed at first contact; an in-scope message just above it lowers it by one. */
+  tentative: boolean;
+  floor: number;
+  pending: number;
+}
+
+interface CachedMessage {
+  readonly messageId: MessageId;
+  readonly senderId: SenderId;
+  readonly sequence: number | undefined;
+  readonly lamportTimestamp: bigint;
+  readonly content: Uint8Array;
+  readonly bytes: Uint8Array;
+  readonly deliveredAt: number;
+  retrievalHint: Uint8Array | undefined;
+}
+
+interface PendingMessage {
+  readonly message: WireMessage;
+  readonly bytes: Uint8Array;
+  readonly receivedAt: number;
+  waitingOn: number;
+}
+
+interface MissingEntry {
+  readonly key: string;
+  readonly ref: MessageRef;
+  readonly detectedAt: number;
+  readonly lostAt: number;
+  requestAt: number;
+  attempts: number;
+  retrievalHint: Uint8Array | undefined;
+}
+
+interface OwnEntry {
+  readonly messageId: MessageId;
+  readonly sequence: number;
+  readonly bytes: Uint8Array;
+  readonly sentAt: number;
+  resendAt: number;
+  resends: number;
+  readonly ackedBy: Set<SenderId>;
+  /** First filter hit per member, by summary nonce; a second hit with another nonce confirms. */
+  readonly possibly: Map<SenderId, bigint>;
+}
+
+/** JSON-serialisable engine state; `ChannelEngine.restore` rebuilds an engine from it. */
+export interface EngineSnapshot {
+  readonly version: 1;
+  readonly channelId: string;
+  readonly senderId: string;
+  readonly lamport: string;
+  readonly ownSequence: number;
+  readonly horizon: number;
+  readonly lastSentAt: number;
+  readonly ackDirty: boolean;
+  readonly controlSent: readonly number[];
+  readonly responsesSent: readonly number[];
+  readonly senders: readonly {
+    id: string;
+    contiguous: number;
+    above: number[];
+    highest: number;
+    tentative: boolean;
+    floor: number;
+  }[];
+  readonly members: readonly [string, number][];
+  readonly memberConfirmed: readonly [string, number][];
+  readonly seen: readonly string[];
+  readonly lost: readonly string[];
+  readonly cache: readonly { bytes: string; deliveredAt: number; hint?: string }[];
+  readonly history: readonly string[];
+  readonly recentReceived: readonly string[];
+  readonly markOrder: readonly string[];
+  readonly pending: readonly { bytes: string; receivedAt: number }[];
+  readonly missing: readonly {
+    key: string;
+    ref: { messageId?: string; senderId?: string; sequence?: number };
+    detectedAt: number;
+    lostAt: number;
+    requestAt: number;
+    attempts: number;
+  }[];
+  readonly own: readonly {
+    bytes: string;
+    sentAt: number;
+    resendAt: number;
+    resends: number;
+    ackedBy: string[];
+    possibly: [string, string][];
+  }[];
+}
+
+const WINDOW_MS = 600_000;
+// Bytes of an ack summary besides its filter bytes and marks: field tag and length, nonce, hash count, filter tag and length.
+const ACK_FIXED_BYTES = 3 + 9 + 2 + 3;
+const MARK_BYTES = 16;
+const SIGNATURE_FIELD_BYTES = 3 + SIGNATURE_BYTES;
+
+function idKey(id: string): string {
+  return `i:${id}`;
+}
+function seqKey(sender: string, seq: number): string {
+  return `s:${sender}:${seq}`;
+}
+
+function fromHex(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+class StepBuilder {
+  readonly outgoing: Outgoing[] = [];
+  readonly events: EngineEvent[] = [];
+  result(): Step {
+    return { outgoing: this.outgoing, events: this.events };
+  }
+}
+
+/**
+ * The Chorus protocol engine for one member in one channel. Pure: time and randomness come in as
+ * arguments, and every call returns the bytes to publish and the events that happened.
+ */
+export class ChannelEngine {
+  readonly channelId: ChannelId;
+  readonly senderId: SenderId;
+  readonly params: Params;
+
+  private readonly identity: Identity;
+  private readonly random: () => number;
+  private readonly verify: SignatureVerifier;
+  private readonly decodeLimits: DecodeLimits | undefined;
+  private readonly salt: Uint8Array;
+  private readonly ownPrefix: string;
+  private readonly preferred: ReadonlySet<string>;
+
+  private lamport = 0n;
+  private ownSequence = 0;
+  private horizon: number;
+  private lastSentAt: number;
+  private ackDirty = false;
+  private controlSent: number[] = [];
+  private responsesSent: number[] = [];
+
+  private readonly senders = new Map<SenderId, SenderState>();
+  private readonly prefixIndex = new Map<string, SenderId>();
+  /** Members heard from, least recently heard first. */
+  private readonly members = new Map<SenderId, number>();
+  /** Highest own sequence number each member has confirmed through a received-up-to mark. */
+  private readonly memberConfirmed = new Map<SenderId, number>();
+  private readonly seen: BoundedMap<MessageId, true>;
+  private readonly lost: BoundedMap<MessageId, true>;
+  private readonly cache: BoundedMap<MessageId, CachedMessage>;
+  private readonly cacheBySeq = new Map<string, MessageId>();
+  private readonly history: Ring<MessageId>;
+  private readonly recentReceived: Ring<MessageId>;
+  private markOrder: SenderId[] = [];
+  private readonly pending = new Map<MessageId, PendingMessage>();
+  /** Dependency key -> pending messages waiting for it. */
+  private readonly waiters = new Map<string, Set<MessageId>>();
+  /** Sequence keys of pending messages, to tell "received, waiting" from "missing". */
+  private readonly pendingBySeq = new Map<string, MessageId>();
+  private readonly missing = new Map<string, MissingEntry>();
+  private readonly responses = new Map<MessageId, number>();
+  private readonly own: BoundedMap<MessageId, OwnEntry>;
+  private readonly ownBySeq = new Map<number, MessageId>();
+  private readonly timers = new TimerHeap();
+  private syncAt = Number.POSITIVE_INFINITY;
+
+  constructor(config: EngineConfig) {
+    if (typeof config.channelId !== "string" || config.channelId.length === 0) {
+      throw new TypeError("channelId must be a non-empty string");
+    }
+    if (typeof config.random !== "function") throw new TypeError("random must be a function returning [0, 1)");
+    if (!Number.isFinite(config.now)) throw new TypeError(`now must be a finite number of ms, got ${config.now}`);
+    this.channelId = config.channelId as ChannelId;
+    this.identity = config.identity;
+    this.senderId = config.identity.senderId;
+    this.random = config.random;
+    this.params = resolveParams(config.params);
+    this.verify = config.verifySignature ?? verifyEncoding;
+    this.decodeLimits = config.decodeLimits;
+    this.salt = channelSalt(config.channelId);
+    this.ownPrefix = senderPrefixHex(this.senderId);
+    this.preferred = new Set(config.preferredResponders ?? []);
+    this.horizon = config.now;
+    this.lastSentAt = config.now;
+    const p = this.params;
+    this.seen = new BoundedMap(p.maxSeenIds);
+    this.lost = new BoundedMap(p.maxSeenIds);
+    this.cache = new BoundedMap(p.repairCacheSize, (_id, entry) => {
+      if (entry.sequence !== undefined) this.cacheBySeq.delete(`${entry.senderId}:${entry.sequence}`);
+    });
+    this.history = new Ring(p.causalHistorySize);
+    this.recentReceived = new Ring(p.ackRecentIds);
+    this.own = new BoundedMap(p.maxTrackedOwn, (id, entry) => {
+      if (this.ownBySeq.get(entry.sequence) === id) this.ownBySeq.delete(entry.sequence);
+    });
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  /** Sends a chat message. It is delivered locally at once and tracked for receipts. */
+  send(content: Uint8Array, now: number): SendResult {
+    if (!(content instanceof Uint8Array) || content.length === 0) {
+      throw new TypeError("content must be a non-empty Uint8Array");
+    }
+    const step = new StepBuilder();
+    this.ownSequence++;
+    const sequence = this.ownSequence;
+    const lamport = this.nextLamport(now);
+    const messageId = computeMessageId({
+      channelId: this.channelId,
+      senderId: this.senderId,
+      kind: "content",
+      sequence,
+      lamportTimestamp: lamport,
+      content,
+    });
+    const requests = this.collectRequests(now, true);
+    const bytes = this.sign({
+      senderId: this.senderId,
+      messageId,
+      channelId: this.channelId,
+      lamportTimestamp: lamport,
+      causalHistory: this.causalHistory(),
+      repairRequest: requests.ids,
+      sequenceRepairRequest: requests.ranges,
+      content,
+      kind: "content",
+      sequence,
+    });
+    this.lastSentAt = now;
+    this.ackDirty = false;
+    this.seen.set(messageId, true);
+    const senderState = this.senderState(this.senderId, sequence, true);
+    this.advanceSender(senderState, sequence);
+    const delivered: DeliveredMessage = {
+      messageId,
+      senderId: this.senderId,
+      sequence,
+      lamportTimestamp: lamport,
+      content,
+      deliveredAt: now,
+      own: true,
+    };
+    this.remember(delivered, bytes);
+    const entry: OwnEntry = {
+      messageId,
+      sequence,
+      bytes,
+      sentAt: now,
+      resendAt: now + this.params.resendAfterMs,
+      resends: 0,
+      ackedBy: new Set(),
+      possibly: new Map(),
+    };
+    this.own.set(messageId, entry);
+    this.ownBySeq.set(sequence, messageId);
+    if (this.params.maxResends > 0) this.schedule("resend", messageId, entry.resendAt);
+    // This message carries our acknowledgements; no sync is owed until we receive something new.
+    this.syncAt = Number.POSITIVE_INFINITY;
+    step.outgoing.push({ bytes, messageId, kind: "content", purpose: "content" });
+    step.events.push({ type: "delivered", message: delivered });
+    return { ...step.result(), messageId, sequence, lamportTimestamp: lamport };
+  }
+
+  /** Sends a message with no reliability: no timestamp, history, acknowledgement, resend or log entry. */
+  sendEphemeral(content: Uint8Array, _now: number): SendResult {
+    if (!(content instanceof Uint8Array) || content.length === 0) {
+      throw new TypeError("content must be a non-empty Uint8Array");
+    }
+    const messageId = computeMessageId({
+      channelId: this.channelId,
+      senderId: this.senderId,
+      kind: "ephemeral",
+      sequence: 0,
+      lamportTimestamp: 0n,
+      content,
+    });
+    const bytes = this.sign({
+      senderId: this.senderId,
+      messageId,
+      channelId: this.channelId,
+      causalHistory: [],
+      repairRequest: [],
+      sequenceRepairRequest: [],
+      content,
+      kind: "ephemeral",
+    });
+    return {
+      outgoing: [{ bytes, messageId, kind: "ephemeral", purpose: "ephemeral" }],
+      events: [],
+      messageId,
+      sequence: undefined,
+      lamportTimestamp: undefined,
+    };
+  }
+
+  private nextLamport(now: number): bigint {
+    const clock = BigInt(Math.max(0, Math.floor(now)));
+    this.lamport = this.lamport + 1n > clock ? this.lamport + 1n : clock;
+    return this.lamport;
+  }
+
+  private causalHistory(): HistoryEntry[] {
+    const out: HistoryEntry[] = [];
+    for (const id of this.history.toArray()) {
+      const hint = this.cache.get(id)?.retrievalHint;
+      out.push(hint === undefined ? { messageId: id } : { messageId: id, retrievalHint: hint });
+    }
+    return out;
+  }
+
+  /** Builds the ack summary to fit the overhead budget left by `base`, signs, and encodes. */
+  private sign(base: Omit<WireMessage, "ack" | "signature">): Uint8Array {
+    let message: WireMessage = base;
+    if (base.kind !== "ephemeral") {
+      const contentBytes = base.content?.length ?? 0;
+      const used = encodeUnsigned(base).length + SIGNATURE_FIELD_BYTES - contentBytes;
+      const ack = this.buildSummary(this.params.overheadBudgetBytes - used);
+      if (ack !== undefined) message = { ...base, ack };
+    }
+    const unsigned = encodeUnsigned(message);
+    return appendSignature(unsigned, signEncoding(unsigned, this.identity.secretKey));
+  }
+
+  private buildSummary(budget: number): AckSummary | undefined {
+    const p = this.params;
+    let room = budget - ACK_FIXED_BYTES;
+    if (room < 0) return undefined;
+    const marks: ReceivedUpTo[] = [];
+    const marked = new Map<SenderId, number>();
+    for (let i = this.markOrder.length - 1; i >= 0 && marks.length < p.ackMaxMarks && room >= MARK_BYTES; i--) {
+      const sender = this.markOrder[i]!;
+      const state = this.senders.get(sender);
+      if (state === undefined || state.contiguous < 1) continue;
+      marks.push({ senderPrefix: senderPrefixBytes(sender), sequence: state.contiguous });
+      marked.set(sender, state.contiguous);
+      room -= MARK_BYTES;
+    }
+    const maxBytes = Math.min(p.ackMaxFilterBytes, room);
+    const capacity = Math.floor((maxBytes * 8) / p.ackFilterBitsPerId);
+    const ids: MessageId[] = [];
+    if (capacity > 0) {
+      for (const id of this.recentReceived.newest()) {
+        const cached = this.cache.get(id);
+        if (cached?.sequence !== undefined && (marked.get(cached.senderId) ?? 0) >= cached.sequence) continue;
+        ids.push(id);
+        if (ids.length >= capacity) break;
+      }
+    }
+    if (marks.length === 0 && ids.length === 0) return undefined;
+    const filterBytes = ids.length === 0 ? 0 : Math.min(maxBytes, Math.ceil((ids.length * p.ackFilterBitsPerId) / 8));
+    const hashCount = optimalHashCount(filterBytes * 8, ids.length);
+    const nonce = this.randomNonce();
+    const filter = buildFilter(this.salt, nonce, ids, filterBytes, hashCount);
+    return { nonce, filter, hashCount, marks };
+  }
+
+  private randomNonce(): bigint {
+    const hi = BigInt(Math.floor(this.random() * 0x1_0000_0000));
+    const lo = BigInt(Math.floor(this.random() * 0x1_0000_0000));
+    return (hi << 32n) | lo;
+  }
+
+  // -------------------------------------------------------------- receiving
+
+  /**
+   * Handles bytes received on the channel's topic. `decoded` may be passed when the caller already
+   * decoded these exact bytes (a simulator delivering one message to many members).
+   */
+  receive(bytes: Uint8Array, now: number, decoded?: WireMessage): Step {
+    const step = new StepBuilder();
+    let message: WireMessage;
+    try {
+      message = decoded ?? decodeMessage(bytes, this.decodeLimits);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      step.events.push({ type: "rejected", reason: `undecodable: ${err.message}` });
+      return step.result();
+    }
+    const reason = this.validate(message, bytes, now);
+    if (reason !== undefined) {
+      step.events.push({ type: "rejected", reason, senderId: message.senderId, messageId: message.messageId });
+      return step.result();
+    }
+    const sender = message.senderId as SenderId;
+    if (sender === this.senderId) return step.result();
+    const kind = kindOf(message);
+    this.hearFrom(sender, now);
+    if (kind === "ephemeral") {
+      step.events.push({
+        type: "ephemeral",
+        messageId: message.messageId as MessageId,
+        senderId: sender,
+        content: message.content ?? new Uint8Array(),
+      });
+      return step.result();
+    }
+    const id = message.messageId as MessageId;
+    // Someone rebroadcast it: a pending answer of ours is no longer needed.
+    this.responses.delete(id);
+    if (kind === "content" && (this.seen.has(id) || this.pending.has(id))) return step.result();
+    this.readAcknowledgements(message, sender, now, step);
+    this.readRepairRequests(message, now, step);
+    if (kind === "sync") {
+      this.noteHistoryGaps(message, now, step);
+      return step.result();
+    }
+    this.accept(message, bytes, now, step);
+    return step.result();
+  }
+
+  /** Returns why a message must be refused, or undefined when it may be processed. */
+  private validate(message: WireMessage, bytes: Uint8Array, now: number): string | undefined {
+    if (message.channelId !== this.channelId) return `wrong channel "${message.channelId}"`;
+    const kind = kindOf(message);
+    if (message.kind === undefined) {
+      if (!this.params.interop) return "unsigned SDS message and interop is off";
+    } else {
+      if (!isChorusSenderId(message.senderId)) return "sender id is not an ed25519 public key in hex";
+      if (message.signature === undefined) return "missing signature";
+      const expected = computeMessageId({
+        channelId: message.channelId,
+        senderId: message.senderId,
+        kind,
+        sequence: message.sequence ?? 0,
+        lamportTimestamp: message.lamportTimestamp ?? 0n,
+        content: message.content ?? new Uint8Array(),
+      });
+      if (expected !== message.messageId) return `message id does not match its fields (expected ${expected})`;
+      if (kind === "sync" && message.sequence !== undefined) return "sync message carries a sequence number";
+      if (!this.verify(bytes, message.signature, message.senderId as SenderId)) return "bad signature";
+    }
+    if (message.lamportTimestamp !== undefined) {
+      const limit = BigInt(Math.floor(Math.max(0, now) + this.params.maxFutureSkewMs));
+      if (message.lamportTimestamp > limit) {
+        return `lamport timestamp ${message.lamportTimestamp} is more than ${this.params.maxFutureSkewMs} ms ahead`;
+      }
+    }
+    return undefined;
+  }
+
+  private hearFrom(sender: SenderId, now: number): void {
+    const isNew = !this.members.delete(sender);
+    this.members.set(sender, now);
+    if (this.members.size > this.params.maxMembers) {
+      const oldest = this.members.keys().next().value as SenderId;
+      this.members.delete(oldest);
+      this.memberConfirmed.delete(oldest);
+    }
+    if (isNew) {
+      const prefix = senderPrefixHex(sender);
+      if (!this.prefixIndex.has(prefix)) this.prefixIndex.set(prefix, sender);
+    }
+  }
+
+  /** What the author of `message` tells us it holds: marks, filter, causal history. */
+  private readAcknowledgements(message: WireMessage, by: SenderId, now: number, step: StepBuilder): void {
+    if (this.own.size === 0) {
+      this.readMarksForGaps(message, now, step);
+      return;
+    }
+    for (const entry of message.causalHistory) {
+      const own = this.own.get(entry.messageId as MessageId);
+      if (own !== undefined) this.confirm(own, by, step);
+    }
+    const ack = message.ack;
+    if (ack !== undefined) {
+      let confirmedUpTo = this.memberConfirmed.get(by) ?? 0;
+      for (const mark of ack.marks) {
+        if (bytesToHex(mark.senderPrefix) !== this.ownPrefix) continue;
+        // A mark beyond what we sent is a lie; cap it rather than trust it.
+        const upTo = Math.min(mark.sequence, this.ownSequence);
+        if (upTo > confirmedUpTo) {
+          this.confirmRange(by, confirmedUpTo, upTo, step);
+          confirmedUpTo = upTo;
+          this.memberConfirmed.set(by, upTo);
+        }
+      }
+      if (ack.filter.length > 0 && fillRatio(ack.filter) <= this.params.ackMaxFillRatio) {
+        const lowest = Math.max(confirmedUpTo, this.ownSequence - this.params.ackFilterCheckDepth);
+        for (let seq = this.ownSequence; seq > lowest; seq--) {
+          const id = this.ownBySeq.get(seq);
+          const own = id === undefined ? undefined : this.own.get(id);
+          if (own === undefined || own.ackedBy.has(by)) continue;
+          if (!filterHas(this.salt, ack.nonce, ack.filter, ack.hashCount, own.messageId)) continue;
+          const earlier = own.possibly.get(by);
+          if (earlier === undefined) own.possibly.set(by, ack.nonce);
+          else if (earlier !== ack.nonce) this.confirm(own, by, step);
+        }
+      }
+    }
+    this.readMarksForGaps(message, now, step);
+  }
+
+  private confirmRange(by: SenderId, from: number, to: number, step: StepBuilder): void {
+    if (to - from > this.own.size) {
+      for (const own of this.own.values()) if (own.sequence > from && own.sequence <= to) this.confirm(own, by, step);
+      return;
+    }
+    for (let seq = from + 1; seq <= to; seq++) {
+      const id = this.ownBySeq.get(seq);
+      const own = id === undefined ? undefined : this.own.get(id);
+      if (own !== undefined) this.confirm(own, by, step);
+    }
+  }
+
+  private confirm(own: OwnEntry, by: SenderId, step: StepBuilder): void {
+    if (own.ackedBy.has(by)) return;
+    own.ackedBy.add(by);
+    own.possibly.delete(by);
+    step.events.push({
+      type: "acknowledged",
+      messageId: own.messageId,
+      by,
+      count: own.ackedBy.size,
+      members: this.knownMembers(),
+    });
+  }
+
+  /** Marks of other senders tell us how far they have got: anything beyond our own progress is missing. */
+  private readMarksForGaps(message: WireMessage, now: number, step: StepBuilder): void {
+    const marks = message.ack?.marks;
+    if (marks === undefined) return;
+    for (const mark of marks) {
+      const prefix = bytesToHex(mark.senderPrefix);
+      if (prefix === this.ownPrefix) continue;
+      const sender = this.prefixIndex.get(prefix);
+      if (sender === undefined) continue;
+      const state = this.senders.get(sender);
+      if (state === undefined || mark.sequence <= state.contiguous) continue;
+      this.openSequenceGap(state, mark.sequence, now, "ack-mark", step);
+    }
+  }
+
+  /** Registers missing sequence numbers of `state` up to and including `upTo`. */
+  private openSequenceGap(state: SenderState, upTo: number, now: number, source: GapSource, step: StepBuilder): void {
+    const last = Math.min(upTo, state.contiguous + this.params.maxGapPerDetection);
+    if (last > state.highest) state.highest = last;
+    for (let seq = state.contiguous + 1; seq <= last; seq++) {
+      if (state.above.has(seq)) continue;
+      const key = seqKey(state.id, seq);
+      if (this.pendingBySeq.has(key)) continue;
+      this.markMissing(key, { senderId: state.id, sequence: seq }, now, source, undefined, step);
+    }
+  }
+
+  private markMissing(
+    key: string,
+    ref: MessageRef,
+    now: number,
+    source: GapSource,
+    hint: Uint8Array | undefined,
+    step: StepBuilder,
+  ): void {
+    if (this.missing.has(key) || this.missing.size >= this.params.maxMissing) return;
+    const entry: MissingEntry = {
+      key,
+      ref,
+      detectedAt: now,
+      lostAt: now + this.params.dependencyTimeoutMs,
+      requestAt: now + this.suppressionDelay(this.params.repairRequestDelayMs),
+      attempts: 0,
+      retrievalHint: hint,
+    };
+    this.missing.set(key, entry);
+    this.schedule("request", key, entry.requestAt);
+    this.schedule("lost", key, entry.lostAt);
+    step.events.push({ type: "missing", ref, source });
+  }
+
+  /**
+   * Exponentially distributed suppression timer (Nonnenmacher & Biersack): with N members racing,
+   * about N^(latency/T) of them fire before the first one is heard, instead of N*latency/T for a
+   * uniform timer. delay = T * max(0, 1 + ln(u) / ln(N)).
+   */
+  private suppressionDelay(scale: number): number {
+    const n = Math.max(2, this.members.size + 1);
+    const u = Math.max(this.random(), 1e-12);
+    return scale * Math.max(0, 1 + Math.log(u) / Math.log(n));
+  }
+
+  private readRepairRequests(message: WireMessage, now: number, step: StepBuilder): void {
+    for (const entry of message.repairRequest) {
+      const id = entry.messageId as MessageId;
+      this.suppressOwnRequest(idKey(id), now);
+      if (this.cache.has(id)) this.scheduleResponse(id, now, step);
+    }
+    for (const range of message.sequenceRepairRequest) {
+      for (let seq = range.first; seq <= range.last; seq++) {
+        this.suppressOwnRequest(seqKey(range.senderId, seq), now);
+        const id = this.cacheBySeq.get(`${range.senderId}:${seq}`);
+        if (id !== undefined) this.scheduleResponse(id, now, step);
+      }
+    }
+  }
+
+  /** Another member asked for what we miss: wait for the answer instead of asking too. */
+  private suppressOwnRequest(key: string, now: number): void {
+    const entry = this.missing.get(key);
+    if (entry === undefined) return;
+    const later = now + this.params.repairRetryMs;
+    if (entry.requestAt < later) {
+      entry.requestAt = later;
+      this.schedule("request", key, later);
+    }
+  }
+
+  private scheduleResponse(id: MessageId, now: number, step: StepBuilder): void {
+    if (this.responses.has(id)) return;
+    if (this.preferred.has(this.senderId)) {
+      this.respond(id, now, step);
+      return;
+    }
+    let delay = this.suppressionDelay(this.params.repairResponseDelayMs);
+    if (this.preferredOnline(now)) delay += this.params.preferredResponderGraceMs;
+    this.responses.set(id, now + delay);
+    this.schedule("response", id, now + delay);
+  }
+
+  private preferredOnline(now: number): boolean {
+    for (const id of this.preferred) {
+      const heard = this.members.get(id as SenderId);
+      if (heard !== undefined && now - heard <= this.params.preferredResponderAliveMs) return true;
+    }
+    return false;
+  }
+
+  private respond(id: MessageId, now: number, step: StepBuilder): void {
+    this.responses.delete(id);
+    const cached = this.cache.get(id);
+    if (cached === undefined) return;
+    if (!this.takeBudget(this.responsesSent, this.params.responseBudgetPer600s, now)) return;
+    step.outgoing.push({ bytes: cached.bytes, messageId: id, kind: "content", purpose: "repair-response" });
+  }
+
+  /** A content message that passed validation and is new. */
+  private accept(message: WireMessage, bytes: Uint8Array, now: number, step: StepBuilder): void {
+    const id = message.messageId as MessageId;
+    const sender = message.senderId as SenderId;
+    const seq = message.sequence;
+    const lamport = message.lamportTimestamp ?? 0n;
+    const inScope = Number(lamport) >= this.horizon;
+    const state = seq === undefined ? undefined : this.senderState(sender, seq, !inScope, lamport);
+    const deps: string[] = [];
+    if (inScope) {
+      for (const entry of message.causalHistory) {
+        const depId = entry.messageId as MessageId;
+        if (this.seen.has(depId) || this.lost.has(depId)) continue;
+        const key = idKey(depId);
+        deps.push(key);
+        if (!this.pending.has(depId))
+          this.markMissing(key, { messageId: depId }, now, "causal-history", entry.retrievalHint, step);
+      }
+      if (state !== undefined && seq !== undefined && seq > 1) {
+        if (state.tentative && state.contiguous === state.floor && seq - 1 === state.floor) {
+          // The floor was guessed at first contact and this in-scope message sits on it: chase one step further back.
+          state.floor = seq - 2;
+          state.contiguous = seq - 2;
+        }
+        if (seq - 1 > state.contiguous && !state.above.has(seq - 1)) {
+          deps.push(seqKey(sender, seq - 1));
+          this.openSequenceGap(state, seq - 1, now, "sequence", step);
+        }
+      }
+    } else if (state !== undefined && seq !== undefined) {
+      state.tentative = false;
+    }
+    const missingEntry =
+      this.missing.get(idKey(id)) ?? (seq === undefined ? undefined : this.missing.get(seqKey(sender, seq)));
+    if (missingEntry !== undefined) {
+      step.events.push({
+        type: "repaired",
+        messageId: id,
+        senderId: sender,
+        sequence: seq,
+        afterMs: now - missingEntry.detectedAt,
+      });
+    }
+    this.missing.delete(idKey(id));
+    if (seq !== undefined) this.missing.delete(seqKey(sender, seq));
+    this.recentReceived.push(id);
+    this.ackDirty = true;
+    this.scheduleSync(now);
+    if (deps.length === 0) {
+      this.deliver(message, bytes, now, step);
+      return;
+    }
+    // Full buffers refuse the newcomer rather than evict: it stays unseen, so a repair or resend brings it back.
+    if (this.pending.size >= this.params.maxPending) {
+      step.events.push({ type: "rejected", reason: "pending buffer is full", senderId: sender, messageId: id });
+      return;
+    }
+    if (state !== undefined && state.pending >= this.params.maxPendingPerSender) {
+      step.events.push({
+        type: "rejected",
+        reason: "this sender's share of the pending buffer is full",
+        senderId: sender,
+        messageId: id,
+      });
+      return;
+    }
+    this.pending.set(id, { message, bytes, receivedAt: now, waitingOn: deps.length });
+    if (state !== undefined) state.pending++;
+    if (seq !== undefined) this.pendingBySeq.set(seqKey(sender, seq), id);
+    for (const key of deps) {
+      let set = this.waiters.get(key);
+      if (set === undefined) {
+        set = new Set();
+        this.waiters.set(key, set);
+      }
+      set.add(id);
+    }
+  }
+
+  private senderState(sender: SenderId, seq: number, historical: boolean, lamport?: bigint): SenderState {
+    let state = this.senders.get(sender);
+    if (state !== undefined) return state;
+    // First contact. Within the join grace (or for history), older messages of this sender are not ours to chase.
+    const early = historical || (lamport !== undefined && Number(lamport) < this.horizon + this.params.joinGraceMs);
+    const own = sender === this.senderId;
+    const floor = own ? 0 : early ? seq - 1 : Math.max(0, seq - 2);
+    state = {
+      id: sender,
+      contiguous: floor,
+      floor,
+      above: new Set(),
+      highest: seq,
+      tentative: !own && !early && seq > 1,
+      pending: 0,
+    };
+    this.senders.set(sender, state);
+    return state;
+  }
+
+  private advanceSender(state: SenderState, seq: number): void {
+    if (seq <= state.contiguous) return;
+    if (seq > state.highest) state.highest = seq;
+    if (seq !== state.contiguous + 1) {
+      state.above.add(seq);
+      return;
+    }
+    state.contiguous = seq;
+    while (state.above.delete(state.contiguous + 1)) state.contiguous++;
+    if (state.id !== this.senderId) {
+      const i = this.markOrder.indexOf(state.id);
+      if (i >= 0) this.markOrder.splice(i, 1);
+      this.markOrder.push(state.id);
+      if (this.markOrder.length > this.params.ackMaxMarks * 2) this.markOrder.shift();
+    }
+  }
+
+  /** Delivers a message whose dependencies are met, then everything that was waiting for it. */
+  private deliver(first: WireMessage, firstBytes: Uint8Array, now: number, step: StepBuilder): void {
+    const queue: [WireMessage, Uint8Array][] = [[first, firstBytes]];
+    for (let item = queue.pop(); item !== undefined; item = queue.pop()) {
+      const [message, bytes] = item;
+      const id = message.messageId as MessageId;
+      const sender = message.senderId as SenderId;
+      const seq = message.sequence;
+      const lamport = message.lamportTimestamp ?? 0n;
+      if (lamport > this.lamport) this.lamport = lamport;
+      this.seen.set(id, true);
+      const delivered: DeliveredMessage = {
+        messageId: id,
+        senderId: sender,
+        sequence: seq,
+        lamportTimestamp: lamport,
+        content: message.content ?? new Uint8Array(),
+        deliveredAt: now,
+        own: false,
+      };
+      this.remember(delivered, bytes);
+      step.events.push({ type: "delivered", message: delivered });
+      // Waiters name their exact dependency (an id, or the sender's previous sequence number).
+      this.release(idKey(id), queue);
+      if (seq !== undefined) {
+        const state = this.senders.get(sender);
+        if (state !== undefined) this.advanceSender(state, seq);
+        this.release(seqKey(sender, seq), queue);
+      }
+    }
+  }
+
+  /** A dependency is met (delivered or lost): wake the messages waiting for it. */
+  private release(key: string, queue: [WireMessage, Uint8Array][]): void {
+    this.missing.delete(key);
+    const set = this.waiters.get(key);
+    if (set === undefined) return;
+    this.waiters.delete(key);
+    for (const id of set) {
+      const pending = this.pending.get(id);
+      if (pending === undefined) continue;
+      pending.waitingOn--;
+      if (pending.waitingOn > 0) continue;
+      this.pending.delete(id);
+      const m = pending.message;
+      if (m.sequence !== undefined) {
+        this.pendingBySeq.delete(seqKey(m.senderId, m.sequence));
+        const state = this.senders.get(m.senderId as SenderId);
+        if (state !== undefined) state.pending--;
+      }
+      queue.push([m, pending.bytes]);
+    }
+  }
+
+  private remember(message: DeliveredMessage, bytes: Uint8Array): void {
+    this.cache.set(message.messageId, { ...message, bytes, retrievalHint: undefined });
+    if (message.sequence !== undefined)
+      this.cacheBySeq.set(`${message.senderId}:${message.sequence}`, message.messageId);
+    this.history.push(message.messageId);
+  }
+
+  /** Sync messages are not logged, but their causal history can reveal what we miss. */
+  private noteHistoryGaps(message: WireMessage, now: number, step: StepBuilder): void {
+    const lamport = message.lamportTimestamp ?? 0n;
+    if (Number(lamport) < this.horizon + this.params.joinGraceMs) return;
+    for (const entry of message.causalHistory) {
+      const id = entry.messageId as MessageId;
+      if (this.seen.has(id) || this.lost.has(id) || this.pending.has(id)) continue;
+      this.markMissing(idKey(id), { messageId: id }, now, "causal-history", entry.retrievalHint, step);
+    }
+  }
+
+  // ------------------------------------------------------------------ timers
+
+  /** Fires every timer due at `now`: repair requests and answers, resends, sync, loss declarations. */
+  tick(now: number): Step {
+    const step = new StepBuilder();
+    let wantRequest = false;
+    let syncDue = false;
+    for (let top = this.timers.peek(); top !== undefined && top.at <= now; top = this.timers.peek()) {
+      this.timers.pop();
+      switch (top.kind) {
+        case "request": {
+          const entry = this.missing.get(top.key);
+          if (entry !== undefined && entry.requestAt === top.at) wantRequest = true;
+          break;
+        }
+        case "lost": {
+          const entry = this.missing.get(top.key);
+          if (entry !== undefined && entry.lostAt === top.at) this.declareLost(entry, now, step);
+          break;
+        }
+        case "response": {
+          const id = top.key as MessageId;
+          if (this.responses.get(id) === top.at) this.respond(id, now, step);
+          break;
+        }
+        case "resend":
+          this.resend(top.key as MessageId, top.at, now, step);
+          break;
+        case "sync":
+          if (this.syncAt === top.at) syncDue = true;
+          break;
+      }
+    }
+    if (wantRequest || (syncDue && (this.ackDirty || this.hasDueRequests(now)))) this.sendControl(now, step);
+    else if (syncDue) this.syncAt = Number.POSITIVE_INFINITY;
+    if (this.timers.size > 4 * (this.missing.size + this.own.size + this.responses.size) + 64) {
+      this.timers.compact((t) => this.isLive(t.kind, t.key, t.at));
+    }
+    return step.result();
+  }
+
+  /** When `tick` next has something to do; undefined when nothing is scheduled. */
+  nextDeadline(): number | undefined {
+    for (let top = this.timers.peek(); top !== undefined; top = this.timers.peek()) {
+      if (this.isLive(top.kind, top.key, top.at)) return top.at;
+      this.timers.pop();
+    }
+    return undefined;
+  }
+
+  private isLive(kind: TimerKind, key: string, at: number): boolean {
+    switch (kind) {
+      case "request":
+        return this.missing.get(key)?.requestAt === at;
+      case "lost":
+        return this.missing.get(key)?.lostAt === at;
+      case "response":
+        return this.responses.get(key as MessageId) === at;
+      case "resend":
+        return this.own.get(key as MessageId)?.resendAt === at;
+      case "sync":
+        return this.syncAt === at;
+    }
+  }
+
+  private schedule(kind: TimerKind, key: string, at: number): void {
+    this.timers.push({ at, kind, key });
+  }
+
+  /** Arms the sync timer unless it is armed already: a member owes a sync only after it received something. */
+  private scheduleSync(now: number): void {
+    if (Number.isFinite(this.syncAt)) return;
+    const p = this.params;
+    const jitter = 1 + p.syncJitter * (2 * this.random() - 1);
+    const at = Math.max(now, this.lastSentAt) + p.syncIntervalMs * jitter;
+    this.syncAt = at;
+    this.schedule("sync", "sync", at);
+  }
+
+  private hasDueRequests(now: number): boolean {
+    for (const entry of this.missing.values()) if (entry.requestAt <= now) return true;
+    return false;
+  }
+
+  private resend(id: MessageId, at: number, now: number, step: StepBuilder): void {
+    const own = this.own.get(id);
+    if (own === undefined || own.resendAt !== at) return;
+    if (own.ackedBy.size > 0 || own.possibly.size > 0 || own.resends >= this.params.maxResends) {
+      own.resendAt = Number.POSITIVE_INFINITY;
+      return;
+    }
+    own.resends++;
+    own.resendAt = now + this.params.resendAfterMs * this.params.resendBackoff ** own.resends;
+    if (own.resends < this.params.maxResends) this.schedule("resend", id, own.resendAt);
+    step.outgoing.push({ bytes: own.bytes, messageId: id, kind: "content", purpose: "resend" });
+  }
+
+  private declareLost(entry: MissingEntry, now: number, step: StepBuilder): void {
+    this.missing.delete(entry.key);
+    const waiting = this.waiters.get(entry.key)?.size ?? 0;
+    step.events.push({ type: "lost", ref: entry.ref, dependents: waiting });
+    const queue: [WireMessage, Uint8Array][] = [];
+    if (entry.ref.messageId !== undefined) this.lost.set(entry.ref.messageId, true);
+    if (entry.ref.senderId !== undefined && entry.ref.sequence !== undefined) {
+      const state = this.senders.get(entry.ref.senderId);
+      if (state !== undefined) this.advanceSender(state, entry.ref.sequence);
+    }
+    this.release(entry.key, queue);
+    for (const [message, bytes] of queue) this.deliver(message, bytes, now, step);
+  }
+
+  private takeBudget(window: number[], budget: number, now: number): boolean {
+    while (window.length > 0 && window[0]! <= now - WINDOW_MS) window.shift();
+    if (window.length >= budget) return false;
+    window.push(now);
+    return true;
+  }
+
+  /** Collects the repair requests that are due, marking them as asked. */
+  private collectRequests(now: number, piggyback: boolean): { ids: HistoryEntry[]; ranges: SequenceRange[] } {
+    const p = this.params;
+    const ids: HistoryEntry[] = [];
+    const bySender = new Map<string, number[]>();
+    for (const entry of this.missing.values()) {
+      // A content message costs nothing extra to carry requests, so it also takes those not yet asked.
+      if (entry.requestAt > now && !(piggyback && entry.attempts === 0)) continue;
+      if (entry.ref.messageId !== undefined) {
+        if (ids.length >= p.maxRepairIdsPerMessage) continue;
+        ids.push(
+          entry.retrievalHint === undefined
+            ? { messageId: entry.ref.messageId }
+            : { messageId: entry.ref.messageId, retrievalHint: entry.retrievalHint },
+        );
+      } else if (entry.ref.senderId !== undefined && entry.ref.sequence !== undefined) {
+        let list = bySender.get(entry.ref.senderId);
+        if (list === undefined) {
+          if (bySender.size >= p.maxRepairRangesPerMessage) continue;
+          list = [];
+          bySender.set(entry.ref.senderId, list);
+        }
+        list.push(entry.ref.sequence);
+      } else continue;
+      entry.attempts++;
+      entry.requestAt = now + p.repairRetryMs * 2 ** (entry.attempts - 1);
+      this.schedule("request", entry.key, entry.requestAt);
+    }
+    const ranges: SequenceRange[] = [];
+    for (const [senderId, seqs] of bySender) {
+      seqs.sort((a, b) => a - b);
+      let first = seqs[0]!;
+      let last = first;
+      for (const s of seqs.slice(1)) {
+        if (s === last + 1) {
+          last = s;
+          continue;
+        }
+        ranges.push({ senderId, first, last });
+        first = s;
+        last = s;
+      }
+      ranges.push({ senderId, first, last });
+    }
+    return { ids, ranges: ranges.slice(0, p.maxRepairRangesPerMessage) };
+  }
+
+  /** Sends a sync message: acknowledgements, causal history and due repair requests, within the control budget. */
+  private sendControl(now: number, step: StepBuilder): void {
+    if (!this.takeBudget(this.controlSent, this.params.controlBudgetPer600s, now)) {
+      // Out of budget: try again when the oldest control message leaves the window.
+      const retry = (this.controlSent[0] ?? now) + WINDOW_MS;
+      this.syncAt = retry;
+      this.schedule("sync", "sync", retry);
+      return;
+    }
+    const requests = this.collectRequests(now, false);
+    const lamport = this.nextLamport(now);
+    const messageId = computeMessageId({
+      channelId: this.channelId,
+      senderId: this.senderId,
+      kind: "sync",
+      sequence: 0,
+      lamportTimestamp: lamport,
+      content: new Uint8Array(),
+    });
+    const bytes = this.sign({
+      senderId: this.senderId,
+      messageId,
+      channelId: this.channelId,
+      lamportTimestamp: lamport,
+      causalHistory: this.causalHistory(),
+      repairRequest: requests.ids,
+      sequenceRepairRequest: requests.ranges,
+      kind: "sync",
+    });
+    const purpose: OutgoingPurpose =
+      requests.ids.length + requests.ranges.length > 0 && !this.ackDirty ? "repair-request" : "sync";
+    this.lastSentAt = now;
+    this.ackDirty = false;
+    this.syncAt = Number.POSITIVE_INFINITY;
+    step.outgoing.push({ bytes, messageId, kind: "sync", purpose });
+  }
+
+  // ------------------------------------------------------------------ queries
+
+  /** Members heard from, other than ourselves. */
+  knownMembers(): number {
+    return this.members.size;
+  }
+
+  /** State of a message: for own messages, its receipts ("acknowledged by k of N known members"). */
+  status(messageId: string): MessageStatus | undefined {
+    const id = messageId as MessageId;
+    const own = this.own.get(id);
+    if (own !== undefined) {
+      const members = this.knownMembers();
+      const count = own.ackedBy.size;
+      const quorum = Math.max(1, Math.ceil(this.params.ackQuorum * members));
+      const state: OwnState =
+        count >= quorum ? "acknowledged" : own.possibly.size > 0 || count > 0 ? "possibly-acknowledged" : "pending";
+      return {
+        messageId: id,
+        own: true,
+        state,
+        sequence: own.sequence,
+        resends: own.resends,
+        receipts: {
+          count,
+          members,
+          ratio: members === 0 ? 0 : count / members,
+          ackedBy: [...own.ackedBy],
+          possiblyBy: [...own.possibly.keys()],
+        },
+      };
+    }
+    if (this.pending.has(id)) return { messageId: id, own: false, state: "pending" };
+    if (this.missing.has(idKey(id))) return { messageId: id, own: false, state: "missing" };
+    if (this.lost.has(id)) return { messageId: id, own: false, state: "lost" };
+    if (this.seen.has(id)) return { messageId: id, own: false, state: "delivered" };
+    return undefined;
+  }
+
+  /** The recent delivered log (bounded by `repairCacheSize`), ordered by (lamport timestamp, message id). */
+  log(): DeliveredMessage[] {
+    const out: DeliveredMessage[] = [];
+    for (const c of this.cache.values()) {
+      out.push({
+        messageId: c.messageId,
+        senderId: c.senderId,
+        sequence: c.sequence,
+        lamportTimestamp: c.lamportTimestamp,
+        content: c.content,
+        deliveredAt: c.deliveredAt,
+        own: c.senderId === this.senderId,
+      });
+    }
+    return out.sort((a, b) =>
+      a.lamportTimestamp < b.lamportTimestamp
+        ? -1
+        : a.lamportTimestamp > b.lamportTimestamp
+          ? 1
+          : a.messageId < b.messageId
+            ? -1
+            : a.messageId > b.messageId
+              ? 1
+              : 0,
+    );
+  }
+
+  /** Messages known to be missing right now. */
+  missingRefs(): MessageRef[] {
+    return [...this.missing.values()].map((m) => m.ref);
+  }
+
+  /** Encoded bytes of a recent message, to answer a repair from outside the engine (e.g. a history service). */
+  cachedBytes(messageId: string): Uint8Array | undefined {
+    return this.cache.get(messageId as MessageId)?.bytes;
+  }
+
+  /** Records the transport's retrieval hint for a message, carried in later causal histories. */
+  setRetrievalHint(messageId: string, hint: Uint8Array): void {
+    const cached = this.cache.get(messageId as MessageId);
+    if (cached !== undefined) cached.retrievalHint = hint.slice();
+  }
+
+  /** Sizes of every buffer, for tests of the bounds and for metrics. */
+  bufferSizes(): {
+    pending: number;
+    missing: number;
+    own: number;
+    seen: number;
+    cache: number;
+    members: number;
+    senders: number;
+    timers: number;
+    responses: number;
+    waiters: number;
+  } {
+    return {
+      pending: this.pending.size,
+      missing: this.missing.size,
+      own: this.own.size,
+      seen: this.seen.size,
+      cache: this.cache.size,
+      members: this.members.size,
+      senders: this.senders.size,
+      timers: this.timers.size,
+      responses: this.responses.size,
+      waiters: this.waiters.size,
+    };
+  }
+
+  // --------------------------------------------------------------- snapshots
+
+  snapshot(): EngineSnapshot {
+    return {
+      version: 1,
+      channelId: this.channelId,
+      senderId: this.senderId,
+      lamport: this.lamport.toString(),
+      ownSequence: this.ownSequence,
+      horizon: this.horizon,
+      lastSentAt: this.lastSentAt,
+      ackDirty: this.ackDirty,
+      controlSent: [...this.controlSent],
+      responsesSent: [...this.responsesSent],
+      senders: [...this.senders.values()].map((s) => ({
+        id: s.id,
+        contiguous: s.contiguous,
+        above: [...s.above],
+        highest: s.highest,
+        tentative: s.tentative,
+        floor: s.floor,
+      })),
+      members: [...this.members.entries()],
+      memberConfirmed: [...this.memberConfirmed.entries()],
+      seen: [...this.seen.keys()],
+      lost: [...this.lost.keys()],
+      cache: [...this.cache.values()].map((c) => ({
+        bytes: bytesToHex(c.bytes),
+        deliveredAt: c.deliveredAt,
+        ...(c.retrievalHint === undefined ? {} : { hint: bytesToHex(c.retrievalHint) }),
+      })),
+      history: this.history.toArray(),
+      recentReceived: this.recentReceived.toArray(),
+      markOrder: [...this.markOrder],
+      pending: [...this.pending.values()].map((p) => ({ bytes: bytesToHex(p.bytes), receivedAt: p.receivedAt })),
+      missing: [...this.missing.values()].map((m) => ({
+        key: m.key,
+        ref: { ...m.ref },
+        detectedAt: m.detectedAt,
+        lostAt: m.lostAt,
+        requestAt: m.requestAt,
+        attempts: m.attempts,
+      })),
+      own: [...this.own.values()].map((o) => ({
+        bytes: bytesToHex(o.bytes),
+        sentAt: o.sentAt,
+        resendAt: o.resendAt,
+        resends: o.resends,
+        ackedBy: [...o.ackedBy],
+        possibly: [...o.possibly.entries()].map(([k, v]) => [k, v.toString()] as [string, string]),
+      })),
+    };
+  }
+
+  /** Rebuilds an engine from `snapshot()`; the config must name the same channel and identity. */
+  static restore(snapshot: EngineSnapshot, config: Omit<EngineConfig, "now">): ChannelEngine {
+    if (snapshot?.version !== 1) throw new RangeError(`unsupported snapshot version ${String(snapshot?.version)}`);
+    if (snapshot.channelId !== config.channelId) {
+      throw new RangeError(`snapshot is for channel "${snapshot.channelId}", not "${config.channelId}"`);
+    }
+    if (snapshot.senderId !== config.identity.senderId) {
+      throw new RangeError(`snapshot belongs to sender ${snapshot.senderId}, not ${config.identity.senderId}`);
+    }
+    const engine = new ChannelEngine({ ...config, now: snapshot.horizon });
+    engine.restoreFrom(snapshot);
+    return engine;
+  }
+
+  private restoreFrom(s: EngineSnapshot): void {
+    const decode = (hex: string): WireMessage => decodeMessage(fromHex(hex), this.decodeLimits);
+    this.lamport = BigInt(s.lamport);
+    this.ownSequence = s.ownSequence;
+    this.lastSentAt = s.lastSentAt;
+    this.ackDirty = s.ackDirty;
+    this.controlSent = [...s.controlSent];
+    this.responsesSent = [...s.responsesSent];
+    for (const x of s.senders) {
+      const id = x.id as SenderId;
+      this.senders.set(id, {
+        id,
+        contiguous: x.contiguous,
+        above: new Set(x.above),
+        highest: x.highest,
+        tentative: x.tentative,
+        floor: x.floor,
+        pending: 0,
+      });
+    }
+    for (const [id, at] of s.members) {
+      this.members.set(id as SenderId, at);
+      this.prefixIndex.set(senderPrefixHex(id), id as SenderId);
+    }
+    for (const [id, seq] of s.memberConfirmed) this.memberConfirmed.set(id as SenderId, seq);
+    for (const id of s.seen) this.seen.set(id as MessageId, true);
+    for (const id of s.lost) this.lost.set(id as MessageId, true);
+    for (const c of s.cache) {
+      const bytes = fromHex(c.bytes);
+      const m = decodeMessage(bytes, this.decodeLimits);
+      const id = m.messageId as MessageId;
+      this.cache.set(id, {
+        messageId: id,
+        senderId: m.senderId as SenderId,
+        sequence: m.sequence,
+        lamportTimestamp: m.lamportTimestamp ?? 0n,
+        content: m.content ?? new Uint8Array(),
+        bytes,
+        deliveredAt: c.deliveredAt,
+        retrievalHint: c.hint === undefined ? undefined : fromHex(c.hint),
+      });
+      if (m.sequence !== undefined) this.cacheBySeq.set(`${m.senderId}:${m.sequence}`, id);
+    }
+    for (const id of s.history) this.history.push(id as MessageId);
+    for (const id of s.recentReceived) this.recentReceived.push(id as MessageId);
+    this.markOrder = s.markOrder.map((x) => x as SenderId);
+    for (const m of s.missing) {
+      const ref: MessageRef = {
+        ...(m.ref.messageId === undefined ? {} : { messageId: m.ref.messageId as MessageId }),
+        ...(m.ref.senderId === undefined ? {} : { senderId: m.ref.senderId as SenderId }),
+        ...(m.ref.sequence === undefined ? {} : { sequence: m.ref.sequence }),
+      };
+      this.missing.set(m.key, {
+        key: m.key,
+        ref,
+        detectedAt: m.detectedAt,
+        lostAt: m.lostAt,
+        requestAt: m.requestAt,
+        attempts: m.attempts,
+        retrievalHint: undefined,
+      });
+      this.schedule("request", m.key, m.requestAt);
+      this.schedule("lost", m.key, m.lostAt);
+    }
+    for (const p of s.pending) {
+      const message = decode(p.bytes);
+      this.restorePending(message, fromHex(p.bytes), p.receivedAt);
+    }
+    for (const o of s.own) {
+      const bytes = fromHex(o.bytes);
+      const m = decodeMessage(bytes, this.decodeLimits);
+      const entry: OwnEntry = {
+        messageId: m.messageId as MessageId,
+        sequence: m.sequence ?? 0,
+        bytes,
+        sentAt: o.sentAt,
+        resendAt: o.resendAt ?? Number.POSITIVE_INFINITY,
+        resends: o.resends,
+        ackedBy: new Set(o.ackedBy as SenderId[]),
+        possibly: new Map(o.possibly.map(([k, v]) => [k as SenderId, BigInt(v)])),
+      };
+      this.own.set(entry.messageId, entry);
+      this.ownBySeq.set(entry.sequence, entry.messageId);
+      if (Number.isFinite(entry.resendAt)) this.schedule("resend", entry.messageId, entry.resendAt);
+    }
+    if (this.ackDirty) this.scheduleSync(this.lastSentAt);
+  }
+
+  /** Re-registers a pending message and its unmet dependencies after a restore. */
+  private restorePending(message: WireMessage, bytes: Uint8Array, receivedAt: number): void {
+    const id = message.messageId as MessageId;
+    const sender = message.senderId as SenderId;
+    const seq = message.sequence;
+    const deps: string[] = [];
+    for (const entry of message.causalHistory) {
+      const depId = entry.messageId as MessageId;
+      if (!this.seen.has(depId) && !this.lost.has(depId)) deps.push(idKey(depId));
+    }
+    const state = this.senders.get(sender);
+    if (state !== undefined && seq !== undefined && seq - 1 > state.contiguous && !state.above.has(seq - 1)) {
+      deps.push(seqKey(sender, seq - 1));
+    }
+    if (deps.length === 0) return;
+    this.pending.set(id, { message, bytes, receivedAt, waitingOn: deps.length });
+    if (state !== undefined) state.pending++;
+    if (seq !== undefined) this.pendingBySeq.set(seqKey(sender, seq), id);
+    for (const key of deps) {
+      let set = this.waiters.get(key);
+      if (set === undefined) {
+        set = new Set();
+        this.waiters.set(key, set);
+      }
+      set.add(id);
+    }
+  }
+}
+
+export type { MessageKind };

@@ -1,0 +1,21 @@
+export { buildFilter, channelSalt, falsePositiveRate, fillRatio, filterHas, optimalHashCount } from "./ack-filter.js";
+export { ChannelEngine, type EngineConfig, type EngineSnapshot } from "./engine.js";
+export {
+  type Identity,
+  identityFromSecretKey,
+  type SignatureVerifier,
+  signEncoding,
+  verifyEncoding,
+} from "./identity.js";
+export {
+  type ChannelId,
+  computeMessageId,
+  type IdFields,
+  isChorusSenderId,
+  MESSAGE_ID_BYTES,
+  type MessageId,
+  type SenderId,
+  senderPrefixHex,
+} from "./ids.js";
+export { DEFAULT_PARAMS, type Params, resolveParams } from "./params.js";
+export type * from "./types.js";

@@ -1,0 +1,164 @@
+/**
+ * Every tunable of the engine, with its default. docs/parameters.md and spec/chorus.md give what each
+ * one costs and buys; the defaults target a Status Communities channel (up to ~1,000 members, chat rates).
+ */
+export interface Params {
+  /** Ids of the most recent messages named in each message's causal history (SDS: 2-3). */
+  readonly causalHistorySize: number;
+  /** Reliability overhead (wire bytes minus content) a message aims to stay under; the ack filter takes what is left. */
+  readonly overheadBudgetBytes: number;
+  /** Filter bits per id; 10 bits gives a 0.82 % false-positive rate per filter at the optimal hash count. */
+  readonly ackFilterBitsPerId: number;
+  readonly ackMaxFilterBytes: number;
+  /** Per-sender received-up-to marks per summary (16 bytes each). */
+  readonly ackMaxMarks: number;
+  /** Recently received ids kept as candidates for the filter. */
+  readonly ackRecentIds: number;
+  /** Own messages checked against each incoming filter, newest first. */
+  readonly ackFilterCheckDepth: number;
+  /** Filters with more bits set than this are ignored as hostile ("I have everything"). */
+  readonly ackMaxFillRatio: number;
+  /** A message that missed dependencies this long is delivered anyway and the dependency declared lost. */
+  readonly dependencyTimeoutMs: number;
+  /** Messages stamped before join + this grace do not make a fresh member chase older history. */
+  readonly joinGraceMs: number;
+  /** Lamport timestamps further ahead of the local clock are rejected. */
+  readonly maxFutureSkewMs: number;
+  readonly resendAfterMs: number;
+  readonly resendBackoff: number;
+  readonly maxResends: number;
+  /** After this long without sending, a member sends a sync message if it has something to acknowledge or ask. */
+  readonly syncIntervalMs: number;
+  /** Relative jitter of the sync interval: 0.5 means ±50 %. */
+  readonly syncJitter: number;
+  /** Sync messages and repair requests a member sends per 600 s at most (Waku RLN allows ~100 messages in all). */
+  readonly controlBudgetPer600s: number;
+  /** Repair rebroadcasts a member sends per 600 s at most. */
+  readonly responseBudgetPer600s: number;
+  /** Scale of the randomised delay before asking for a missing message (exponential suppression timer). */
+  readonly repairRequestDelayMs: number;
+  /** Wait for an answer before asking again; doubles with each attempt. */
+  readonly repairRetryMs: number;
+  /** Scale of the randomised delay before answering a repair request. */
+  readonly repairResponseDelayMs: number;
+  /** Extra wait of ordinary members when a preferred responder (the owner) was heard recently. */
+  readonly preferredResponderGraceMs: number;
+  /** A preferred responder counts as online if heard within this window. */
+  readonly preferredResponderAliveMs: number;
+  readonly maxRepairIdsPerMessage: number;
+  readonly maxRepairRangesPerMessage: number;
+  readonly maxPending: number;
+  readonly maxPendingPerSender: number;
+  readonly maxMissing: number;
+  /** Missing sequence numbers one detection may open for a single sender. */
+  readonly maxGapPerDetection: number;
+  readonly maxTrackedOwn: number;
+  readonly maxSeenIds: number;
+  /** Recent messages kept (with their bytes) to answer repairs and to list the recent log. */
+  readonly repairCacheSize: number;
+  readonly maxMembers: number;
+  /** Share of known members whose receipt makes an own message "acknowledged"; 0 means any one member. */
+  readonly ackQuorum: number;
+  /** Accept unsigned SDS messages (kind unspecified); Chorus messages are still verified. */
+  readonly interop: boolean;
+}
+
+export const DEFAULT_PARAMS: Params = Object.freeze({
+  causalHistorySize: 2,
+  overheadBudgetBytes: 512,
+  ackFilterBitsPerId: 10,
+  ackMaxFilterBytes: 128,
+  ackMaxMarks: 6,
+  ackRecentIds: 512,
+  ackFilterCheckDepth: 32,
+  ackMaxFillRatio: 0.7,
+  dependencyTimeoutMs: 120_000,
+  joinGraceMs: 10_000,
+  maxFutureSkewMs: 300_000,
+  resendAfterMs: 30_000,
+  resendBackoff: 2,
+  maxResends: 3,
+  syncIntervalMs: 120_000,
+  syncJitter: 0.5,
+  controlBudgetPer600s: 5,
+  responseBudgetPer600s: 30,
+  repairRequestDelayMs: 1_000,
+  repairRetryMs: 5_000,
+  repairResponseDelayMs: 1_000,
+  preferredResponderGraceMs: 2_000,
+  preferredResponderAliveMs: 300_000,
+  maxRepairIdsPerMessage: 16,
+  maxRepairRangesPerMessage: 8,
+  maxPending: 5_000,
+  maxPendingPerSender: 1_000,
+  maxMissing: 10_000,
+  maxGapPerDetection: 2_000,
+  maxTrackedOwn: 256,
+  maxSeenIds: 100_000,
+  repairCacheSize: 5_000,
+  maxMembers: 10_000,
+  ackQuorum: 0,
+  interop: false,
+});
+
+type NumericKey = { [K in keyof Params]: Params[K] extends number ? K : never }[keyof Params];
+
+const RANGES: Record<NumericKey, readonly [number, number, boolean]> = {
+  // [min, max, integer]
+  causalHistorySize: [0, 64, true],
+  overheadBudgetBytes: [128, 65_536, true],
+  ackFilterBitsPerId: [1, 64, false],
+  ackMaxFilterBytes: [0, 4_096, true],
+  ackMaxMarks: [0, 64, true],
+  ackRecentIds: [0, 100_000, true],
+  ackFilterCheckDepth: [0, 10_000, true],
+  ackMaxFillRatio: [0, 1, false],
+  dependencyTimeoutMs: [1, 365 * 86_400_000, false],
+  joinGraceMs: [0, 86_400_000, false],
+  maxFutureSkewMs: [0, Number.MAX_SAFE_INTEGER, false],
+  resendAfterMs: [1, 86_400_000, false],
+  resendBackoff: [1, 100, false],
+  maxResends: [0, 100, true],
+  syncIntervalMs: [1, 86_400_000, false],
+  syncJitter: [0, 1, false],
+  controlBudgetPer600s: [0, 10_000, true],
+  responseBudgetPer600s: [0, 10_000, true],
+  repairRequestDelayMs: [0, 3_600_000, false],
+  repairRetryMs: [1, 3_600_000, false],
+  repairResponseDelayMs: [0, 3_600_000, false],
+  preferredResponderGraceMs: [0, 3_600_000, false],
+  preferredResponderAliveMs: [0, 86_400_000, false],
+  maxRepairIdsPerMessage: [0, 64, true],
+  maxRepairRangesPerMessage: [0, 16, true],
+  maxPending: [1, 10_000_000, true],
+  maxPendingPerSender: [1, 10_000_000, true],
+  maxMissing: [1, 10_000_000, true],
+  maxGapPerDetection: [1, 10_000, true],
+  maxTrackedOwn: [1, 1_000_000, true],
+  maxSeenIds: [1, 100_000_000, true],
+  repairCacheSize: [1, 10_000_000, true],
+  maxMembers: [1, 10_000_000, true],
+  ackQuorum: [0, 1, false],
+};
+
+/** Merges overrides into the defaults; throws a RangeError naming the parameter for any bad value. */
+export function resolveParams(overrides: Partial<Params> = {}): Params {
+  const out: Record<string, unknown> = { ...DEFAULT_PARAMS };
+  for (const [name, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    if (!(name in DEFAULT_PARAMS)) throw new RangeError(`unknown parameter "${name}"`);
+    if (name === "interop") {
+      if (typeof value !== "boolean") throw new TypeError(`parameter interop must be a boolean, got ${typeof value}`);
+      out[name] = value;
+      continue;
+    }
+    const [min, max, integer] = RANGES[name as NumericKey];
+    if (typeof value !== "number" || Number.isNaN(value)) {
+      throw new TypeError(`parameter ${name} must be a number, got ${String(value)}`);
+    }
+    if (value < min || value > max) throw new RangeError(`parameter ${name} must be in ${min}..${max}, got ${value}`);
+    if (integer && !Number.isInteger(value)) throw new RangeError(`parameter ${name} must be an integer, got ${value}`);
+    out[name] = value;
+  }
+  return Object.freeze(out) as unknown as Params;
+}

@@ -1,0 +1,106 @@
+import type { MessageKind } from "../wire/index.js";
+import type { MessageId, SenderId } from "./ids.js";
+
+/** A message the application receives, in causal order. */
+export interface DeliveredMessage {
+  readonly messageId: MessageId;
+  readonly senderId: SenderId;
+  /** Per-sender sequence number; undefined for messages from SDS peers, which have none. */
+  readonly sequence: number | undefined;
+  readonly lamportTimestamp: bigint;
+  readonly content: Uint8Array;
+  /** Local time at which it became deliverable. */
+  readonly deliveredAt: number;
+  /** True for the member's own messages. */
+  readonly own: boolean;
+}
+
+/** Names a message by id, by (sender, sequence), or both. */
+export interface MessageRef {
+  readonly messageId?: MessageId;
+  readonly senderId?: SenderId;
+  readonly sequence?: number;
+}
+
+export type GapSource = "causal-history" | "sequence" | "ack-mark";
+
+export type EngineEvent =
+  | { readonly type: "delivered"; readonly message: DeliveredMessage }
+  | {
+      readonly type: "ephemeral";
+      readonly messageId: MessageId;
+      readonly senderId: SenderId;
+      readonly content: Uint8Array;
+    }
+  /** A message is known to exist and is not here: a gap was detected. */
+  | { readonly type: "missing"; readonly ref: MessageRef; readonly source: GapSource }
+  /** A message reported missing has arrived. */
+  | {
+      readonly type: "repaired";
+      readonly messageId: MessageId;
+      readonly senderId: SenderId;
+      readonly sequence: number | undefined;
+      readonly afterMs: number;
+    }
+  /** A missing message was given up on; the messages waiting for it were delivered without it. */
+  | { readonly type: "lost"; readonly ref: MessageRef; readonly dependents: number }
+  /** A member was learnt to hold one of our own messages. */
+  | {
+      readonly type: "acknowledged";
+      readonly messageId: MessageId;
+      readonly by: SenderId;
+      readonly count: number;
+      readonly members: number;
+    }
+  /** An incoming message was refused; nothing in the engine changed because of it. */
+  | { readonly type: "rejected"; readonly reason: string; readonly senderId?: string; readonly messageId?: string };
+
+export type OutgoingPurpose = "content" | "ephemeral" | "resend" | "sync" | "repair-request" | "repair-response";
+
+/** Bytes the caller must publish on the channel's topic. */
+export interface Outgoing {
+  readonly bytes: Uint8Array;
+  readonly messageId: MessageId;
+  readonly kind: MessageKind;
+  readonly purpose: OutgoingPurpose;
+}
+
+/** The result of every engine call: what to publish and what happened. */
+export interface Step {
+  readonly outgoing: readonly Outgoing[];
+  readonly events: readonly EngineEvent[];
+}
+
+export interface SendResult extends Step {
+  readonly messageId: MessageId;
+  readonly sequence: number | undefined;
+  readonly lamportTimestamp: bigint | undefined;
+}
+
+export type OwnState = "pending" | "possibly-acknowledged" | "acknowledged";
+
+export interface Receipts {
+  /** Members known to hold the message (confirmed: a mark, a causal-history reference, or two filters). */
+  readonly count: number;
+  /** Known members other than ourselves. */
+  readonly members: number;
+  readonly ratio: number;
+  readonly ackedBy: readonly SenderId[];
+  /** Members whose filter answered "maybe" once, not yet confirmed. */
+  readonly possiblyBy: readonly SenderId[];
+}
+
+export type MessageStatus =
+  | {
+      readonly messageId: MessageId;
+      readonly own: true;
+      readonly state: OwnState;
+      readonly sequence: number;
+      readonly resends: number;
+      readonly receipts: Receipts;
+    }
+  | {
+      readonly messageId: MessageId;
+      readonly own: false;
+      readonly state: "delivered" | "pending" | "missing" | "lost";
+    };

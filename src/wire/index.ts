@@ -1,0 +1,11 @@
+export {
+  appendSignature,
+  decodeMessage,
+  encodeMessage,
+  encodeUnsigned,
+  kindOf,
+  SIGNATURE_BYTES,
+  signedPortion,
+} from "./codec.js";
+export { DecodeError } from "./errors.js";
+export * from "./types.js";
