@@ -102,9 +102,12 @@ interface OwnEntry {
   readonly messageId: MessageId;
   readonly sequence: number;
   readonly bytes: Uint8Array;
+  readonly lamportTimestamp: bigint;
   readonly sentAt: number;
   resendAt: number;
   resends: number;
+  /** A member that evidently is online showed it lacks this message: resend even though others have it. */
+  lacking: boolean;
   readonly ackedBy: Set<SenderId>;
   /** First filter hit per member, by summary nonce; a second hit with another nonce confirms. */
   readonly possibly: Map<SenderId, bigint>;
@@ -229,6 +232,8 @@ export class ChannelEngine {
   private readonly pendingBySeq = new Map<string, MessageId>();
   private readonly missing = new Map<string, MissingEntry>();
   private readonly responses = new Map<MessageId, number>();
+  /** When each recent message was last seen on the wire (sent, rebroadcast or received). */
+  private readonly onWire: BoundedMap<MessageId, number>;
   private readonly own: BoundedMap<MessageId, OwnEntry>;
   private readonly ownBySeq = new Map<number, MessageId>();
   private readonly timers = new TimerHeap();
@@ -259,6 +264,7 @@ export class ChannelEngine {
       if (entry.sequence !== undefined) this.cacheBySeq.delete(`${entry.senderId}:${entry.sequence}`);
     });
     this.history = new Ring(p.causalHistorySize);
+    this.onWire = new BoundedMap(1024);
     this.recentReceived = new Ring(p.ackRecentIds);
     this.own = new BoundedMap(p.maxTrackedOwn, (id, entry) => {
       if (this.ownBySeq.get(entry.sequence) === id) this.ownBySeq.delete(entry.sequence);
@@ -284,7 +290,7 @@ export class ChannelEngine {
       lamportTimestamp: lamport,
       content,
     });
-    const requests = this.collectRequests(now, true);
+    const requests = this.collectRequests(now);
     const bytes = this.sign({
       senderId: this.senderId,
       messageId,
@@ -316,9 +322,11 @@ export class ChannelEngine {
       messageId,
       sequence,
       bytes,
+      lamportTimestamp: lamport,
       sentAt: now,
       resendAt: now + this.params.resendAfterMs,
       resends: 0,
+      lacking: false,
       ackedBy: new Set(),
       possibly: new Map(),
     };
@@ -453,8 +461,15 @@ export class ChannelEngine {
       return step.result();
     }
     const sender = message.senderId as SenderId;
-    if (sender === this.senderId) return step.result();
     const kind = kindOf(message);
+    const id = message.messageId as MessageId;
+    if (kind === "content") {
+      // Someone (re)broadcast it: a pending answer of ours is no longer needed.
+      this.responses.delete(id);
+      this.onWire.delete(id);
+      this.onWire.set(id, now);
+    }
+    if (sender === this.senderId) return step.result();
     this.hearFrom(sender, now);
     if (kind === "ephemeral") {
       step.events.push({
@@ -465,9 +480,6 @@ export class ChannelEngine {
       });
       return step.result();
     }
-    const id = message.messageId as MessageId;
-    // Someone rebroadcast it: a pending answer of ours is no longer needed.
-    this.responses.delete(id);
     if (kind === "content" && (this.seen.has(id) || this.pending.has(id))) return step.result();
     this.readAcknowledgements(message, sender, now, step);
     this.readRepairRequests(message, now, step);
@@ -536,8 +548,10 @@ export class ChannelEngine {
     const ack = message.ack;
     if (ack !== undefined) {
       let confirmedUpTo = this.memberConfirmed.get(by) ?? 0;
+      let markedMe = false;
       for (const mark of ack.marks) {
         if (bytesToHex(mark.senderPrefix) !== this.ownPrefix) continue;
+        markedMe = true;
         // A mark beyond what we sent is a lie; cap it rather than trust it.
         const upTo = Math.min(mark.sequence, this.ownSequence);
         if (upTo > confirmedUpTo) {
@@ -558,8 +572,32 @@ export class ChannelEngine {
           else if (earlier !== ack.nonce) this.confirm(own, by, step);
         }
       }
+      if (markedMe) this.noteLacking(by, confirmedUpTo, message.lamportTimestamp ?? 0n, now);
     }
     this.readMarksForGaps(message, now, step);
+  }
+
+  /**
+   * `by` wrote a summary well after our newest messages went out, and its mark for us stops short of them:
+   * it is online and lacks them. Nobody else may ever tell it (the tail of a quiet channel), so we resend.
+   */
+  private noteLacking(by: SenderId, markedUpTo: number, writtenAt: bigint, now: number): void {
+    const p = this.params;
+    const lowest = Math.max(markedUpTo, this.ownSequence - p.ackFilterCheckDepth);
+    for (let seq = this.ownSequence; seq > lowest; seq--) {
+      const id = this.ownBySeq.get(seq);
+      const own = id === undefined ? undefined : this.own.get(id);
+      if (own === undefined || own.ackedBy.has(by) || own.possibly.has(by)) continue;
+      if (own.resends >= p.maxResends || own.lamportTimestamp + BigInt(Math.floor(p.resendAfterMs / 2)) > writtenAt) {
+        continue;
+      }
+      const at = now + this.suppressionDelay(p.repairResponseDelayMs);
+      own.lacking = true;
+      if (at < own.resendAt) {
+        own.resendAt = at;
+        this.schedule("resend", own.messageId, at);
+      }
+    }
   }
 
   private confirmRange(by: SenderId, from: number, to: number, step: StepBuilder): void {
@@ -677,6 +715,9 @@ export class ChannelEngine {
 
   private scheduleResponse(id: MessageId, now: number, step: StepBuilder): void {
     if (this.responses.has(id)) return;
+    // A request crossing a fresh copy on the wire (asked by id and by sequence, or by two members) needs no second answer.
+    const seenAt = this.onWire.get(id);
+    if (seenAt !== undefined && now - seenAt < this.params.repairRetryMs / 2) return;
     if (this.preferred.has(this.senderId)) {
       this.respond(id, now, step);
       return;
@@ -700,6 +741,8 @@ export class ChannelEngine {
     const cached = this.cache.get(id);
     if (cached === undefined) return;
     if (!this.takeBudget(this.responsesSent, this.params.responseBudgetPer600s, now)) return;
+    this.onWire.delete(id);
+    this.onWire.set(id, now);
     step.outgoing.push({ bytes: cached.bytes, messageId: id, kind: "content", purpose: "repair-response" });
   }
 
@@ -978,10 +1021,12 @@ export class ChannelEngine {
   private resend(id: MessageId, at: number, now: number, step: StepBuilder): void {
     const own = this.own.get(id);
     if (own === undefined || own.resendAt !== at) return;
-    if (own.ackedBy.size > 0 || own.possibly.size > 0 || own.resends >= this.params.maxResends) {
+    const unheard = own.ackedBy.size === 0 && own.possibly.size === 0;
+    if (!(unheard || own.lacking) || own.resends >= this.params.maxResends) {
       own.resendAt = Number.POSITIVE_INFINITY;
       return;
     }
+    own.lacking = false;
     own.resends++;
     own.resendAt = now + this.params.resendAfterMs * this.params.resendBackoff ** own.resends;
     if (own.resends < this.params.maxResends) this.schedule("resend", id, own.resendAt);
@@ -1003,20 +1048,21 @@ export class ChannelEngine {
   }
 
   private takeBudget(window: number[], budget: number, now: number): boolean {
-    while (window.length > 0 && window[0]! <= now - WINDOW_MS) window.shift();
+    // Same arithmetic as the retry time in sendControl, so that a retry at exactly that time finds room.
+    while (window.length > 0 && window[0]! + WINDOW_MS <= now) window.shift();
     if (window.length >= budget) return false;
     window.push(now);
     return true;
   }
 
   /** Collects the repair requests that are due, marking them as asked. */
-  private collectRequests(now: number, piggyback: boolean): { ids: HistoryEntry[]; ranges: SequenceRange[] } {
+  private collectRequests(now: number): { ids: HistoryEntry[]; ranges: SequenceRange[] } {
     const p = this.params;
     const ids: HistoryEntry[] = [];
     const bySender = new Map<string, number[]>();
     for (const entry of this.missing.values()) {
-      // A content message costs nothing extra to carry requests, so it also takes those not yet asked.
-      if (entry.requestAt > now && !(piggyback && entry.attempts === 0)) continue;
+      // A message that goes out anyway carries every request not yet asked, which saves a later control message.
+      if (entry.requestAt > now && entry.attempts > 0) continue;
       if (entry.ref.messageId !== undefined) {
         if (ids.length >= p.maxRepairIdsPerMessage) continue;
         ids.push(
@@ -1065,7 +1111,7 @@ export class ChannelEngine {
       this.schedule("sync", "sync", retry);
       return;
     }
-    const requests = this.collectRequests(now, false);
+    const requests = this.collectRequests(now);
     const lamport = this.nextLamport(now);
     const messageId = computeMessageId({
       channelId: this.channelId,
@@ -1345,9 +1391,11 @@ export class ChannelEngine {
         messageId: m.messageId as MessageId,
         sequence: m.sequence ?? 0,
         bytes,
+        lamportTimestamp: m.lamportTimestamp ?? 0n,
         sentAt: o.sentAt,
         resendAt: o.resendAt ?? Number.POSITIVE_INFINITY,
         resends: o.resends,
+        lacking: false,
         ackedBy: new Set(o.ackedBy as SenderId[]),
         possibly: new Map(o.possibly.map(([k, v]) => [k as SenderId, BigInt(v)])),
       };
