@@ -173,6 +173,37 @@ function seqKey(sender: string, seq: number): string {
   return `s:${sender}:${seq}`;
 }
 
+function varintSize(n: number): number {
+  let size = 1;
+  for (let v = n; v >= 128; v = Math.floor(v / 128)) size++;
+  return size;
+}
+
+function utf8Size(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
+/** Encoded bytes of one repeated field entry: tag, length, body. */
+function fieldSize(tagBytes: number, body: number): number {
+  return tagBytes + varintSize(body) + body;
+}
+
+/** Bytes one repair_request entry (field 13) adds to an encoding. */
+function historyEntrySize(e: HistoryEntry): number {
+  const id = utf8Size(e.messageId);
+  let body = 1 + varintSize(id) + id;
+  if (e.retrievalHint !== undefined) body += fieldSize(1, e.retrievalHint.length);
+  if (e.senderId !== undefined) body += fieldSize(1, utf8Size(e.senderId));
+  return fieldSize(1, body);
+}
+
+/** Bytes one sequence_repair_request entry (field 34, a two-byte tag) adds to an encoding. */
+function sequenceRangeSize(r: SequenceRange): number {
+  const sender = utf8Size(r.senderId);
+  const body = 1 + varintSize(sender) + sender + 1 + varintSize(r.first) + 1 + varintSize(r.last);
+  return fieldSize(2, body);
+}
+
 function fromHex(hex: string): Uint8Array {
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
@@ -202,7 +233,7 @@ export class ChannelEngine {
   private readonly decodeLimits: DecodeLimits | undefined;
   private readonly salt: Uint8Array;
   private readonly ownPrefix: string;
-  private readonly preferred: ReadonlySet<string>;
+  private preferred: ReadonlySet<string>;
 
   private lamport = 0n;
   private ownSequence = 0;
@@ -236,6 +267,11 @@ export class ChannelEngine {
   private readonly onWire: BoundedMap<MessageId, number>;
   private readonly own: BoundedMap<MessageId, OwnEntry>;
   private readonly ownBySeq = new Map<number, MessageId>();
+  /** With trackAllReceipts: who holds each recent message of other senders. */
+  private readonly others: BoundedMap<MessageId, { readonly senderId: SenderId; readonly ackedBy: Set<SenderId> }>;
+  private readonly othersBySeq = new Map<string, MessageId>();
+  /** With trackAllReceipts: "member|sender" -> highest sequence of sender the member has marked. */
+  private readonly marksSeen: BoundedMap<string, number>;
   private readonly timers = new TimerHeap();
   private syncAt = Number.POSITIVE_INFINITY;
 
@@ -265,6 +301,11 @@ export class ChannelEngine {
     });
     this.history = new Ring(p.causalHistorySize);
     this.onWire = new BoundedMap(1024);
+    this.others = new BoundedMap(p.maxTrackedReceipts, (id) => {
+      const c = this.cache.get(id);
+      if (c?.sequence !== undefined) this.othersBySeq.delete(`${c.senderId}:${c.sequence}`);
+    });
+    this.marksSeen = new BoundedMap(p.trackAllReceipts ? p.maxMembers * 4 : 1);
     this.recentReceived = new Ring(p.ackRecentIds);
     this.own = new BoundedMap(p.maxTrackedOwn, (id, entry) => {
       if (this.ownBySeq.get(entry.sequence) === id) this.ownBySeq.delete(entry.sequence);
@@ -290,19 +331,20 @@ export class ChannelEngine {
       lamportTimestamp: lamport,
       content,
     });
-    const requests = this.collectRequests(now);
-    const bytes = this.sign({
+    const base: Omit<WireMessage, "ack" | "signature"> = {
       senderId: this.senderId,
       messageId,
       channelId: this.channelId,
       lamportTimestamp: lamport,
       causalHistory: this.causalHistory(),
-      repairRequest: requests.ids,
-      sequenceRepairRequest: requests.ranges,
+      repairRequest: [],
+      sequenceRepairRequest: [],
       content,
       kind: "content",
       sequence,
-    });
+    };
+    const requests = this.collectRequests(now, this.roomLeft(base));
+    const bytes = this.sign({ ...base, repairRequest: requests.ids, sequenceRepairRequest: requests.ranges });
     this.lastSentAt = now;
     this.ackDirty = false;
     this.seen.set(messageId, true);
@@ -393,8 +435,18 @@ export class ChannelEngine {
     if (base.kind !== "ephemeral") {
       const contentBytes = base.content?.length ?? 0;
       const used = encodeUnsigned(base).length + SIGNATURE_FIELD_BYTES - contentBytes;
-      const ack = this.buildSummary(this.params.overheadBudgetBytes - used);
-      if (ack !== undefined) message = { ...base, ack };
+      let budget = this.params.overheadBudgetBytes - used;
+      // buildSummary estimates field sizes (varint lengths, mark sequence numbers); shrink until the real encoding fits.
+      for (let attempt = 0; attempt < 8; attempt++) {
+        const ack = this.buildSummary(budget);
+        if (ack === undefined) break;
+        const over = encodeUnsigned({ ...base, ack }).length + SIGNATURE_FIELD_BYTES - contentBytes;
+        if (over <= this.params.overheadBudgetBytes) {
+          message = { ...base, ack };
+          break;
+        }
+        budget -= over - this.params.overheadBudgetBytes;
+      }
     }
     const unsigned = encodeUnsigned(message);
     return appendSignature(unsigned, signEncoding(unsigned, this.identity.secretKey));
@@ -535,8 +587,31 @@ export class ChannelEngine {
     }
   }
 
+  /** With trackAllReceipts: the author of `message` holds what its causal history names and its marks cover. */
+  private readOthersReceipts(message: WireMessage, by: SenderId): void {
+    for (const entry of message.causalHistory) this.others.get(entry.messageId as MessageId)?.ackedBy.add(by);
+    for (const mark of message.ack?.marks ?? []) {
+      const sender = this.prefixIndex.get(bytesToHex(mark.senderPrefix));
+      if (sender === undefined || sender === this.senderId || sender === by) continue;
+      const key = `${by}|${sender}`;
+      const before = this.marksSeen.get(key) ?? 0;
+      if (mark.sequence <= before) continue;
+      this.marksSeen.set(key, mark.sequence);
+      // Only recent messages are tracked; older sequence numbers need no visit.
+      for (
+        let seq = Math.max(before + 1, mark.sequence - this.params.maxTrackedReceipts);
+        seq <= mark.sequence;
+        seq++
+      ) {
+        const id = this.othersBySeq.get(`${sender}:${seq}`);
+        if (id !== undefined) this.others.get(id)?.ackedBy.add(by);
+      }
+    }
+  }
+
   /** What the author of `message` tells us it holds: marks, filter, causal history. */
   private readAcknowledgements(message: WireMessage, by: SenderId, now: number, step: StepBuilder): void {
+    if (this.params.trackAllReceipts) this.readOthersReceipts(message, by);
     if (this.own.size === 0) {
       this.readMarksForGaps(message, now, step);
       return;
@@ -634,8 +709,19 @@ export class ChannelEngine {
       if (prefix === this.ownPrefix) continue;
       const sender = this.prefixIndex.get(prefix);
       if (sender === undefined) continue;
-      const state = this.senders.get(sender);
-      if (state === undefined || mark.sequence <= state.contiguous) continue;
+      let state = this.senders.get(sender);
+      if (state === undefined) {
+        // A member heard from (e.g. by its sync messages) whose content never reached us. Its mark is the
+        // first contact: treat it like a message with the next sequence number, so the join grace and the
+        // one-step-back chase apply as for any first contact.
+        const lamport = message.lamportTimestamp;
+        if (mark.sequence < 1 || lamport === undefined || Number(lamport) < this.horizon + this.params.joinGraceMs) {
+          continue;
+        }
+        state = this.senderState(sender, mark.sequence + 1, false, lamport);
+        state.highest = mark.sequence;
+      }
+      if (mark.sequence <= state.contiguous) continue;
       this.openSequenceGap(state, mark.sequence, now, "ack-mark", step);
     }
   }
@@ -883,6 +969,10 @@ export class ChannelEngine {
         own: false,
       };
       this.remember(delivered, bytes);
+      if (this.params.trackAllReceipts) {
+        this.others.set(id, { senderId: sender, ackedBy: new Set([this.senderId]) });
+        if (seq !== undefined) this.othersBySeq.set(`${sender}:${seq}`, id);
+      }
       step.events.push({ type: "delivered", message: delivered });
       // Waiters name their exact dependency (an id, or the sender's previous sequence number).
       this.release(idKey(id), queue);
@@ -1055,21 +1145,25 @@ export class ChannelEngine {
     return true;
   }
 
-  /** Collects the repair requests that are due, marking them as asked. */
-  private collectRequests(now: number): { ids: HistoryEntry[]; ranges: SequenceRange[] } {
+  /** Overhead bytes a message built on `base` has left for repair requests and the ack summary. */
+  private roomLeft(base: Omit<WireMessage, "ack" | "signature">): number {
+    const used = encodeUnsigned(base).length + SIGNATURE_FIELD_BYTES - (base.content?.length ?? 0);
+    return this.params.overheadBudgetBytes - used;
+  }
+
+  /**
+   * Collects the repair requests that are due and fit in `room` encoded bytes, marking them as asked.
+   * Due requests that do not fit wait for the next message (their timer is re-armed, not counted as an attempt).
+   */
+  private collectRequests(now: number, room: number): { ids: HistoryEntry[]; ranges: SequenceRange[] } {
     const p = this.params;
-    const ids: HistoryEntry[] = [];
-    const bySender = new Map<string, number[]>();
+    const idEntries: MissingEntry[] = [];
+    const bySender = new Map<string, MissingEntry[]>();
     for (const entry of this.missing.values()) {
       // A message that goes out anyway carries every request not yet asked, which saves a later control message.
       if (entry.requestAt > now && entry.attempts > 0) continue;
       if (entry.ref.messageId !== undefined) {
-        if (ids.length >= p.maxRepairIdsPerMessage) continue;
-        ids.push(
-          entry.retrievalHint === undefined
-            ? { messageId: entry.ref.messageId }
-            : { messageId: entry.ref.messageId, retrievalHint: entry.retrievalHint },
-        );
+        if (idEntries.length < p.maxRepairIdsPerMessage) idEntries.push(entry);
       } else if (entry.ref.senderId !== undefined && entry.ref.sequence !== undefined) {
         let list = bySender.get(entry.ref.senderId);
         if (list === undefined) {
@@ -1077,29 +1171,60 @@ export class ChannelEngine {
           list = [];
           bySender.set(entry.ref.senderId, list);
         }
-        list.push(entry.ref.sequence);
-      } else continue;
+        list.push(entry);
+      }
+    }
+    const asked: MissingEntry[] = [];
+    const ids: HistoryEntry[] = [];
+    let left = room;
+    for (const entry of idEntries) {
+      const request: HistoryEntry =
+        entry.retrievalHint === undefined
+          ? { messageId: entry.ref.messageId! }
+          : { messageId: entry.ref.messageId!, retrievalHint: entry.retrievalHint };
+      const size = historyEntrySize(request);
+      if (size > left) continue;
+      left -= size;
+      ids.push(request);
+      asked.push(entry);
+    }
+    const ranges: SequenceRange[] = [];
+    const addRange = (senderId: string, run: MissingEntry[]): void => {
+      if (ranges.length >= p.maxRepairRangesPerMessage) return;
+      const range = { senderId, first: run[0]!.ref.sequence!, last: run[run.length - 1]!.ref.sequence! };
+      const size = sequenceRangeSize(range);
+      if (size > left) return;
+      left -= size;
+      ranges.push(range);
+      asked.push(...run);
+    };
+    for (const [senderId, entries] of bySender) {
+      entries.sort((a, b) => a.ref.sequence! - b.ref.sequence!);
+      let run: MissingEntry[] = [entries[0]!];
+      for (const e of entries.slice(1)) {
+        if (e.ref.sequence === run[run.length - 1]!.ref.sequence! + 1) {
+          run.push(e);
+          continue;
+        }
+        addRange(senderId, run);
+        run = [e];
+      }
+      addRange(senderId, run);
+    }
+    for (const entry of asked) {
       entry.attempts++;
       entry.requestAt = now + p.repairRetryMs * 2 ** (entry.attempts - 1);
       this.schedule("request", entry.key, entry.requestAt);
     }
-    const ranges: SequenceRange[] = [];
-    for (const [senderId, seqs] of bySender) {
-      seqs.sort((a, b) => a - b);
-      let first = seqs[0]!;
-      let last = first;
-      for (const s of seqs.slice(1)) {
-        if (s === last + 1) {
-          last = s;
-          continue;
-        }
-        ranges.push({ senderId, first, last });
-        first = s;
-        last = s;
+    const askedSet = new Set(asked);
+    for (const entries of [idEntries, ...bySender.values()]) {
+      for (const entry of entries) {
+        if (askedSet.has(entry) || entry.requestAt > now) continue;
+        entry.requestAt = now + p.repairRetryMs;
+        this.schedule("request", entry.key, entry.requestAt);
       }
-      ranges.push({ senderId, first, last });
     }
-    return { ids, ranges: ranges.slice(0, p.maxRepairRangesPerMessage) };
+    return { ids, ranges };
   }
 
   /** Sends a sync message: acknowledgements, causal history and due repair requests, within the control budget. */
@@ -1111,7 +1236,6 @@ export class ChannelEngine {
       this.schedule("sync", "sync", retry);
       return;
     }
-    const requests = this.collectRequests(now);
     const lamport = this.nextLamport(now);
     const messageId = computeMessageId({
       channelId: this.channelId,
@@ -1121,22 +1245,76 @@ export class ChannelEngine {
       lamportTimestamp: lamport,
       content: new Uint8Array(),
     });
-    const bytes = this.sign({
+    const base: Omit<WireMessage, "ack" | "signature"> = {
       senderId: this.senderId,
       messageId,
       channelId: this.channelId,
       lamportTimestamp: lamport,
       causalHistory: this.causalHistory(),
-      repairRequest: requests.ids,
-      sequenceRepairRequest: requests.ranges,
+      repairRequest: [],
+      sequenceRepairRequest: [],
       kind: "sync",
-    });
+    };
+    const requests = this.collectRequests(now, this.roomLeft(base));
+    const bytes = this.sign({ ...base, repairRequest: requests.ids, sequenceRepairRequest: requests.ranges });
     const purpose: OutgoingPurpose =
       requests.ids.length + requests.ranges.length > 0 && !this.ackDirty ? "repair-request" : "sync";
     this.lastSentAt = now;
     this.ackDirty = false;
     this.syncAt = Number.POSITIVE_INFINITY;
     step.outgoing.push({ bytes, messageId, kind: "sync", purpose });
+  }
+
+  /** Replaces the preferred responders, e.g. once the owner node's sender id is learnt. */
+  setPreferredResponders(ids: readonly string[]): void {
+    this.preferred = new Set(ids);
+  }
+
+  /**
+   * Takes back a message this member sent before a restart that the snapshot does not reflect (it was
+   * stored, then the process died before the next snapshot). Sequence numbers are never reused.
+   * Returns false when the bytes are not one of our own content messages or are already known.
+   */
+  adoptOwn(bytes: Uint8Array, now: number): boolean {
+    const m = decodeMessage(bytes, this.decodeLimits);
+    if (m.senderId !== this.senderId || kindOf(m) !== "content" || m.sequence === undefined) return false;
+    const id = m.messageId as MessageId;
+    if (this.seen.has(id)) return false;
+    const lamport = m.lamportTimestamp ?? 0n;
+    if (lamport > this.lamport) this.lamport = lamport;
+    if (m.sequence > this.ownSequence) this.ownSequence = m.sequence;
+    this.seen.set(id, true);
+    this.advanceSender(this.senderState(this.senderId, m.sequence, true), m.sequence);
+    const content = m.content ?? new Uint8Array();
+    this.remember(
+      {
+        messageId: id,
+        senderId: this.senderId,
+        sequence: m.sequence,
+        lamportTimestamp: lamport,
+        content,
+        deliveredAt: now,
+        own: true,
+      },
+      bytes,
+    );
+    const entry: OwnEntry = {
+      messageId: id,
+      sequence: m.sequence,
+      bytes,
+      lamportTimestamp: lamport,
+      sentAt: now,
+      resendAt: now,
+      resends: 0,
+      lacking: false,
+      ackedBy: new Set(),
+      possibly: new Map(),
+    };
+    this.own.set(id, entry);
+    this.ownBySeq.set(m.sequence, id);
+    // It may never have left the process: publish it again at the next tick unless acknowledged by then.
+    if (this.params.maxResends > 0) this.schedule("resend", id, entry.resendAt);
+    return true;
   }
 
   // ------------------------------------------------------------------ queries
@@ -1176,6 +1354,21 @@ export class ChannelEngine {
     if (this.lost.has(id)) return { messageId: id, own: false, state: "lost" };
     if (this.seen.has(id)) return { messageId: id, own: false, state: "delivered" };
     return undefined;
+  }
+
+  /**
+   * Who holds a message: for our own messages as in `status`; for others' messages when trackAllReceipts
+   * is on (counting ourselves, not counting the message's sender).
+   */
+  receipts(messageId: string): { count: number; members: number; ackedBy: SenderId[] } | undefined {
+    const status = this.status(messageId);
+    if (status?.own) {
+      return { count: status.receipts.count, members: status.receipts.members, ackedBy: [...status.receipts.ackedBy] };
+    }
+    const tracked = this.others.get(messageId as MessageId);
+    if (tracked === undefined) return undefined;
+    const ackedBy = [...tracked.ackedBy].filter((m) => m !== tracked.senderId);
+    return { count: ackedBy.length, members: this.members.size, ackedBy };
   }
 
   /** The recent delivered log (bounded by `repairCacheSize`), ordered by (lamport timestamp, message id). */
@@ -1250,7 +1443,14 @@ export class ChannelEngine {
 
   // --------------------------------------------------------------- snapshots
 
-  snapshot(): EngineSnapshot {
+  /**
+   * The engine's state as JSON-safe data. `limits` trims the two large parts, for callers that keep the
+   * messages themselves (a node with a store): the newest `cache` messages and `seen` ids are kept.
+   * A trimmed snapshot forgets older ids, so the caller must de-duplicate deliveries of older messages.
+   */
+  snapshot(limits: { readonly cache?: number; readonly seen?: number } = {}): EngineSnapshot {
+    const newest = <T>(items: T[], limit: number | undefined): T[] =>
+      limit === undefined || items.length <= limit ? items : items.slice(items.length - limit);
     return {
       version: 1,
       channelId: this.channelId,
@@ -1272,9 +1472,9 @@ export class ChannelEngine {
       })),
       members: [...this.members.entries()],
       memberConfirmed: [...this.memberConfirmed.entries()],
-      seen: [...this.seen.keys()],
+      seen: newest([...this.seen.keys()], limits.seen),
       lost: [...this.lost.keys()],
-      cache: [...this.cache.values()].map((c) => ({
+      cache: newest([...this.cache.values()], limits.cache).map((c) => ({
         bytes: bytesToHex(c.bytes),
         deliveredAt: c.deliveredAt,
         ...(c.retrievalHint === undefined ? {} : { hint: bytesToHex(c.retrievalHint) }),

@@ -61,6 +61,10 @@ export interface Params {
   readonly ackQuorum: number;
   /** Accept unsigned SDS messages (kind unspecified); Chorus messages are still verified. */
   readonly interop: boolean;
+  /** Track receipts of every member's messages, not only our own (the owner node aggregates for everyone). */
+  readonly trackAllReceipts: boolean;
+  /** Messages of other senders whose receipts are tracked when trackAllReceipts is on. */
+  readonly maxTrackedReceipts: number;
 }
 
 export const DEFAULT_PARAMS: Params = Object.freeze({
@@ -99,6 +103,8 @@ export const DEFAULT_PARAMS: Params = Object.freeze({
   maxMembers: 10_000,
   ackQuorum: 0,
   interop: false,
+  trackAllReceipts: false,
+  maxTrackedReceipts: 20_000,
 });
 
 type NumericKey = { [K in keyof Params]: Params[K] extends number ? K : never }[keyof Params];
@@ -138,6 +144,7 @@ const RANGES: Record<NumericKey, readonly [number, number, boolean]> = {
   maxSeenIds: [1, 100_000_000, true],
   repairCacheSize: [1, 10_000_000, true],
   maxMembers: [1, 10_000_000, true],
+  maxTrackedReceipts: [1, 10_000_000, true],
   ackQuorum: [0, 1, false],
 };
 
@@ -147,8 +154,8 @@ export function resolveParams(overrides: Partial<Params> = {}): Params {
   for (const [name, value] of Object.entries(overrides)) {
     if (value === undefined) continue;
     if (!(name in DEFAULT_PARAMS)) throw new RangeError(`unknown parameter "${name}"`);
-    if (name === "interop") {
-      if (typeof value !== "boolean") throw new TypeError(`parameter interop must be a boolean, got ${typeof value}`);
+    if (name === "interop" || name === "trackAllReceipts") {
+      if (typeof value !== "boolean") throw new TypeError(`parameter ${name} must be a boolean, got ${typeof value}`);
       out[name] = value;
       continue;
     }

@@ -1,0 +1,256 @@
+import {
+  ChannelEngine,
+  type EngineEvent,
+  type EngineSnapshot,
+  type Identity,
+  type MessageStatus,
+  type Params,
+  type Step,
+} from "../core/index.js";
+import type { Store } from "../storage/index.js";
+import { DecodeError, decodeMessage, kindOf, type WireMessage } from "../wire/index.js";
+
+/** What a channel needs from the node that runs it. */
+export interface ChannelContext {
+  readonly store: Store;
+  readonly identity: Identity;
+  readonly params: Partial<Params>;
+  readonly random: () => number;
+  readonly clock: () => number;
+  publish(topic: string, bytes: Uint8Array): void;
+  emit(channelId: string, event: NodeEvent): void;
+}
+
+/** Events a node reports, one per engine event, with delivered messages numbered by their log position. */
+export type NodeEvent = EngineEvent & { readonly channelId: string; readonly at: number; readonly position?: number };
+
+interface StoredSnapshot {
+  readonly engine: EngineSnapshot;
+  /** Length of the delivered log when the snapshot was taken: deliveries after it are replayed at restart. */
+  readonly delivered: number;
+}
+
+const SNAPSHOT_EVERY_MS = 2_000;
+const SNAPSHOT_EVERY_STEPS = 500;
+const MAX_TIMER_MS = 5_000;
+const REPLAY_PAGE = 1_000;
+const SNAPSHOT_CACHE = 1_000;
+const SNAPSHOT_SEEN = 20_000;
+
+export function channelTopic(channelId: string): string {
+  return `/chorus/1/${encodeURIComponent(channelId)}/proto`;
+}
+
+/**
+ * One channel of a running node: the engine, its timers, and the rule that everything is stored before it
+ * is reported. A sent message is stored before `send` returns; a received message is stored before it is
+ * delivered; a snapshot plus the stored messages after it rebuild the engine after a crash.
+ */
+export class ChannelRuntime {
+  readonly topic: string;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private lastSnapshotAt = 0;
+  private stepsSinceSnapshot = 0;
+  private stopped = false;
+  /** Called with the refs of newly missing messages, so the node can ask the owner directly. */
+  onMissing: ((runtime: ChannelRuntime) => void) | undefined;
+
+  private constructor(
+    private readonly ctx: ChannelContext,
+    readonly channelId: string,
+    readonly engine: ChannelEngine,
+  ) {
+    this.topic = channelTopic(channelId);
+  }
+
+  /** Opens a channel from the store: restores the last snapshot and replays what came after it. */
+  static open(ctx: ChannelContext, channelId: string): ChannelRuntime {
+    const store = ctx.store;
+    const now = ctx.clock();
+    const config = { channelId, identity: ctx.identity, random: ctx.random, params: ctx.params };
+    const saved = store.getSnapshot(channelId);
+    let engine: ChannelEngine;
+    let replayFrom = 0;
+    if (saved === undefined) {
+      engine = new ChannelEngine({ ...config, now });
+    } else {
+      const parsed = JSON.parse(saved) as StoredSnapshot;
+      engine = ChannelEngine.restore(parsed.engine, config);
+      replayFrom = parsed.delivered;
+    }
+    const runtime = new ChannelRuntime(ctx, channelId, engine);
+    runtime.replay(replayFrom, now);
+    runtime.saveSnapshot(now);
+    return runtime;
+  }
+
+  /** Deliveries after the snapshot went into the store but not into the engine's state: feed them again. */
+  private replay(after: number, now: number): void {
+    const { store, identity } = this.ctx;
+    for (let cursor = after; ; ) {
+      const page = store.listDelivered(this.channelId, { after: cursor, limit: REPLAY_PAGE });
+      for (const m of page) {
+        if (m.senderId === identity.senderId) this.engine.adoptOwn(m.bytes, now);
+        else this.engine.receive(m.bytes, now);
+      }
+      if (page.length < REPLAY_PAGE) break;
+      cursor += page.length;
+    }
+    // Received but still waiting for dependencies when the process stopped.
+    for (let cursor: { lamport: bigint; messageId: string } | undefined; ; ) {
+      const page = store.listUndelivered(this.channelId, { limit: REPLAY_PAGE, ...(cursor ? { after: cursor } : {}) });
+      for (const m of page) this.apply(this.engine.receive(m.bytes, now), now, undefined);
+      if (page.length < REPLAY_PAGE) break;
+      const last = page.at(-1)!;
+      cursor = { lamport: last.lamport, messageId: last.messageId };
+    }
+  }
+
+  start(): void {
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.saveSnapshot(this.ctx.clock());
+  }
+
+  send(content: Uint8Array, ephemeral: boolean): { messageId: string; lamportTimestamp?: bigint; seq?: number } {
+    const now = this.ctx.clock();
+    if (ephemeral) {
+      const result = this.engine.sendEphemeral(content, now);
+      for (const o of result.outgoing) this.ctx.publish(this.topic, o.bytes);
+      return { messageId: result.messageId };
+    }
+    const result = this.engine.send(content, now);
+    this.apply(result, now, undefined);
+    return {
+      messageId: result.messageId,
+      ...(result.lamportTimestamp === undefined ? {} : { lamportTimestamp: result.lamportTimestamp }),
+      ...(result.sequence === undefined ? {} : { seq: result.sequence }),
+    };
+  }
+
+  /** Bytes from the topic, or from the owner's history service. */
+  receive(bytes: Uint8Array): void {
+    if (this.stopped) return;
+    const now = this.ctx.clock();
+    let decoded: WireMessage | undefined;
+    try {
+      decoded = decodeMessage(bytes);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+    }
+    const step = this.engine.receive(bytes, now, decoded);
+    this.apply(step, now, decoded && kindOf(decoded) === "content" ? { message: decoded, bytes } : undefined);
+  }
+
+  tick(): void {
+    if (this.stopped) return;
+    const now = this.ctx.clock();
+    this.apply(this.engine.tick(now), now, undefined);
+  }
+
+  status(messageId: string): MessageStatus | undefined {
+    return this.engine.status(messageId);
+  }
+
+  /**
+   * Stores, then publishes and reports. All writes of one step (the message, its delivery, and when due
+   * the snapshot) are one transaction, so a crash leaves either all of them or none.
+   */
+  private apply(step: Step, now: number, incoming: { message: WireMessage; bytes: Uint8Array } | undefined): void {
+    const { store } = this.ctx;
+    const positions = new Map<string, number>();
+    const fresh = new Set<string>();
+    store.transaction(() => {
+      if (incoming !== undefined && incoming.message.senderId !== this.ctx.identity.senderId) {
+        const id = incoming.message.messageId;
+        const accepted =
+          step.events.some((e) => e.type === "delivered" && e.message.messageId === id) ||
+          this.engine.status(id)?.state === "pending";
+        if (accepted) this.storeMessage(incoming.message, incoming.bytes, now);
+      }
+      for (const e of step.events) {
+        if (e.type !== "delivered") continue;
+        const m = e.message;
+        if (m.own) {
+          const bytes = step.outgoing.find((o) => o.messageId === m.messageId)?.bytes;
+          if (bytes !== undefined) this.storeMessage(decodeMessage(bytes), bytes, now);
+        }
+        const before = store.getMessage(this.channelId, m.messageId);
+        if (before === undefined) continue;
+        if (before.deliveredPos === null) fresh.add(m.messageId);
+        positions.set(m.messageId, store.markDelivered(this.channelId, m.messageId));
+      }
+      this.stepsSinceSnapshot++;
+      if (now - this.lastSnapshotAt >= SNAPSHOT_EVERY_MS || this.stepsSinceSnapshot >= SNAPSHOT_EVERY_STEPS) {
+        this.saveSnapshot(now);
+      }
+    });
+    for (const o of step.outgoing) this.ctx.publish(this.topic, o.bytes);
+    let missing = false;
+    for (const e of step.events) {
+      if (e.type === "delivered") {
+        // A delivery replayed after a restart was reported before the crash: never report it twice.
+        if (!fresh.has(e.message.messageId)) continue;
+        this.ctx.emit(this.channelId, {
+          ...e,
+          channelId: this.channelId,
+          at: now,
+          position: positions.get(e.message.messageId)!,
+        });
+        continue;
+      }
+      if (e.type === "missing") missing = true;
+      this.ctx.emit(this.channelId, { ...e, channelId: this.channelId, at: now });
+    }
+    if (missing) this.onMissing?.(this);
+    this.schedule();
+  }
+
+  private storeMessage(message: WireMessage, bytes: Uint8Array, now: number): void {
+    this.ctx.store.putMessage({
+      channelId: this.channelId,
+      messageId: message.messageId,
+      senderId: message.senderId,
+      seq: message.sequence ?? null,
+      lamport: message.lamportTimestamp ?? 0n,
+      bytes,
+      receivedAt: now,
+    });
+  }
+
+  private saveSnapshot(now: number): void {
+    const snapshot: StoredSnapshot = {
+      // The store holds every message, and de-duplicates deliveries: the snapshot needs only recent ones.
+      engine: this.engine.snapshot({ cache: SNAPSHOT_CACHE, seen: SNAPSHOT_SEEN }),
+      delivered: this.ctx.store.countDelivered(this.channelId),
+    };
+    this.ctx.store.putSnapshot(this.channelId, JSON.stringify(snapshot));
+    this.lastSnapshotAt = now;
+    this.stepsSinceSnapshot = 0;
+  }
+
+  /** Arms one timer for the engine's next deadline (at most MAX_TIMER_MS away, so snapshots keep flowing). */
+  private schedule(): void {
+    if (this.stopped) return;
+    const now = this.ctx.clock();
+    const deadline = Math.min(this.engine.nextDeadline() ?? Number.POSITIVE_INFINITY, now + MAX_TIMER_MS);
+    if (this.timer !== undefined && this.timerAt <= deadline) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = deadline;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.timerAt = Number.POSITIVE_INFINITY;
+        this.tick();
+      },
+      Math.max(0, deadline - now),
+    );
+    this.timer.unref?.();
+  }
+}

@@ -1,0 +1,358 @@
+import { type Identity, identityFromSecretKey, type Params, type SenderId } from "../core/index.js";
+import type { Store } from "../storage/index.js";
+import { type Transport, TransportError } from "../transport/transport.js";
+import { ChannelRuntime, type NodeEvent } from "./channel.js";
+import {
+  type Cursor,
+  decodeRequest,
+  decodeResponse,
+  encodeRequest,
+  encodeResponse,
+  HISTORY_PROTOCOL,
+  type HistoryHeader,
+  type HistoryRequest,
+  MAX_PAGE_BYTES,
+  MAX_PAGE_MESSAGES,
+  type ReceiptSummary,
+} from "./history-protocol.js";
+
+export type Role = "owner" | "member";
+
+export interface NodeOptions {
+  readonly store: Store;
+  readonly transport: Transport;
+  readonly role: Role;
+  /** Channels joined at start, in addition to those the store remembers. */
+  readonly channels?: readonly string[];
+  readonly params?: Partial<Params>;
+  /** 32 random bytes; used only when the store holds no identity yet. */
+  readonly newSecretKey: () => Uint8Array;
+  readonly random: () => number;
+  readonly clock?: () => number;
+}
+
+export interface CatchUpReport {
+  readonly channelId: string;
+  readonly roundTrips: number;
+  readonly messages: number;
+  readonly ms: number;
+}
+
+export class ChannelNotJoinedError extends Error {
+  override readonly name = "ChannelNotJoinedError";
+  constructor(readonly channelId: string) {
+    super(`channel ${JSON.stringify(channelId)} is not joined`);
+  }
+}
+
+/** How far back a returning member asks the owner for, before its last delivery: late messages land there. */
+const CATCH_UP_OVERLAP_MS = 10 * 60_000;
+const OWNER_REQUEST_TIMEOUT_MS = 5_000;
+const MISSING_DEBOUNCE_MS = 20;
+
+/**
+ * A running Chorus member or owner: channels (engine + timers), durable store, transport. The owner also
+ * answers the history protocol: messages by id, by (sender, sequence range) and by (lamport, id) range.
+ */
+export class ChorusNode {
+  readonly identity: Identity;
+  readonly role: Role;
+  private readonly store: Store;
+  readonly transport: Transport;
+  private readonly params: Partial<Params>;
+  private readonly random: () => number;
+  private readonly clock: () => number;
+  private readonly channels = new Map<string, ChannelRuntime>();
+  private readonly listeners = new Set<(event: NodeEvent) => void>();
+  private ownerPeer: string | undefined;
+  private ownerSenderId: string | undefined;
+  private readonly missingTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private started = false;
+  readonly catchUps: CatchUpReport[] = [];
+
+  constructor(options: NodeOptions) {
+    this.store = options.store;
+    this.transport = options.transport;
+    this.role = options.role;
+    this.random = options.random;
+    this.clock = options.clock ?? Date.now;
+    let secret = this.store.getIdentity();
+    if (secret === undefined) {
+      secret = options.newSecretKey();
+      this.store.setIdentity(secret);
+    }
+    this.identity = identityFromSecretKey(secret);
+    // The owner keeps every recent message at hand to answer repairs at once, and counts receipts for everyone.
+    this.params =
+      options.role === "owner"
+        ? { repairCacheSize: 100_000, trackAllReceipts: true, ...options.params }
+        : { ...options.params };
+    for (const channelId of options.channels ?? []) this.store.joinChannel(channelId);
+  }
+
+  get senderId(): SenderId {
+    return this.identity.senderId;
+  }
+
+  async start(): Promise<void> {
+    if (this.role === "owner") this.transport.handle(HISTORY_PROTOCOL, (bytes) => this.answerHistory(bytes));
+    await this.transport.start();
+    for (const channelId of this.store.listChannels()) this.openChannel(channelId);
+    this.started = true;
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.missingTimers.values()) clearTimeout(t);
+    this.missingTimers.clear();
+    for (const runtime of this.channels.values()) {
+      this.transport.unsubscribe(runtime.topic);
+      runtime.stop();
+    }
+    this.channels.clear();
+    await this.transport.stop();
+    this.started = false;
+  }
+
+  /** Joins a channel (idempotent) and, for a member, catches up from the owner in the background. */
+  join(channelId: string): void {
+    if (typeof channelId !== "string" || channelId.length === 0 || channelId.length > 256) {
+      throw new RangeError(`channelId must be 1..256 characters, got ${JSON.stringify(channelId)}`);
+    }
+    this.store.joinChannel(channelId);
+    if (this.started && !this.channels.has(channelId)) this.openChannel(channelId);
+  }
+
+  listChannels(): string[] {
+    return [...this.channels.keys()].sort();
+  }
+
+  channel(channelId: string): ChannelRuntime {
+    const runtime = this.channels.get(channelId);
+    if (runtime === undefined) throw new ChannelNotJoinedError(channelId);
+    return runtime;
+  }
+
+  on(listener: (event: NodeEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private openChannel(channelId: string): void {
+    const runtime = ChannelRuntime.open(
+      {
+        store: this.store,
+        identity: this.identity,
+        params: this.params,
+        random: this.random,
+        clock: this.clock,
+        publish: (topic, bytes) => {
+          this.transport.publish(topic, bytes).catch(() => {
+            // Best effort by design: the protocol repairs what the network drops.
+          });
+        },
+        emit: (_channel, event) => {
+          for (const l of this.listeners) l(event);
+        },
+      },
+      channelId,
+    );
+    if (this.ownerSenderId !== undefined) runtime.engine.setPreferredResponders([this.ownerSenderId]);
+    runtime.onMissing = (r) => this.askOwnerSoon(r);
+    this.channels.set(channelId, runtime);
+    this.transport.subscribe(runtime.topic, (bytes) => runtime.receive(bytes));
+    runtime.start();
+  }
+
+  // ------------------------------------------------------------ owner side
+
+  private answerHistory(bytes: Uint8Array): Uint8Array {
+    const request = decodeRequest(bytes);
+    const header = (count: number, extra: Partial<HistoryHeader> = {}): HistoryHeader => ({
+      ownerSenderId: this.senderId,
+      count,
+      ...extra,
+    });
+    if (!this.channels.has(request.channelId)) {
+      return encodeResponse(header(0, { error: `channel ${request.channelId} is not kept here` }), []);
+    }
+    switch (request.type) {
+      case "ids": {
+        const found = request.ids.flatMap((id) => this.store.getMessage(request.channelId, id)?.bytes ?? []);
+        return encodeResponse(header(found.length), found);
+      }
+      case "sequence": {
+        const found = this.store
+          .listBySender(request.channelId, request.senderId, {
+            fromSeq: request.first,
+            toSeq: request.last,
+            limit: MAX_PAGE_MESSAGES,
+          })
+          .map((m) => m.bytes);
+        return encodeResponse(header(found.length), found);
+      }
+      case "range": {
+        const after =
+          request.after === undefined
+            ? undefined
+            : { lamport: BigInt(request.after.lamport), messageId: request.after.messageId };
+        const page = this.store.listByLamport(request.channelId, {
+          limit: request.limit ?? MAX_PAGE_MESSAGES,
+          ...(after === undefined ? {} : { after }),
+        });
+        const out: Uint8Array[] = [];
+        let size = 0;
+        for (const m of page) {
+          if (size + m.bytes.length + 4 > MAX_PAGE_BYTES) break;
+          out.push(m.bytes);
+          size += m.bytes.length + 4;
+        }
+        const last = page[out.length - 1];
+        const full = out.length < page.length || page.length === (request.limit ?? MAX_PAGE_MESSAGES);
+        const next: Cursor | undefined =
+          full && last !== undefined ? { lamport: last.lamport.toString(), messageId: last.messageId } : undefined;
+        return encodeResponse(header(out.length, next === undefined ? {} : { next }), out);
+      }
+      case "receipts": {
+        const runtime = this.channel(request.channelId);
+        const receipts: Record<string, ReceiptSummary> = {};
+        for (const id of request.ids) {
+          const r = runtime.engine.receipts(id);
+          if (r !== undefined) receipts[id] = { count: r.count, members: r.members, ackedBy: r.ackedBy };
+        }
+        return encodeResponse(header(0, { receipts }), []);
+      }
+    }
+  }
+
+  // ----------------------------------------------------------- member side
+
+  /** Finds the owner among connected peers: the one that answers the history protocol. */
+  private async findOwner(): Promise<string | undefined> {
+    if (this.role === "owner") return undefined;
+    const candidates =
+      this.ownerPeer === undefined ? this.transport.peers() : [this.ownerPeer, ...this.transport.peers()];
+    for (const peer of new Set(candidates)) {
+      try {
+        const probe = await this.request(peer, { type: "receipts", channelId: this.listChannels()[0] ?? "-", ids: [] });
+        this.adoptOwner(peer, probe.header.ownerSenderId);
+        return peer;
+      } catch (err) {
+        if (!(err instanceof TransportError)) throw err;
+      }
+    }
+    this.ownerPeer = undefined;
+    return undefined;
+  }
+
+  private adoptOwner(peer: string, ownerSenderId: string): void {
+    this.ownerPeer = peer;
+    if (this.ownerSenderId === ownerSenderId) return;
+    this.ownerSenderId = ownerSenderId;
+    for (const runtime of this.channels.values()) runtime.engine.setPreferredResponders([ownerSenderId]);
+  }
+
+  private async request(peer: string, request: HistoryRequest) {
+    const bytes = await this.transport.request(peer, HISTORY_PROTOCOL, encodeRequest(request), {
+      timeoutMs: OWNER_REQUEST_TIMEOUT_MS,
+    });
+    return decodeResponse(bytes);
+  }
+
+  /** Missing messages: ask the owner directly, one round trip, before the broadcast repair kicks in. */
+  private askOwnerSoon(runtime: ChannelRuntime): void {
+    if (this.role === "owner" || this.missingTimers.has(runtime.channelId)) return;
+    const timer = setTimeout(() => {
+      this.missingTimers.delete(runtime.channelId);
+      this.askOwner(runtime).catch(() => {
+        // The owner is away: the engine's own repair (peers, with suppression) takes over.
+      });
+    }, MISSING_DEBOUNCE_MS);
+    timer.unref?.();
+    this.missingTimers.set(runtime.channelId, timer);
+  }
+
+  private async askOwner(runtime: ChannelRuntime): Promise<void> {
+    const peer = this.ownerPeer ?? (await this.findOwner());
+    if (peer === undefined) return;
+    const refs = runtime.engine.missingRefs();
+    const ids = refs.flatMap((r) => (r.messageId === undefined ? [] : [r.messageId]));
+    const bySender = new Map<string, number[]>();
+    for (const r of refs) {
+      if (r.senderId === undefined || r.sequence === undefined) continue;
+      bySender.set(r.senderId, [...(bySender.get(r.senderId) ?? []), r.sequence]);
+    }
+    const requests: HistoryRequest[] = [];
+    if (ids.length > 0) requests.push({ type: "ids", channelId: runtime.channelId, ids: ids.slice(0, 1_000) });
+    for (const [senderId, seqs] of bySender) {
+      const first = Math.min(...seqs);
+      const last = Math.min(Math.max(...seqs), first + MAX_PAGE_MESSAGES - 1);
+      requests.push({ type: "sequence", channelId: runtime.channelId, senderId, first, last });
+    }
+    for (const request of requests) {
+      const { header, messages } = await this.request(peer, request);
+      this.adoptOwner(peer, header.ownerSenderId);
+      for (const bytes of messages) runtime.receive(bytes);
+    }
+  }
+
+  /**
+   * Fetches from the owner everything after the last delivery (minus an overlap for late arrivals), page
+   * by page. Returns the round trips and messages it took; undefined when no owner is reachable.
+   */
+  async catchUp(channelId: string): Promise<CatchUpReport | undefined> {
+    const runtime = this.channel(channelId);
+    const started = this.clock();
+    const peer = this.ownerPeer ?? (await this.findOwner());
+    if (peer === undefined) return undefined;
+    const delivered = this.store.countDelivered(channelId);
+    let after: Cursor | undefined;
+    if (delivered > 0) {
+      const last = this.store.listDelivered(channelId, { after: delivered - 1, limit: 1 })[0];
+      if (last !== undefined) {
+        const from = last.lamport - BigInt(CATCH_UP_OVERLAP_MS);
+        // "~" sorts after every hex id: the page starts at the first message stamped `from`.
+        if (from > 0n) after = { lamport: (from - 1n).toString(), messageId: "~" };
+      }
+    }
+    let roundTrips = 0;
+    let messages = 0;
+    for (;;) {
+      const { header, messages: page } = await this.request(peer, {
+        type: "range",
+        channelId,
+        ...(after === undefined ? {} : { after }),
+      });
+      roundTrips++;
+      this.adoptOwner(peer, header.ownerSenderId);
+      for (const bytes of page) runtime.receive(bytes);
+      messages += page.length;
+      if (header.next === undefined) break;
+      after = header.next;
+    }
+    const report = { channelId, roundTrips, messages, ms: this.clock() - started };
+    this.catchUps.push(report);
+    return report;
+  }
+
+  /** Receipts of own messages as the owner aggregated them (members it never heard from directly). */
+  async ownerReceipts(channelId: string, ids: readonly string[]): Promise<Record<string, ReceiptSummary>> {
+    const peer = this.ownerPeer ?? (await this.findOwner());
+    if (peer === undefined || ids.length === 0) return {};
+    const { header } = await this.request(peer, { type: "receipts", channelId, ids: ids.slice(0, 1_000) });
+    return { ...(header.receipts ?? {}) };
+  }
+
+  ownerPeerId(): string | undefined {
+    return this.ownerPeer;
+  }
+
+  countDelivered(channelId: string): number {
+    this.channel(channelId);
+    return this.store.countDelivered(channelId);
+  }
+
+  listDelivered(channelId: string, after: number, limit: number) {
+    this.channel(channelId);
+    return this.store.listDelivered(channelId, { after, limit });
+  }
+}
