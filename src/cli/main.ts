@@ -1,25 +1,8 @@
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 import { runDemo } from "./demo.js";
-
-export function integer(name: string, min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}, got "${value}"`);
-    }
-    return n;
-  };
-}
-
-export function fraction(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < 0 || n > 1) {
-      throw new InvalidArgumentError(`${name} must be a number in 0..1, got "${value}"`);
-    }
-    return n;
-  };
-}
+import { registerNodeCommand } from "./node-command.js";
+import { fraction, integer } from "./options.js";
+import { registerUpCommand } from "./up-command.js";
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -36,6 +19,8 @@ export function buildProgram(): Command {
     .action((opts: { seed: number; loss: number; messages: number }) => {
       runDemo({ ...opts, out: (line) => process.stdout.write(`${line}\n`) });
     });
+  registerNodeCommand(program);
+  registerUpCommand(program);
   return program;
 }
 

@@ -1,0 +1,42 @@
+import { type Command, InvalidArgumentError } from "commander";
+import type { NodeCommandOptions } from "./node-runner.js";
+import { integer } from "./options.js";
+
+function role(value: string): "owner" | "member" {
+  if (value !== "owner" && value !== "member") {
+    throw new InvalidArgumentError(`--role must be "owner" or "member", got "${value}"`);
+  }
+  return value;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function registerNodeCommand(program: Command): void {
+  program
+    .command("node")
+    .description("run a Chorus member or owner: libp2p gossipsub, SQLite, REST API and web UI")
+    .option("--data-dir <dir>", "where the identity, messages and state live", ".chorus/node")
+    .option("--role <role>", "owner (keeps history, answers catch-up) or member", role, "member")
+    .option("--listen <multiaddr>", "libp2p listen address (repeatable)", collect, [])
+    .option("--bootstrap <multiaddr>", "peer to dial at start, ending in /p2p/<peer id> (repeatable)", collect, [])
+    .option("--api-host <host>", "REST API host", "127.0.0.1")
+    .option("--api-port <port>", "REST API port (0 picks a free one)", integer("--api-port", 0, 65_535), 8080)
+    .option("--channel <id>", "channel to join at start (repeatable)", collect, [])
+    .action(async (opts: NodeCommandOptions) => {
+      const listen = opts.listen.length > 0 ? opts.listen : ["/ip4/127.0.0.1/tcp/0"];
+      const { runNode } = await import("./node-runner.js");
+      const { stop, url } = await runNode({ ...opts, listen });
+      process.stdout.write(`chorus ${opts.role} ready: ${url}/ (API ${url}/v1, docs ${url}/docs)\n`);
+      const shutdown = () => {
+        stop().then(
+          () => process.exit(0),
+          (err) => {
+            process.stderr.write(`shutdown failed: ${(err as Error).message}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.once("SIGINT", shutdown);
+      process.once("SIGTERM", shutdown);
+    });
+}

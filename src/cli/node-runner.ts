@@ -1,0 +1,65 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { createApi } from "../api/index.js";
+import { ChorusNode, type Role } from "../node/node.js";
+import { SqliteStore } from "../storage/index.js";
+import "../transport/polyfill.js";
+import { Libp2pTransport } from "../transport/libp2p-transport.js";
+
+export interface NodeCommandOptions {
+  readonly dataDir: string;
+  readonly role: Role;
+  readonly listen: string[];
+  readonly bootstrap: string[];
+  readonly apiHost: string;
+  readonly apiPort: number;
+  readonly channel: string[];
+}
+
+/** CSPRNG-backed uniform numbers: the engine's ack nonces must be unpredictable in a real node. */
+function secureRandom(): number {
+  return randomBytes(6).readUIntBE(0, 6) / 2 ** 48;
+}
+
+/** Starts one node: SQLite store in the data dir, libp2p gossipsub, the REST API and web UI. */
+export async function runNode(options: NodeCommandOptions): Promise<{ stop: () => Promise<void>; url: string }> {
+  mkdirSync(options.dataDir, { recursive: true });
+  const store = new SqliteStore({ path: join(options.dataDir, "chorus.sqlite") });
+  let secret = store.getIdentity();
+  if (secret === undefined) {
+    secret = new Uint8Array(randomBytes(32));
+    store.setIdentity(secret);
+  }
+  // One key for both: the peer id and the Chorus sender id name the same node.
+  const transport = new Libp2pTransport({ secretKey: secret, listen: options.listen, bootstrap: options.bootstrap });
+  const node = new ChorusNode({
+    store,
+    transport,
+    role: options.role,
+    channels: options.channel,
+    newSecretKey: () => new Uint8Array(randomBytes(32)),
+    random: secureRandom,
+  });
+  await node.start();
+  const api = createApi(node);
+  const address = await api.listen({ host: options.apiHost, port: options.apiPort });
+  const url = address.replace("0.0.0.0", "127.0.0.1");
+  if (options.role === "member") {
+    for (const channelId of node.listChannels()) {
+      node.catchUp(channelId).catch(() => {
+        // No owner reachable yet: the engine's peer repair covers the gap meanwhile.
+      });
+    }
+  }
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      await api.close();
+      await node.stop();
+      store.close();
+    })();
+    return stopping;
+  };
+  return { stop, url };
+}
