@@ -27,18 +27,41 @@ export function channelSalt(channelId: string): Uint8Array {
   return out;
 }
 
+// positions() runs for every id of every summary built or read (a hundred per message sent): it writes
+// its hash input into one reused buffer instead of allocating five arrays per id.
+let input = new Uint8Array(128);
+let inputView = new DataView(input.buffer);
+
+function reserve(length: number): void {
+  if (input.length >= length) return;
+  input = new Uint8Array(Math.max(length, 2 * input.length));
+  inputView = new DataView(input.buffer);
+}
+
 /** Writes the k bit positions of `id` into `out` (length >= hashCount). */
 function positions(salt: Uint8Array, nonce: bigint, id: string, bits: number, hashCount: number, out: number[]): void {
-  const idBytes = utf8ToBytes(id);
-  const input = new Uint8Array(salt.length + 8 + idBytes.length);
+  const offset = salt.length + 8;
+  reserve(offset + id.length);
   input.set(salt, 0);
-  const view = new DataView(input.buffer);
-  view.setBigUint64(salt.length, BigInt.asUintN(64, nonce));
-  input.set(idBytes, salt.length + 8);
-  const digest = sha256(input);
-  const dv = new DataView(digest.buffer, digest.byteOffset, digest.byteLength);
-  const h1 = dv.getUint32(0);
-  const h2 = dv.getUint32(4) | 1;
+  inputView.setBigUint64(salt.length, BigInt.asUintN(64, nonce));
+  let length = id.length;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c > 0x7f) {
+      // Not ASCII (foreign ids may be any string): UTF-8 encode it the slow way.
+      const bytes = utf8ToBytes(id);
+      reserve(offset + bytes.length);
+      input.set(salt, 0);
+      inputView.setBigUint64(salt.length, BigInt.asUintN(64, nonce));
+      input.set(bytes, offset);
+      length = bytes.length;
+      break;
+    }
+    input[offset + i] = c;
+  }
+  const d = sha256(input.subarray(0, offset + length));
+  const h1 = ((d[0]! << 24) | (d[1]! << 16) | (d[2]! << 8) | d[3]!) >>> 0;
+  const h2 = (d[4]! << 24) | (d[5]! << 16) | (d[6]! << 8) | d[7]! | 1;
   // (h1 + i*h2) mod 2^32, then mod m.
   for (let i = 0; i < hashCount; i++) out[i] = ((h1 + Math.imul(i, h2)) >>> 0) % bits;
 }

@@ -17,7 +17,7 @@ import {
 import { buildFilter, channelSalt, fillRatio, filterHas, optimalHashCount } from "./ack-filter.js";
 import { BoundedMap, Ring } from "./bounded.js";
 import { TimerHeap, type TimerKind } from "./heap.js";
-import { type Identity, type SignatureVerifier, signEncoding, verifyEncoding } from "./identity.js";
+import { createSigner, createVerifier, type Identity, type SignatureVerifier } from "./identity.js";
 import {
   type ChannelId,
   computeMessageId,
@@ -54,6 +54,11 @@ export interface EngineConfig {
   /** Replaces the ed25519 check, e.g. with a cache in a simulator that delivers one message to many members. */
   readonly verifySignature?: SignatureVerifier;
   readonly decodeLimits?: DecodeLimits;
+  /**
+   * Who may post in the channel (for Communities: the owner's member list). Messages of anyone else are
+   * rejected before they touch any state. Everyone may post when omitted.
+   */
+  readonly isMember?: (senderId: string) => boolean;
 }
 
 interface SenderState {
@@ -67,6 +72,12 @@ interface SenderState {
   /** The floor was guessed at first contact; an in-scope message just above it lowers it by one. */
   tentative: boolean;
   floor: number;
+  /** First sequence number of the run of held messages that ends at `contiguous`: lost ones are not held. */
+  runStart: number;
+  /** Lost sequence numbers above `contiguous`; when `contiguous` passes one, a new run starts after it. */
+  readonly lostAbove: Set<number>;
+  /** Delivered sequence numbers just below `runStart`, waiting for the gap between them and the run to fill. */
+  readonly heldBelow: Set<number>;
   pending: number;
 }
 
@@ -85,6 +96,10 @@ interface PendingMessage {
   readonly message: WireMessage;
   readonly bytes: Uint8Array;
   readonly receivedAt: number;
+  /** Dependency keys it waits for (a subset may be met already). */
+  readonly deps: readonly string[];
+  /** Delivered at this time whatever it still waits for (see `pendingDeadline`). */
+  readonly giveUpAt: number;
   waitingOn: number;
 }
 
@@ -132,6 +147,8 @@ export interface EngineSnapshot {
     highest: number;
     tentative: boolean;
     floor: number;
+    runStart?: number;
+    lostAbove?: number[];
   }[];
   readonly members: readonly [string, number][];
   readonly memberConfirmed: readonly [string, number][];
@@ -230,7 +247,9 @@ export class ChannelEngine {
   private readonly identity: Identity;
   private readonly random: () => number;
   private readonly verify: SignatureVerifier;
+  private readonly signer: (unsigned: Uint8Array) => Uint8Array;
   private readonly decodeLimits: DecodeLimits | undefined;
+  private readonly isMember: ((senderId: string) => boolean) | undefined;
   private readonly salt: Uint8Array;
   private readonly ownPrefix: string;
   private preferred: ReadonlySet<string>;
@@ -245,6 +264,8 @@ export class ChannelEngine {
 
   private readonly senders = new Map<SenderId, SenderState>();
   private readonly prefixIndex = new Map<string, SenderId>();
+  /** Marks naming senders not heard from yet, by key prefix (hex): a gap opens once the sender turns up. */
+  private readonly strayMarks = new BoundedMap<string, { sequence: number; lamport: bigint }>(1024);
   /** Members heard from, least recently heard first. */
   private readonly members = new Map<SenderId, number>();
   /** Highest own sequence number each member has confirmed through a received-up-to mark. */
@@ -286,8 +307,10 @@ export class ChannelEngine {
     this.senderId = config.identity.senderId;
     this.random = config.random;
     this.params = resolveParams(config.params);
-    this.verify = config.verifySignature ?? verifyEncoding;
+    this.verify = config.verifySignature ?? createVerifier();
+    this.signer = createSigner(config.identity.secretKey);
     this.decodeLimits = config.decodeLimits;
+    this.isMember = config.isMember;
     this.salt = channelSalt(config.channelId);
     this.ownPrefix = senderPrefixHex(this.senderId);
     this.preferred = new Set(config.preferredResponders ?? []);
@@ -449,7 +472,7 @@ export class ChannelEngine {
       }
     }
     const unsigned = encodeUnsigned(message);
-    return appendSignature(unsigned, signEncoding(unsigned, this.identity.secretKey));
+    return appendSignature(unsigned, this.signer(unsigned));
   }
 
   private buildSummary(budget: number): AckSummary | undefined {
@@ -461,8 +484,13 @@ export class ChannelEngine {
     for (let i = this.markOrder.length - 1; i >= 0 && marks.length < p.ackMaxMarks && room >= MARK_BYTES; i--) {
       const sender = this.markOrder[i]!;
       const state = this.senders.get(sender);
-      if (state === undefined || state.contiguous < 1) continue;
-      marks.push({ senderPrefix: senderPrefixBytes(sender), sequence: state.contiguous });
+      if (state === undefined || state.contiguous < state.runStart) continue;
+      // A mark claims only what we hold: the run since the last message we gave up on.
+      marks.push({
+        senderPrefix: senderPrefixBytes(sender),
+        sequence: state.contiguous,
+        ...(state.runStart > 1 ? { first: state.runStart } : {}),
+      });
       marked.set(sender, state.contiguous);
       room -= MARK_BYTES;
     }
@@ -472,7 +500,10 @@ export class ChannelEngine {
     if (capacity > 0) {
       for (const id of this.recentReceived.newest()) {
         const cached = this.cache.get(id);
-        if (cached?.sequence !== undefined && (marked.get(cached.senderId) ?? 0) >= cached.sequence) continue;
+        if (cached?.sequence !== undefined && (marked.get(cached.senderId) ?? 0) >= cached.sequence) {
+          const run = this.senders.get(cached.senderId)?.runStart ?? 1;
+          if (cached.sequence >= run) continue;
+        }
         ids.push(id);
         if (ids.length >= capacity) break;
       }
@@ -523,29 +554,45 @@ export class ChannelEngine {
     }
     if (sender === this.senderId) return step.result();
     this.hearFrom(sender, now);
+    this.process(message, bytes, sender, kind, now, step);
+    if (this.strayMarks.size > 0) this.resolveStrayMarks(sender, now, step);
+    return step.result();
+  }
+
+  private process(
+    message: WireMessage,
+    bytes: Uint8Array,
+    sender: SenderId,
+    kind: MessageKind,
+    now: number,
+    step: StepBuilder,
+  ): void {
+    const id = message.messageId as MessageId;
     if (kind === "ephemeral") {
       step.events.push({
         type: "ephemeral",
-        messageId: message.messageId as MessageId,
+        messageId: id,
         senderId: sender,
         content: message.content ?? new Uint8Array(),
       });
-      return step.result();
+      return;
     }
-    if (kind === "content" && (this.seen.has(id) || this.pending.has(id))) return step.result();
+    if (kind === "content" && (this.seen.has(id) || this.pending.has(id))) return;
     this.readAcknowledgements(message, sender, now, step);
     this.readRepairRequests(message, now, step);
     if (kind === "sync") {
       this.noteHistoryGaps(message, now, step);
-      return step.result();
+      return;
     }
     this.accept(message, bytes, now, step);
-    return step.result();
   }
 
   /** Returns why a message must be refused, or undefined when it may be processed. */
   private validate(message: WireMessage, bytes: Uint8Array, now: number): string | undefined {
     if (message.channelId !== this.channelId) return `wrong channel "${message.channelId}"`;
+    if (this.isMember !== undefined && message.senderId !== this.senderId && !this.isMember(message.senderId)) {
+      return "sender is not a member of the channel";
+    }
     const kind = kindOf(message);
     if (message.kind === undefined) {
       if (!this.params.interop) return "unsigned SDS message and interop is off";
@@ -599,7 +646,7 @@ export class ChannelEngine {
       this.marksSeen.set(key, mark.sequence);
       // Only recent messages are tracked; older sequence numbers need no visit.
       for (
-        let seq = Math.max(before + 1, mark.sequence - this.params.maxTrackedReceipts);
+        let seq = Math.max(before + 1, mark.first ?? 1, mark.sequence - this.params.maxTrackedReceipts);
         seq <= mark.sequence;
         seq++
       ) {
@@ -630,7 +677,7 @@ export class ChannelEngine {
         // A mark beyond what we sent is a lie; cap it rather than trust it.
         const upTo = Math.min(mark.sequence, this.ownSequence);
         if (upTo > confirmedUpTo) {
-          this.confirmRange(by, confirmedUpTo, upTo, step);
+          this.confirmRange(by, Math.max(confirmedUpTo, (mark.first ?? 1) - 1), upTo, step);
           confirmedUpTo = upTo;
           this.memberConfirmed.set(by, upTo);
         }
@@ -708,22 +755,36 @@ export class ChannelEngine {
       const prefix = bytesToHex(mark.senderPrefix);
       if (prefix === this.ownPrefix) continue;
       const sender = this.prefixIndex.get(prefix);
-      if (sender === undefined) continue;
-      let state = this.senders.get(sender);
-      if (state === undefined) {
-        // A member heard from (e.g. by its sync messages) whose content never reached us. Its mark is the
-        // first contact: treat it like a message with the next sequence number, so the join grace and the
-        // one-step-back chase apply as for any first contact.
-        const lamport = message.lamportTimestamp;
-        if (mark.sequence < 1 || lamport === undefined || Number(lamport) < this.horizon + this.params.joinGraceMs) {
-          continue;
-        }
-        state = this.senderState(sender, mark.sequence + 1, false, lamport);
-        state.highest = mark.sequence;
+      const lamport = message.lamportTimestamp ?? 0n;
+      if (sender !== undefined) {
+        this.gapFromMark(sender, mark.sequence, lamport, now, step);
+        continue;
       }
-      if (mark.sequence <= state.contiguous) continue;
-      this.openSequenceGap(state, mark.sequence, now, "ack-mark", step);
+      // Messages of a sender known only by key prefix cannot be asked for: keep the claim until it turns up.
+      const stray = this.strayMarks.get(prefix);
+      if (stray === undefined || stray.sequence < mark.sequence)
+        this.strayMarks.set(prefix, { sequence: mark.sequence, lamport });
     }
+  }
+
+  private gapFromMark(sender: SenderId, sequence: number, lamport: bigint, now: number, step: StepBuilder): void {
+    let state = this.senders.get(sender);
+    if (state === undefined) {
+      // None of its content reached us, only a mark: that is the first contact. Treat it like a message with
+      // the next sequence number, so that the join grace and the one-step-back chase apply as for any first contact.
+      if (sequence < 1 || Number(lamport) < this.horizon + this.params.joinGraceMs) return;
+      state = this.senderState(sender, sequence + 1, false, lamport);
+      state.highest = sequence;
+    }
+    if (sequence > state.contiguous) this.openSequenceGap(state, sequence, now, "ack-mark", step);
+  }
+
+  private resolveStrayMarks(sender: SenderId, now: number, step: StepBuilder): void {
+    const prefix = senderPrefixHex(sender);
+    const stray = this.strayMarks.get(prefix);
+    if (stray === undefined) return;
+    this.strayMarks.delete(prefix);
+    this.gapFromMark(sender, stray.sequence, stray.lamport, now, step);
   }
 
   /** Registers missing sequence numbers of `state` up to and including `upTo`. */
@@ -745,8 +806,9 @@ export class ChannelEngine {
     source: GapSource,
     hint: Uint8Array | undefined,
     step: StepBuilder,
-  ): void {
-    if (this.missing.has(key) || this.missing.size >= this.params.maxMissing) return;
+  ): boolean {
+    if (this.missing.has(key)) return true;
+    if (this.missing.size >= this.params.maxMissing) return false;
     const entry: MissingEntry = {
       key,
       ref,
@@ -760,6 +822,7 @@ export class ChannelEngine {
     this.schedule("request", key, entry.requestAt);
     this.schedule("lost", key, entry.lostAt);
     step.events.push({ type: "missing", ref, source });
+    return true;
   }
 
   /**
@@ -840,24 +903,35 @@ export class ChannelEngine {
     const lamport = message.lamportTimestamp ?? 0n;
     const inScope = Number(lamport) >= this.horizon;
     const state = seq === undefined ? undefined : this.senderState(sender, seq, !inScope, lamport);
-    const deps: string[] = [];
+    const deps = new Set<string>();
     if (inScope) {
       for (const entry of message.causalHistory) {
         const depId = entry.messageId as MessageId;
-        if (this.seen.has(depId) || this.lost.has(depId)) continue;
+        // An id is a hash over everything but the history, so a message can name itself: that is no dependency.
+        if (depId === id || this.seen.has(depId) || this.lost.has(depId)) continue;
         const key = idKey(depId);
-        deps.push(key);
-        if (!this.pending.has(depId))
-          this.markMissing(key, { messageId: depId }, now, "causal-history", entry.retrievalHint, step);
+        // Wait only for what is tracked: a dependency the full missing set cannot take would never be met.
+        if (
+          this.pending.has(depId) ||
+          this.markMissing(key, { messageId: depId }, now, "causal-history", entry.retrievalHint, step)
+        ) {
+          deps.add(key);
+        }
       }
       if (state !== undefined && seq !== undefined && seq > 1) {
         if (state.tentative && state.contiguous === state.floor && seq - 1 === state.floor) {
-          // The floor was guessed at first contact and this in-scope message sits on it: chase one step further back.
-          state.floor = seq - 2;
-          state.contiguous = seq - 2;
+          if (this.cacheBySeq.has(`${sender}:${seq - 1}`)) {
+            // The message below the floor arrived already (it was delivered as history): the chase ends here.
+            state.tentative = false;
+          } else {
+            // The floor was guessed at first contact and this in-scope message sits on it: chase one step further back.
+            state.floor = seq - 2;
+            state.contiguous = seq - 2;
+            state.runStart = seq - 1;
+          }
         }
         if (seq - 1 > state.contiguous && !state.above.has(seq - 1)) {
-          deps.push(seqKey(sender, seq - 1));
+          deps.add(seqKey(sender, seq - 1));
           this.openSequenceGap(state, seq - 1, now, "sequence", step);
         }
       }
@@ -880,7 +954,7 @@ export class ChannelEngine {
     this.recentReceived.push(id);
     this.ackDirty = true;
     this.scheduleSync(now);
-    if (deps.length === 0) {
+    if (deps.size === 0) {
       this.deliver(message, bytes, now, step);
       return;
     }
@@ -898,9 +972,31 @@ export class ChannelEngine {
       });
       return;
     }
-    this.pending.set(id, { message, bytes, receivedAt: now, waitingOn: deps.length });
-    if (state !== undefined) state.pending++;
-    if (seq !== undefined) this.pendingBySeq.set(seqKey(sender, seq), id);
+    this.addPending(message, bytes, now, [...deps]);
+  }
+
+  /**
+   * A message waits at most this long. Dependencies are given up after dependencyTimeoutMs, but a wait can
+   * outlast them: a chain of messages fetched one by one, a dependency beyond maxGapPerDetection, or
+   * messages crafted to name each other. Twice the timeout leaves room for a chain and bounds the rest.
+   */
+  private pendingDeadline(receivedAt: number): number {
+    return receivedAt + 2 * this.params.dependencyTimeoutMs;
+  }
+
+  private addPending(
+    message: WireMessage,
+    bytes: Uint8Array,
+    receivedAt: number,
+    deps: readonly string[],
+    giveUpAt = this.pendingDeadline(receivedAt),
+  ): void {
+    const id = message.messageId as MessageId;
+    const seq = message.sequence;
+    this.pending.set(id, { message, bytes, receivedAt, deps, giveUpAt, waitingOn: deps.length });
+    const state = this.senders.get(message.senderId as SenderId);
+    if (state !== undefined && seq !== undefined) state.pending++;
+    if (seq !== undefined) this.pendingBySeq.set(seqKey(message.senderId, seq), id);
     for (const key of deps) {
       let set = this.waiters.get(key);
       if (set === undefined) {
@@ -909,6 +1005,27 @@ export class ChannelEngine {
       }
       set.add(id);
     }
+    this.schedule("pending", id, giveUpAt);
+  }
+
+  /** A message waited too long: deliver it without what it still waits for. */
+  private giveUpWaiting(id: MessageId, now: number, step: StepBuilder): void {
+    const pending = this.pending.get(id);
+    if (pending === undefined) return;
+    this.pending.delete(id);
+    const m = pending.message;
+    if (m.sequence !== undefined) {
+      this.pendingBySeq.delete(seqKey(m.senderId, m.sequence));
+      const state = this.senders.get(m.senderId as SenderId);
+      if (state !== undefined) state.pending--;
+    }
+    for (const key of pending.deps) {
+      const set = this.waiters.get(key);
+      if (set === undefined) continue;
+      set.delete(id);
+      if (set.size === 0) this.waiters.delete(key);
+    }
+    this.deliver(m, pending.bytes, now, step);
   }
 
   private senderState(sender: SenderId, seq: number, historical: boolean, lamport?: bigint): SenderState {
@@ -922,6 +1039,9 @@ export class ChannelEngine {
       id: sender,
       contiguous: floor,
       floor,
+      runStart: floor + 1,
+      lostAbove: new Set(),
+      heldBelow: new Set(),
       above: new Set(),
       highest: seq,
       tentative: !own && !early && seq > 1,
@@ -931,15 +1051,21 @@ export class ChannelEngine {
     return state;
   }
 
-  private advanceSender(state: SenderState, seq: number): void {
+  /** Records `seq` as delivered (`held`) or given up on, and advances the contiguous mark. */
+  private advanceSender(state: SenderState, seq: number, held = true): void {
     if (seq <= state.contiguous) return;
     if (seq > state.highest) state.highest = seq;
     if (seq !== state.contiguous + 1) {
       state.above.add(seq);
+      if (!held) state.lostAbove.add(seq);
       return;
     }
     state.contiguous = seq;
-    while (state.above.delete(state.contiguous + 1)) state.contiguous++;
+    if (!held) state.runStart = seq + 1;
+    while (state.above.delete(state.contiguous + 1)) {
+      state.contiguous++;
+      if (state.lostAbove.delete(state.contiguous)) state.runStart = state.contiguous + 1;
+    }
     if (state.id !== this.senderId) {
       const i = this.markOrder.indexOf(state.id);
       if (i >= 0) this.markOrder.splice(i, 1);
@@ -978,7 +1104,14 @@ export class ChannelEngine {
       this.release(idKey(id), queue);
       if (seq !== undefined) {
         const state = this.senders.get(sender);
-        if (state !== undefined) this.advanceSender(state, seq);
+        if (state !== undefined) {
+          this.advanceSender(state, seq);
+          // Messages below the run that arrive late (reordered around first contact) extend it downwards.
+          if (seq < state.runStart && state.heldBelow.size < 256) {
+            state.heldBelow.add(seq);
+            while (state.heldBelow.delete(state.runStart - 1)) state.runStart--;
+          }
+        }
         this.release(seqKey(sender, seq), queue);
       }
     }
@@ -1055,11 +1188,16 @@ export class ChannelEngine {
         case "sync":
           if (this.syncAt === top.at) syncDue = true;
           break;
+        case "pending":
+          if (this.pending.get(top.key as MessageId)?.giveUpAt === top.at) {
+            this.giveUpWaiting(top.key as MessageId, now, step);
+          }
+          break;
       }
     }
     if (wantRequest || (syncDue && (this.ackDirty || this.hasDueRequests(now)))) this.sendControl(now, step);
     else if (syncDue) this.syncAt = Number.POSITIVE_INFINITY;
-    if (this.timers.size > 4 * (this.missing.size + this.own.size + this.responses.size) + 64) {
+    if (this.timers.size > 4 * (this.missing.size + this.own.size + this.responses.size + this.pending.size) + 64) {
       this.timers.compact((t) => this.isLive(t.kind, t.key, t.at));
     }
     return step.result();
@@ -1086,6 +1224,8 @@ export class ChannelEngine {
         return this.own.get(key as MessageId)?.resendAt === at;
       case "sync":
         return this.syncAt === at;
+      case "pending":
+        return this.pending.get(key as MessageId)?.giveUpAt === at;
     }
   }
 
@@ -1131,7 +1271,7 @@ export class ChannelEngine {
     if (entry.ref.messageId !== undefined) this.lost.set(entry.ref.messageId, true);
     if (entry.ref.senderId !== undefined && entry.ref.sequence !== undefined) {
       const state = this.senders.get(entry.ref.senderId);
-      if (state !== undefined) this.advanceSender(state, entry.ref.sequence);
+      if (state !== undefined) this.advanceSender(state, entry.ref.sequence, false);
     }
     this.release(entry.key, queue);
     for (const [message, bytes] of queue) this.deliver(message, bytes, now, step);
@@ -1469,6 +1609,8 @@ export class ChannelEngine {
         highest: s.highest,
         tentative: s.tentative,
         floor: s.floor,
+        runStart: s.runStart,
+        lostAbove: [...s.lostAbove],
       })),
       members: [...this.members.entries()],
       memberConfirmed: [...this.memberConfirmed.entries()],
@@ -1533,6 +1675,9 @@ export class ChannelEngine {
         highest: x.highest,
         tentative: x.tentative,
         floor: x.floor,
+        runStart: x.runStart ?? x.floor + 1,
+        lostAbove: new Set(x.lostAbove ?? []),
+        heldBelow: new Set(),
         pending: 0,
       });
     }
@@ -1580,10 +1725,13 @@ export class ChannelEngine {
       this.schedule("request", m.key, m.requestAt);
       this.schedule("lost", m.key, m.lostAt);
     }
-    for (const p of s.pending) {
-      const message = decode(p.bytes);
-      this.restorePending(message, fromHex(p.bytes), p.receivedAt);
-    }
+    const pendingMessages = s.pending.map((p) => ({
+      message: decode(p.bytes),
+      bytes: fromHex(p.bytes),
+      receivedAt: p.receivedAt,
+    }));
+    const pendingIds = new Set(pendingMessages.map((p) => p.message.messageId));
+    for (const p of pendingMessages) this.restorePending(p.message, p.bytes, p.receivedAt, pendingIds);
     for (const o of s.own) {
       const bytes = fromHex(o.bytes);
       const m = decodeMessage(bytes, this.decodeLimits);
@@ -1606,32 +1754,31 @@ export class ChannelEngine {
     if (this.ackDirty) this.scheduleSync(this.lastSentAt);
   }
 
-  /** Re-registers a pending message and its unmet dependencies after a restore. */
-  private restorePending(message: WireMessage, bytes: Uint8Array, receivedAt: number): void {
+  /**
+   * Re-registers a pending message and its unmet dependencies after a restore, by the rules of `accept`.
+   * One whose dependencies are all met by now is delivered at the first tick rather than dropped.
+   */
+  private restorePending(
+    message: WireMessage,
+    bytes: Uint8Array,
+    receivedAt: number,
+    pendingIds: ReadonlySet<string>,
+  ): void {
     const id = message.messageId as MessageId;
     const sender = message.senderId as SenderId;
     const seq = message.sequence;
-    const deps: string[] = [];
+    const deps = new Set<string>();
     for (const entry of message.causalHistory) {
       const depId = entry.messageId as MessageId;
-      if (!this.seen.has(depId) && !this.lost.has(depId)) deps.push(idKey(depId));
+      if (depId === id || this.seen.has(depId) || this.lost.has(depId)) continue;
+      const key = idKey(depId);
+      if (pendingIds.has(depId) || this.missing.has(key)) deps.add(key);
     }
     const state = this.senders.get(sender);
     if (state !== undefined && seq !== undefined && seq - 1 > state.contiguous && !state.above.has(seq - 1)) {
-      deps.push(seqKey(sender, seq - 1));
+      deps.add(seqKey(sender, seq - 1));
     }
-    if (deps.length === 0) return;
-    this.pending.set(id, { message, bytes, receivedAt, waitingOn: deps.length });
-    if (state !== undefined) state.pending++;
-    if (seq !== undefined) this.pendingBySeq.set(seqKey(sender, seq), id);
-    for (const key of deps) {
-      let set = this.waiters.get(key);
-      if (set === undefined) {
-        set = new Set();
-        this.waiters.set(key, set);
-      }
-      set.add(id);
-    }
+    this.addPending(message, bytes, receivedAt, [...deps], deps.size === 0 ? receivedAt : undefined);
   }
 }
 

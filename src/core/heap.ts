@@ -5,7 +5,7 @@ export interface TimerEntry {
   readonly key: string;
 }
 
-export type TimerKind = "request" | "lost" | "response" | "resend" | "sync";
+export type TimerKind = "request" | "lost" | "response" | "resend" | "sync" | "pending";
 
 export class TimerHeap {
   private readonly items: TimerEntry[] = [];

@@ -1,5 +1,7 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { bytesToHex } from "@noble/hashes/utils.js";
+import { bytesToNumberLE } from "@noble/curves/utils.js";
+import { sha512 } from "@noble/hashes/sha2.js";
+import { bytesToHex, concatBytes } from "@noble/hashes/utils.js";
 import { signedPortion } from "../wire/index.js";
 import type { SenderId } from "./ids.js";
 
@@ -35,6 +37,75 @@ function signingInput(unsigned: Uint8Array): Uint8Array {
 /** Signs the unsigned encoding of a message: ed25519 over "chorus/sig/v1" || bytes. */
 export function signEncoding(unsigned: Uint8Array, secretKey: Uint8Array): Uint8Array {
   return ed25519.sign(signingInput(unsigned), secretKey);
+}
+
+const Point = ed25519.Point;
+const Fn = Point.Fn;
+type EdPoint = InstanceType<typeof Point>;
+
+/** SHA-512 of the concatenation, as a little-endian integer mod the group order (RFC 8032's hash-to-scalar). */
+function hashToScalar(...parts: Uint8Array[]): bigint {
+  return Fn.create(bytesToNumberLE(sha512(concatBytes(...parts))));
+}
+
+/**
+ * `signEncoding` bound to one secret key. ed25519.sign derives the expanded key (a SHA-512 and a
+ * base-point multiplication, as costly as the signature itself) on every call; this derives it once.
+ * The steps are those of RFC 8032 5.1.6 as @noble/curves performs them, so the signatures are
+ * byte-for-byte those of `signEncoding` (Ed25519 signing is deterministic).
+ */
+export function createSigner(secretKey: Uint8Array): (unsigned: Uint8Array) => Uint8Array {
+  const { prefix, scalar, pointBytes } = ed25519.utils.getExtendedPublicKey(secretKey);
+  return (unsigned) => {
+    const message = signingInput(unsigned);
+    const r = hashToScalar(prefix, message);
+    const R = Point.BASE.multiply(r).toBytes();
+    const s = Fn.create(r + hashToScalar(R, pointBytes, message) * scalar);
+    return concatBytes(R, Fn.toBytes(s));
+  };
+}
+
+/**
+ * A `SignatureVerifier` that keeps the decoded public keys of the last `maxKeys` senders: decoding a
+ * key (a square root in the field) is a tenth of a verification, and senders repeat. Accepts and
+ * rejects exactly what `verifyEncoding` (ed25519.verify with its defaults: ZIP-215 decoding, the
+ * cofactored equation) does; the check below is that of @noble/curves with the key decoded once.
+ */
+export function createVerifier(maxKeys = 1024): SignatureVerifier {
+  const keys = new Map<string, { readonly bytes: Uint8Array; readonly point: EdPoint } | null>();
+  return (bytes, signature, senderId) => {
+    const signed = signedPortion(bytes);
+    if (signed === undefined || signature.length !== 64) return false;
+    let key = keys.get(senderId);
+    if (key === undefined) {
+      key = decodeKey(senderId);
+      if (keys.size >= maxKeys) keys.delete(keys.keys().next().value as string);
+    } else {
+      keys.delete(senderId); // re-inserted below: least recently used first
+    }
+    keys.set(senderId, key);
+    if (key === null) return false;
+    const r = signature.subarray(0, 32);
+    let R: EdPoint;
+    let SB: EdPoint;
+    try {
+      R = Point.fromBytes(r, true);
+      SB = Point.BASE.multiplyUnsafe(bytesToNumberLE(signature.subarray(32, 64))); // throws unless S < L
+    } catch {
+      return false;
+    }
+    const k = hashToScalar(r, key.bytes, signingInput(signed));
+    return R.add(key.point.multiplyUnsafe(k)).subtract(SB).clearCofactor().is0();
+  };
+}
+
+function decodeKey(senderId: string): { bytes: Uint8Array; point: EdPoint } | null {
+  const bytes = hexToKey(senderId);
+  try {
+    return { bytes, point: Point.fromBytes(bytes, true) };
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -1,6 +1,8 @@
 export { buildFilter, channelSalt, falsePositiveRate, fillRatio, filterHas, optimalHashCount } from "./ack-filter.js";
 export { ChannelEngine, type EngineConfig, type EngineSnapshot } from "./engine.js";
 export {
+  createSigner,
+  createVerifier,
   type Identity,
   identityFromSecretKey,
   type SignatureVerifier,

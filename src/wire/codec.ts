@@ -64,6 +64,7 @@ export function encodeUnsigned(message: WireMessage): Uint8Array {
             marks: message.ack.marks.map((m) => ({
               senderPrefix: m.senderPrefix,
               sequence: BigInt(m.sequence),
+              first: BigInt(m.first ?? 0),
             })),
           },
     sequenceRepairRequest: message.sequenceRepairRequest.map((r) => ({
@@ -162,7 +163,11 @@ function ackFromPb(ack: PbAckSummary, limits: DecodeLimits): AckSummary {
     if (m.senderPrefix.length !== 8) {
       throw new DecodeError(`ack.marks[${i}].sender_prefix`, `is ${m.senderPrefix.length} bytes, must be 8`);
     }
-    return { senderPrefix: m.senderPrefix, sequence: toSafeNumber(`ack.marks[${i}].sequence`, m.sequence) };
+    const sequence = toSafeNumber(`ack.marks[${i}].sequence`, m.sequence);
+    if (m.first === 0n) return { senderPrefix: m.senderPrefix, sequence };
+    const first = toSafeNumber(`ack.marks[${i}].first`, m.first);
+    if (first > sequence) throw new DecodeError(`ack.marks[${i}].first`, `${first} is after sequence ${sequence}`);
+    return { senderPrefix: m.senderPrefix, sequence, first };
   });
   return { nonce: ack.nonce, filter: ack.filter, hashCount: ack.hashCount, marks };
 }

@@ -9,10 +9,12 @@ export interface HistoryEntry {
   readonly senderId?: string;
 }
 
-/** "I hold every message of the sender whose key starts with `senderPrefix`, up to `sequence`." */
+/** "I hold every message of the sender whose key starts with `senderPrefix`, from `first` to `sequence`." */
 export interface ReceivedUpTo {
   readonly senderPrefix: Uint8Array;
   readonly sequence: number;
+  /** First sequence number of the run; 1 when absent. */
+  readonly first?: number;
 }
 
 /** The acknowledgement summary carried by Chorus messages (see spec/chorus.md, "Acknowledgement summary"). */

@@ -16,7 +16,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file chorus/v1/message.proto.
  */
 export const file_chorus_v1_message: GenFile = /*@__PURE__*/
-  fileDesc("ChdjaG9ydXMvdjEvbWVzc2FnZS5wcm90bxIJY2hvcnVzLnYxIngKDEhpc3RvcnlFbnRyeRISCgptZXNzYWdlX2lkGAEgASgJEhsKDnJldHJpZXZhbF9oaW50GAIgASgMSACIAQESFgoJc2VuZGVyX2lkGAMgASgJSAGIAQFCEQoPX3JldHJpZXZhbF9oaW50QgwKCl9zZW5kZXJfaWQiNwoMUmVjZWl2ZWRVcFRvEhUKDXNlbmRlcl9wcmVmaXgYASABKAwSEAoIc2VxdWVuY2UYAiABKAQiZwoKQWNrU3VtbWFyeRINCgVub25jZRgBIAEoBhIOCgZmaWx0ZXIYAiABKAwSEgoKaGFzaF9jb3VudBgDIAEoDRImCgVtYXJrcxgEIAMoCzIXLmNob3J1cy52MS5SZWNlaXZlZFVwVG8iPwoNU2VxdWVuY2VSYW5nZRIRCglzZW5kZXJfaWQYASABKAkSDQoFZmlyc3QYAiABKAQSDAoEbGFzdBgDIAEoBCL/AwoHTWVzc2FnZRIRCglzZW5kZXJfaWQYASABKAkSEgoKbWVzc2FnZV9pZBgCIAEoCRISCgpjaGFubmVsX2lkGAMgASgJEh4KEWxhbXBvcnRfdGltZXN0YW1wGAogASgESACIAQESLwoOY2F1c2FsX2hpc3RvcnkYCyADKAsyFy5jaG9ydXMudjEuSGlzdG9yeUVudHJ5EhkKDGJsb29tX2ZpbHRlchgMIAEoDEgBiAEBEi8KDnJlcGFpcl9yZXF1ZXN0GA0gAygLMhcuY2hvcnVzLnYxLkhpc3RvcnlFbnRyeRIUCgdjb250ZW50GBQgASgMSAKIAQESHQoEa2luZBgeIAEoDjIPLmNob3J1cy52MS5LaW5kEhUKCHNlcXVlbmNlGB8gASgESAOIAQESJwoDYWNrGCAgASgLMhUuY2hvcnVzLnYxLkFja1N1bW1hcnlIBIgBARI5ChdzZXF1ZW5jZV9yZXBhaXJfcmVxdWVzdBgiIAMoCzIYLmNob3J1cy52MS5TZXF1ZW5jZVJhbmdlEhYKCXNpZ25hdHVyZRgoIAEoDEgFiAEBQhQKEl9sYW1wb3J0X3RpbWVzdGFtcEIPCg1fYmxvb21fZmlsdGVyQgoKCF9jb250ZW50QgsKCV9zZXF1ZW5jZUIGCgRfYWNrQgwKCl9zaWduYXR1cmUqUQoES2luZBIUChBLSU5EX1VOU1BFQ0lGSUVEEAASEAoMS0lORF9DT05URU5UEAESDQoJS0lORF9TWU5DEAISEgoOS0lORF9FUEhFTUVSQUwQA2IGcHJvdG8z");
+  fileDesc("ChdjaG9ydXMvdjEvbWVzc2FnZS5wcm90bxIJY2hvcnVzLnYxIngKDEhpc3RvcnlFbnRyeRISCgptZXNzYWdlX2lkGAEgASgJEhsKDnJldHJpZXZhbF9oaW50GAIgASgMSACIAQESFgoJc2VuZGVyX2lkGAMgASgJSAGIAQFCEQoPX3JldHJpZXZhbF9oaW50QgwKCl9zZW5kZXJfaWQiRgoMUmVjZWl2ZWRVcFRvEhUKDXNlbmRlcl9wcmVmaXgYASABKAwSEAoIc2VxdWVuY2UYAiABKAQSDQoFZmlyc3QYAyABKAQiZwoKQWNrU3VtbWFyeRINCgVub25jZRgBIAEoBhIOCgZmaWx0ZXIYAiABKAwSEgoKaGFzaF9jb3VudBgDIAEoDRImCgVtYXJrcxgEIAMoCzIXLmNob3J1cy52MS5SZWNlaXZlZFVwVG8iPwoNU2VxdWVuY2VSYW5nZRIRCglzZW5kZXJfaWQYASABKAkSDQoFZmlyc3QYAiABKAQSDAoEbGFzdBgDIAEoBCL/AwoHTWVzc2FnZRIRCglzZW5kZXJfaWQYASABKAkSEgoKbWVzc2FnZV9pZBgCIAEoCRISCgpjaGFubmVsX2lkGAMgASgJEh4KEWxhbXBvcnRfdGltZXN0YW1wGAogASgESACIAQESLwoOY2F1c2FsX2hpc3RvcnkYCyADKAsyFy5jaG9ydXMudjEuSGlzdG9yeUVudHJ5EhkKDGJsb29tX2ZpbHRlchgMIAEoDEgBiAEBEi8KDnJlcGFpcl9yZXF1ZXN0GA0gAygLMhcuY2hvcnVzLnYxLkhpc3RvcnlFbnRyeRIUCgdjb250ZW50GBQgASgMSAKIAQESHQoEa2luZBgeIAEoDjIPLmNob3J1cy52MS5LaW5kEhUKCHNlcXVlbmNlGB8gASgESAOIAQESJwoDYWNrGCAgASgLMhUuY2hvcnVzLnYxLkFja1N1bW1hcnlIBIgBARI5ChdzZXF1ZW5jZV9yZXBhaXJfcmVxdWVzdBgiIAMoCzIYLmNob3J1cy52MS5TZXF1ZW5jZVJhbmdlEhYKCXNpZ25hdHVyZRgoIAEoDEgFiAEBQhQKEl9sYW1wb3J0X3RpbWVzdGFtcEIPCg1fYmxvb21fZmlsdGVyQgoKCF9jb250ZW50QgsKCV9zZXF1ZW5jZUIGCgRfYWNrQgwKCl9zaWduYXR1cmUqUQoES2luZBIUChBLSU5EX1VOU1BFQ0lGSUVEEAASEAoMS0lORF9DT05URU5UEAESDQoJS0lORF9TWU5DEAISEgoOS0lORF9FUEhFTUVSQUwQA2IGcHJvdG8z");
 
 /**
  * One entry of a causal history or of a repair request (SDS HistoryEntry).
@@ -54,7 +54,8 @@ export const HistoryEntrySchema: GenMessage<HistoryEntry> = /*@__PURE__*/
   messageDesc(file_chorus_v1_message, 0);
 
 /**
- * "All messages of this sender up to this sequence number are held by me."
+ * "I hold every message of this sender from `first` to `sequence`." A member that gave up on a
+ * message (declared it lost) starts a new run after it, so a mark never claims a lost message.
  *
  * @generated from message chorus.v1.ReceivedUpTo
  */
@@ -67,9 +68,18 @@ export type ReceivedUpTo = Message$1<"chorus.v1.ReceivedUpTo"> & {
   senderPrefix: Uint8Array;
 
   /**
+   * Last sequence number of the run.
+   *
    * @generated from field: uint64 sequence = 2;
    */
   sequence: bigint;
+
+  /**
+   * First sequence number of the run; 0 (absent) means 1.
+   *
+   * @generated from field: uint64 first = 3;
+   */
+  first: bigint;
 };
 
 /**

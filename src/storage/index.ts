@@ -1,0 +1,3 @@
+export { MemoryStore } from "./memory-store.js";
+export { MIGRATIONS, type Migration, SqliteStore, type SqliteStoreOptions } from "./sqlite-store.js";
+export * from "./store.js";

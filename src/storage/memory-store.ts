@@ -1,0 +1,332 @@
+// An in-memory Store for tests and the simulator. Every lookup is a Map hit or a binary search
+// over a sorted array; inserts usually append, because messages mostly arrive in Lamport order.
+// Transactions keep an undo log, so a throw inside `transaction` restores the previous state.
+// Bytes are copied in and out with `new Uint8Array(x)`: `Buffer#slice` would return a view.
+import {
+  compareIds,
+  compareLamport,
+  type DeliveredRange,
+  type LamportCursor,
+  type LamportRange,
+  type NewMessage,
+  type SenderRange,
+  type Store,
+  StoreClosedError,
+  type StoredMessage,
+  StoreNotFoundError,
+} from "./store.js";
+import {
+  checkDeliveredRange,
+  checkId,
+  checkLamportRange,
+  checkMessage,
+  checkSecretKey,
+  checkSenderRange,
+  checkSnapshot,
+  checkTransactionFn,
+  isThenable,
+  PROMISE_IN_TRANSACTION,
+} from "./validate.js";
+
+interface Entry {
+  readonly channelId: string;
+  readonly messageId: string;
+  readonly senderId: string;
+  readonly seq: number | null;
+  readonly lamport: bigint;
+  readonly bytes: Uint8Array;
+  readonly receivedAt: number;
+  deliveredPos: number | null;
+}
+
+class ChannelState {
+  readonly byId = new Map<string, Entry>();
+  /** Sorted by (lamport, messageId). */
+  readonly byLamport: Entry[] = [];
+  /** The subset of byLamport not yet delivered, same order. */
+  readonly undelivered: Entry[] = [];
+  /** Per sender, entries with a sequence number, sorted by (seq, messageId). */
+  readonly bySender = new Map<string, Entry[]>();
+  /** delivered[i] has deliveredPos i + 1. */
+  readonly delivered: Entry[] = [];
+  snapshot: string | undefined;
+}
+
+function compareSenderOrder(a: Entry, b: Entry): number {
+  if (a.seq !== b.seq) return (a.seq ?? 0) - (b.seq ?? 0);
+  return compareIds(a.messageId, b.messageId);
+}
+
+/** Index of the first element for which `before(element)` is false; `before` must be monotone. */
+function partitionPoint<T>(items: readonly T[], before: (item: T) => boolean): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (before(items[mid] as T)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function insertSorted<T>(items: T[], item: T, compare: (a: T, b: T) => number): void {
+  const last = items[items.length - 1];
+  if (last === undefined || compare(last, item) < 0) {
+    items.push(item);
+    return;
+  }
+  items.splice(
+    partitionPoint(items, (x) => compare(x, item) < 0),
+    0,
+    item,
+  );
+}
+
+function removeSorted<T>(items: T[], item: T, compare: (a: T, b: T) => number): void {
+  const i = partitionPoint(items, (x) => compare(x, item) < 0);
+  if (items[i] === item) items.splice(i, 1);
+}
+
+function output(e: Entry): StoredMessage {
+  return {
+    channelId: e.channelId,
+    messageId: e.messageId,
+    senderId: e.senderId,
+    seq: e.seq,
+    lamport: e.lamport,
+    bytes: new Uint8Array(e.bytes),
+    receivedAt: e.receivedAt,
+    deliveredPos: e.deliveredPos,
+  };
+}
+
+function pageAfter(items: readonly Entry[], after: LamportCursor | undefined, limit: number): StoredMessage[] {
+  const start = after === undefined ? 0 : partitionPoint(items, (e) => compareLamport(e, after) <= 0);
+  return items.slice(start, start + limit).map(output);
+}
+
+export class MemoryStore implements Store {
+  private readonly channels = new Map<string, ChannelState>();
+  private readonly joined = new Set<string>();
+  private identity: Uint8Array | undefined;
+  private closed = false;
+  /** Inverse operations of the writes made inside the current outermost transaction; null outside one. */
+  private undoLog: (() => void)[] | null = null;
+
+  putMessage(message: NewMessage): boolean {
+    this.open("putMessage");
+    checkMessage(message);
+    const channel = this.channel(message.channelId);
+    if (channel.byId.has(message.messageId)) return false;
+    const entry: Entry = {
+      channelId: message.channelId,
+      messageId: message.messageId,
+      senderId: message.senderId,
+      seq: message.seq,
+      lamport: message.lamport,
+      bytes: new Uint8Array(message.bytes),
+      receivedAt: message.receivedAt,
+      deliveredPos: null,
+    };
+    channel.byId.set(entry.messageId, entry);
+    insertSorted(channel.byLamport, entry, compareLamport);
+    insertSorted(channel.undelivered, entry, compareLamport);
+    let senderEntries: Entry[] | undefined;
+    if (entry.seq !== null) {
+      senderEntries = channel.bySender.get(entry.senderId);
+      if (senderEntries === undefined) {
+        senderEntries = [];
+        channel.bySender.set(entry.senderId, senderEntries);
+      }
+      insertSorted(senderEntries, entry, compareSenderOrder);
+    }
+    this.onUndo(() => {
+      channel.byId.delete(entry.messageId);
+      removeSorted(channel.byLamport, entry, compareLamport);
+      removeSorted(channel.undelivered, entry, compareLamport);
+      if (senderEntries !== undefined) removeSorted(senderEntries, entry, compareSenderOrder);
+    });
+    return true;
+  }
+
+  getMessage(channelId: string, messageId: string): StoredMessage | undefined {
+    this.open("getMessage");
+    checkId("channelId", channelId);
+    checkId("messageId", messageId);
+    const entry = this.channels.get(channelId)?.byId.get(messageId);
+    return entry === undefined ? undefined : output(entry);
+  }
+
+  hasMessage(channelId: string, messageId: string): boolean {
+    this.open("hasMessage");
+    checkId("channelId", channelId);
+    checkId("messageId", messageId);
+    return this.channels.get(channelId)?.byId.has(messageId) ?? false;
+  }
+
+  countMessages(channelId: string): number {
+    this.open("countMessages");
+    checkId("channelId", channelId);
+    return this.channels.get(channelId)?.byId.size ?? 0;
+  }
+
+  listBySender(channelId: string, senderId: string, range: SenderRange): StoredMessage[] {
+    this.open("listBySender");
+    checkId("channelId", channelId);
+    checkId("senderId", senderId);
+    const { fromSeq, toSeq, limit } = checkSenderRange(range);
+    const entries = this.channels.get(channelId)?.bySender.get(senderId);
+    if (entries === undefined) return [];
+    const out: StoredMessage[] = [];
+    for (let i = partitionPoint(entries, (e) => (e.seq as number) < fromSeq); i < entries.length; i++) {
+      const e = entries[i] as Entry;
+      if ((e.seq as number) > toSeq || out.length === limit) break;
+      out.push(output(e));
+    }
+    return out;
+  }
+
+  listByLamport(channelId: string, range: LamportRange): StoredMessage[] {
+    this.open("listByLamport");
+    checkId("channelId", channelId);
+    const { after, limit } = checkLamportRange(range);
+    return pageAfter(this.channels.get(channelId)?.byLamport ?? [], after, limit);
+  }
+
+  listUndelivered(channelId: string, range: LamportRange): StoredMessage[] {
+    this.open("listUndelivered");
+    checkId("channelId", channelId);
+    const { after, limit } = checkLamportRange(range);
+    return pageAfter(this.channels.get(channelId)?.undelivered ?? [], after, limit);
+  }
+
+  markDelivered(channelId: string, messageId: string): number {
+    this.open("markDelivered");
+    checkId("channelId", channelId);
+    checkId("messageId", messageId);
+    const channel = this.channels.get(channelId);
+    const entry = channel?.byId.get(messageId);
+    if (channel === undefined || entry === undefined)
+      throw new StoreNotFoundError(channelId, messageId, "markDelivered");
+    if (entry.deliveredPos !== null) return entry.deliveredPos;
+    channel.delivered.push(entry);
+    entry.deliveredPos = channel.delivered.length;
+    removeSorted(channel.undelivered, entry, compareLamport);
+    this.onUndo(() => {
+      channel.delivered.pop();
+      entry.deliveredPos = null;
+      insertSorted(channel.undelivered, entry, compareLamport);
+    });
+    return entry.deliveredPos;
+  }
+
+  listDelivered(channelId: string, range: DeliveredRange): StoredMessage[] {
+    this.open("listDelivered");
+    checkId("channelId", channelId);
+    const { after, limit } = checkDeliveredRange(range);
+    const delivered = this.channels.get(channelId)?.delivered ?? [];
+    return delivered.slice(after, after + limit).map(output);
+  }
+
+  countDelivered(channelId: string): number {
+    this.open("countDelivered");
+    checkId("channelId", channelId);
+    return this.channels.get(channelId)?.delivered.length ?? 0;
+  }
+
+  getSnapshot(channelId: string): string | undefined {
+    this.open("getSnapshot");
+    checkId("channelId", channelId);
+    return this.channels.get(channelId)?.snapshot;
+  }
+
+  putSnapshot(channelId: string, json: string): void {
+    this.open("putSnapshot");
+    checkId("channelId", channelId);
+    checkSnapshot(json);
+    const channel = this.channel(channelId);
+    const previous = channel.snapshot;
+    channel.snapshot = json;
+    this.onUndo(() => {
+      channel.snapshot = previous;
+    });
+  }
+
+  getIdentity(): Uint8Array | undefined {
+    this.open("getIdentity");
+    return this.identity?.slice();
+  }
+
+  setIdentity(secretKey: Uint8Array): void {
+    this.open("setIdentity");
+    checkSecretKey(secretKey);
+    const previous = this.identity;
+    this.identity = new Uint8Array(secretKey);
+    this.onUndo(() => {
+      this.identity = previous;
+    });
+  }
+
+  joinChannel(channelId: string): void {
+    this.open("joinChannel");
+    checkId("channelId", channelId);
+    if (this.joined.has(channelId)) return;
+    this.joined.add(channelId);
+    this.onUndo(() => this.joined.delete(channelId));
+  }
+
+  leaveChannel(channelId: string): void {
+    this.open("leaveChannel");
+    checkId("channelId", channelId);
+    if (!this.joined.delete(channelId)) return;
+    this.onUndo(() => this.joined.add(channelId));
+  }
+
+  listChannels(): string[] {
+    this.open("listChannels");
+    return [...this.joined].sort(compareIds);
+  }
+
+  transaction<T>(fn: () => T): T {
+    this.open("transaction");
+    checkTransactionFn(fn);
+    const outermost = this.undoLog === null;
+    if (outermost) this.undoLog = [];
+    const log = this.undoLog as (() => void)[];
+    const mark = log.length;
+    try {
+      const result = fn();
+      if (isThenable(result)) throw new TypeError(PROMISE_IN_TRANSACTION);
+      return result;
+    } catch (error) {
+      while (log.length > mark) (log.pop() as () => void)();
+      throw error;
+    } finally {
+      if (outermost) this.undoLog = null;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.channels.clear();
+    this.joined.clear();
+    this.identity = undefined;
+  }
+
+  private open(operation: string): void {
+    if (this.closed) throw new StoreClosedError(operation);
+  }
+
+  private channel(channelId: string): ChannelState {
+    let channel = this.channels.get(channelId);
+    if (channel === undefined) {
+      channel = new ChannelState();
+      this.channels.set(channelId, channel);
+    }
+    return channel;
+  }
+
+  private onUndo(undo: () => void): void {
+    this.undoLog?.push(undo);
+  }
+}
