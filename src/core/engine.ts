@@ -111,6 +111,8 @@ interface MissingEntry {
   requestAt: number;
   attempts: number;
   retrievalHint: Uint8Array | undefined;
+  /** Someone else asked for it: our request waits, and does not ride on our other messages either. */
+  suppressed?: boolean;
 }
 
 interface OwnEntry {
@@ -178,6 +180,7 @@ export interface EngineSnapshot {
 }
 
 const WINDOW_MS = 600_000;
+const MAX_RANGE_LOOKUPS_PER_MESSAGE = 1_024;
 // Bytes of an ack summary besides its filter bytes and marks: field tag and length, nonce, hash count, filter tag and length.
 const ACK_FIXED_BYTES = 3 + 9 + 2 + 3;
 const MARK_BYTES = 16;
@@ -289,7 +292,10 @@ export class ChannelEngine {
   private readonly own: BoundedMap<MessageId, OwnEntry>;
   private readonly ownBySeq = new Map<number, MessageId>();
   /** With trackAllReceipts: who holds each recent message of other senders. */
-  private readonly others: BoundedMap<MessageId, { readonly senderId: SenderId; readonly ackedBy: Set<SenderId> }>;
+  private readonly others: BoundedMap<
+    MessageId,
+    { readonly senderId: SenderId; readonly sequence: number | undefined; readonly ackedBy: Set<SenderId> }
+  >;
   private readonly othersBySeq = new Map<string, MessageId>();
   /** With trackAllReceipts: "member|sender" -> highest sequence of sender the member has marked. */
   private readonly marksSeen: BoundedMap<string, number>;
@@ -324,9 +330,8 @@ export class ChannelEngine {
     });
     this.history = new Ring(p.causalHistorySize);
     this.onWire = new BoundedMap(1024);
-    this.others = new BoundedMap(p.maxTrackedReceipts, (id) => {
-      const c = this.cache.get(id);
-      if (c?.sequence !== undefined) this.othersBySeq.delete(`${c.senderId}:${c.sequence}`);
+    this.others = new BoundedMap(p.maxTrackedReceipts, (_id, o) => {
+      if (o.sequence !== undefined) this.othersBySeq.delete(`${o.senderId}:${o.sequence}`);
     });
     this.marksSeen = new BoundedMap(p.trackAllReceipts ? p.maxMembers * 4 : 1);
     this.recentReceived = new Ring(p.ackRecentIds);
@@ -596,6 +601,11 @@ export class ChannelEngine {
     const kind = kindOf(message);
     if (message.kind === undefined) {
       if (!this.params.interop) return "unsigned SDS message and interop is off";
+      // Unsigned messages are SDS peers': they may not speak for a Chorus key nor use fields only signatures make safe.
+      if (isChorusSenderId(message.senderId)) return "unsigned message claims a Chorus sender id";
+      if (message.sequence !== undefined || message.ack !== undefined || message.sequenceRepairRequest.length > 0) {
+        return "unsigned message carries Chorus fields";
+      }
     } else {
       if (!isChorusSenderId(message.senderId)) return "sender id is not an ed25519 public key in hex";
       if (message.signature === undefined) return "missing signature";
@@ -842,8 +852,10 @@ export class ChannelEngine {
       this.suppressOwnRequest(idKey(id), now);
       if (this.cache.has(id)) this.scheduleResponse(id, now, step);
     }
+    // Look-ups per message are capped: a range may span thousands of sequence numbers.
+    let budget = MAX_RANGE_LOOKUPS_PER_MESSAGE;
     for (const range of message.sequenceRepairRequest) {
-      for (let seq = range.first; seq <= range.last; seq++) {
+      for (let seq = range.first; seq <= range.last && budget-- > 0; seq++) {
         this.suppressOwnRequest(seqKey(range.senderId, seq), now);
         const id = this.cacheBySeq.get(`${range.senderId}:${seq}`);
         if (id !== undefined) this.scheduleResponse(id, now, step);
@@ -856,6 +868,7 @@ export class ChannelEngine {
     const entry = this.missing.get(key);
     if (entry === undefined) return;
     const later = now + this.params.repairRetryMs;
+    entry.suppressed = true;
     if (entry.requestAt < later) {
       entry.requestAt = later;
       this.schedule("request", key, later);
@@ -889,7 +902,9 @@ export class ChannelEngine {
     this.responses.delete(id);
     const cached = this.cache.get(id);
     if (cached === undefined) return;
-    if (!this.takeBudget(this.responsesSent, this.params.responseBudgetPer600s, now)) return;
+    // The owner is there to answer: it gets ten times an ordinary member's share, still bounded.
+    const budget = this.params.responseBudgetPer600s * (this.preferred.has(this.senderId) ? 10 : 1);
+    if (!this.takeBudget(this.responsesSent, budget, now)) return;
     this.onWire.delete(id);
     this.onWire.set(id, now);
     step.outgoing.push({ bytes: cached.bytes, messageId: id, kind: "content", purpose: "repair-response" });
@@ -938,6 +953,20 @@ export class ChannelEngine {
     } else if (state !== undefined && seq !== undefined) {
       state.tentative = false;
     }
+    if (deps.size > 0) {
+      // Full buffers refuse the newcomer rather than evict: it stays unseen and unacknowledged, so a repair or
+      // resend brings it back. Nothing below has happened for it yet.
+      const refusal =
+        this.pending.size >= this.params.maxPending
+          ? "pending buffer is full"
+          : state !== undefined && state.pending >= this.params.maxPendingPerSender
+            ? "this sender's share of the pending buffer is full"
+            : undefined;
+      if (refusal !== undefined) {
+        step.events.push({ type: "rejected", reason: refusal, senderId: sender, messageId: id });
+        return;
+      }
+    }
     const missingEntry =
       this.missing.get(idKey(id)) ?? (seq === undefined ? undefined : this.missing.get(seqKey(sender, seq)));
     if (missingEntry !== undefined) {
@@ -956,20 +985,6 @@ export class ChannelEngine {
     this.scheduleSync(now);
     if (deps.size === 0) {
       this.deliver(message, bytes, now, step);
-      return;
-    }
-    // Full buffers refuse the newcomer rather than evict: it stays unseen, so a repair or resend brings it back.
-    if (this.pending.size >= this.params.maxPending) {
-      step.events.push({ type: "rejected", reason: "pending buffer is full", senderId: sender, messageId: id });
-      return;
-    }
-    if (state !== undefined && state.pending >= this.params.maxPendingPerSender) {
-      step.events.push({
-        type: "rejected",
-        reason: "this sender's share of the pending buffer is full",
-        senderId: sender,
-        messageId: id,
-      });
       return;
     }
     this.addPending(message, bytes, now, [...deps]);
@@ -1096,7 +1111,7 @@ export class ChannelEngine {
       };
       this.remember(delivered, bytes);
       if (this.params.trackAllReceipts) {
-        this.others.set(id, { senderId: sender, ackedBy: new Set([this.senderId]) });
+        this.others.set(id, { senderId: sender, sequence: seq, ackedBy: new Set([this.senderId]) });
         if (seq !== undefined) this.othersBySeq.set(`${sender}:${seq}`, id);
       }
       step.events.push({ type: "delivered", message: delivered });
@@ -1258,8 +1273,12 @@ export class ChannelEngine {
     }
     own.lacking = false;
     own.resends++;
-    own.resendAt = now + this.params.resendAfterMs * this.params.resendBackoff ** own.resends;
-    if (own.resends < this.params.maxResends) this.schedule("resend", id, own.resendAt);
+    // After the last resend nothing is scheduled; Infinity says so (a finite time would come back as a timer on restore).
+    own.resendAt =
+      own.resends < this.params.maxResends
+        ? now + this.params.resendAfterMs * this.params.resendBackoff ** own.resends
+        : Number.POSITIVE_INFINITY;
+    if (Number.isFinite(own.resendAt)) this.schedule("resend", id, own.resendAt);
     step.outgoing.push({ bytes: own.bytes, messageId: id, kind: "content", purpose: "resend" });
   }
 
@@ -1301,7 +1320,7 @@ export class ChannelEngine {
     const bySender = new Map<string, MissingEntry[]>();
     for (const entry of this.missing.values()) {
       // A message that goes out anyway carries every request not yet asked, which saves a later control message.
-      if (entry.requestAt > now && entry.attempts > 0) continue;
+      if (entry.requestAt > now && (entry.attempts > 0 || entry.suppressed === true)) continue;
       if (entry.ref.messageId !== undefined) {
         if (idEntries.length < p.maxRepairIdsPerMessage) idEntries.push(entry);
       } else if (entry.ref.senderId !== undefined && entry.ref.sequence !== undefined) {

@@ -28,17 +28,36 @@ export interface IdFields {
   readonly content: Uint8Array;
 }
 
-function lengthPrefixed(bytes: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4 + bytes.length);
-  new DataView(out.buffer).setUint32(0, bytes.length);
-  out.set(bytes, 4);
-  return out;
+// computeMessageId runs for every message sent and received: the fixed-size part of its hash input is
+// written into one reused buffer, and ASCII strings (hex sender ids, most channel names) without TextEncoder.
+let header = new Uint8Array(256);
+let headerView = new DataView(header.buffer);
+
+/** Grows the buffer, keeping what is written. */
+function reserve(length: number): void {
+  if (header.length >= length) return;
+  const grown = new Uint8Array(Math.max(length, 2 * header.length));
+  grown.set(header);
+  header = grown;
+  headerView = new DataView(header.buffer);
 }
 
-function u64(value: bigint): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, value);
-  return out;
+/** Writes lp(utf8(text)) at `offset`; returns the offset after it. */
+function writeLengthPrefixed(text: string, offset: number): number {
+  reserve(offset + 4 + text.length);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) {
+      const bytes = utf8ToBytes(text);
+      reserve(offset + 4 + bytes.length);
+      headerView.setUint32(offset, bytes.length);
+      header.set(bytes, offset + 4);
+      return offset + 4 + bytes.length;
+    }
+    header[offset + 4 + i] = c;
+  }
+  headerView.setUint32(offset, text.length);
+  return offset + 4 + text.length;
 }
 
 /**
@@ -47,24 +66,21 @@ function u64(value: bigint): Uint8Array {
  * distinct goes in, so two members sending the same text get different ids.
  */
 export function computeMessageId(fields: IdFields): MessageId {
-  const parts = [
-    ID_DOMAIN,
-    lengthPrefixed(utf8ToBytes(fields.channelId)),
-    lengthPrefixed(utf8ToBytes(fields.senderId)),
-    Uint8Array.of(KIND_CODE[fields.kind]),
-    u64(BigInt(fields.sequence)),
-    u64(fields.lamportTimestamp),
-    lengthPrefixed(fields.content),
-  ];
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const input = new Uint8Array(total);
-  let offset = 0;
-  for (const p of parts) {
-    input.set(p, offset);
-    offset += p.length;
-  }
-  return bytesToHex(sha256(input).subarray(0, MESSAGE_ID_BYTES)) as MessageId;
+  reserve(ID_DOMAIN.length);
+  header.set(ID_DOMAIN, 0);
+  let offset = writeLengthPrefixed(fields.channelId, ID_DOMAIN.length);
+  offset = writeLengthPrefixed(fields.senderId, offset);
+  reserve(offset + 21);
+  header[offset] = KIND_CODE[fields.kind];
+  headerView.setBigUint64(offset + 1, BigInt(fields.sequence));
+  headerView.setBigUint64(offset + 9, fields.lamportTimestamp);
+  headerView.setUint32(offset + 17, fields.content.length);
+  const digest = sha256
+    .create()
+    .update(header.subarray(0, offset + 21))
+    .update(fields.content)
+    .digest();
+  return bytesToHex(digest.subarray(0, MESSAGE_ID_BYTES)) as MessageId;
 }
 
 const HEX_KEY = /^[0-9a-f]{64}$/;

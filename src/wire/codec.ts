@@ -206,6 +206,7 @@ function checkKindAgreesWithFields(m: WireMessage): void {
       throw new DecodeError("lamport_timestamp", "must be absent on an ephemeral message");
     }
     if (!hasContent) throw new DecodeError("content", "must be present on an ephemeral message");
+    if (m.sequence !== undefined) throw new DecodeError("sequence", "must be absent on an ephemeral message");
     return;
   }
   if (m.lamportTimestamp === undefined) {
