@@ -60,6 +60,7 @@ const STATUS_HANDLER_FAILED = 1;
 const MAX_MESSAGE_LIMIT = 4 * 1024 * 1024 - 64 * 1024;
 const MAX_REASON_BYTES = 1024;
 const MAX_INBOUND_REQUEST_STREAMS = 32;
+const REDIAL_INTERVAL_MS = 3_000;
 /**
  * Request streams open at once towards one peer; more wait their turn. A yamux muxer that has
  * not finished setting up an inbound connection buffers at most `maxEarlyStreams` (default 10)
@@ -214,6 +215,7 @@ export class Libp2pTransport implements Transport {
   private state: State = "new";
   private readonly requestSlots = new Map<PeerId, { active: number; waiting: (() => void)[] }>();
   private starting: Promise<void> | undefined;
+  private redial: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: Libp2pTransportOptions = {}) {
     if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
@@ -299,7 +301,21 @@ export class Libp2pTransport implements Transport {
       throw new TransportError("NOT_STARTED", `start: ${this.peerId} was stopped while starting`);
     }
     this.state = "running";
-    await Promise.allSettled(this.bootstrap.map((addr) => node.dial(multiaddr(addr))));
+    await this.dialBootstrap(node);
+    // A bootstrap peer that restarts (or was not up yet) is dialled again: nodes find each other after a crash.
+    this.redial = setInterval(() => {
+      if (this.state === "running") void this.dialBootstrap(node);
+    }, REDIAL_INTERVAL_MS);
+    this.redial.unref?.();
+  }
+
+  /** Dials the bootstrap peers this node is not connected to. */
+  private async dialBootstrap(node: Node): Promise<void> {
+    const connected = new Set(node.getConnections().map((c) => c.remotePeer.toString()));
+    const missing = this.bootstrap.filter((addr) => !connected.has(addr.slice(addr.lastIndexOf("/p2p/") + 5)));
+    await Promise.allSettled(
+      missing.map((addr) => node.dial(multiaddr(addr), { signal: AbortSignal.timeout(this.requestTimeoutMs) })),
+    );
   }
 
   private isStopped(): boolean {
@@ -308,6 +324,7 @@ export class Libp2pTransport implements Transport {
 
   async stop(): Promise<void> {
     if (this.state === "stopped") return;
+    if (this.redial !== undefined) clearInterval(this.redial);
     const wasStarting = this.state === "starting";
     this.state = "stopped";
     // launch() sees the state and stops the node itself once libp2p has started.
