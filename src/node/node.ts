@@ -1,5 +1,5 @@
 import { type Identity, identityFromSecretKey, type Params, type SenderId } from "../core/index.js";
-import type { Store } from "../storage/index.js";
+import type { Store, StoredMessage } from "../storage/index.js";
 import { type Transport, TransportError } from "../transport/transport.js";
 import { ChannelRuntime, type NodeEvent } from "./channel.js";
 import {
@@ -15,6 +15,7 @@ import {
   MAX_PAGE_MESSAGES,
   type ReceiptSummary,
 } from "./history-protocol.js";
+import { nativeSigner, nativeVerifier } from "./native-crypto.js";
 
 export type Role = "owner" | "member";
 
@@ -63,6 +64,8 @@ export class ChorusNode {
   private readonly random: () => number;
   private readonly clock: () => number;
   private readonly channels = new Map<string, ChannelRuntime>();
+  private readonly sign: (unsigned: Uint8Array) => Uint8Array;
+  private readonly verifySignature = nativeVerifier();
   private readonly listeners = new Set<(event: NodeEvent) => void>();
   private ownerPeer: string | undefined;
   private ownerSenderId: string | undefined;
@@ -82,6 +85,7 @@ export class ChorusNode {
       this.store.setIdentity(secret);
     }
     this.identity = identityFromSecretKey(secret);
+    this.sign = nativeSigner(secret);
     // The owner keeps every recent message at hand to answer repairs at once, and counts receipts for everyone.
     this.params =
       options.role === "owner"
@@ -145,6 +149,8 @@ export class ChorusNode {
         params: this.params,
         random: this.random,
         clock: this.clock,
+        sign: this.sign,
+        verifySignature: this.verifySignature,
         publish: (topic, bytes) => {
           this.transport.publish(topic, bytes).catch(() => {
             // Best effort by design: the protocol repairs what the network drops.
@@ -291,7 +297,7 @@ export class ChorusNode {
     for (const request of requests) {
       const { header, messages } = await this.request(peer, request);
       this.adoptOwner(peer, header.ownerSenderId);
-      for (const bytes of messages) runtime.receive(bytes);
+      runtime.receiveBatch(messages);
     }
   }
 
@@ -324,7 +330,7 @@ export class ChorusNode {
       });
       roundTrips++;
       this.adoptOwner(peer, header.ownerSenderId);
-      for (const bytes of page) runtime.receive(bytes);
+      runtime.receiveBatch(page);
       messages += page.length;
       if (header.next === undefined) break;
       after = header.next;
@@ -354,5 +360,11 @@ export class ChorusNode {
   listDelivered(channelId: string, after: number, limit: number) {
     this.channel(channelId);
     return this.store.listDelivered(channelId, { after, limit });
+  }
+
+  /** One stored message of a joined channel, delivered or still waiting; undefined when not stored. */
+  getMessage(channelId: string, messageId: string): StoredMessage | undefined {
+    this.channel(channelId);
+    return this.store.getMessage(channelId, messageId);
   }
 }

@@ -1,0 +1,49 @@
+import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
+import type { SenderId, SignatureVerifier } from "../core/index.js";
+import { signedPortion } from "../wire/index.js";
+
+/**
+ * Ed25519 through Node's OpenSSL, about ten times faster than the portable implementation the engine uses
+ * by default. Both produce the same (deterministic) signatures; for verification, OpenSSL applies RFC 8032's
+ * strict rules, which accept every honest signature the portable verifier accepts.
+ */
+
+// DER prefixes that wrap a raw 32-byte ed25519 key as PKCS#8 (secret) and SPKI (public).
+const PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
+const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+const DOMAIN = Buffer.from("chorus/sig/v1");
+const MAX_KEYS = 4_096;
+
+export function nativeSigner(secretKey: Uint8Array): (unsigned: Uint8Array) => Uint8Array {
+  const key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, secretKey]), format: "der", type: "pkcs8" });
+  return (unsigned) => new Uint8Array(sign(null, Buffer.concat([DOMAIN, unsigned]), key));
+}
+
+/** A verifier with the decoded public keys of recent senders cached. */
+export function nativeVerifier(): SignatureVerifier {
+  const keys = new Map<string, KeyObject | null>();
+  return (bytes: Uint8Array, signature: Uint8Array, senderId: SenderId) => {
+    const signed = signedPortion(bytes);
+    if (signed === undefined || signature.length !== 64) return false;
+    let key = keys.get(senderId);
+    if (key === undefined) {
+      try {
+        key = createPublicKey({
+          key: Buffer.concat([SPKI_PREFIX, Buffer.from(senderId, "hex")]),
+          format: "der",
+          type: "spki",
+        });
+      } catch {
+        key = null;
+      }
+      if (keys.size >= MAX_KEYS) keys.delete(keys.keys().next().value as string);
+      keys.set(senderId, key);
+    }
+    if (key === null) return false;
+    try {
+      return verify(null, Buffer.concat([DOMAIN, signed]), key, signature);
+    } catch {
+      return false;
+    }
+  };
+}
