@@ -65,25 +65,83 @@ export function createSigner(secretKey: Uint8Array): (unsigned: Uint8Array) => U
   };
 }
 
+interface VerifierKey {
+  readonly bytes: Uint8Array;
+  point: EdPoint;
+  uses: number;
+  tabled: boolean;
+}
+
+export interface VerifierOptions {
+  /** Senders whose decoded public key is kept (a point: a few hundred bytes each). */
+  readonly keys?: number;
+  /** Senders whose key also gets a precomputed multiplication table (~105 KB each). */
+  readonly tables?: number;
+  /** Verifications of one sender after which its key gets a table (building one costs ~14 verifications' worth). */
+  readonly tableAfter?: number;
+}
+
+// Width 4 is the smallest table with most of the gain: A·k costs a third of the table-less
+// multiplication, for 5.6 ms to build and ~105 KB to keep (width 6: 0.25, 11 ms, 180 KB).
+const TABLE_WINDOW = 4;
+
 /**
- * A `SignatureVerifier` that keeps the decoded public keys of the last `maxKeys` senders: decoding a
- * key (a square root in the field) is a tenth of a verification, and senders repeat. Accepts and
- * rejects exactly what `verifyEncoding` (ed25519.verify with its defaults: ZIP-215 decoding, the
- * cofactored equation) does; the check below is that of @noble/curves with the key decoded once.
+ * A `SignatureVerifier` that remembers what it learnt about recent senders. A verification is mostly
+ * two scalar multiplications, S·B (B has a precomputed table in @noble/curves) and k·A for the sender's
+ * key A, plus decoding A and R. This keeps A decoded for the last `keys` senders and, for the `tables`
+ * most recently active senders heard more than `tableAfter` times, a precomputed table of A's
+ * multiples, which makes k·A about three times cheaper.
+ *
+ * It accepts and rejects exactly what `verifyEncoding` (ed25519.verify with its defaults: ZIP-215
+ * decoding, the cofactored equation) does: the steps are those of @noble/curves's verify, with the
+ * key decoded once.
  */
-export function createVerifier(maxKeys = 1024): SignatureVerifier {
-  const keys = new Map<string, { readonly bytes: Uint8Array; readonly point: EdPoint } | null>();
-  return (bytes, signature, senderId) => {
-    const signed = signedPortion(bytes);
-    if (signed === undefined || signature.length !== 64) return false;
+export function createVerifier(options: VerifierOptions = {}): SignatureVerifier {
+  const maxKeys = options.keys ?? 1024;
+  const maxTables = options.tables ?? 32;
+  const tableAfter = options.tableAfter ?? 16;
+  // Least recently used first.
+  const keys = new Map<string, VerifierKey | null>();
+  const tabled = new Set<VerifierKey>();
+
+  function lookup(senderId: string): VerifierKey | null {
     let key = keys.get(senderId);
     if (key === undefined) {
       key = decodeKey(senderId);
-      if (keys.size >= maxKeys) keys.delete(keys.keys().next().value as string);
+      if (keys.size >= maxKeys) {
+        const [oldestId, oldest] = keys.entries().next().value as [string, VerifierKey | null];
+        keys.delete(oldestId);
+        if (oldest !== null) tabled.delete(oldest);
+      }
     } else {
-      keys.delete(senderId); // re-inserted below: least recently used first
+      keys.delete(senderId);
     }
     keys.set(senderId, key);
+    if (key !== null && !key.tabled && ++key.uses >= tableAfter && maxTables > 0) {
+      if (tabled.size >= maxTables) {
+        const coldest = tabled.values().next().value as VerifierKey;
+        tabled.delete(coldest);
+        coldest.point = Point.fromBytes(coldest.bytes, true); // a fresh point: its table can be collected
+        coldest.tabled = false;
+        coldest.uses = 0;
+      }
+      const point = Point.fromBytes(key.bytes, true);
+      if (!point.isSmallOrder()) {
+        key.point = point.precompute(TABLE_WINDOW, false);
+        key.tabled = true;
+        tabled.add(key);
+      }
+    } else if (key?.tabled) {
+      tabled.delete(key);
+      tabled.add(key);
+    }
+    return key;
+  }
+
+  return (bytes, signature, senderId) => {
+    const signed = signedPortion(bytes);
+    if (signed === undefined || signature.length !== 64) return false;
+    const key = lookup(senderId);
     if (key === null) return false;
     const r = signature.subarray(0, 32);
     let R: EdPoint;
@@ -99,10 +157,10 @@ export function createVerifier(maxKeys = 1024): SignatureVerifier {
   };
 }
 
-function decodeKey(senderId: string): { bytes: Uint8Array; point: EdPoint } | null {
+function decodeKey(senderId: string): VerifierKey | null {
   const bytes = hexToKey(senderId);
   try {
-    return { bytes, point: Point.fromBytes(bytes, true) };
+    return { bytes, point: Point.fromBytes(bytes, true), uses: 0, tabled: false };
   } catch {
     return null;
   }

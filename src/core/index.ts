@@ -7,6 +7,7 @@ export {
   identityFromSecretKey,
   type SignatureVerifier,
   signEncoding,
+  type VerifierOptions,
   verifyEncoding,
 } from "./identity.js";
 export {
