@@ -1485,6 +1485,11 @@ export class ChannelEngine {
 
   // ------------------------------------------------------------------ queries
 
+  /** Members heard from (other than ourselves) with when each was last heard, most recent first. */
+  memberList(): { senderId: SenderId; lastHeardAt: number }[] {
+    return [...this.members.entries()].reverse().map(([senderId, lastHeardAt]) => ({ senderId, lastHeardAt }));
+  }
+
   /** Members heard from, other than ourselves. */
   knownMembers(): number {
     return this.members.size;

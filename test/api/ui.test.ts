@@ -1,0 +1,147 @@
+// The web UI in headless Chromium: two nodes (plus the owner) each serve their API and UI on 127.0.0.1.
+// A message written on Alice's page shows on Bob's, its receipt mark on Alice's page rises from "sent" to
+// "delivered to 2 of 2", and a message Bob missed shows as a gap that turns into "repaired".
+// Screenshots of both pages go to test-artifacts/ (gitignored).
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { type Cluster, eventually, startCluster } from "./cluster.js";
+
+const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/", import.meta.url));
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
+
+describe("web UI", () => {
+  let c: Cluster;
+  let browser: Browser;
+  const pages: Record<string, Page> = {};
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    c = await startCluster([
+      { name: "owner", role: "owner" },
+      { name: "alice", role: "member" },
+      { name: "bob", role: "member" },
+    ]);
+    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    await Promise.all(
+      ["alice", "bob"].map(async (name) => {
+        const url = await c.get(name).api.listen({ host: "127.0.0.1", port: 0 });
+        const page = await browser.newPage({ viewport: { width: 1180, height: 760 } });
+        page.on("pageerror", (err) => pageErrors.push(`${name}: ${err.message}`));
+        page.on("console", (m) => {
+          if (m.type() === "error") pageErrors.push(`${name} console: ${m.text()}`);
+        });
+        await page.goto(url);
+        await page.locator("#conn[data-state=live]").waitFor();
+        await page.locator("#channel-title", { hasText: "# general" }).waitFor();
+        pages[name] = page;
+      }),
+    );
+  });
+
+  after(async () => {
+    await browser?.close();
+    await c?.close();
+  });
+
+  it("shows a message on the other node's page, and its receipt count rising on the sender's", async () => {
+    const alice = pages.alice!;
+    const bob = pages.bob!;
+    // Record every text the receipt mark of the new message takes, from the moment its row appears.
+    // A string, not a function: tsx would wrap a function's inner closures in helpers the page lacks.
+    await alice.evaluate(`
+      window.__marks = [];
+      new MutationObserver(() => {
+        const row = [...document.querySelectorAll(".msg.own")].find((r) => r.textContent.includes("Hello from Alice"));
+        const text = row?.querySelector(".mark")?.textContent;
+        if (text && window.__marks.at(-1) !== text) window.__marks.push(text);
+      }).observe(document.getElementById("log"), { subtree: true, childList: true, characterData: true });
+    `);
+    await alice.fill("#content", "Hello from Alice");
+    await alice.press("#content", "Enter");
+
+    await bob.locator(".msg .text", { hasText: "Hello from Alice" }).waitFor({ timeout: 5_000 });
+    const mark = alice.locator(".msg.own", { hasText: "Hello from Alice" }).locator(".mark");
+    await mark.filter({ hasText: "delivered to 2 of 2" }).waitFor({ timeout: 5_000 });
+    const marks = (await alice.evaluate("window.__marks")) as string[];
+    assert.equal(marks[0], "sent", marks.join(" → "));
+    assert.equal(marks.at(-1), "delivered to 2 of 2", marks.join(" → "));
+    const counts = marks.map((m) => Number(/delivered to (\d+)/.exec(m)?.[1] ?? 0));
+    assert.deepEqual(
+      counts,
+      [...counts].sort((a, b) => a - b),
+      `receipts only rise: ${marks.join(" → ")}`,
+    );
+    assert.equal(await mark.getAttribute("data-state"), "all");
+
+    // Bob answers on his page; Alice sees it, from Bob.
+    await bob.fill("#content", "Hi Alice, Bob here.\nAll good on my side.");
+    await bob.click("#send");
+    const reply = alice.locator(".msg:not(.own)", { hasText: "Hi Alice, Bob here." });
+    await reply.waitFor({ timeout: 5_000 });
+    assert.equal(await reply.locator(".who").textContent(), c.get("bob").node.senderId.slice(0, 8));
+  });
+
+  it("shows a missed message as a gap that turns into 'repaired'", async () => {
+    const alice = pages.alice!;
+    const bob = pages.bob!;
+    c.bus.setOffline("bob", true);
+    await alice.fill("#content", "Bob is offline for this one");
+    await alice.press("#content", "Enter");
+    await alice.locator(".msg.own", { hasText: "Bob is offline for this one" }).waitFor();
+    await eventually("the owner stored it", async () => {
+      const log = c.get("owner").node.listDelivered("general", 0, 100);
+      return log.length >= 3 ? true : undefined;
+    });
+    c.bus.setOffline("bob", false);
+    await alice.fill("#content", "Now Bob notices the gap");
+    await alice.press("#content", "Enter");
+
+    await bob.locator(".gap[data-state=repaired]").waitFor({ timeout: 8_000 });
+    assert.match(String(await bob.locator(".gap").first().textContent()), /^✓ Repaired: message #\d+ from \w{8}/);
+    await bob.locator(".msg .text", { hasText: "Bob is offline for this one" }).waitFor();
+    await bob.locator(".msg .text", { hasText: "Now Bob notices the gap" }).waitFor();
+    // The page's log is in delivery order: the repaired message before the one that revealed the gap.
+    const texts = await bob.locator(".msg .text").allTextContents();
+    assert.ok(
+      texts.indexOf("Bob is offline for this one") < texts.indexOf("Now Bob notices the gap"),
+      texts.join(" | "),
+    );
+
+    // Every own message on Alice's page ends acknowledged by both other members.
+    await eventually("all receipts complete", async () => {
+      const all = await alice.locator(".msg.own .mark").allTextContents();
+      return all.length === 3 && all.every((t) => t === "delivered to 2 of 2") ? true : undefined;
+    });
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await alice.screenshot({ path: `${ARTIFACTS}ui.png` });
+    await bob.screenshot({ path: `${ARTIFACTS}ui-receiver.png` });
+    assert.deepEqual(pageErrors, []);
+  });
+
+  it("joins a channel from the page and switches to it", async () => {
+    const bob = pages.bob!;
+    await bob.fill("#join-id", "design review");
+    await bob.click("#join button");
+    await bob.locator("#channel-title", { hasText: "# design review" }).waitFor();
+    await bob.locator(".channels a.active", { hasText: "design review" }).waitFor();
+    assert.equal(await bob.locator("#empty").textContent(), "No messages yet. Say hello.");
+    assert.deepEqual(c.get("bob").node.listChannels(), ["design review", "general"]);
+    // Back to the first channel: its log is still there.
+    await bob.locator(".channels a", { hasText: "general" }).click();
+    await bob.locator(".msg .text", { hasText: "Now Bob notices the gap" }).waitFor();
+    assert.deepEqual(pageErrors, []);
+  });
+});
