@@ -11,6 +11,18 @@ function role(value: string): "owner" | "member" {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** `--param name=value`: an engine parameter, checked by the engine itself (unknown names and bad ranges fail). */
+function param(value: string, previous: Record<string, number | boolean>): Record<string, number | boolean> {
+  const match = /^([A-Za-z]+)=(.+)$/.exec(value);
+  if (!match) throw new InvalidArgumentError(`--param must look like name=value, got "${value}"`);
+  const raw = match[2]!;
+  const parsed = raw === "true" ? true : raw === "false" ? false : Number(raw);
+  if (typeof parsed === "number" && !Number.isFinite(parsed)) {
+    throw new InvalidArgumentError(`--param ${match[1]} needs a number or true/false, got "${raw}"`);
+  }
+  return { ...previous, [match[1]!]: parsed };
+}
+
 export function registerNodeCommand(program: Command): void {
   program
     .command("node")
@@ -22,10 +34,18 @@ export function registerNodeCommand(program: Command): void {
     .option("--api-host <host>", "REST API host", "127.0.0.1")
     .option("--api-port <port>", "REST API port (0 picks a free one)", integer("--api-port", 0, 65_535), 8080)
     .option("--channel <id>", "channel to join at start (repeatable)", collect, [])
+    .option("--param <name=value>", "engine parameter, e.g. syncIntervalMs=15000 (repeatable)", param, {})
     .action(async (opts: NodeCommandOptions) => {
       const listen = opts.listen.length > 0 ? opts.listen : ["/ip4/127.0.0.1/tcp/0"];
       const { runNode } = await import("./node-runner.js");
-      const { stop, url } = await runNode({ ...opts, listen });
+      let running: Awaited<ReturnType<typeof runNode>>;
+      try {
+        running = await runNode({ ...opts, listen });
+      } catch (err) {
+        process.stderr.write(`chorus node: ${(err as Error).message}\n`);
+        process.exit(2);
+      }
+      const { stop, url } = running;
       process.stdout.write(`chorus ${opts.role} ready: ${url}/ (API ${url}/v1, docs ${url}/docs)\n`);
       const shutdown = () => {
         stop().then(

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createApi } from "../api/index.js";
+import { resolveParams } from "../core/index.js";
 import { ChorusNode, type Role } from "../node/node.js";
 import { SqliteStore } from "../storage/index.js";
 import "../transport/polyfill.js";
@@ -15,6 +16,8 @@ export interface NodeCommandOptions {
   readonly apiHost: string;
   readonly apiPort: number;
   readonly channel: string[];
+  /** Engine parameter overrides (see src/core/params.ts), validated by the engine. */
+  readonly param?: Record<string, number | boolean>;
 }
 
 /** CSPRNG-backed uniform numbers: the engine's ack nonces must be unpredictable in a real node. */
@@ -24,6 +27,8 @@ function secureRandom(): number {
 
 /** Starts one node: SQLite store in the data dir, libp2p gossipsub, the REST API and web UI. */
 export async function runNode(options: NodeCommandOptions): Promise<{ stop: () => Promise<void>; url: string }> {
+  // Bad parameters fail here, naming the parameter, before anything is opened.
+  resolveParams(options.param ?? {});
   mkdirSync(options.dataDir, { recursive: true });
   const store = new SqliteStore({ path: join(options.dataDir, "chorus.sqlite") });
   let secret = store.getIdentity();
@@ -40,6 +45,7 @@ export async function runNode(options: NodeCommandOptions): Promise<{ stop: () =
     channels: options.channel,
     newSecretKey: () => new Uint8Array(randomBytes(32)),
     random: secureRandom,
+    params: options.param ?? {},
   });
   await node.start();
   const api = createApi(node);

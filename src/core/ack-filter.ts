@@ -1,5 +1,5 @@
-import { sha256 } from "@noble/hashes/sha2.js";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
+import { sha256Words } from "./sha256.js";
 
 /**
  * The salted Bloom filter of an acknowledgement summary.
@@ -28,8 +28,9 @@ export function channelSalt(channelId: string): Uint8Array {
 }
 
 // positions() runs for every id of every summary built or read (a hundred per message sent): it writes
-// its hash input into one reused buffer instead of allocating five arrays per id.
+// its hash input into one reused buffer and hashes it without allocating (see sha256.ts).
 let input = new Uint8Array(128);
+const digest = new Int32Array(8);
 let inputView = new DataView(input.buffer);
 
 function reserve(length: number): void {
@@ -59,9 +60,9 @@ function positions(salt: Uint8Array, nonce: bigint, id: string, bits: number, ha
     }
     input[offset + i] = c;
   }
-  const d = sha256(input.subarray(0, offset + length));
-  const h1 = ((d[0]! << 24) | (d[1]! << 16) | (d[2]! << 8) | d[3]!) >>> 0;
-  const h2 = (d[4]! << 24) | (d[5]! << 16) | (d[6]! << 8) | d[7]! | 1;
+  sha256Words(input, offset + length, digest);
+  const h1 = digest[0]! >>> 0;
+  const h2 = digest[1]! | 1;
   // (h1 + i*h2) mod 2^32, then mod m.
   for (let i = 0; i < hashCount; i++) out[i] = ((h1 + Math.imul(i, h2)) >>> 0) % bits;
 }

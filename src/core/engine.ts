@@ -72,8 +72,13 @@ interface SenderState {
   contiguous: number;
   /** Delivered or lost sequence numbers above `contiguous`. */
   readonly above: Set<number>;
-  /** Highest sequence number known to exist. */
+  /**
+   * Highest sequence number the sender itself has shown to exist (its messages, each also vouching for the one
+   * before). Other members' marks do not raise it: they are claims, which a lying member can make up.
+   */
   highest: number;
+  /** Highest sequence number that only marks claimed and that we gave up on; marks up to it are not chased again. */
+  markedLost: number;
   /** The floor was guessed at first contact; an in-scope message just above it lowers it by one. */
   tentative: boolean;
   floor: number;
@@ -565,6 +570,8 @@ export class ChannelEngine {
       this.onWire.set(id, now);
     }
     if (sender === this.senderId) return step.result();
+    // A copy of a message we hold says nothing new, not even that its sender is online: it may be a replay.
+    if (kind === "content" && this.holds(message)) return step.result();
     this.hearFrom(sender, now);
     this.process(message, bytes, sender, kind, now, step);
     if (this.strayMarks.size > 0) this.resolveStrayMarks(sender, now, step);
@@ -637,6 +644,17 @@ export class ChannelEngine {
     return undefined;
   }
 
+  /** A content message delivered or waiting here, also once its id has left the seen set. */
+  private holds(message: WireMessage): boolean {
+    const id = message.messageId as MessageId;
+    if (this.seen.has(id) || this.pending.has(id)) return true;
+    const seq = message.sequence;
+    if (seq === undefined) return false;
+    const state = this.senders.get(message.senderId as SenderId);
+    // Every sequence number from runStart to contiguous was delivered.
+    return state !== undefined && seq >= state.runStart && seq <= state.contiguous;
+  }
+
   private hearFrom(sender: SenderId, now: number): void {
     const isNew = !this.members.delete(sender);
     this.members.set(sender, now);
@@ -701,10 +719,14 @@ export class ChannelEngine {
       }
       if (ack.filter.length > 0 && fillRatio(ack.filter) <= this.params.ackMaxFillRatio) {
         const lowest = Math.max(confirmedUpTo, this.ownSequence - this.params.ackFilterCheckDepth);
+        // Its author's clock passed a message's timestamp when it delivered it: a summary stamped no later
+        // says nothing about the message. Otherwise replayed old summaries, each with its own nonce, would
+        // add up to two false hits.
+        const writtenAt = message.lamportTimestamp ?? 0n;
         for (let seq = this.ownSequence; seq > lowest; seq--) {
           const id = this.ownBySeq.get(seq);
           const own = id === undefined ? undefined : this.own.get(id);
-          if (own === undefined || own.ackedBy.has(by)) continue;
+          if (own === undefined || own.ackedBy.has(by) || own.lamportTimestamp >= writtenAt) continue;
           if (!filterHas(this.salt, ack.nonce, ack.filter, ack.hashCount, own.messageId)) continue;
           const earlier = own.possibly.get(by);
           if (earlier === undefined) own.possibly.set(by, ack.nonce);
@@ -791,9 +813,10 @@ export class ChannelEngine {
       // the next sequence number, so that the join grace and the one-step-back chase apply as for any first contact.
       if (sequence < 1 || Number(lamport) < this.horizon + this.params.joinGraceMs) return;
       state = this.senderState(sender, sequence + 1, false, lamport);
-      state.highest = sequence;
+      state.highest = state.floor;
     }
-    if (sequence > state.contiguous) this.openSequenceGap(state, sequence, now, "ack-mark", step);
+    if (sequence > Math.max(state.contiguous, state.markedLost))
+      this.openSequenceGap(state, sequence, now, "ack-mark", step);
   }
 
   private resolveStrayMarks(sender: SenderId, now: number, step: StepBuilder): void {
@@ -806,9 +829,10 @@ export class ChannelEngine {
 
   /** Registers missing sequence numbers of `state` up to and including `upTo`. */
   private openSequenceGap(state: SenderState, upTo: number, now: number, source: GapSource, step: StepBuilder): void {
-    const last = Math.min(upTo, state.contiguous + this.params.maxGapPerDetection);
-    if (last > state.highest) state.highest = last;
-    for (let seq = state.contiguous + 1; seq <= last; seq++) {
+    const from = source === "ack-mark" ? Math.max(state.contiguous, state.markedLost) : state.contiguous;
+    const last = Math.min(upTo, from + this.params.maxGapPerDetection);
+    if (source !== "ack-mark" && last > state.highest) state.highest = last;
+    for (let seq = from + 1; seq <= last; seq++) {
       if (state.above.has(seq)) continue;
       const key = seqKey(state.id, seq);
       if (this.pendingBySeq.has(key)) continue;
@@ -924,6 +948,12 @@ export class ChannelEngine {
     const seq = message.sequence;
     const lamport = message.lamportTimestamp ?? 0n;
     const inScope = Number(lamport) >= this.horizon;
+    // A state seeded only by another member's mark, which this message of the sender sits below: the mark was
+    // wrong. Start over from this message as the first contact, or gap detection would wait for the mark's number.
+    const seeded = seq === undefined ? undefined : this.senders.get(sender);
+    if (seeded !== undefined && seeded.highest === seeded.floor && seq! <= seeded.contiguous && seeded.pending === 0) {
+      this.senders.delete(sender);
+    }
     const state = seq === undefined ? undefined : this.senderState(sender, seq, !inScope, lamport);
     const deps = new Set<string>();
     if (inScope) {
@@ -1066,6 +1096,7 @@ export class ChannelEngine {
       heldBelow: new Set(),
       above: new Set(),
       highest: seq,
+      markedLost: 0,
       tentative: !own && !early && seq > 1,
       pending: 0,
     };
@@ -1297,7 +1328,11 @@ export class ChannelEngine {
     if (entry.ref.messageId !== undefined) this.lost.set(entry.ref.messageId, true);
     if (entry.ref.senderId !== undefined && entry.ref.sequence !== undefined) {
       const state = this.senders.get(entry.ref.senderId);
-      if (state !== undefined) this.advanceSender(state, entry.ref.sequence, false);
+      // Beyond what the sender has shown, only a mark claimed it: forget the claim rather than count the number as
+      // given up, or a lying mark would switch off gap detection for the sender's real messages to come.
+      if (state !== undefined && entry.ref.sequence > state.highest) {
+        state.markedLost = Math.max(state.markedLost, entry.ref.sequence);
+      } else if (state !== undefined) this.advanceSender(state, entry.ref.sequence, false);
     }
     this.release(entry.key, queue);
     for (const [message, bytes] of queue) this.deliver(message, bytes, now, step);
@@ -1704,6 +1739,7 @@ export class ChannelEngine {
         contiguous: x.contiguous,
         above: new Set(x.above),
         highest: x.highest,
+        markedLost: 0,
         tentative: x.tentative,
         floor: x.floor,
         runStart: x.runStart ?? x.floor + 1,

@@ -1,0 +1,95 @@
+/**
+ * SHA-256 (FIPS 180-4) of short inputs, without allocation, for the ack filter: building one summary
+ * hashes ~100 ids of ~70 bytes, and @noble/hashes's one-shot `sha256()` spends more time setting up a
+ * hasher object (buffers, views) than compressing two blocks. Same function, same output; the test
+ * checks it against @noble/hashes and the FIPS examples. Everything else uses @noble/hashes.
+ */
+
+// biome-ignore format: the round constants read best as a table
+const K = new Int32Array([
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+]);
+const IV = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+
+const W = new Int32Array(64);
+const tail = new Uint8Array(128);
+
+function compress(state: Int32Array, block: Uint8Array, offset: number): void {
+  for (let i = 0; i < 16; i++, offset += 4) {
+    W[i] = (block[offset]! << 24) | (block[offset + 1]! << 16) | (block[offset + 2]! << 8) | block[offset + 3]!;
+  }
+  for (let i = 16; i < 64; i++) {
+    const a = W[i - 15]!;
+    const b = W[i - 2]!;
+    const s0 = ((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3);
+    const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
+    W[i] = (s1 + W[i - 7]! + s0 + W[i - 16]!) | 0;
+  }
+  let a = state[0]!;
+  let b = state[1]!;
+  let c = state[2]!;
+  let d = state[3]!;
+  let e = state[4]!;
+  let f = state[5]!;
+  let g = state[6]!;
+  let h = state[7]!;
+  for (let i = 0; i < 64; i++) {
+    const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+    const t1 = (h + S1 + ((e & f) ^ (~e & g)) + K[i]! + W[i]!) | 0;
+    const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+    const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+    h = g;
+    g = f;
+    f = e;
+    e = (d + t1) | 0;
+    d = c;
+    c = b;
+    b = a;
+    a = (t1 + t2) | 0;
+  }
+  state[0] = (state[0]! + a) | 0;
+  state[1] = (state[1]! + b) | 0;
+  state[2] = (state[2]! + c) | 0;
+  state[3] = (state[3]! + d) | 0;
+  state[4] = (state[4]! + e) | 0;
+  state[5] = (state[5]! + f) | 0;
+  state[6] = (state[6]! + g) | 0;
+  state[7] = (state[7]! + h) | 0;
+}
+
+/**
+ * Writes SHA-256(input[0..length)) into `out` as eight big-endian 32-bit words (as signed int32:
+ * `out[0] >>> 0` is the first four digest bytes read as an unsigned big-endian number).
+ */
+export function sha256Words(input: Uint8Array, length: number, out: Int32Array): void {
+  if (length > input.length || length < 0 || !Number.isSafeInteger(length)) {
+    throw new RangeError(`length must be in 0..${input.length}, got ${length}`);
+  }
+  for (let i = 0; i < 8; i++) out[i] = IV[i]!;
+  const full = length - (length % 64);
+  for (let offset = 0; offset < full; offset += 64) compress(out, input, offset);
+  const rest = length - full;
+  tail.fill(0);
+  tail.set(input.subarray(full, length), 0);
+  tail[rest] = 0x80;
+  const end = rest < 56 ? 64 : 128;
+  const bits = length * 8;
+  const high = Math.floor(bits / 0x1_0000_0000);
+  tail[end - 8] = high >>> 24;
+  tail[end - 7] = high >>> 16;
+  tail[end - 6] = high >>> 8;
+  tail[end - 5] = high;
+  tail[end - 4] = bits >>> 24;
+  tail[end - 3] = bits >>> 16;
+  tail[end - 2] = bits >>> 8;
+  tail[end - 1] = bits;
+  compress(out, tail, 0);
+  if (end === 128) compress(out, tail, 64);
+}
