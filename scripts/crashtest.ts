@@ -8,26 +8,22 @@
  *
  * Prints runs, kills, lost and duplicated counts; exits 1 when anything was lost or duplicated.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { Command } from "commander";
+import {
+  deliveredIds,
+  dialAddress,
+  exited,
+  type LaunchedNode,
+  launchNode,
+  type NodeSpec,
+  postMessage,
+} from "../src/cli/launch.js";
 import { integer } from "../src/cli/options.js";
 
-const BIN = resolve(fileURLToPath(import.meta.url), "../../bin/chorus.js");
-const READY = /ready: (http:\/\/\S+?)\/ /;
 const CHANNEL = "crash";
-
-interface NodeProc {
-  readonly name: string;
-  readonly role: "owner" | "member";
-  readonly dataDir: string;
-  readonly bootstrap: readonly string[];
-  child: ChildProcess;
-  url: string;
-}
 
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -38,58 +34,6 @@ function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function launch(
-  name: string,
-  role: "owner" | "member",
-  dataDir: string,
-  bootstrap: readonly string[],
-  listen: string,
-): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((done, fail) => {
-    const args = [BIN, "node", "--role", role, "--data-dir", dataDir, "--api-port", "0", "--channel", CHANNEL];
-    args.push("--listen", listen);
-    for (const b of bootstrap) args.push("--bootstrap", b);
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    const timer = setTimeout(() => fail(new Error(`${name} did not start in 60 s: ${err.slice(-500)}`)), 60_000);
-    child.stdout?.on("data", (c: Buffer) => {
-      out += c.toString();
-      const m = READY.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        done({ child, url: m[1]! });
-      }
-    });
-    child.stderr?.on("data", (c: Buffer) => {
-      err += c.toString();
-    });
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      fail(new Error(`${name} exited (${code ?? signal}) before it was ready: ${err.slice(-500)}`));
-    });
-  });
-}
-
-async function json<T>(url: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
-  if (!res.ok) throw new Error(`${init?.method ?? "GET"} ${url}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
-
-async function fullLog(url: string): Promise<string[]> {
-  const ids: string[] = [];
-  let after = 0;
-  for (;;) {
-    const page = await json<{ messages: { messageId: string; position?: number }[]; next?: number | null }>(
-      `${url}/v1/channels/${CHANNEL}/messages?limit=1000&after=${after}`,
-    );
-    ids.push(...page.messages.map((m) => m.messageId));
-    if (page.messages.length < 1000) return ids;
-    after += page.messages.length;
-  }
 }
 
 async function main(): Promise<void> {
@@ -106,39 +50,44 @@ async function main(): Promise<void> {
   const log = (line: string) => process.stdout.write(`${line}\n`);
   log(`crashtest: ${opts.runs} runs, owner + ${opts.members} members, seed ${opts.seed}, data in ${root}`);
   const basePort = 20_000 + Math.floor(random() * 20_000);
-  const nodes: NodeProc[] = [];
+  const nodes: LaunchedNode[] = [];
   const started = Date.now();
   try {
-    const ownerListen = `/ip4/127.0.0.1/tcp/${basePort}`;
-    const owner = await launch("owner", "owner", join(root, "owner"), [], ownerListen);
-    const health = await json<{ peerId: string }>(`${owner.url}/v1/health`);
-    const bootstrap = [`${ownerListen}/p2p/${health.peerId}`];
-    nodes.push({ name: "owner", role: "owner", dataDir: join(root, "owner"), bootstrap: [], ...owner });
+    const owner = await launchNode({
+      name: "owner",
+      role: "owner",
+      dataDir: join(root, "owner"),
+      channels: [CHANNEL],
+      listen: `/ip4/127.0.0.1/tcp/${basePort}`,
+    });
+    nodes.push(owner);
     // Each member dials the owner and the members started before it, so the mesh survives any one kill.
+    const bootstrap = [await dialAddress(owner)];
     for (let i = 1; i <= opts.members; i++) {
-      const dataDir = join(root, `member${i}`);
-      const listen = `/ip4/127.0.0.1/tcp/${basePort + i}`;
-      const peers = [...bootstrap];
-      const p = await launch(`member${i}`, "member", dataDir, peers, listen);
-      nodes.push({ name: `member${i}`, role: "member", dataDir, bootstrap: peers, ...p });
-      bootstrap.push(`${listen}/p2p/${(await json<{ peerId: string }>(`${p.url}/v1/health`)).peerId}`);
+      const member = await launchNode({
+        name: `member${i}`,
+        role: "member",
+        dataDir: join(root, `member${i}`),
+        channels: [CHANNEL],
+        listen: `/ip4/127.0.0.1/tcp/${basePort + i}`,
+        bootstrap: [...bootstrap],
+      });
+      nodes.push(member);
+      bootstrap.push(await dialAddress(member));
     }
     const acknowledged = new Set<string>();
     let kills = 0;
     let failedSends = 0;
     for (let run = 0; run < opts.runs; run++) {
-      const victim = nodes[Math.floor(random() * nodes.length)]!;
+      const victimIndex = Math.floor(random() * nodes.length);
+      const victim = nodes[victimIndex]!;
       // Kill after a random share of this run's sends, while requests are in flight.
       const killAfter = Math.floor(random() * opts.messagesPerRun);
       const sends: Promise<void>[] = [];
       for (let i = 0; i < opts.messagesPerRun; i++) {
         const sender = nodes[Math.floor(random() * nodes.length)]!;
         sends.push(
-          json<{ messageId: string }>(`${sender.url}/v1/channels/${CHANNEL}/messages`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ content: `run ${run} message ${i} from ${sender.name}` }),
-          }).then(
+          postMessage(sender, CHANNEL, `run ${run} message ${i} from ${sender.spec.name}`).then(
             (r) => {
               acknowledged.add(r.messageId);
             },
@@ -154,15 +103,8 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, Math.floor(random() * 15)));
       }
       await Promise.all(sends);
-      await new Promise((r) =>
-        victim.child.exitCode !== null || victim.child.signalCode !== null
-          ? r(undefined)
-          : victim.child.once("exit", r),
-      );
-      const listen = `/ip4/127.0.0.1/tcp/${basePort + nodes.indexOf(victim)}`;
-      const again = await launch(victim.name, victim.role, victim.dataDir, victim.bootstrap, listen);
-      victim.child = again.child;
-      victim.url = again.url;
+      await exited(victim.child);
+      nodes[victimIndex] = await launchNode(victim.spec as NodeSpec);
       if ((run + 1) % 10 === 0) log(`  run ${run + 1}: ${kills} kills, ${acknowledged.size} acknowledged sends`);
     }
     // Let repairs, resends and catch-up finish, then compare every log with what the API acknowledged.
@@ -173,7 +115,7 @@ async function main(): Promise<void> {
       lost = 0;
       duplicated = 0;
       for (const n of nodes) {
-        const ids = await fullLog(n.url);
+        const ids = await deliveredIds(n, CHANNEL);
         const seen = new Set(ids);
         duplicated += ids.length - seen.size;
         for (const id of acknowledged) if (!seen.has(id)) lost++;

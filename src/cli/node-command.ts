@@ -13,7 +13,7 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** `--param name=value`: an engine parameter, checked by the engine itself (unknown names and bad ranges fail). */
 function param(value: string, previous: Record<string, number | boolean>): Record<string, number | boolean> {
-  const match = /^([A-Za-z]+)=(.+)$/.exec(value);
+  const match = /^([A-Za-z][A-Za-z0-9]*)=(.+)$/.exec(value);
   if (!match) throw new InvalidArgumentError(`--param must look like name=value, got "${value}"`);
   const raw = match[2]!;
   const parsed = raw === "true" ? true : raw === "false" ? false : Number(raw);

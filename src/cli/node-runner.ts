@@ -52,11 +52,8 @@ export async function runNode(options: NodeCommandOptions): Promise<{ stop: () =
   const address = await api.listen({ host: options.apiHost, port: options.apiPort });
   const url = address.replace("0.0.0.0", "127.0.0.1");
   if (options.role === "member") {
-    for (const channelId of node.listChannels()) {
-      node.catchUp(channelId).catch(() => {
-        // No owner reachable yet: the engine's peer repair covers the gap meanwhile.
-      });
-    }
+    // Until the owner answers, the engine's peer repair covers gaps.
+    for (const channelId of node.listChannels()) node.catchUpWhenReachable(channelId);
   }
   let stopping: Promise<void> | undefined;
   const stop = () => {

@@ -340,6 +340,26 @@ export class ChorusNode {
     return report;
   }
 
+  /**
+   * Catches up as soon as the owner is reachable: a restarted member usually starts before its connections
+   * do. Retries every `intervalMs` until one catch-up succeeds, the node stops, or `giveUpMs` passes.
+   */
+  catchUpWhenReachable(channelId: string, intervalMs = 1_000, giveUpMs = 120_000): void {
+    const deadline = this.clock() + giveUpMs;
+    const attempt = () => {
+      if (!this.started || !this.channels.has(channelId)) return;
+      this.catchUp(channelId).then(
+        (report) => {
+          if (report === undefined && this.clock() < deadline) setTimeout(attempt, intervalMs).unref?.();
+        },
+        () => {
+          if (this.clock() < deadline) setTimeout(attempt, intervalMs).unref?.();
+        },
+      );
+    };
+    attempt();
+  }
+
   /** Receipts of own messages as the owner aggregated them (members it never heard from directly). */
   async ownerReceipts(channelId: string, ids: readonly string[]): Promise<Record<string, ReceiptSummary>> {
     const peer = this.ownerPeer ?? (await this.findOwner());

@@ -1,0 +1,100 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const BIN = resolve(fileURLToPath(import.meta.url), "../../../bin/chorus.js");
+const READY = /ready: (http:\/\/\S+?)\/ /;
+
+export interface NodeSpec {
+  readonly name: string;
+  readonly role: "owner" | "member";
+  readonly dataDir: string;
+  readonly channels: readonly string[];
+  readonly listen?: string;
+  readonly bootstrap?: readonly string[];
+  readonly params?: Readonly<Record<string, number | boolean>>;
+}
+
+export interface LaunchedNode {
+  readonly spec: NodeSpec;
+  readonly child: ChildProcess;
+  /** Base URL of the node's REST API and web UI. */
+  readonly url: string;
+  /** What the process wrote to stderr so far (for error reports). */
+  stderr(): string;
+}
+
+/** Starts `chorus node` as a child process; resolves once it prints that it is ready. */
+export function launchNode(spec: NodeSpec, timeoutMs = 60_000): Promise<LaunchedNode> {
+  const args = [BIN, "node", "--role", spec.role, "--data-dir", spec.dataDir, "--api-port", "0"];
+  for (const c of spec.channels) args.push("--channel", c);
+  if (spec.listen !== undefined) args.push("--listen", spec.listen);
+  for (const b of spec.bootstrap ?? []) args.push("--bootstrap", b);
+  for (const [k, v] of Object.entries(spec.params ?? {})) args.push("--param", `${k}=${v}`);
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      fail(new Error(`${spec.name} did not start within ${timeoutMs} ms: ${err.slice(-800)}`));
+    }, timeoutMs);
+    child.stdout?.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = READY.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        done({ spec, child, url: match[1]!, stderr: () => err });
+      }
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      err += chunk.toString();
+      if (err.length > 64_000) err = err.slice(-32_000);
+    });
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      fail(new Error(`${spec.name} exited (${code ?? signal}) before it was ready: ${err.slice(-800)}`));
+    });
+  });
+}
+
+/** Resolves when the process has exited (at once if it already has). */
+export function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => child.once("exit", () => r()));
+}
+
+export async function getJson<T>(url: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`${init?.method ?? "GET"} ${url}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+/** The peer address other nodes dial: the node's listen address with its peer id. */
+export async function dialAddress(node: LaunchedNode): Promise<string> {
+  const health = await getJson<{ peerId: string; multiaddrs: string[] }>(`${node.url}/v1/health`);
+  const address = health.multiaddrs[0];
+  if (address === undefined) throw new Error(`${node.spec.name} reports no listen address`);
+  return address.includes("/p2p/") ? address : `${address}/p2p/${health.peerId}`;
+}
+
+/** Sends a text message through a node's REST API. */
+export function postMessage(node: LaunchedNode, channelId: string, content: string) {
+  return getJson<{ messageId: string; seq: number | null }>(
+    `${node.url}/v1/channels/${encodeURIComponent(channelId)}/messages`,
+    { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ content }) },
+  );
+}
+
+/** Every message id of a node's delivered log, in log order. */
+export async function deliveredIds(node: LaunchedNode, channelId: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let after = 0; ; ) {
+    const page = await getJson<{ messages: { messageId: string }[] }>(
+      `${node.url}/v1/channels/${encodeURIComponent(channelId)}/messages?limit=1000&after=${after}`,
+    );
+    ids.push(...page.messages.map((m) => m.messageId));
+    if (page.messages.length < 1000) return ids;
+    after += page.messages.length;
+  }
+}

@@ -1,0 +1,180 @@
+// Real `chorus node` processes on loopback: libp2p gossipsub, SQLite stores, the REST API.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import {
+  deliveredIds,
+  dialAddress,
+  exited,
+  getJson,
+  type LaunchedNode,
+  launchNode,
+  type NodeSpec,
+  postMessage,
+} from "../../src/cli/launch.js";
+
+const CHANNEL = "qa";
+const root = mkdtempSync(join(tmpdir(), "chorus-processes-"));
+const nodes: LaunchedNode[] = [];
+// Faster timers than the defaults so that a test waits seconds, not minutes.
+const params = { syncIntervalMs: 3_000, resendAfterMs: 3_000, repairRetryMs: 1_000, controlBudgetPer600s: 200 };
+const basePort = 30_000 + Math.floor(Math.random() * 20_000);
+
+async function until<T>(what: string, probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    try {
+      last = await probe();
+      if (ok(last)) return last;
+    } catch {
+      // A node that is restarting refuses connections for a moment.
+    }
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function restart(index: number): Promise<void> {
+  const old = nodes[index]!;
+  await exited(old.child);
+  nodes[index] = await launchNode(old.spec as NodeSpec);
+}
+
+before(async () => {
+  const owner = await launchNode({
+    name: "owner",
+    role: "owner",
+    dataDir: join(root, "owner"),
+    channels: [CHANNEL],
+    listen: `/ip4/127.0.0.1/tcp/${basePort}`,
+    params,
+  });
+  nodes.push(owner);
+  const bootstrap = [await dialAddress(owner)];
+  for (let i = 1; i <= 3; i++) {
+    const member = await launchNode({
+      name: `member${i}`,
+      role: "member",
+      dataDir: join(root, `member${i}`),
+      channels: [CHANNEL],
+      listen: `/ip4/127.0.0.1/tcp/${basePort + i}`,
+      bootstrap: [...bootstrap],
+      params,
+    });
+    nodes.push(member);
+    bootstrap.push(await dialAddress(member));
+  }
+});
+
+after(async () => {
+  for (const n of nodes) n.child.kill("SIGKILL");
+  await Promise.all(nodes.map((n) => exited(n.child)));
+  rmSync(root, { recursive: true, force: true });
+});
+
+test("messages sent on each of four nodes reach all four, with receipts counting every member", async () => {
+  const sent = [];
+  for (const n of nodes) sent.push(await postMessage(n, CHANNEL, `hello from ${n.spec.name}`));
+  for (const n of nodes) {
+    await until(
+      `${n.spec.name} to deliver 4`,
+      () => deliveredIds(n, CHANNEL),
+      (ids) => ids.length >= 4,
+    );
+  }
+  const first = sent[1]!;
+  const status = await until(
+    "member1's first message to be delivered to 3 of 3",
+    () =>
+      getJson<{ receipts: { count: number; members: number } }>(
+        `${nodes[1]!.url}/v1/channels/${CHANNEL}/messages/${first.messageId}`,
+      ),
+    (s) => s.receipts.count >= 3,
+  );
+  assert.equal(status.receipts.count, 3);
+});
+
+test("a member offline while 1,000 messages are sent catches up from the owner", async () => {
+  const sleeper = 3;
+  nodes[sleeper]!.child.kill("SIGTERM");
+  await exited(nodes[sleeper]!.child);
+  const before = (await deliveredIds(nodes[1]!, CHANNEL)).length;
+  const talkers = [nodes[1]!, nodes[2]!];
+  for (let i = 0; i < 1_000; i += 20) {
+    await Promise.all(
+      Array.from({ length: 20 }, (_, k) => postMessage(talkers[(i + k) % 2]!, CHANNEL, `while away ${i + k}`)),
+    );
+  }
+  const expected = before + 1_000;
+  await until(
+    "the owner to hold every message",
+    () => deliveredIds(nodes[0]!, CHANNEL),
+    (ids) => ids.length >= expected,
+  );
+  const started = Date.now();
+  await restart(sleeper);
+  const ids = await until(
+    "the returning member to catch up",
+    () => deliveredIds(nodes[sleeper]!, CHANNEL),
+    (list) => list.length >= expected,
+  );
+  assert.equal(new Set(ids).size, ids.length, "no message is delivered twice");
+  const metrics = await (await fetch(`${nodes[sleeper]!.url}/metrics`)).text();
+  const counter = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, "m").exec(metrics)?.[1]);
+  const roundTrips = counter("chorus_catchup_round_trips_total");
+  const fetched = counter("chorus_catchup_messages_total");
+  console.log(
+    `# catch-up after 1,000 missed messages: ${roundTrips} round trip(s), ${fetched} messages, ${Date.now() - started} ms from restart (process start included)`,
+  );
+  assert.ok(fetched >= 1_000, `the owner's history service sent ${fetched} messages`);
+  assert.ok(roundTrips >= 1 && roundTrips <= 3, `catch-up took ${roundTrips} round trips`);
+});
+
+test("a member killed with SIGKILL while sending restarts with nothing lost and nothing duplicated", async () => {
+  const victim = 2;
+  const acknowledged: string[] = [];
+  const sends = Array.from({ length: 40 }, (_, i) =>
+    postMessage(nodes[victim]!, CHANNEL, `burst ${i}`).then(
+      (r) => acknowledged.push(r.messageId),
+      () => undefined,
+    ),
+  );
+  await new Promise((r) => setTimeout(r, 30));
+  nodes[victim]!.child.kill("SIGKILL");
+  await Promise.all(sends);
+  await restart(victim);
+  for (const n of nodes) {
+    const ids = await until(
+      `${n.spec.name} to hold every acknowledged message`,
+      () => deliveredIds(n, CHANNEL),
+      (list) => acknowledged.every((id) => list.includes(id)),
+    );
+    assert.equal(new Set(ids).size, ids.length, `${n.spec.name} delivered a message twice`);
+  }
+});
+
+test("members keep talking while the owner is down, and the owner catches up when it is back", async () => {
+  nodes[0]!.child.kill("SIGTERM");
+  await exited(nodes[0]!.child);
+  const sent = [];
+  for (let i = 0; i < 10; i++) sent.push(await postMessage(nodes[1 + (i % 3)]!, CHANNEL, `owner away ${i}`));
+  for (const n of nodes.slice(1)) {
+    await until(
+      `${n.spec.name} to get the messages sent while the owner was away`,
+      () => deliveredIds(n, CHANNEL),
+      (ids) => sent.every((s) => ids.includes(s.messageId)),
+    );
+  }
+  await restart(0);
+  // The owner learns of the gap from the members' next messages and repairs it from them.
+  for (const n of nodes.slice(1)) await postMessage(n, CHANNEL, `owner is back, says ${n.spec.name}`);
+  await until(
+    "the owner to repair what it missed",
+    () => deliveredIds(nodes[0]!, CHANNEL),
+    (ids) => sent.every((s) => ids.includes(s.messageId)),
+    90_000,
+  );
+});
