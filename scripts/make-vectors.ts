@@ -314,7 +314,7 @@ const manyIds = Array.from({ length: 102 }, (_, i) => computeMessageId({ ...work
 
 const filter = {
   description:
-    "Ack filter: salt = utf8('chorus/ack/v1') || lp(utf8(channel)); digest = SHA-256(salt || u64(nonce) || utf8(id)); h1, h2 = big-endian u32 of digest[0..4], digest[4..8] | 1; pos_i = ((h1 + i*h2) mod 2^32) mod (8*byteLength), i < hashCount; bit pos lives in byte pos>>3 at 1<<(pos&7). Every id in 'positive' must test 'maybe', every id in 'negative' must test 'no'",
+    "Ack filter: salt = utf8('chorus/ack/v1') || lp(utf8(channel)); digest = SHA-256(salt || u64(nonce) || utf8(id)); pos_i = (big-endian u16 of digest[2i..2i+2]) mod (8*byteLength), i < hashCount <= 16; bit pos lives in byte pos>>3 at 1<<(pos&7). Every id in 'positive' must test 'maybe', every id in 'negative' must test 'no'",
   vectors: [
     filterVector("spec 7.2 example: one id, 1,024 bits, k = 7", "c", 1n, [workedId], 128, 7),
     filterVector(

@@ -191,6 +191,7 @@ export interface EngineSnapshot {
 
 const WINDOW_MS = 600_000;
 const MAX_RANGE_LOOKUPS_PER_MESSAGE = 1_024;
+const MAX_RECEIPT_LOOKUPS_PER_MESSAGE = 16_384;
 // Bytes of an ack summary besides its filter bytes and marks: field tag and length, nonce, hash count, filter tag and length.
 const ACK_FIXED_BYTES = 3 + 9 + 2 + 3;
 const MARK_BYTES = 16;
@@ -566,8 +567,12 @@ export class ChannelEngine {
     if (kind === "content") {
       // Someone (re)broadcast it: a pending answer of ours is no longer needed.
       this.responses.delete(id);
-      this.onWire.delete(id);
-      this.onWire.set(id, now);
+      // Only a copy of a message we already hold is a rebroadcast. The first copy is the one an asker
+      // missed: counting it would refuse every request that follows the original within repairRetryMs / 2.
+      if (this.holds(message)) {
+        this.onWire.delete(id);
+        this.onWire.set(id, now);
+      }
     }
     if (sender === this.senderId) return step.result();
     // A copy of a message we hold says nothing new, not even that its sender is online: it may be a replay.
@@ -672,22 +677,23 @@ export class ChannelEngine {
   /** With trackAllReceipts: the author of `message` holds what its causal history names and its marks cover. */
   private readOthersReceipts(message: WireMessage, by: SenderId): void {
     for (const entry of message.causalHistory) this.others.get(entry.messageId as MessageId)?.ackedBy.add(by);
+    // Visits per message are capped, so that one message of marks (64 of them) cannot cost seconds.
+    let budget = MAX_RECEIPT_LOOKUPS_PER_MESSAGE;
     for (const mark of message.ack?.marks ?? []) {
       const sender = this.prefixIndex.get(bytesToHex(mark.senderPrefix));
       if (sender === undefined || sender === this.senderId || sender === by) continue;
+      // Only delivered messages are tracked, none beyond what the sender has shown: a mark claiming more visits nothing more.
+      const upTo = Math.min(mark.sequence, this.senders.get(sender)?.highest ?? 0);
       const key = `${by}|${sender}`;
       const before = this.marksSeen.get(key) ?? 0;
-      if (mark.sequence <= before) continue;
-      this.marksSeen.set(key, mark.sequence);
+      if (upTo <= before) continue;
       // Only recent messages are tracked; older sequence numbers need no visit.
-      for (
-        let seq = Math.max(before + 1, mark.first ?? 1, mark.sequence - this.params.maxTrackedReceipts);
-        seq <= mark.sequence;
-        seq++
-      ) {
+      let seq = Math.max(before + 1, mark.first ?? 1, upTo - this.params.maxTrackedReceipts);
+      for (; seq <= upTo && budget > 0; seq++, budget--) {
         const id = this.othersBySeq.get(`${sender}:${seq}`);
         if (id !== undefined) this.others.get(id)?.ackedBy.add(by);
       }
+      this.marksSeen.set(key, seq - 1);
     }
   }
 
@@ -836,7 +842,8 @@ export class ChannelEngine {
       if (state.above.has(seq)) continue;
       const key = seqKey(state.id, seq);
       if (this.pendingBySeq.has(key)) continue;
-      this.markMissing(key, { senderId: state.id, sequence: seq }, now, source, undefined, step);
+      // A full missing set refuses every later number too: stop, so that a mark costs no more than the set holds.
+      if (!this.markMissing(key, { senderId: state.id, sequence: seq }, now, source, undefined, step)) break;
     }
   }
 

@@ -7,7 +7,10 @@ export interface Params {
   readonly causalHistorySize: number;
   /** Reliability overhead (wire bytes minus content) a message aims to stay under; the ack filter takes what is left. */
   readonly overheadBudgetBytes: number;
-  /** Filter bits per id; 10 bits gives a 0.82 % false-positive rate per filter at the optimal hash count. */
+  /**
+   * Filter bits per id; 16 bits gives a 0.046 % false-positive rate per filter at the optimal hash count,
+   * and at most 1e-4 false receipts per member and message (see ack-filter.ts).
+   */
   readonly ackFilterBitsPerId: number;
   readonly ackMaxFilterBytes: number;
   /** Per-sender received-up-to marks per summary (16 bytes each). */
@@ -70,7 +73,7 @@ export interface Params {
 export const DEFAULT_PARAMS: Params = Object.freeze({
   causalHistorySize: 2,
   overheadBudgetBytes: 512,
-  ackFilterBitsPerId: 10,
+  ackFilterBitsPerId: 16,
   ackMaxFilterBytes: 128,
   ackMaxMarks: 6,
   ackRecentIds: 512,

@@ -82,7 +82,7 @@ export const DEFAULT_DECODE_LIMITS: DecodeLimits = Object.freeze({
   maxFilterBytes: 4096,
   maxBloomFilterBytes: 32 * 1024,
   maxMarks: 64,
-  maxHashCount: 32,
+  maxHashCount: 16,
 });
 
 /** Largest lamport timestamp accepted: 2^63 - 1, so that it stays a signed 64-bit value everywhere. */

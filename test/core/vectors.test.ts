@@ -257,9 +257,7 @@ function specPositions(salt: Buffer, nonce: bigint, id: string, bits: number, k:
   const d = createHash("sha256")
     .update(Buffer.concat([salt, n, utf8(id)]))
     .digest();
-  const h1 = d.readUInt32BE(0);
-  const h2 = (d.readUInt32BE(4) | 1) >>> 0;
-  return Array.from({ length: k }, (_, i) => Number((BigInt(h1) + BigInt(i) * BigInt(h2)) % 2n ** 32n) % bits);
+  return Array.from({ length: k }, (_, i) => d.readUInt16BE(2 * i) % bits);
 }
 
 function checkFilter(): void {

@@ -67,7 +67,7 @@ const ack: fc.Arbitrary<AckSummary> = fc
     {
       nonce: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
       filter: smallBytes(64),
-      hashCount: fc.integer({ min: 1, max: 32 }),
+      hashCount: fc.integer({ min: 1, max: 16 }),
       marks: fc.array(mark, { maxLength: 4 }),
     },
     plain,

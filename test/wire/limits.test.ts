@@ -78,12 +78,12 @@ describe("decodeMessage: size limits", () => {
     rejects(
       pb({ ack: { ...ack, filter: new Uint8Array(8), hashCount: 0 } }),
       "ack.hash_count",
-      /is 0, must be 1\.\.32/,
+      /is 0, must be 1\.\.16/,
     );
     rejects(
-      pb({ ack: { ...ack, filter: new Uint8Array(8), hashCount: 33 } }),
+      pb({ ack: { ...ack, filter: new Uint8Array(8), hashCount: 17 } }),
       "ack.hash_count",
-      /is 33, must be 1\.\.32/,
+      /is 17, must be 1\.\.16/,
     );
     const marks = Array.from({ length: 65 }, () => ({ senderPrefix: new Uint8Array(8), sequence: 1n }));
     rejects(pb({ ack: { marks } }), "ack.marks", /has 65 entries, limit 64/);

@@ -1,0 +1,60 @@
+// computeMessageId writes its hash input into a reused buffer; this checks it against a plain
+// transcription of the rule (ids.ts's doc comment and spec/chorus.md), including non-ASCII strings and
+// inputs larger than the buffer's first size.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { computeMessageId, type IdFields } from "../../src/core/index.js";
+
+function referenceId(f: IdFields): string {
+  const lp = (b: Uint8Array) => {
+    const out = new Uint8Array(4 + b.length);
+    new DataView(out.buffer).setUint32(0, b.length);
+    out.set(b, 4);
+    return out;
+  };
+  const u64 = (v: bigint) => {
+    const out = new Uint8Array(8);
+    new DataView(out.buffer).setBigUint64(0, v);
+    return out;
+  };
+  const kind = { content: 1, sync: 2, ephemeral: 3 }[f.kind];
+  const parts = [
+    utf8ToBytes("chorus/id/v1"),
+    lp(utf8ToBytes(f.channelId)),
+    lp(utf8ToBytes(f.senderId)),
+    Uint8Array.of(kind),
+    u64(BigInt(f.sequence)),
+    u64(f.lamportTimestamp),
+    lp(f.content),
+  ];
+  const input = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    input.set(p, o);
+    o += p.length;
+  }
+  return bytesToHex(sha256(input).subarray(0, 16));
+}
+
+test("message ids match the specified derivation", () => {
+  const channels = ["general", "ünïcödé/канал", "c".repeat(1000), "😀"];
+  const senders = ["ab".repeat(32), "sds-peer-é", "s".repeat(700)];
+  const contents = [new Uint8Array(0), new TextEncoder().encode("hello"), new Uint8Array(5000).fill(7)];
+  for (const channelId of channels) {
+    for (const senderId of senders) {
+      for (const content of contents) {
+        for (const [kind, sequence, lamportTimestamp] of [
+          ["content", 1, 1_700_000_000_000n],
+          ["sync", 0, (1n << 63n) - 1n],
+          ["ephemeral", 0, 0n],
+          ["content", Number.MAX_SAFE_INTEGER, 5n],
+        ] as const) {
+          const fields: IdFields = { channelId, senderId, kind, sequence, lamportTimestamp, content };
+          assert.equal(computeMessageId(fields), referenceId(fields));
+        }
+      }
+    }
+  }
+});
