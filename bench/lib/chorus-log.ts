@@ -1,0 +1,81 @@
+import { ChannelEngine, createVerifier, type Params } from "../../src/core/index.js";
+import { nativeSigner, nativeVerifier } from "../../src/node/native-crypto.js";
+import { benchIdentity, CHANNEL, ChorusTraffic } from "./chorus-traffic.js";
+import { Rng } from "./rng.js";
+
+export const START_MS = 1_700_000_000_000;
+/** Virtual time between two messages of the channel. */
+export const STEP_MS = 50;
+/** The member under test sends one message in this many. */
+export const OWN_EVERY = 50;
+
+/** Which ed25519 implementation signs and verifies. */
+export type Crypto = "portable" | "native";
+
+export interface ChorusFixture {
+  readonly engine: ChannelEngine;
+  readonly traffic: ChorusTraffic;
+  /** Advances the virtual clock by one message interval and returns it. */
+  tick(): number;
+  /** Signature checks are off while the log is built, on afterwards. */
+  setVerify(on: boolean): void;
+}
+
+/**
+ * Parameters under which the engine holds all `size` messages: their ids (seen set) and their bytes
+ * (the repair cache, which is the engine's log). The defaults would bound both far lower (100k ids,
+ * 5,000 messages); holding everything is the harder case, and the one comparable to SDS's history.
+ */
+export function paramsHolding(size: number): Partial<Params> {
+  const room = size + 10_000;
+  return { maxSeenIds: room, repairCacheSize: room };
+}
+
+/**
+ * A member whose log holds `size` messages from `senders` other members (and its own, one in
+ * `OWN_EVERY`), received through `receive` as on a real channel. Building uses pseudo-signed messages
+ * with signature checks switched off (ed25519 would make a 1M log take an hour); everything else, from
+ * decoding to id checks, runs as in production.
+ */
+export function chorusAtLogSize(size: number, senders: number, crypto: Crypto = "portable"): ChorusFixture {
+  let verify = false;
+  const identity = benchIdentity("member-under-test");
+  // "portable": the engine's defaults (@noble/curves, as in a browser); "native": what `chorus node` injects.
+  const verifier = crypto === "native" ? nativeVerifier() : createVerifier();
+  const rng = new Rng(7);
+  let now = START_MS;
+  const engine = new ChannelEngine({
+    channelId: CHANNEL,
+    identity,
+    random: () => rng.next(),
+    now,
+    params: paramsHolding(size),
+    verifySignature: (bytes, signature, senderId) => !verify || verifier(bytes, signature, senderId),
+    ...(crypto === "native" ? { sign: nativeSigner(identity.secretKey) } : {}),
+  });
+  const traffic = new ChorusTraffic(senders);
+  const encoder = new TextEncoder();
+  for (let i = 0; i < size; i++) {
+    now += STEP_MS;
+    if (i % OWN_EVERY === OWN_EVERY - 1) {
+      const sent = engine.send(encoder.encode(`own message ${i}: hello, channel`), now);
+      traffic.observe(sent.messageId, engine.senderId, sent.sequence!, sent.lamportTimestamp!);
+    } else {
+      const { bytes } = traffic.next(now, { signed: false, realFilter: false });
+      const step = engine.receive(bytes, now);
+      for (const e of step.events) if (e.type === "rejected") throw new Error(`build: message rejected: ${e.reason}`);
+    }
+    if (i % 100 === 0) engine.tick(now);
+  }
+  return {
+    engine,
+    traffic,
+    tick: () => {
+      now += STEP_MS;
+      return now;
+    },
+    setVerify: (on) => {
+      verify = on;
+    },
+  };
+}

@@ -1,0 +1,24 @@
+/** A measurement that bench/child.ts runs in a process of its own. */
+export type Job =
+  | {
+      kind: "cpu";
+      impl: "chorus" | "sds";
+      logSize: number;
+      warmup: number;
+      iterations: number;
+      budgetMs?: number;
+      crypto?: "portable" | "native";
+    }
+  | { kind: "memory"; impl: "chorus" | "sds"; messages: number }
+  | {
+      kind: "wire";
+      impl: "chorus" | "sds";
+      members: number;
+      chat: number;
+      rate: number;
+      tailSeconds: number;
+      loss: number;
+    }
+  | { kind: "decode"; impl: "chorus" | "sds"; pool: number; warmup: number; iterations: number };
+
+export const RESULT_PREFIX = "BENCH-RESULT ";
