@@ -76,7 +76,7 @@ after(async () => {
 });
 
 test("messages sent on each of four nodes reach all four, with receipts counting every member", async () => {
-  const sent = [];
+  const sent: { messageId: string }[] = [];
   for (const n of nodes) sent.push(await postMessage(n, CHANNEL, `hello from ${n.spec.name}`));
   for (const n of nodes) {
     await until(
@@ -159,7 +159,7 @@ test("a member killed with SIGKILL while sending restarts with nothing lost and 
 test("members keep talking while the owner is down, and the owner catches up when it is back", async () => {
   nodes[0]!.child.kill("SIGTERM");
   await exited(nodes[0]!.child);
-  const sent = [];
+  const sent: { messageId: string }[] = [];
   for (let i = 0; i < 10; i++) sent.push(await postMessage(nodes[1 + (i % 3)]!, CHANNEL, `owner away ${i}`));
   for (const n of nodes.slice(1)) {
     await until(
