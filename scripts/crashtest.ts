@@ -42,9 +42,22 @@ async function main(): Promise<void> {
     .option("--members <n>", "members besides the owner", integer("--members", 1, 10), 3)
     .option("--seed <n>", "random seed", integer("--seed", 0, 2 ** 31 - 1), 1)
     .option("--messages-per-run <n>", "messages sent between kills", integer("--messages-per-run", 1, 10_000), 20)
+    .option(
+      "--settle-seconds <n>",
+      "how long repairs may take after the last kill",
+      integer("--settle-seconds", 1, 3_600),
+      180,
+    )
     .option("--keep", "keep the data dirs")
     .parse(process.argv)
-    .opts<{ runs: number; members: number; seed: number; messagesPerRun: number; keep?: boolean }>();
+    .opts<{
+      runs: number;
+      members: number;
+      seed: number;
+      messagesPerRun: number;
+      settleSeconds: number;
+      keep?: boolean;
+    }>();
   const random = prng(opts.seed);
   const root = mkdtempSync(join(tmpdir(), "chorus-crash-"));
   const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -108,21 +121,27 @@ async function main(): Promise<void> {
       if ((run + 1) % 10 === 0) log(`  run ${run + 1}: ${kills} kills, ${acknowledged.size} acknowledged sends`);
     }
     // Let repairs, resends and catch-up finish, then compare every log with what the API acknowledged.
-    const deadline = Date.now() + 120_000;
+    const deadline = Date.now() + opts.settleSeconds * 1_000;
     let lost = 0;
     let duplicated = 0;
+    let perNode: string[] = [];
     for (;;) {
       lost = 0;
       duplicated = 0;
+      perNode = [];
       for (const n of nodes) {
         const ids = await deliveredIds(n, CHANNEL);
         const seen = new Set(ids);
+        const missing = [...acknowledged].filter((id) => !seen.has(id));
         duplicated += ids.length - seen.size;
-        for (const id of acknowledged) if (!seen.has(id)) lost++;
+        lost += missing.length;
+        if (missing.length > 0)
+          perNode.push(`${n.spec.name} lacks ${missing.length}: ${missing.slice(0, 5).join(" ")}`);
       }
       if ((lost === 0 && duplicated === 0) || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 2_000));
     }
+    for (const line of perNode) log(`  ${line}`);
     log(
       `crashtest: runs ${opts.runs}, kills ${kills}, acknowledged ${acknowledged.size}, failed sends ${failedSends}, ` +
         `lost ${lost}, duplicated ${duplicated}, ${((Date.now() - started) / 1000).toFixed(0)} s`,
@@ -130,7 +149,8 @@ async function main(): Promise<void> {
     process.exitCode = lost === 0 && duplicated === 0 ? 0 : 1;
   } finally {
     for (const n of nodes) n.child.kill("SIGKILL");
-    if (!opts.keep) rmSync(root, { recursive: true, force: true });
+    // Keep the evidence of a failed run.
+    if (!opts.keep && process.exitCode !== 1) rmSync(root, { recursive: true, force: true });
   }
 }
 

@@ -51,10 +51,9 @@ export async function runNode(options: NodeCommandOptions): Promise<{ stop: () =
   const api = createApi(node);
   const address = await api.listen({ host: options.apiHost, port: options.apiPort });
   const url = address.replace("0.0.0.0", "127.0.0.1");
-  if (options.role === "member") {
-    // Until the owner answers, the engine's peer repair covers gaps.
-    for (const channelId of node.listChannels()) node.catchUpWhenReachable(channelId);
-  }
+  // A member catches up from the owner; an owner back from downtime catches up from its members. Until
+  // then the engine's peer repair covers gaps.
+  for (const channelId of node.listChannels()) node.catchUpWhenReachable(channelId);
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {

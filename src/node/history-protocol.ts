@@ -38,8 +38,10 @@ export interface ReceiptSummary {
 }
 
 export interface HistoryHeader {
-  /** The owner's Chorus sender id, so members can prefer it as a repair responder. */
-  readonly ownerSenderId: string;
+  /** The answering node's Chorus sender id; members prefer the owner's as a repair responder. */
+  readonly senderId: string;
+  /** Every node answers from its store; only the owner keeps everything and aggregates receipts. */
+  readonly role: "owner" | "member";
   readonly count: number;
   /** Where the next page starts; absent on the last page. */
   readonly next?: Cursor;

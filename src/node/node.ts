@@ -89,7 +89,8 @@ export class ChorusNode {
     // The owner keeps every recent message at hand to answer repairs at once, and counts receipts for everyone.
     this.params =
       options.role === "owner"
-        ? { repairCacheSize: 100_000, trackAllReceipts: true, ...options.params }
+        ? // The owner repairs for everyone and comes back from restarts with gaps: a larger control budget.
+          { repairCacheSize: 100_000, trackAllReceipts: true, controlBudgetPer600s: 60, ...options.params }
         : { ...options.params };
     for (const channelId of options.channels ?? []) this.store.joinChannel(channelId);
   }
@@ -99,7 +100,8 @@ export class ChorusNode {
   }
 
   async start(): Promise<void> {
-    if (this.role === "owner") this.transport.handle(HISTORY_PROTOCOL, (bytes) => this.answerHistory(bytes));
+    // Every node answers from its store: the owner first of all, members when the owner is away or restarting.
+    this.transport.handle(HISTORY_PROTOCOL, (bytes) => this.answerHistory(bytes));
     await this.transport.start();
     for (const channelId of this.store.listChannels()) this.openChannel(channelId);
     this.started = true;
@@ -174,7 +176,8 @@ export class ChorusNode {
   private answerHistory(bytes: Uint8Array): Uint8Array {
     const request = decodeRequest(bytes);
     const header = (count: number, extra: Partial<HistoryHeader> = {}): HistoryHeader => ({
-      ownerSenderId: this.senderId,
+      senderId: this.senderId,
+      role: this.role,
       count,
       ...extra,
     });
@@ -219,6 +222,8 @@ export class ChorusNode {
         return encodeResponse(header(out.length, next === undefined ? {} : { next }), out);
       }
       case "receipts": {
+        if (this.role !== "owner")
+          return encodeResponse(header(0, { error: "receipts are aggregated by the owner" }), []);
         const runtime = this.channel(request.channelId);
         const receipts: Record<string, ReceiptSummary> = {};
         for (const id of request.ids) {
@@ -232,7 +237,7 @@ export class ChorusNode {
 
   // ----------------------------------------------------------- member side
 
-  /** Finds the owner among connected peers: the one that answers the history protocol. */
+  /** Finds the owner among connected peers: the one whose history service says it is the owner. */
   private async findOwner(): Promise<string | undefined> {
     if (this.role === "owner") return undefined;
     const candidates =
@@ -240,7 +245,8 @@ export class ChorusNode {
     for (const peer of new Set(candidates)) {
       try {
         const probe = await this.request(peer, { type: "receipts", channelId: this.listChannels()[0] ?? "-", ids: [] });
-        this.adoptOwner(peer, probe.header.ownerSenderId);
+        if (probe.header.role !== "owner") continue;
+        this.adoptOwner(peer, probe.header.senderId);
         return peer;
       } catch (err) {
         if (!(err instanceof TransportError)) throw err;
@@ -248,6 +254,18 @@ export class ChorusNode {
     }
     this.ownerPeer = undefined;
     return undefined;
+  }
+
+  /** Where to fetch history from: the owner when reachable, otherwise any peer (the owner itself asks peers). */
+  private async historyPeer(): Promise<string | undefined> {
+    const owner = this.ownerPeer ?? (await this.findOwner());
+    if (owner !== undefined) return owner;
+    const peers = this.transport.peers();
+    return peers[Math.floor(this.random() * peers.length)];
+  }
+
+  private noteAnswer(peer: string, header: HistoryHeader): void {
+    if (header.role === "owner") this.adoptOwner(peer, header.senderId);
   }
 
   private adoptOwner(peer: string, ownerSenderId: string): void {
@@ -266,7 +284,7 @@ export class ChorusNode {
 
   /** Missing messages: ask the owner directly, one round trip, before the broadcast repair kicks in. */
   private askOwnerSoon(runtime: ChannelRuntime): void {
-    if (this.role === "owner" || this.missingTimers.has(runtime.channelId)) return;
+    if (this.missingTimers.has(runtime.channelId)) return;
     const timer = setTimeout(() => {
       this.missingTimers.delete(runtime.channelId);
       this.askOwner(runtime).catch(() => {
@@ -278,7 +296,7 @@ export class ChorusNode {
   }
 
   private async askOwner(runtime: ChannelRuntime): Promise<void> {
-    const peer = this.ownerPeer ?? (await this.findOwner());
+    const peer = await this.historyPeer();
     if (peer === undefined) return;
     const refs = runtime.engine.missingRefs();
     const ids = refs.flatMap((r) => (r.messageId === undefined ? [] : [r.messageId]));
@@ -296,7 +314,7 @@ export class ChorusNode {
     }
     for (const request of requests) {
       const { header, messages } = await this.request(peer, request);
-      this.adoptOwner(peer, header.ownerSenderId);
+      this.noteAnswer(peer, header);
       runtime.receiveBatch(messages);
     }
   }
@@ -308,7 +326,7 @@ export class ChorusNode {
   async catchUp(channelId: string): Promise<CatchUpReport | undefined> {
     const runtime = this.channel(channelId);
     const started = this.clock();
-    const peer = this.ownerPeer ?? (await this.findOwner());
+    const peer = await this.historyPeer();
     if (peer === undefined) return undefined;
     const delivered = this.store.countDelivered(channelId);
     let after: Cursor | undefined;
@@ -329,7 +347,7 @@ export class ChorusNode {
         ...(after === undefined ? {} : { after }),
       });
       roundTrips++;
-      this.adoptOwner(peer, header.ownerSenderId);
+      this.noteAnswer(peer, header);
       runtime.receiveBatch(page);
       messages += page.length;
       if (header.next === undefined) break;
