@@ -7,14 +7,31 @@ import { integer } from "./options.js";
 export async function runUp(options: { dataDir: string; members: number; channel: string }): Promise<void> {
   const log = (line: string) => process.stdout.write(`${line}\n`);
   const nodes: LaunchedNode[] = [];
+  let stopping = false;
   const stopAll = async () => {
     for (const n of nodes) n.child.kill("SIGTERM");
     await Promise.all(nodes.map((n) => exited(n.child)));
   };
   process.once("SIGINT", () => {
+    stopping = true;
     log("\nstopping every node...");
     stopAll().then(() => process.exit(0));
   });
+  try {
+    await launchAll(options, nodes, log);
+  } catch (err) {
+    // Ctrl-C while nodes were starting stops them too; that is not an error worth a stack trace.
+    if (stopping) return;
+    await stopAll();
+    throw err;
+  }
+}
+
+async function launchAll(
+  options: { dataDir: string; members: number; channel: string },
+  nodes: LaunchedNode[],
+  log: (line: string) => void,
+): Promise<void> {
   // Quicker syncs than the defaults, so that "delivered to k of N" fills in while you watch.
   const params = { syncIntervalMs: 15_000 };
   const channels = [options.channel];
