@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { registerSimCommand } from "../sim/cli.js";
 import { runDemo } from "./demo.js";
 import { registerNodeCommand } from "./node-command.js";
 import { fraction, integer } from "./options.js";
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     });
   registerNodeCommand(program);
   registerUpCommand(program);
+  registerSimCommand(program);
   return program;
 }
 

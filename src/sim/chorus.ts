@@ -1,0 +1,174 @@
+import {
+  ChannelEngine,
+  type Identity,
+  identityFromSecretKey,
+  type MessageRef,
+  type OutgoingPurpose,
+  resolveParams,
+  type SenderId,
+  type Step,
+} from "../core/index.js";
+import { decodeMessage, type WireMessage } from "../wire/index.js";
+import type { Purpose } from "./metrics.js";
+import { cachingVerifier, nativeSigner } from "./native-crypto.js";
+import type { Rng } from "./prng.js";
+import { OWNER_PARAMS, type Scenario } from "./scenario.js";
+import type { Protocol, Publication, SimMember, World } from "./world.js";
+
+export const CHANNEL_ID = "sim/chorus";
+
+const PURPOSE: Record<OutgoingPurpose, Purpose | undefined> = {
+  content: "content",
+  resend: "resend",
+  sync: "sync",
+  "repair-request": "repair-request",
+  "repair-response": "repair-response",
+  ephemeral: undefined,
+};
+
+/** The real `src/core` engine in every node; the owner is one more member with a large repair cache. */
+export class ChorusProtocol implements Protocol {
+  readonly name = "chorus";
+  private readonly engines: (ChannelEngine | undefined)[] = [];
+  private readonly senderIds: SenderId[] = [];
+  private readonly nodeOf = new Map<string, number>();
+  private readonly identities: Identity[] = [];
+  private readonly messageIndex = new Map<string, number>();
+  private readonly messageIds: string[] = [];
+  /** Per node: content index of its sequence number n at [n - 1]. */
+  private readonly bySequence: number[][] = [];
+  private readonly decodedCache = new WeakMap<Uint8Array, WireMessage>();
+  private readonly verify = cachingVerifier();
+  private readonly memberParams;
+  private readonly ownerParams;
+
+  constructor(
+    private readonly scenario: Scenario,
+    rng: Rng,
+  ) {
+    const count = scenario.members + (scenario.owner ? 1 : 0);
+    const keys = rng.fork("keys");
+    for (let i = 0; i < count; i++) {
+      const identity = identityFromSecretKey(keys.bytes(32));
+      this.identities.push(identity);
+      this.senderIds.push(identity.senderId);
+      this.nodeOf.set(identity.senderId, i);
+      this.bySequence.push([]);
+      this.engines.push(undefined);
+    }
+    this.memberParams = resolveParams(scenario.params);
+    this.ownerParams = resolveParams({ ...OWNER_PARAMS, ...scenario.params, ...scenario.ownerParams });
+  }
+
+  describe(): Record<string, unknown> {
+    return { engine: { ...this.memberParams }, owner_engine: this.scenario.owner ? { ...this.ownerParams } : null };
+  }
+
+  engine(node: number): ChannelEngine | undefined {
+    return this.engines[node];
+  }
+
+  createMember(world: World, node: number, now: number): SimMember {
+    const owner = node === world.ownerIndex;
+    const random = world.rng.fork(`engine/${node}`);
+    const engine = new ChannelEngine({
+      channelId: CHANNEL_ID,
+      identity: this.identities[node]!,
+      random: () => random.next(),
+      now,
+      params: owner ? this.ownerParams : this.memberParams,
+      preferredResponders: world.ownerIndex === undefined ? [] : [this.senderIds[world.ownerIndex]!],
+      verifySignature: this.verify,
+      sign: nativeSigner(this.identities[node]!.secretKey),
+    });
+    this.engines[node] = engine;
+    return {
+      send: (x, content, at) => {
+        const result = engine.send(content, at);
+        // x = -1: a warm-up message, which no metric counts.
+        if (x >= 0) {
+          this.messageIndex.set(result.messageId, x);
+          this.messageIds[x] = result.messageId;
+          this.bySequence[node]![result.sequence! - 1] = x;
+        }
+        this.handle(world, node, result, at);
+      },
+      receive: (pub, at) => this.handle(world, node, engine.receive(pub.bytes, at, pub.decoded as WireMessage), at),
+      tick: (at) => this.handle(world, node, engine.tick(at), at),
+      nextDeadline: () => engine.nextDeadline(),
+    };
+  }
+
+  private refIndex(ref: MessageRef): number | undefined {
+    if (ref.messageId !== undefined) {
+      const x = this.messageIndex.get(ref.messageId);
+      if (x !== undefined) return x;
+    }
+    if (ref.senderId !== undefined && ref.sequence !== undefined) {
+      const node = this.nodeOf.get(ref.senderId);
+      if (node !== undefined) return this.bySequence[node]![ref.sequence - 1];
+    }
+    return undefined;
+  }
+
+  private handle(world: World, node: number, step: Step, now: number): void {
+    const rec = world.recorder;
+    for (const e of step.events) {
+      switch (e.type) {
+        case "delivered": {
+          if (e.message.own) break;
+          const x = this.messageIndex.get(e.message.messageId);
+          if (x !== undefined) rec.delivered(node, x, now);
+          break;
+        }
+        case "missing": {
+          const x = this.refIndex(e.ref);
+          if (x !== undefined) rec.missing(node, x, now);
+          break;
+        }
+        case "lost": {
+          const x = this.refIndex(e.ref);
+          if (x !== undefined) rec.lost(node, x);
+          break;
+        }
+        case "acknowledged": {
+          const x = this.messageIndex.get(e.messageId);
+          const by = this.nodeOf.get(e.by);
+          if (x !== undefined && by !== undefined) rec.acknowledged(x, by, now);
+          break;
+        }
+        case "rejected":
+          rec.reject(e.reason);
+          break;
+        default:
+          break;
+      }
+    }
+    for (const out of step.outgoing) {
+      const purpose = PURPOSE[out.purpose];
+      if (purpose === undefined) continue;
+      let decoded = this.decodedCache.get(out.bytes);
+      if (decoded === undefined) {
+        decoded = decodeMessage(out.bytes);
+        this.decodedCache.set(out.bytes, decoded);
+      }
+      const x = out.kind === "content" ? (this.messageIndex.get(out.messageId) ?? -1) : -1;
+      world.publish(node, {
+        bytes: out.bytes,
+        purpose,
+        contentBytes: decoded.content?.length ?? 0,
+        x,
+        decoded,
+      } satisfies Omit<Publication, "from">);
+    }
+  }
+
+  finish(world: World): void {
+    for (let x = 0; x < world.recorder.messagesSent; x++) {
+      const sender = world.recorder.sender[x]!;
+      const status = this.engines[sender]?.status(this.messageIds[x]!);
+      if (status === undefined || !status.own) continue;
+      world.recorder.receipts(x, status.receipts.count);
+    }
+  }
+}

@@ -1,0 +1,486 @@
+import { Histogram, round } from "./stats.js";
+
+/**
+ * Ground truth of a run, kept by the simulator beside the protocol, and the metrics computed from it.
+ *
+ * Vocabulary. A *node* is an ordinary member or the owner. A *pair* (m, x) is a node m and a content
+ * message x. The pair is *expected* when m is an ordinary member, x was sent by another node, and x
+ * was sent at or after m joined (earlier messages are history a newcomer is not owed). Everything is
+ * measured in virtual milliseconds from the moment x was first published.
+ *
+ * Metric definitions (the JSON fields):
+ * - delivery.expected: number of expected pairs. delivery.delivered: expected pairs whose member
+ *   delivered x (an application-level "delivered" event) by the end of the run. ratio = delivered / expected.
+ *   duplicates: "delivered" events beyond the first for one pair (any node; must be 0).
+ *   lost: expected pairs not delivered by the end (expected - delivered), whatever the protocol said.
+ * - latency_ms.delivery_p50/p99: over delivered expected pairs, delivery time - send time.
+ * - latency_ms.gap_detection_p50/p90: over expected pairs whose first copy (the original publication)
+ *   was dropped by the network and whose member reported x missing before delivering it:
+ *   time of the first "missing" report naming x (by id or by sender and sequence number) - send time.
+ * - latency_ms.repair_p50/p99: over the same pairs, when x was delivered in the end: delivery time -
+ *   time of the first "missing" report.
+ * - overhead_bytes_per_message: over every publication on the channel (content, sync, repair request,
+ *   repair response, resend; each counted once, not per receiver): wire bytes - content bytes.
+ * - bandwidth_bytes_per_member_per_minute: (bytes ordinary members published + bytes that reached
+ *   them, over the whole run, settle phase included) / members / minutes of traffic (first to last
+ *   content message): what a minute of chat costs a member, repairs and receipts included.
+ * - control_messages_per_member_per_600s: for each ordinary member, the largest number of sync
+ *   messages, repair requests and repair responses it published within any 600 s window (the
+ *   rate-limit window of Waku RLN); the mean over members. detail.control_messages_max_member_per_600s
+ *   is the largest.
+ * - repair_broadcasts_per_loss: repair responses published (by anyone, owner included) / number of
+ *   content messages whose original publication failed to reach at least one node that should have it.
+ *   With independent loss p and one broadcast reaching each node with probability 1 - p, the floor is
+ *   about 1 / (1 - p) at large member counts (1.25 at 20 % loss).
+ * - acks.knowledge_p50_ms/p99_ms: over every acknowledgement a sender learns (one per message and
+ *   acknowledging node; for protocols without per-member receipts, one per message): time of learning
+ *   - send time.
+ * - acks.k_of_n_abs_error_mean: over content messages the sender still tracks at the end,
+ *   |receipts the sender reports - nodes other than the sender that delivered x| / (nodes - 1).
+ * - acks.false_ack_rate: acknowledgements a sender learnt for a node that had not received x at that
+ *   moment (no copy had reached it) / all acknowledgements learnt.
+ * - undetected_gaps: expected pairs never delivered, of which no copy ever reached the member, and that
+ *   the member never reported missing or lost: messages a member never received and never knew it missed.
+ */
+export interface SimMetrics {
+  delivery: {
+    expected: number;
+    delivered: number;
+    ratio: number | null;
+    duplicates: number;
+    lost: number;
+  };
+  latency_ms: {
+    delivery_p50: number | null;
+    delivery_p99: number | null;
+    gap_detection_p50: number | null;
+    gap_detection_p90: number | null;
+    repair_p50: number | null;
+    repair_p99: number | null;
+  };
+  overhead_bytes_per_message: { mean: number | null; p50: number | null; p99: number | null };
+  bandwidth_bytes_per_member_per_minute: number | null;
+  control_messages_per_member_per_600s: number | null;
+  repair_broadcasts_per_loss: number | null;
+  acks: {
+    knowledge_p50_ms: number | null;
+    knowledge_p99_ms: number | null;
+    k_of_n_abs_error_mean: number | null;
+    false_ack_rate: number | null;
+  };
+  undetected_gaps: number;
+}
+
+/** Figures beyond the required ones, for diagnosis: where the numbers above come from. */
+export interface SimDetail {
+  simulated_ms: number;
+  events: number;
+  publications: Record<string, number>;
+  publication_bytes: Record<string, number>;
+  overhead_content_p99: number | null;
+  overhead_max: number | null;
+  control_messages_max_member_per_600s: number | null;
+  /** Expected pairs whose original copy was dropped: what the protocol had to repair. */
+  pairs_needing_repair: number;
+  /** Of those, pairs the member reported missing before the message came back. */
+  pairs_detected: number;
+  /** "missing" reports for a pair whose original copy was not dropped (it was still in flight). */
+  spurious_missing: number;
+  /** Pairs the member declared lost (it gave up waiting). */
+  declared_lost: number;
+  /** Declared lost, yet delivered later (a repair arrived after the timeout). */
+  declared_lost_then_delivered: number;
+  messages_needing_repair: number;
+  /** Mean share of the run ordinary members spent joined and online. */
+  member_online_share: number | null;
+  resends: number;
+  acks_learnt: number;
+  first_ack_p50_ms: number | null;
+  first_ack_p99_ms: number | null;
+  /** Content messages the sender saw acknowledged by at least one node by the end. */
+  acknowledged_share: number | null;
+  k_of_n_samples: number;
+  /** Alternative k-of-N reading for protocols without per-member receipts (SDS: "acknowledged" read as "everyone"). */
+  k_of_n_acknowledged_as_all_error_mean: number | null;
+  rejected: Record<string, number>;
+  network: {
+    copies: number;
+    loss_measured: number | null;
+    loss_configured: number;
+    dropped: { independent: number; burst: number; partition: number; offline: number };
+    latency_p50_ms: number | null;
+    latency_p99_ms: number | null;
+  };
+}
+
+export interface Undelivered {
+  readonly node: number;
+  readonly x: number;
+  readonly sentAt: number;
+  readonly arrivedAt: number | null;
+  readonly detectedAt: number | null;
+  readonly declaredLost: boolean;
+}
+
+const F_ORIGINAL_DROPPED = 1;
+const F_DECLARED_LOST = 2;
+const F_DETECTED = 4;
+
+export type Purpose = "content" | "resend" | "sync" | "repair-request" | "repair-response" | "store-query";
+
+/** Purposes that count as control messages of a member (sync + repair). */
+const CONTROL: ReadonlySet<string> = new Set(["sync", "repair-request", "repair-response"]);
+
+export class Recorder {
+  readonly sentAt: Float64Array;
+  readonly sender: Int32Array;
+  private readonly deliveredAt: Float64Array;
+  private readonly arrivedAt: Float64Array;
+  private readonly detectedAt: Float64Array;
+  private readonly flags: Uint8Array;
+  readonly joinedAt: Float64Array;
+  readonly onlineMs: Float64Array;
+  private readonly sentBytes: Float64Array;
+  private readonly receivedBytes: Float64Array;
+  private readonly controlTimes: number[][] = [];
+  private sentCount = 0;
+  private duplicates = 0;
+  private spurious = 0;
+  private readonly overhead = new Histogram(0.5);
+  private readonly overheadContent = new Histogram(0.5);
+  private readonly knowledge = new Histogram();
+  private readonly firstAck: Float64Array;
+  private acks = 0;
+  private falseAcks = 0;
+  private repairBroadcasts = 0;
+  readonly publications: Record<string, number> = {};
+  readonly publicationBytes: Record<string, number> = {};
+  readonly rejected: Record<string, number> = {};
+  private readonly kOfN: number[] = [];
+  private readonly kOfNAll: number[] = [];
+
+  constructor(
+    /** Ordinary members are nodes 0..members-1; the owner, if any, is node `members`. */
+    readonly members: number,
+    readonly nodes: number,
+    readonly messages: number,
+    /** Publications and bytes before this instant (the warm-up) are not counted. */
+    readonly measureFrom = Number.NEGATIVE_INFINITY,
+  ) {
+    const pairs = nodes * messages;
+    this.sentAt = new Float64Array(messages).fill(Number.NaN);
+    this.sender = new Int32Array(messages).fill(-1);
+    this.deliveredAt = new Float64Array(pairs).fill(Number.NaN);
+    this.arrivedAt = new Float64Array(pairs).fill(Number.NaN);
+    this.detectedAt = new Float64Array(pairs).fill(Number.NaN);
+    this.flags = new Uint8Array(pairs);
+    this.joinedAt = new Float64Array(nodes).fill(Number.NaN);
+    this.onlineMs = new Float64Array(nodes);
+    this.sentBytes = new Float64Array(nodes);
+    this.receivedBytes = new Float64Array(nodes);
+    for (let i = 0; i < nodes; i++) this.controlTimes.push([]);
+    this.firstAck = new Float64Array(messages).fill(Number.NaN);
+  }
+
+  get messagesSent(): number {
+    return this.sentCount;
+  }
+
+  registerMessage(x: number, sender: number, at: number): void {
+    this.sentAt[x] = at;
+    this.sender[x] = sender;
+    this.sentCount++;
+    // The sender holds its own message from the start.
+    this.deliveredAt[sender * this.messages + x] = at;
+    this.arrivedAt[sender * this.messages + x] = at;
+  }
+
+  joined(node: number, at: number): void {
+    this.joinedAt[node] = at;
+  }
+
+  published(node: number, purpose: Purpose, wireBytes: number, contentBytes: number, x: number, at: number): void {
+    if (at < this.measureFrom) return;
+    this.publications[purpose] = (this.publications[purpose] ?? 0) + 1;
+    this.publicationBytes[purpose] = (this.publicationBytes[purpose] ?? 0) + wireBytes;
+    this.sentBytes[node]! += wireBytes;
+    if (purpose !== "store-query") {
+      this.overhead.add(wireBytes - contentBytes);
+      if (purpose === "content") this.overheadContent.add(wireBytes - contentBytes);
+    }
+    if (CONTROL.has(purpose)) this.controlTimes[node]!.push(at);
+    if (purpose === "repair-response" && x >= 0) this.repairBroadcasts++;
+  }
+
+  /** Bytes that reached a node (whether or not the protocol then used them). */
+  received(node: number, wireBytes: number, at: number): void {
+    if (at < this.measureFrom) return;
+    this.receivedBytes[node]! += wireBytes;
+  }
+
+  /** A copy of content message x reached `node` (any publication carrying it). */
+  arrived(node: number, x: number, at: number): void {
+    const i = node * this.messages + x;
+    if (Number.isNaN(this.arrivedAt[i]!)) this.arrivedAt[i] = at;
+  }
+
+  originalDropped(node: number, x: number): void {
+    this.flags[node * this.messages + x]! |= F_ORIGINAL_DROPPED;
+  }
+
+  delivered(node: number, x: number, at: number): void {
+    const i = node * this.messages + x;
+    if (Number.isNaN(this.deliveredAt[i]!)) this.deliveredAt[i] = at;
+    else if (this.sender[x] !== node) this.duplicates++;
+    // Some protocols deliver a message whose bytes arrived through another path (a store query).
+    if (Number.isNaN(this.arrivedAt[i]!)) this.arrivedAt[i] = at;
+  }
+
+  missing(node: number, x: number, at: number): void {
+    const i = node * this.messages + x;
+    if (this.flags[i]! & F_DETECTED) return;
+    if (!Number.isNaN(this.deliveredAt[i]!)) return;
+    this.flags[i]! |= F_DETECTED;
+    this.detectedAt[i] = at;
+    if (!(this.flags[i]! & F_ORIGINAL_DROPPED)) this.spurious++;
+  }
+
+  lost(node: number, x: number): void {
+    this.flags[node * this.messages + x]! |= F_DECLARED_LOST;
+  }
+
+  /** The sender of x learnt that `by` holds it (by = -1: someone, unnamed). */
+  acknowledged(x: number, by: number, at: number): void {
+    this.acks++;
+    const sent = this.sentAt[x]!;
+    this.knowledge.add(at - sent);
+    if (Number.isNaN(this.firstAck[x]!)) this.firstAck[x] = at;
+    if (by >= 0) {
+      const arrived = this.arrivedAt[by * this.messages + x]!;
+      if (Number.isNaN(arrived) || arrived > at) this.falseAcks++;
+    } else {
+      // Unnamed acknowledgement: false when no other node had received x by then.
+      let anyone = false;
+      for (let n = 0; n < this.nodes && !anyone; n++) {
+        if (n === this.sender[x]) continue;
+        const arrived = this.arrivedAt[n * this.messages + x]!;
+        if (!Number.isNaN(arrived) && arrived <= at) anyone = true;
+      }
+      if (!anyone) this.falseAcks++;
+    }
+  }
+
+  reject(reason: string): void {
+    // Reasons embed values (ids, timestamps); group by their fixed prefix.
+    const key = reason.split(/[:("0-9]/)[0]!.trim() || reason;
+    this.rejected[key] = (this.rejected[key] ?? 0) + 1;
+  }
+
+  /** Expected pairs not delivered by the end, first `limit` of them: for diagnosis and test messages. */
+  undelivered(limit = 20): Undelivered[] {
+    const out: Undelivered[] = [];
+    for (let node = 0; node < this.members && out.length < limit; node++) {
+      for (let x = 0; x < this.messages && out.length < limit; x++) {
+        const sent = this.sentAt[x]!;
+        if (Number.isNaN(sent) || this.sender[x] === node || !(sent >= this.joinedAt[node]!)) continue;
+        const i = node * this.messages + x;
+        if (!Number.isNaN(this.deliveredAt[i]!)) continue;
+        const d = this.detectedAt[i]!;
+        const a = this.arrivedAt[i]!;
+        out.push({
+          node,
+          x,
+          sentAt: sent,
+          arrivedAt: Number.isNaN(a) ? null : a,
+          detectedAt: Number.isNaN(d) ? null : d,
+          declaredLost: (this.flags[i]! & F_DECLARED_LOST) !== 0,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Nodes other than the sender of x that delivered it by the end. */
+  holders(x: number): number {
+    let n = 0;
+    for (let node = 0; node < this.nodes; node++) {
+      if (node === this.sender[x]) continue;
+      if (!Number.isNaN(this.deliveredAt[node * this.messages + x]!)) n++;
+    }
+    return n;
+  }
+
+  /** The sender's receipt count for x at the end; `acknowledgedAsAll`: the count an SDS app would show. */
+  receipts(x: number, count: number | undefined, acknowledgedAsAll?: boolean): void {
+    const truth = this.holders(x);
+    const others = this.nodes - 1;
+    if (count !== undefined) this.kOfN.push(Math.abs(count - truth) / others);
+    if (acknowledgedAsAll !== undefined) this.kOfNAll.push(Math.abs((acknowledgedAsAll ? others : 0) - truth) / others);
+  }
+
+  finish(
+    endMs: number,
+    startMs: number,
+    events: number,
+    network: SimDetail["network"],
+  ): { metrics: SimMetrics; detail: SimDetail } {
+    const M = this.messages;
+    const delivery = new Histogram();
+    const detection = new Histogram();
+    const repair = new Histogram();
+    let expected = 0;
+    let delivered = 0;
+    let undetected = 0;
+    let needing = 0;
+    let detected = 0;
+    let declaredLost = 0;
+    let lostThenDelivered = 0;
+    const messageNeedsRepair = new Uint8Array(M);
+    for (let node = 0; node < this.nodes; node++) {
+      const joined = this.joinedAt[node]!;
+      const ordinary = node < this.members;
+      for (let x = 0; x < M; x++) {
+        const sent = this.sentAt[x]!;
+        if (Number.isNaN(sent) || this.sender[x] === node || !(sent >= joined)) continue;
+        const i = node * M + x;
+        const f = this.flags[i]!;
+        const got = this.deliveredAt[i]!;
+        if (f & F_ORIGINAL_DROPPED) messageNeedsRepair[x] = 1;
+        if (!ordinary) continue;
+        expected++;
+        const isDelivered = !Number.isNaN(got);
+        if (isDelivered) {
+          delivered++;
+          delivery.add(got - sent);
+        }
+        if (f & F_DECLARED_LOST) {
+          declaredLost++;
+          if (isDelivered) lostThenDelivered++;
+        }
+        if (f & F_ORIGINAL_DROPPED) {
+          needing++;
+          if (f & F_DETECTED) {
+            detected++;
+            const at = this.detectedAt[i]!;
+            detection.add(at - sent);
+            if (isDelivered) repair.add(got - at);
+          }
+        }
+        // Received but stuck (waiting for a dependency) is not a gap the member is unaware of: it holds the bytes.
+        if (!isDelivered && !(f & (F_DETECTED | F_DECLARED_LOST)) && Number.isNaN(this.arrivedAt[i]!)) undetected++;
+      }
+    }
+    let messagesNeedingRepair = 0;
+    for (let x = 0; x < M; x++) messagesNeedingRepair += messageNeedsRepair[x]!;
+
+    let firstSend = Number.POSITIVE_INFINITY;
+    let lastSend = Number.NEGATIVE_INFINITY;
+    for (let x = 0; x < M; x++) {
+      const t = this.sentAt[x]!;
+      if (Number.isNaN(t)) continue;
+      if (t < firstSend) firstSend = t;
+      if (t > lastSend) lastSend = t;
+    }
+    const trafficMin = Math.max(1_000, lastSend - firstSend) / 60_000;
+    let bw = 0;
+    let controlTotal = 0;
+    let controlMax: number | null = null;
+    let onlineShare = 0;
+    for (let m = 0; m < this.members; m++) {
+      onlineShare += this.onlineMs[m]! / Math.max(1, endMs - startMs);
+      bw += (this.sentBytes[m]! + this.receivedBytes[m]!) / trafficMin;
+      const peak = peakInWindow(this.controlTimes[m]!, 600_000);
+      controlTotal += peak;
+      if (controlMax === null || peak > controlMax) controlMax = peak;
+    }
+    const firstAck = new Histogram();
+    let acknowledged = 0;
+    for (let x = 0; x < M; x++) {
+      if (Number.isNaN(this.sentAt[x]!)) continue;
+      const at = this.firstAck[x]!;
+      if (!Number.isNaN(at)) {
+        acknowledged++;
+        firstAck.add(at - this.sentAt[x]!);
+      }
+    }
+    const mean = (xs: number[]) => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
+
+    const metrics: SimMetrics = {
+      delivery: {
+        expected,
+        delivered,
+        ratio: expected === 0 ? null : round(delivered / expected, 6),
+        duplicates: this.duplicates,
+        lost: expected - delivered,
+      },
+      latency_ms: {
+        delivery_p50: round(delivery.quantile(0.5), 1),
+        delivery_p99: round(delivery.quantile(0.99), 1),
+        gap_detection_p50: round(detection.quantile(0.5), 1),
+        gap_detection_p90: round(detection.quantile(0.9), 1),
+        repair_p50: round(repair.quantile(0.5), 1),
+        repair_p99: round(repair.quantile(0.99), 1),
+      },
+      overhead_bytes_per_message: {
+        mean: round(this.overhead.mean(), 1),
+        p50: round(this.overhead.quantile(0.5), 0),
+        p99: round(this.overhead.quantile(0.99), 0),
+      },
+      bandwidth_bytes_per_member_per_minute: this.members === 0 ? null : round(bw / this.members, 0),
+      control_messages_per_member_per_600s: this.members === 0 ? null : round(controlTotal / this.members, 3),
+      repair_broadcasts_per_loss:
+        messagesNeedingRepair === 0 ? null : round(this.repairBroadcasts / messagesNeedingRepair, 3),
+      acks: {
+        knowledge_p50_ms: round(this.knowledge.quantile(0.5), 1),
+        knowledge_p99_ms: round(this.knowledge.quantile(0.99), 1),
+        k_of_n_abs_error_mean: round(mean(this.kOfN), 4),
+        false_ack_rate: this.acks === 0 ? null : round(this.falseAcks / this.acks, 6),
+      },
+      undetected_gaps: undetected,
+    };
+    const sentTotal = this.sentCount;
+    const detail: SimDetail = {
+      simulated_ms: round(endMs - startMs, 0)!,
+      events,
+      publications: sortKeys(this.publications),
+      publication_bytes: sortKeys(this.publicationBytes),
+      overhead_content_p99: round(this.overheadContent.quantile(0.99), 0),
+      overhead_max: round(this.overhead.max(), 0),
+      control_messages_max_member_per_600s: round(controlMax, 3),
+      pairs_needing_repair: needing,
+      pairs_detected: detected,
+      spurious_missing: this.spurious,
+      declared_lost: declaredLost,
+      declared_lost_then_delivered: lostThenDelivered,
+      messages_needing_repair: messagesNeedingRepair,
+      member_online_share: this.members === 0 ? null : round(onlineShare / this.members, 4),
+      resends: this.publications.resend ?? 0,
+      acks_learnt: this.acks,
+      first_ack_p50_ms: round(firstAck.quantile(0.5), 1),
+      first_ack_p99_ms: round(firstAck.quantile(0.99), 1),
+      acknowledged_share: sentTotal === 0 ? null : round(acknowledged / sentTotal, 6),
+      k_of_n_samples: this.kOfN.length,
+      k_of_n_acknowledged_as_all_error_mean: round(mean(this.kOfNAll), 4),
+      rejected: sortKeys(this.rejected),
+      network,
+    };
+    return { metrics, detail };
+  }
+}
+
+/** The largest number of timestamps (sorted) within any window of `width`. */
+function peakInWindow(times: readonly number[], width: number): number {
+  let best = 0;
+  let lo = 0;
+  for (let hi = 0; hi < times.length; hi++) {
+    while (times[hi]! - times[lo]! >= width) lo++;
+    best = Math.max(best, hi - lo + 1);
+  }
+  return best;
+}
+
+function sortKeys(o: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(o).sort()) out[k] = o[k]!;
+  return out;
+}

@@ -1,0 +1,86 @@
+import { ChorusProtocol } from "./chorus.js";
+import type { SimDetail, SimMetrics } from "./metrics.js";
+import { Rng } from "./prng.js";
+import { resolveScenario, type Scenario, type ScenarioInput } from "./scenario.js";
+import { type Protocol, World } from "./world.js";
+
+/** The JSON of one run. Field names are part of the interface: scripts compare runs by them. */
+export interface SimResult extends SimMetrics {
+  protocol: "chorus" | "sds";
+  seed: string;
+  params: Record<string, unknown>;
+  detail: SimDetail;
+  /** Wall-clock time of the run; the only field that differs between two runs of the same scenario. */
+  wall_ms: number;
+}
+
+export type { ScenarioInput };
+
+export interface RunOptions {
+  readonly onProgress?: (fraction: number) => void;
+}
+
+/** Runs one scenario and returns its metrics. Deterministic except for `wall_ms`. */
+export async function runSimulation(input: ScenarioInput, options: RunOptions = {}): Promise<SimResult> {
+  const scenario = resolveScenario(input);
+  const started = performance.now();
+  const protocol = await createProtocol(scenario);
+  const world = new World(
+    scenario,
+    protocol,
+    options.onProgress === undefined ? {} : { onProgress: options.onProgress },
+  );
+  const { metrics, detail } = await world.run();
+  const wall = performance.now() - started;
+  return {
+    protocol: scenario.protocol,
+    seed: scenario.seed,
+    params: describeScenario(scenario, protocol),
+    ...metrics,
+    detail,
+    wall_ms: Math.round(wall),
+  };
+}
+
+async function createProtocol(scenario: Scenario): Promise<Protocol> {
+  const rng = new Rng(scenario.seed, "protocol");
+  if (scenario.protocol === "chorus") return new ChorusProtocol(scenario, rng);
+  // @waku/sds is a development dependency: load it only when asked for.
+  const { SdsProtocol } = await import("./sds.js");
+  return SdsProtocol.create(scenario, rng);
+}
+
+function describeScenario(s: Scenario, protocol: Protocol): Record<string, unknown> {
+  return {
+    members: s.members,
+    messages: s.messages,
+    rate: s.rate,
+    mix: s.mix,
+    zipf_exponent: s.zipfExponent,
+    content_bytes: s.contentBytes,
+    loss: s.loss,
+    burst_loss: s.burstLoss,
+    burst_mean_ms: s.burstMeanMs,
+    burst_bad_loss: s.burstBadLoss,
+    latency_ms: s.latencyMs,
+    latency_p99_ms: s.latencyP99Ms,
+    offline: s.offline,
+    offline_mean_ms: s.offlineMeanMs,
+    late_join: s.lateJoin,
+    partitions: s.partitions.map((p) => ({ at_ms: p.atMs, duration_ms: p.durationMs, fraction: p.fraction })),
+    owner: s.owner,
+    owner_availability: s.ownerAvailability,
+    owner_outage_mean_ms: s.ownerOutageMeanMs,
+    warmup_ms: s.warmupMs,
+    warmup_rate: s.warmupRate,
+    settle_ms: s.settleMs,
+    ...protocol.describe(),
+  };
+}
+
+/** The JSON text of a result, with or without `wall_ms` (without: byte-identical for the same scenario). */
+export function resultJson(result: SimResult, withWall = true): string {
+  if (withWall) return `${JSON.stringify(result, null, 2)}\n`;
+  const { wall_ms: _wall, ...rest } = result;
+  return `${JSON.stringify(rest, null, 2)}\n`;
+}

@@ -1,0 +1,65 @@
+/**
+ * Streaming percentiles for millions of samples: a log-bucketed histogram with 0.5 % relative
+ * resolution (HdrHistogram-like). A reported percentile is the geometric middle of its bucket, so
+ * it is within ±0.25 % of the exact sample percentile; values below `floor` share the first bucket.
+ * Deterministic: the same samples give the same answer whatever their order.
+ */
+export class Histogram {
+  private readonly counts = new Map<number, number>();
+  private n = 0;
+  private sum = 0;
+  private minValue = Number.POSITIVE_INFINITY;
+  private maxValue = Number.NEGATIVE_INFINITY;
+  private static readonly GROWTH = Math.log(1.005);
+
+  constructor(private readonly floor = 0.01) {}
+
+  get count(): number {
+    return this.n;
+  }
+
+  add(value: number): void {
+    if (!Number.isFinite(value)) return;
+    const v = Math.max(value, 0);
+    const bucket = v < this.floor ? -1 : Math.floor(Math.log(v / this.floor) / Histogram.GROWTH);
+    this.counts.set(bucket, (this.counts.get(bucket) ?? 0) + 1);
+    this.n++;
+    this.sum += v;
+    if (v < this.minValue) this.minValue = v;
+    if (v > this.maxValue) this.maxValue = v;
+  }
+
+  mean(): number | null {
+    return this.n === 0 ? null : this.sum / this.n;
+  }
+
+  max(): number | null {
+    return this.n === 0 ? null : this.maxValue;
+  }
+
+  /** The q-quantile (0..1) by the nearest-rank rule; null when empty. */
+  quantile(q: number): number | null {
+    if (this.n === 0) return null;
+    const rank = Math.max(1, Math.ceil(q * this.n));
+    const buckets = [...this.counts.keys()].sort((a, b) => a - b);
+    let seen = 0;
+    for (const b of buckets) {
+      seen += this.counts.get(b)!;
+      if (seen >= rank) {
+        if (b < 0) return this.minValue;
+        const mid = this.floor * Math.exp((b + 0.5) * Histogram.GROWTH);
+        // Never report beyond what was observed.
+        return Math.min(Math.max(mid, this.minValue), this.maxValue);
+      }
+    }
+    return this.maxValue;
+  }
+}
+
+/** Rounds for the JSON report: stable text, no float noise such as 0.30000000000000004. */
+export function round(value: number | null, digits = 3): number | null {
+  if (value === null || !Number.isFinite(value)) return null;
+  const f = 10 ** digits;
+  const r = Math.round(value * f) / f;
+  return Object.is(r, -0) ? 0 : r;
+}

@@ -1,0 +1,421 @@
+import { EventQueue, type Scheduled } from "./event-queue.js";
+import { type Purpose, Recorder, type SimDetail, type SimMetrics } from "./metrics.js";
+import { Network } from "./network.js";
+import { Rng } from "./prng.js";
+import type { Scenario } from "./scenario.js";
+import { round } from "./stats.js";
+
+/** Virtual time of the first instant of every run: a realistic epoch, since protocols stamp messages with it. */
+export const EPOCH_MS = 1_700_000_000_000;
+
+/** One publication on the channel's topic, shared by every receiver of it. */
+export interface Publication {
+  readonly from: number;
+  readonly bytes: Uint8Array;
+  readonly purpose: Purpose;
+  readonly contentBytes: number;
+  /** Index of the content message it carries, -1 for none (sync, repair request). */
+  readonly x: number;
+  /** The protocol's decoding of `bytes`, done once for all receivers. */
+  readonly decoded: unknown;
+}
+
+/** The protocol side of one node. A member is only called while its node is online. */
+export interface SimMember {
+  send(x: number, content: Uint8Array, now: number): void | Promise<void>;
+  receive(pub: Publication, now: number): void | Promise<void>;
+  tick(now: number): void | Promise<void>;
+  /** When `tick` next has work; undefined for none. */
+  nextDeadline(): number | undefined;
+}
+
+/** A protocol under test: builds members and reads its own view of receipts at the end. */
+export interface Protocol {
+  readonly name: "chorus" | "sds";
+  createMember(world: World, node: number, now: number): SimMember;
+  /** Reports each sender's receipt count for its messages to `world.recorder.receipts`. */
+  finish(world: World): void;
+  /** The protocol parameters of the run, for the JSON's params. */
+  describe(): Record<string, unknown>;
+  /** Called once the run is over, also after an error. */
+  dispose?(): void;
+}
+
+interface NodeState {
+  readonly index: number;
+  readonly owner: boolean;
+  joined: boolean;
+  online: boolean;
+  onlineSince: number;
+  tickAt: number;
+  member: SimMember | undefined;
+}
+
+const SEND = 0;
+const ARRIVE = 1;
+const TICK = 2;
+const TOGGLE = 3;
+const JOIN = 4;
+const SETTLE = 5;
+const END = 6;
+const CALL = 7;
+const WARM = 8;
+
+interface SimEvent extends Scheduled {
+  readonly kind: number;
+  readonly node: number;
+  readonly pub: Publication | undefined;
+  readonly call?: () => void | Promise<void>;
+}
+
+export interface RunOutput {
+  readonly metrics: SimMetrics;
+  readonly detail: SimDetail;
+}
+
+export interface WorldOptions {
+  /** Called now and then with the share of the run done (virtual time), for a progress bar. */
+  readonly onProgress?: (fraction: number) => void;
+}
+
+/**
+ * The discrete-event simulation of one channel: nodes, their availability, the traffic, and the
+ * network between them, on a virtual clock. Everything random comes from streams of one seed, and
+ * events at the same instant run in the order they were scheduled, so a run is a function of its
+ * scenario.
+ */
+export class World {
+  readonly recorder: Recorder;
+  readonly network: Network;
+  readonly rng: Rng;
+  readonly nodes: NodeState[] = [];
+  readonly ownerIndex: number | undefined;
+  readonly start = EPOCH_MS;
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly trafficRng: Rng;
+  private readonly warmRng: Rng;
+  private warmCount = 0;
+  private readonly churnRng: Rng;
+  private readonly senderCdf: Float64Array;
+  private readonly senderOrder: Int32Array;
+  private readonly availability = new Map<number, Rng>();
+  private nextMessage = 0;
+  private settling = false;
+  private events = 0;
+  now = EPOCH_MS;
+
+  constructor(
+    readonly scenario: Scenario,
+    readonly protocol: Protocol,
+    private readonly options: WorldOptions = {},
+  ) {
+    const s = scenario;
+    // Traffic, churn and the fate of every original content copy come from their own streams, so
+    // both protocols see the same senders, contents, availability, and losses of first copies.
+    this.rng = new Rng(s.seed, "sim");
+    this.trafficRng = this.rng.fork("traffic");
+    this.warmRng = this.rng.fork("warmup");
+    this.churnRng = this.rng.fork("churn");
+    const count = s.members + (s.owner ? 1 : 0);
+    this.ownerIndex = s.owner ? s.members : undefined;
+    this.recorder = new Recorder(s.members, count, s.messages, this.start + s.warmupMs);
+    const anchored = new Set<number>(this.ownerIndex === undefined ? [] : [this.ownerIndex]);
+    this.network = new Network(s, count, anchored, this.rng.fork("network"), this.start, this.start + s.warmupMs);
+    for (let i = 0; i < count; i++) {
+      this.nodes.push({
+        index: i,
+        owner: i === this.ownerIndex,
+        joined: false,
+        online: true,
+        onlineSince: this.start,
+        tickAt: Number.POSITIVE_INFINITY,
+        member: undefined,
+      });
+    }
+    // Who talks: a seeded permutation of the members ranked by a Zipf (or flat) weight.
+    this.senderOrder = new Int32Array(s.members);
+    for (let i = 0; i < s.members; i++) this.senderOrder[i] = i;
+    const permRng = this.trafficRng.fork("senders");
+    for (let i = s.members - 1; i > 0; i--) {
+      const j = permRng.int(i + 1);
+      const t = this.senderOrder[i]!;
+      this.senderOrder[i] = this.senderOrder[j]!;
+      this.senderOrder[j] = t;
+    }
+    this.senderCdf = new Float64Array(s.members);
+    let total = 0;
+    for (let k = 0; k < s.members; k++) {
+      total += s.mix === "heavy" ? 1 / (k + 1) ** s.zipfExponent : 1;
+      this.senderCdf[k] = total;
+    }
+    for (let k = 0; k < s.members; k++) this.senderCdf[k]! /= total;
+  }
+
+  /** Expected length of the traffic phase: messages / rate. */
+  get trafficMs(): number {
+    return (this.scenario.messages / this.scenario.rate) * 1000;
+  }
+
+  async run(): Promise<RunOutput> {
+    try {
+      this.scheduleStart();
+      for (let ev = this.queue.pop(); ev !== undefined; ev = this.queue.pop()) {
+        this.now = ev.at;
+        this.events++;
+        if ((this.events & 8191) === 0) this.progress();
+        if (ev.kind === END) break;
+        const pending = this.dispatch(ev);
+        if (pending !== undefined) await pending;
+      }
+      const end = this.now;
+      for (const n of this.nodes) if (n.joined && n.online) this.recorder.onlineMs[n.index]! += end - n.onlineSince;
+      this.protocol.finish(this);
+      const net = this.network;
+      const dropped = net.dropped.independent + net.dropped.burst + net.dropped.partition + net.dropped.offline;
+      const network: SimDetail["network"] = {
+        copies: net.copies,
+        loss_measured: net.copies === 0 ? null : round(dropped / net.copies, 6),
+        loss_configured: round(net.expectedLoss(), 6)!,
+        dropped: { ...net.dropped },
+        latency_p50_ms: round(net.latency.quantile(0.5), 1),
+        latency_p99_ms: round(net.latency.quantile(0.99), 1),
+      };
+      this.options.onProgress?.(1);
+      return this.recorder.finish(end, this.start, this.events, network);
+    } finally {
+      this.protocol.dispose?.();
+    }
+  }
+
+  private progress(): void {
+    const total = this.scenario.warmupMs + this.trafficMs + this.scenario.settleMs;
+    this.options.onProgress?.(Math.min(0.999, (this.now - this.start) / total));
+  }
+
+  private push(at: number, kind: number, node = -1, pub?: Publication): void {
+    this.queue.push({ at, seq: 0, kind, node, pub });
+  }
+
+  private scheduleStart(): void {
+    const s = this.scenario;
+    const lateRng = this.churnRng.fork("late");
+    for (const n of this.nodes) {
+      const late = !n.owner && lateRng.bernoulli(s.lateJoin);
+      const at = late ? this.start + s.warmupMs + lateRng.next() * (this.trafficMs / 2) : this.start;
+      this.push(at, JOIN, n.index);
+      // Availability: an alternating renewal process started in its stationary state.
+      const offShare = n.owner ? 1 - s.ownerAvailability : s.offline;
+      if (offShare > 0) {
+        const r = this.churnRng.fork(`availability/${n.index}`);
+        this.availability.set(n.index, r);
+        n.online = !r.bernoulli(offShare);
+        this.push(this.start + this.availabilityPeriod(n, r), TOGGLE, n.index);
+      }
+    }
+    this.push(this.start + s.warmupMs + this.trafficRng.exponential(1000 / s.rate), SEND);
+    if (s.warmupRate > 0) this.push(this.start + this.warmRng.exponential(1000 / s.warmupRate), WARM);
+  }
+
+  /** An unmeasured background message of the warm-up (content index -1: no metric counts it). */
+  private warm(): void | Promise<void> {
+    const s = this.scenario;
+    const next = this.now + this.warmRng.exponential(1000 / s.warmupRate);
+    if (next < this.start + s.warmupMs) this.push(next, WARM);
+    const sender = this.pickSender(this.warmRng);
+    if (sender === undefined) return;
+    const k = this.warmCount++;
+    const prefix = `w${k}|`;
+    const out = new Uint8Array(Math.max(prefix.length, Math.round(s.contentBytes)));
+    for (let i = 0; i < out.length; i++) out[i] = i < prefix.length ? prefix.charCodeAt(i) : 97 + ((k + i) % 26);
+    const n = this.nodes[sender]!;
+    return this.after(n, n.member!.send(-1, out, this.now));
+  }
+
+  private availabilityPeriod(n: NodeState, r: Rng): number {
+    const s = this.scenario;
+    const offMean = n.owner ? s.ownerOutageMeanMs : s.offlineMeanMs;
+    const offShare = n.owner ? 1 - s.ownerAvailability : s.offline;
+    const onMean = (offMean * (1 - offShare)) / offShare;
+    return r.exponential(n.online ? onMean : offMean);
+  }
+
+  private dispatch(ev: SimEvent): void | Promise<void> {
+    switch (ev.kind) {
+      case ARRIVE:
+        return this.arrive(ev.node, ev.pub!);
+      case TICK: {
+        const n = this.nodes[ev.node]!;
+        if (n.tickAt !== ev.at) return;
+        n.tickAt = Number.POSITIVE_INFINITY;
+        if (!n.online || n.member === undefined) return;
+        return this.after(n, n.member.tick(this.now));
+      }
+      case SEND:
+        return this.send();
+      case WARM:
+        return this.warm();
+      case TOGGLE:
+        return this.toggle(ev.node);
+      case JOIN:
+        return this.join(ev.node);
+      case SETTLE:
+        this.settle();
+        return;
+      case CALL: {
+        const n = this.nodes[ev.node]!;
+        if (!n.online) return;
+        return this.after(n, ev.call!());
+      }
+    }
+  }
+
+  /** After any call into a member: its next timer may have moved. */
+  private after(n: NodeState, pending: void | Promise<void>): void | Promise<void> {
+    if (pending === undefined) {
+      this.reschedule(n);
+      return;
+    }
+    return pending.then(() => this.reschedule(n));
+  }
+
+  private reschedule(n: NodeState): void {
+    const d = n.member?.nextDeadline();
+    if (d === undefined) return;
+    const at = Math.max(d, this.now);
+    if (at < n.tickAt) {
+      n.tickAt = at;
+      this.push(at, TICK, n.index);
+    }
+  }
+
+  private join(index: number): void {
+    const n = this.nodes[index]!;
+    n.joined = true;
+    n.onlineSince = this.now;
+    this.recorder.joined(index, this.now);
+    n.member = this.protocol.createMember(this, index, this.now);
+    this.reschedule(n);
+  }
+
+  private toggle(index: number): void | Promise<void> {
+    if (this.settling) return;
+    const n = this.nodes[index]!;
+    this.setOnline(n, !n.online);
+    this.push(this.now + this.availabilityPeriod(n, this.availability.get(index)!), TOGGLE, index);
+  }
+
+  private setOnline(n: NodeState, online: boolean): void {
+    if (n.online === online) return;
+    if (n.joined) {
+      if (online) n.onlineSince = this.now;
+      else this.recorder.onlineMs[n.index]! += this.now - n.onlineSince;
+    }
+    n.online = online;
+    if (online && n.member !== undefined) {
+      // Timers that fell due while it was away fire now.
+      n.tickAt = Number.POSITIVE_INFINITY;
+      this.reschedule(n);
+    }
+  }
+
+  private settle(): void {
+    this.settling = true;
+    this.network.heal();
+    for (const n of this.nodes) this.setOnline(n, true);
+  }
+
+  private send(): void | Promise<void> {
+    const s = this.scenario;
+    const x = this.nextMessage;
+    const sender = this.pickSender(this.trafficRng);
+    if (sender === undefined) {
+      // Nobody can talk right now (all offline or not yet joined): try again a little later.
+      this.push(this.now + this.trafficRng.exponential(1000 / s.rate), SEND);
+      return;
+    }
+    this.nextMessage++;
+    if (this.nextMessage < s.messages) this.push(this.now + this.trafficRng.exponential(1000 / s.rate), SEND);
+    else {
+      this.push(this.now, SETTLE);
+      this.push(this.now + s.settleMs, END);
+    }
+    const content = this.content(x);
+    this.recorder.registerMessage(x, sender, this.now);
+    const n = this.nodes[sender]!;
+    return this.after(n, n.member!.send(x, content, this.now));
+  }
+
+  private pickSender(rng: Rng): number | undefined {
+    const s = this.scenario;
+    for (let attempt = 0; attempt < 1000; attempt++) {
+      const u = rng.next();
+      let lo = 0;
+      let hi = s.members - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (this.senderCdf[mid]! > u) hi = mid;
+        else lo = mid + 1;
+      }
+      const n = this.nodes[this.senderOrder[lo]!]!;
+      if (n.joined && n.online) return n.index;
+    }
+    return undefined;
+  }
+
+  private content(x: number): Uint8Array {
+    const s = this.scenario;
+    const prefix = `m${x}|`;
+    const size = Math.round(Math.min(4000, Math.max(prefix.length, this.trafficRng.logNormal(s.contentBytes, 0.8))));
+    const out = new Uint8Array(size);
+    for (let i = 0; i < size; i++) out[i] = i < prefix.length ? prefix.charCodeAt(i) : 97 + ((x + i) % 26);
+    return out;
+  }
+
+  /** Publishes on the channel: every other joined node gets its own copy, each with its own fate. */
+  publish(from: number, pub: Omit<Publication, "from">): void {
+    const p: Publication = { ...pub, from };
+    this.recorder.published(from, p.purpose, p.bytes.length, p.contentBytes, p.x, this.now);
+    const original = p.purpose === "content" && p.x >= 0;
+    const net = this.network;
+    const r = original ? net.contentStream(p.x) : undefined;
+    for (let to = 0; to < this.nodes.length; to++) {
+      if (to === from || !this.nodes[to]!.joined) continue;
+      if (net.dropOnSend(r)) {
+        if (original) this.recorder.originalDropped(to, p.x);
+        continue;
+      }
+      this.push(this.now + net.sampleLatency(r), ARRIVE, to, p);
+    }
+  }
+
+  private arrive(to: number, pub: Publication): void | Promise<void> {
+    const n = this.nodes[to]!;
+    const original = pub.purpose === "content" && pub.x >= 0;
+    if (!n.online) {
+      this.network.countOffline();
+      if (original) this.recorder.originalDropped(to, pub.x);
+      return;
+    }
+    if (this.network.dropOnArrival(pub.from, to, this.now) !== undefined) {
+      if (original) this.recorder.originalDropped(to, pub.x);
+      return;
+    }
+    this.recorder.received(to, pub.bytes.length, this.now);
+    if (pub.x >= 0) this.recorder.arrived(to, pub.x, this.now);
+    return this.after(n, n.member!.receive(pub, this.now));
+  }
+
+  /**
+   * Runs `call` at `at` on behalf of `node`, if the node is online then: request-response traffic
+   * outside the channel's topic (a store query to the owner), which rides a reliable stream and so
+   * sees latency, partitions and availability but not pub/sub loss.
+   */
+  later(node: number, at: number, call: () => void | Promise<void>): void {
+    this.queue.push({ at, seq: 0, kind: CALL, node, pub: undefined, call });
+  }
+
+  /** One-way delay of a request or response between two nodes. */
+  directLatency(): number {
+    return this.network.sampleLatency();
+  }
+}
