@@ -27,11 +27,13 @@ export const LAYERS: Readonly<Record<string, LayerRule>> = {
   core: { imports: ["wire"], pure: true },
   // core imports wire, so wire must be as pure as core.
   wire: { imports: [], pure: true },
+  // Node implementations of what the core takes as arguments (ed25519 through OpenSSL), for real and simulated members.
+  platform: { imports: ["core", "wire"], pure: false },
   storage: { imports: ["core", "wire"], pure: false },
   transport: { imports: ["core", "wire"], pure: false },
-  node: { imports: ["core", "wire", "storage", "transport"], pure: false },
+  node: { imports: ["core", "wire", "platform", "storage", "transport"], pure: false },
   api: { imports: ["node", "core", "wire", "storage", "transport"], pure: false },
-  sim: { imports: ["core", "wire", "transport"], pure: false },
+  sim: { imports: ["core", "wire", "platform", "transport"], pure: false },
   cli: { imports: "any", pure: false },
 };
 

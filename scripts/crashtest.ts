@@ -22,19 +22,9 @@ import {
   postMessage,
 } from "../src/cli/launch.js";
 import { integer } from "../src/cli/options.js";
+import { seededRandom } from "../src/transport/memory-bus.js";
 
 const CHANNEL = "crash";
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function main(): Promise<void> {
   const opts = new Command()
@@ -58,7 +48,9 @@ async function main(): Promise<void> {
       settleSeconds: number;
       keep?: boolean;
     }>();
-  const random = prng(opts.seed);
+  const random = seededRandom(opts.seed);
+  // Hundreds of messages per member in minutes is far over Waku's RLN budget: no per-sender rate quota here.
+  const PARAMS = { senderQuotaPer600s: 0 };
   const root = mkdtempSync(join(tmpdir(), "chorus-crash-"));
   const log = (line: string) => process.stdout.write(`${line}\n`);
   log(`crashtest: ${opts.runs} runs, owner + ${opts.members} members, seed ${opts.seed}, data in ${root}`);
@@ -72,6 +64,7 @@ async function main(): Promise<void> {
       dataDir: join(root, "owner"),
       channels: [CHANNEL],
       listen: `/ip4/127.0.0.1/tcp/${basePort}`,
+      params: PARAMS,
     });
     nodes.push(owner);
     // Each member dials the owner and the members started before it, so the mesh survives any one kill.
@@ -84,6 +77,7 @@ async function main(): Promise<void> {
         channels: [CHANNEL],
         listen: `/ip4/127.0.0.1/tcp/${basePort + i}`,
         bootstrap: [...bootstrap],
+        params: PARAMS,
       });
       nodes.push(member);
       bootstrap.push(await dialAddress(member));

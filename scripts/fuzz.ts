@@ -10,13 +10,13 @@
 // Inputs with an outcome not seen before (a new DecodeError field or reason, a new rejection reason; numbers,
 // ids and indices normalised away) are saved to test/fuzz-corpus/ as hex, which `npm test` replays
 // (test/core/fuzz-corpus.test.ts). A failing input is saved there too, as failure-*.hex.
-// Signatures go through Node's OpenSSL ed25519 here (src/node/native-crypto.ts): ten times the throughput.
+// Signatures go through Node's OpenSSL ed25519 here (src/platform/native-crypto.ts): ten times the throughput.
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import { nativeSigner, nativeVerifier } from "../src/node/native-crypto.js";
+import { nativeSigner, nativeVerifier } from "../src/platform/native-crypto.js";
 import { ATTACKER, type Crypto, fuzzInput, type Outcome, runBatch, warmUp } from "../test/core/fuzz-support.js";
 
 const root = resolve(fileURLToPath(import.meta.url), "../..");

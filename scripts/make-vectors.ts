@@ -3,8 +3,10 @@
 //   npx tsx scripts/make-vectors.ts            write the files
 //   npx tsx scripts/make-vectors.ts --check    exit 1 if a file differs from what would be written
 //
-// Deterministic: fixed keys, fixed inputs, no randomness. test/core/vectors.test.ts reads every file here
-// and checks the implementation against it; once published, a vector changes only with the protocol version.
+// Deterministic: fixed keys, fixed inputs, seeded randomness. test/core/vectors.test.ts checks ids, encodings,
+// filters and signatures; test/spec/scenarios.test.ts replays the end-to-end traces (vector-scenarios.ts);
+// test/spec/coverage.test.ts fails when a file here is consumed by no test. Once published, a vector changes
+// only with the protocol version.
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +21,7 @@ import {
   signEncoding,
 } from "../src/core/index.js";
 import { appendSignature, encodeMessage, encodeUnsigned, MAX_LAMPORT, type WireMessage } from "../src/wire/index.js";
+import { buildScenarios } from "./vector-scenarios.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = join(root, "spec", "vectors");
@@ -362,6 +365,7 @@ const files: Record<string, unknown> = {
   "encoding.json": encoding,
   "filter.json": filter,
   "signatures.json": signatures,
+  "scenarios.json": buildScenarios(),
 };
 
 const check = process.argv.includes("--check");

@@ -1,22 +1,11 @@
 import { ChannelEngine, type EngineEvent, identityFromSecretKey, type Outgoing } from "../core/index.js";
+import { seededRandom } from "../transport/memory-bus.js";
 
 export interface DemoOptions {
   readonly seed: number;
   readonly loss: number;
   readonly messages: number;
   readonly out: (line: string) => void;
-}
-
-/** mulberry32: a small seeded PRNG so that a demo run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface InFlight {
@@ -30,7 +19,8 @@ interface InFlight {
  * Prints what each member sees, so that a new user watches gaps being detected, repaired and acknowledged.
  */
 export function runDemo(options: DemoOptions): void {
-  const random = prng(options.seed);
+  // A seeded stream, so that a demo run can be replayed.
+  const random = seededRandom(options.seed);
   const names = ["alice", "bob", "carol"];
   const engines = names.map(
     (_, i) =>

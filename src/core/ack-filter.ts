@@ -1,4 +1,5 @@
 import { utf8ToBytes } from "@noble/hashes/utils.js";
+import type { AckSummary } from "../wire/index.js";
 import { sha256Words } from "./sha256.js";
 
 /**
@@ -115,6 +116,20 @@ export function fillRatio(filter: Uint8Array): number {
     }
   }
   return set / (filter.length * 8);
+}
+
+// A received summary is checked by every member it reaches, and the simulator shares one decoding among
+// them: the fill of a decoded (read-only) summary is counted once. A pure memo, keyed weakly.
+const fillOfSummary = new WeakMap<AckSummary, number>();
+
+/** `fillRatio` of a summary's filter. */
+export function summaryFillRatio(ack: AckSummary): number {
+  let ratio = fillOfSummary.get(ack);
+  if (ratio === undefined) {
+    ratio = fillRatio(ack.filter);
+    fillOfSummary.set(ack, ratio);
+  }
+  return ratio;
 }
 
 /** k that minimises the false-positive rate for m bits and n ids, clamped to 1..16. */

@@ -14,20 +14,23 @@ import {
   SIGNATURE_BYTES,
   type WireMessage,
 } from "../wire/index.js";
-import { buildFilter, channelSalt, fillRatio, filterHas, optimalHashCount } from "./ack-filter.js";
+import { buildFilter, channelSalt, filterHas, optimalHashCount, summaryFillRatio } from "./ack-filter.js";
 import { BoundedMap, Ring } from "./bounded.js";
 import { TimerHeap, type TimerKind } from "./heap.js";
 import { createSigner, createVerifier, type Identity, type SignatureVerifier } from "./identity.js";
 import {
   type ChannelId,
   computeMessageId,
+  expectedMessageId,
   isChorusSenderId,
   type MessageId,
+  markPrefixHex,
   type SenderId,
   senderPrefixBytes,
   senderPrefixHex,
 } from "./ids.js";
 import { type Params, resolveParams } from "./params.js";
+import { SenderQuota } from "./quota.js";
 import type {
   DeliveredMessage,
   EngineEvent,
@@ -66,6 +69,14 @@ export interface EngineConfig {
   readonly isMember?: (senderId: string) => boolean;
 }
 
+export interface ReceiveOptions {
+  /**
+   * The caller asked for these bytes (a page of catch-up from a history service, a replay from its own
+   * store): the sender's rate quota does not apply, since the sender did not publish them now.
+   */
+  readonly requested?: boolean;
+}
+
 interface SenderState {
   readonly id: SenderId;
   /** Every sequence number up to here is delivered, lost, or before this member's horizon. */
@@ -89,6 +100,14 @@ interface SenderState {
   /** Delivered sequence numbers just below `runStart`, waiting for the gap between them and the run to fill. */
   readonly heldBelow: Set<number>;
   pending: number;
+  /**
+   * Sequence numbers at or below `contiguous` that we gave up on and that have not arrived since (the newest
+   * MAX_LOST_SEQS): a late copy of one of them is new, any other number up to `contiguous` was delivered.
+   */
+  readonly lostSeqs: Set<number>;
+  /** `contiguous` as last announced in one of our marks, and in how many summaries. */
+  announced: number;
+  announcements: number;
 }
 
 interface CachedMessage {
@@ -161,6 +180,7 @@ export interface EngineSnapshot {
     floor: number;
     runStart?: number;
     lostAbove?: number[];
+    lostSeqs?: number[];
   }[];
   readonly members: readonly [string, number][];
   readonly memberConfirmed: readonly [string, number][];
@@ -170,6 +190,8 @@ export interface EngineSnapshot {
   readonly history: readonly string[];
   readonly recentReceived: readonly string[];
   readonly markOrder: readonly string[];
+  /** Absent in snapshots from before mark rotation. */
+  readonly markQueue?: readonly string[];
   readonly pending: readonly { bytes: string; receivedAt: number }[];
   readonly missing: readonly {
     key: string;
@@ -195,6 +217,13 @@ const MAX_RECEIPT_LOOKUPS_PER_MESSAGE = 16_384;
 // Bytes of an ack summary besides its filter bytes and marks: field tag and length, nonce, hash count, filter tag and length.
 const ACK_FIXED_BYTES = 3 + 9 + 2 + 3;
 const MARK_BYTES = 16;
+/**
+ * Summaries a sender's progress is announced in before it yields its mark slot to others: one summary can be
+ * lost on its way to the sender it acknowledges; two independent copies rarely both are.
+ */
+const MARK_REPEATS = 2;
+/** Given-up sequence numbers remembered per sender (see SenderState.lostSeqs). */
+const MAX_LOST_SEQS = 1_024;
 const SIGNATURE_FIELD_BYTES = 3 + SIGNATURE_BYTES;
 
 function idKey(id: string): string {
@@ -290,7 +319,10 @@ export class ChannelEngine {
   private readonly cacheBySeq = new Map<string, MessageId>();
   private readonly history: Ring<MessageId>;
   private readonly recentReceived: Ring<MessageId>;
+  /** Most recently advanced senders, newest last (at most 2 × ackMaxMarks): fill for spare mark slots. */
   private markOrder: SenderId[] = [];
+  /** Senders whose progress was not yet announced `MARK_REPEATS` times, oldest unannounced first. */
+  private readonly markQueue = new Set<SenderId>();
   private readonly pending = new Map<MessageId, PendingMessage>();
   /** Dependency key -> pending messages waiting for it. */
   private readonly waiters = new Map<string, Set<MessageId>>();
@@ -300,6 +332,8 @@ export class ChannelEngine {
   private readonly responses = new Map<MessageId, number>();
   /** When each recent message was last seen on the wire (sent, rebroadcast or received). */
   private readonly onWire: BoundedMap<MessageId, number>;
+  /** Repair requests heard for messages we hold, while a preferred responder is online: when, and which round. */
+  private readonly requestsHeard: BoundedMap<MessageId, { at: number; round: number }>;
   private readonly own: BoundedMap<MessageId, OwnEntry>;
   private readonly ownBySeq = new Map<number, MessageId>();
   /** With trackAllReceipts: who holds each recent message of other senders. */
@@ -310,6 +344,8 @@ export class ChannelEngine {
   private readonly othersBySeq = new Map<string, MessageId>();
   /** With trackAllReceipts: "member|sender" -> highest sequence of sender the member has marked. */
   private readonly marksSeen: BoundedMap<string, number>;
+  /** Per-sender rate quota (undefined when senderQuotaPer600s is 0); as many buckets as members at most. */
+  private readonly quota: SenderQuota | undefined;
   private readonly timers = new TimerHeap();
   private syncAt = Number.POSITIVE_INFINITY;
 
@@ -341,10 +377,13 @@ export class ChannelEngine {
     });
     this.history = new Ring(p.causalHistorySize);
     this.onWire = new BoundedMap(1024);
+    this.requestsHeard = new BoundedMap(4096);
     this.others = new BoundedMap(p.maxTrackedReceipts, (_id, o) => {
       if (o.sequence !== undefined) this.othersBySeq.delete(`${o.senderId}:${o.sequence}`);
     });
     this.marksSeen = new BoundedMap(p.trackAllReceipts ? p.maxMembers * 4 : 1);
+    this.quota =
+      p.senderQuotaPer600s > 0 ? new SenderQuota(p.senderQuotaPer600s, p.senderQuotaBurst, p.maxMembers) : undefined;
     this.recentReceived = new Ring(p.ackRecentIds);
     this.own = new BoundedMap(p.maxTrackedOwn, (id, entry) => {
       if (this.ownBySeq.get(entry.sequence) === id) this.ownBySeq.delete(entry.sequence);
@@ -414,8 +453,10 @@ export class ChannelEngine {
     this.own.set(messageId, entry);
     this.ownBySeq.set(sequence, messageId);
     if (this.params.maxResends > 0) this.schedule("resend", messageId, entry.resendAt);
-    // This message carries our acknowledgements; no sync is owed until we receive something new.
+    // This message carries our acknowledgements; no sync is owed until we receive something new, or while
+    // progress waits for a mark slot.
     this.syncAt = Number.POSITIVE_INFINITY;
+    this.owePendingMarks(now);
     step.outgoing.push({ bytes, messageId, kind: "content", purpose: "content" });
     step.events.push({ type: "delivered", message: delivered });
     return { ...step.result(), messageId, sequence, lamportTimestamp: lamport };
@@ -479,12 +520,13 @@ export class ChannelEngine {
       let budget = this.params.overheadBudgetBytes - used;
       // buildSummary estimates field sizes (varint lengths, mark sequence numbers); shrink until the real encoding fits.
       for (let attempt = 0; attempt < 8; attempt++) {
-        const ack = this.buildSummary(budget);
-        if (ack === undefined) break;
-        const withAck = encodeUnsigned({ ...base, ack });
+        const summary = this.buildSummary(budget);
+        if (summary === undefined) break;
+        const withAck = encodeUnsigned({ ...base, ack: summary.ack });
         const over = withAck.length + SIGNATURE_FIELD_BYTES - contentBytes;
         if (over <= this.params.overheadBudgetBytes) {
           unsigned = withAck;
+          this.noteAnnounced(summary.marked);
           break;
         }
         budget -= over - this.params.overheadBudgetBytes;
@@ -493,34 +535,54 @@ export class ChannelEngine {
     return appendSignature(unsigned, this.signer(unsigned));
   }
 
-  private buildSummary(budget: number): AckSummary | undefined {
+  /**
+   * The acknowledgement summary that fits `budget` bytes. Marks go first, oldest unannounced progress first
+   * (`markQueue`), so that every sender's progress is announced within a bounded number of summaries however
+   * many senders there are; spare slots repeat the most recently active senders, for gap detection. `marked`
+   * lists the senders whose marks it carries: `sign` records them once this summary is the one sent.
+   */
+  private buildSummary(budget: number): { ack: AckSummary; marked: SenderState[] } | undefined {
     const p = this.params;
     let room = budget - ACK_FIXED_BYTES;
     if (room < 0) return undefined;
     const marks: ReceivedUpTo[] = [];
-    const marked = new Map<SenderId, number>();
-    for (let i = this.markOrder.length - 1; i >= 0 && marks.length < p.ackMaxMarks && room >= MARK_BYTES; i--) {
-      const sender = this.markOrder[i]!;
-      const state = this.senders.get(sender);
-      if (state === undefined || state.contiguous < state.runStart) continue;
+    const marked = new Map<SenderId, SenderState>();
+    const add = (state: SenderState): void => {
       // A mark claims only what we hold: the run since the last message we gave up on.
       marks.push({
-        senderPrefix: senderPrefixBytes(sender),
+        senderPrefix: senderPrefixBytes(state.id),
         sequence: state.contiguous,
         ...(state.runStart > 1 ? { first: state.runStart } : {}),
       });
-      marked.set(sender, state.contiguous);
+      marked.set(state.id, state);
       room -= MARK_BYTES;
+    };
+    // Half the filter's bytes stay free for ids no mark covers (newest messages, runs past a gap, SDS peers').
+    const reserve = this.recentReceived.size > 0 ? Math.floor(p.ackMaxFilterBytes / 2) : 0;
+    room -= reserve;
+    const stale: SenderId[] = [];
+    for (const sender of this.markQueue) {
+      if (marks.length >= p.ackMaxMarks || room < MARK_BYTES) break;
+      const state = this.senders.get(sender);
+      if (state === undefined || state.contiguous < state.runStart) stale.push(sender);
+      else add(state);
     }
+    for (const sender of stale) this.markQueue.delete(sender);
+    for (let i = this.markOrder.length - 1; i >= 0 && marks.length < p.ackMaxMarks && room >= MARK_BYTES; i--) {
+      const state = this.senders.get(this.markOrder[i]!);
+      if (state === undefined || marked.has(state.id) || state.contiguous < state.runStart) continue;
+      add(state);
+    }
+    room += reserve;
     const maxBytes = Math.min(p.ackMaxFilterBytes, room);
     const capacity = Math.floor((maxBytes * 8) / p.ackFilterBitsPerId);
     const ids: MessageId[] = [];
     if (capacity > 0) {
       for (const id of this.recentReceived.newest()) {
         const cached = this.cache.get(id);
-        if (cached?.sequence !== undefined && (marked.get(cached.senderId) ?? 0) >= cached.sequence) {
-          const run = this.senders.get(cached.senderId)?.runStart ?? 1;
-          if (cached.sequence >= run) continue;
+        if (cached?.sequence !== undefined) {
+          const state = marked.get(cached.senderId);
+          if (state !== undefined && state.contiguous >= cached.sequence && cached.sequence >= state.runStart) continue;
         }
         ids.push(id);
         if (ids.length >= capacity) break;
@@ -531,7 +593,21 @@ export class ChannelEngine {
     const hashCount = optimalHashCount(filterBytes * 8, ids.length);
     const nonce = this.randomNonce();
     const filter = buildFilter(this.salt, nonce, ids, filterBytes, hashCount);
-    return { nonce, filter, hashCount, marks };
+    return { ack: { nonce, filter, hashCount, marks }, marked: [...marked.values()] };
+  }
+
+  /** The marks of a sent summary: progress announced `MARK_REPEATS` times leaves the queue until it moves again. */
+  private noteAnnounced(marked: readonly SenderState[]): void {
+    for (const state of marked) {
+      if (state.announced === state.contiguous) state.announcements++;
+      else {
+        state.announced = state.contiguous;
+        state.announcements = 1;
+      }
+      if (!this.markQueue.delete(state.id)) continue;
+      // Not yet repeated enough: back of the queue, behind everyone else waiting.
+      if (state.announcements < MARK_REPEATS) this.markQueue.add(state.id);
+    }
   }
 
   private randomNonce(): bigint {
@@ -544,9 +620,11 @@ export class ChannelEngine {
 
   /**
    * Handles bytes received on the channel's topic. `decoded` may be passed when the caller already
-   * decoded these exact bytes (a simulator delivering one message to many members).
+   * decoded these exact bytes (a simulator delivering one message to many members). `options.requested`
+   * says the caller fetched these bytes on purpose (catch-up from a history service, replay from its own
+   * store): they are exempt from the per-sender rate quota.
    */
-  receive(bytes: Uint8Array, now: number, decoded?: WireMessage): Step {
+  receive(bytes: Uint8Array, now: number, decoded?: WireMessage, options?: ReceiveOptions): Step {
     const step = new StepBuilder();
     let message: WireMessage;
     try {
@@ -577,10 +655,47 @@ export class ChannelEngine {
     if (sender === this.senderId) return step.result();
     // A copy of a message we hold says nothing new, not even that its sender is online: it may be a replay.
     if (kind === "content" && this.holds(message)) return step.result();
+    const overQuota = this.quota === undefined ? undefined : this.chargeQuota(message, sender, kind, now, options);
+    if (overQuota !== undefined) {
+      step.events.push({ type: "rejected", reason: overQuota, senderId: sender, messageId: id });
+      return step.result();
+    }
     this.hearFrom(sender, now);
     this.process(message, bytes, sender, kind, now, step);
     if (this.strayMarks.size > 0) this.resolveStrayMarks(sender, now, step);
     return step.result();
+  }
+
+  /**
+   * Charges a message that passed validation and is new here to its sender's rate quota (quota.ts); returns
+   * why it is refused. It runs after the signature check, so nobody can spend another member's quota with
+   * forged messages, and after the duplicate check, so rebroadcasts of what we hold cost the author nothing.
+   * A refused message changes no state: not seen, not heard from, no gap, so a legitimate one comes back
+   * through repair. Repairs are free by construction: a content message pays for its sender's sequence
+   * numbers up to its own, so the ones it skipped are paid when they arrive. Bytes the caller fetched on
+   * purpose (`options.requested`) are exempt, and so are unsigned SDS messages (no sequence numbers) that
+   * we miss by id.
+   */
+  private chargeQuota(
+    message: WireMessage,
+    sender: SenderId,
+    kind: MessageKind,
+    now: number,
+    options: ReceiveOptions | undefined,
+  ): string | undefined {
+    if (options?.requested === true) return undefined;
+    const signed = message.kind !== undefined;
+    if (kind === "content" && !signed && this.missing.has(idKey(message.messageId))) return undefined;
+    const sequence = kind === "content" && signed ? message.sequence : undefined;
+    const syncLamport = kind === "sync" && signed ? (message.lamportTimestamp ?? 0n) : undefined;
+    switch (this.quota!.take(sender, now, sequence, syncLamport)) {
+      case "ok":
+        return undefined;
+      case "stale":
+        return "replayed sync message (its sender's quota is not charged)";
+      case "over":
+        return `sender is over its rate quota (${this.params.senderQuotaPer600s} messages per 600 s, burst ${this.params.senderQuotaBurst})`;
+    }
   }
 
   private process(
@@ -628,14 +743,7 @@ export class ChannelEngine {
     } else {
       if (!isChorusSenderId(message.senderId)) return "sender id is not an ed25519 public key in hex";
       if (message.signature === undefined) return "missing signature";
-      const expected = computeMessageId({
-        channelId: message.channelId,
-        senderId: message.senderId,
-        kind,
-        sequence: message.sequence ?? 0,
-        lamportTimestamp: message.lamportTimestamp ?? 0n,
-        content: message.content ?? new Uint8Array(),
-      });
+      const expected = expectedMessageId(message);
       if (expected !== message.messageId) return `message id does not match its fields (expected ${expected})`;
       if (kind === "sync" && message.sequence !== undefined) return "sync message carries a sequence number";
       if (!this.verify(bytes, message.signature, message.senderId as SenderId)) return "bad signature";
@@ -656,8 +764,11 @@ export class ChannelEngine {
     const seq = message.sequence;
     if (seq === undefined) return false;
     const state = this.senders.get(message.senderId as SenderId);
-    // Every sequence number from runStart to contiguous was delivered.
-    return state !== undefined && seq >= state.runStart && seq <= state.contiguous;
+    if (state === undefined || seq > state.contiguous) return false;
+    // Every sequence number from runStart to contiguous was delivered; below the run, every number after the
+    // first contact was delivered too, except those given up on. This holds once an id has left the seen set.
+    if (seq >= state.runStart) return true;
+    return seq > state.floor && !state.lostSeqs.has(seq) && !this.lost.has(id);
   }
 
   private hearFrom(sender: SenderId, now: number): void {
@@ -680,7 +791,7 @@ export class ChannelEngine {
     // Visits per message are capped, so that one message of marks (64 of them) cannot cost seconds.
     let budget = MAX_RECEIPT_LOOKUPS_PER_MESSAGE;
     for (const mark of message.ack?.marks ?? []) {
-      const sender = this.prefixIndex.get(bytesToHex(mark.senderPrefix));
+      const sender = this.prefixIndex.get(markPrefixHex(mark));
       if (sender === undefined || sender === this.senderId || sender === by) continue;
       // Only delivered messages are tracked, none beyond what the sender has shown: a mark claiming more visits nothing more.
       const upTo = Math.min(mark.sequence, this.senders.get(sender)?.highest ?? 0);
@@ -713,7 +824,7 @@ export class ChannelEngine {
       let confirmedUpTo = this.memberConfirmed.get(by) ?? 0;
       let markedMe = false;
       for (const mark of ack.marks) {
-        if (bytesToHex(mark.senderPrefix) !== this.ownPrefix) continue;
+        if (markPrefixHex(mark) !== this.ownPrefix) continue;
         markedMe = true;
         // A mark beyond what we sent is a lie; cap it rather than trust it.
         const upTo = Math.min(mark.sequence, this.ownSequence);
@@ -723,7 +834,7 @@ export class ChannelEngine {
           this.memberConfirmed.set(by, upTo);
         }
       }
-      if (ack.filter.length > 0 && fillRatio(ack.filter) <= this.params.ackMaxFillRatio) {
+      if (ack.filter.length > 0 && summaryFillRatio(ack) <= this.params.ackMaxFillRatio) {
         const lowest = Math.max(confirmedUpTo, this.ownSequence - this.params.ackFilterCheckDepth);
         // Its author's clock passed a message's timestamp when it delivered it: a summary stamped no later
         // says nothing about the message. Otherwise replayed old summaries, each with its own nonce, would
@@ -797,7 +908,7 @@ export class ChannelEngine {
     const marks = message.ack?.marks;
     if (marks === undefined) return;
     for (const mark of marks) {
-      const prefix = bytesToHex(mark.senderPrefix);
+      const prefix = markPrefixHex(mark);
       if (prefix === this.ownPrefix) continue;
       const sender = this.prefixIndex.get(prefix);
       const lamport = message.lamportTimestamp ?? 0n;
@@ -888,14 +999,17 @@ export class ChannelEngine {
     for (const entry of message.repairRequest) {
       const id = entry.messageId as MessageId;
       this.suppressOwnRequest(idKey(id), now);
-      if (this.cache.has(id)) this.scheduleResponse(id, now, step);
+      // Messages still waiting for their dependencies are complete and verified: they can be served too. Without
+      // this, one gap of its own stops a responder from answering for everything sent after it.
+      if (this.cache.has(id) || this.pending.has(id)) this.scheduleResponse(id, now, step);
     }
     // Look-ups per message are capped: a range may span thousands of sequence numbers.
     let budget = MAX_RANGE_LOOKUPS_PER_MESSAGE;
     for (const range of message.sequenceRepairRequest) {
       for (let seq = range.first; seq <= range.last && budget-- > 0; seq++) {
         this.suppressOwnRequest(seqKey(range.senderId, seq), now);
-        const id = this.cacheBySeq.get(`${range.senderId}:${seq}`);
+        const id =
+          this.cacheBySeq.get(`${range.senderId}:${seq}`) ?? this.pendingBySeq.get(seqKey(range.senderId, seq));
         if (id !== undefined) this.scheduleResponse(id, now, step);
       }
     }
@@ -923,9 +1037,34 @@ export class ChannelEngine {
       return;
     }
     let delay = this.suppressionDelay(this.params.repairResponseDelayMs);
-    if (this.preferredOnline(now)) delay += this.params.preferredResponderGraceMs;
+    if (this.preferredOnline(now)) {
+      // The preferred responder answers. Among many holders a few always miss its answer and cannot tell that
+      // the asker got it: were every holder a backup, one of them would answer again nearly every time. So
+      // each holder stands by with probability backupResponders / members, after a head start for the preferred.
+      // A request heard again later is a retry (its request or answer was lost): the standby doubles each round.
+      if (
+        this.random() * Math.max(1, this.members.size) >=
+        this.params.backupResponders * 2 ** this.requestRound(id, now)
+      )
+        return;
+      delay += this.params.preferredResponderGraceMs;
+    }
     this.responses.set(id, now + delay);
     this.schedule("response", id, now + delay);
+  }
+
+  /** How many times, spaced at least repairRetryMs / 2 apart, a message has been asked for before now (capped). */
+  private requestRound(id: MessageId, now: number): number {
+    const heard = this.requestsHeard.get(id);
+    if (heard === undefined) {
+      this.requestsHeard.set(id, { at: now, round: 0 });
+      return 0;
+    }
+    if (now - heard.at >= this.params.repairRetryMs / 2) {
+      heard.at = now;
+      heard.round = Math.min(heard.round + 1, 16);
+    }
+    return heard.round;
   }
 
   private preferredOnline(now: number): boolean {
@@ -938,14 +1077,13 @@ export class ChannelEngine {
 
   private respond(id: MessageId, now: number, step: StepBuilder): void {
     this.responses.delete(id);
-    const cached = this.cache.get(id);
-    if (cached === undefined) return;
-    // The owner is there to answer: it gets ten times an ordinary member's share, still bounded.
-    const budget = this.params.responseBudgetPer600s * (this.preferred.has(this.senderId) ? 10 : 1);
-    if (!this.takeBudget(this.responsesSent, budget, now)) return;
+    const bytes = this.cache.get(id)?.bytes ?? this.pending.get(id)?.bytes;
+    if (bytes === undefined) return;
+    // An owner's larger share comes from its parameters (OWNER_PARAMS), not from being preferred.
+    if (!this.takeBudget(this.responsesSent, this.params.responseBudgetPer600s, now)) return;
     this.onWire.delete(id);
     this.onWire.set(id, now);
-    step.outgoing.push({ bytes: cached.bytes, messageId: id, kind: "content", purpose: "repair-response" });
+    step.outgoing.push({ bytes, messageId: id, kind: "content", purpose: "repair-response" });
   }
 
   /** A content message that passed validation and is new. */
@@ -1100,12 +1238,15 @@ export class ChannelEngine {
       floor,
       runStart: floor + 1,
       lostAbove: new Set(),
+      lostSeqs: new Set(),
       heldBelow: new Set(),
       above: new Set(),
       highest: seq,
       markedLost: 0,
       tentative: !own && !early && seq > 1,
       pending: 0,
+      announced: 0,
+      announcements: 0,
     };
     this.senders.set(sender, state);
     return state;
@@ -1113,8 +1254,16 @@ export class ChannelEngine {
 
   /** Records `seq` as delivered (`held`) or given up on, and advances the contiguous mark. */
   private advanceSender(state: SenderState, seq: number, held = true): void {
-    if (seq <= state.contiguous) return;
+    if (seq <= state.contiguous) {
+      // A late copy of a number given up on: it is held now.
+      if (held) state.lostSeqs.delete(seq);
+      return;
+    }
     if (seq > state.highest) state.highest = seq;
+    if (!held) {
+      state.lostSeqs.add(seq);
+      if (state.lostSeqs.size > MAX_LOST_SEQS) state.lostSeqs.delete(state.lostSeqs.values().next().value as number);
+    }
     if (seq !== state.contiguous + 1) {
       state.above.add(seq);
       if (!held) state.lostAbove.add(seq);
@@ -1127,6 +1276,8 @@ export class ChannelEngine {
       if (state.lostAbove.delete(state.contiguous)) state.runStart = state.contiguous + 1;
     }
     if (state.id !== this.senderId) {
+      // Kept at its place if already waiting: the queue is ordered by the oldest unannounced progress.
+      if (state.contiguous >= state.runStart) this.markQueue.add(state.id);
       const i = this.markOrder.indexOf(state.id);
       if (i >= 0) this.markOrder.splice(i, 1);
       this.markOrder.push(state.id);
@@ -1421,7 +1572,9 @@ export class ChannelEngine {
     }
     for (const entry of asked) {
       entry.attempts++;
-      entry.requestAt = now + p.repairRetryMs * 2 ** (entry.attempts - 1);
+      // Back off once, then retry at a steady pace: a message still missing at the dependency timeout is lost
+      // for good, so four doubling waits (75 s) would leave a 120 s timeout room for five attempts only.
+      entry.requestAt = now + p.repairRetryMs * (entry.attempts > 1 ? 2 : 1);
       this.schedule("request", entry.key, entry.requestAt);
     }
     const askedSet = new Set(asked);
@@ -1470,7 +1623,23 @@ export class ChannelEngine {
     this.lastSentAt = now;
     this.ackDirty = false;
     this.syncAt = Number.POSITIVE_INFINITY;
+    this.owePendingMarks(now);
     step.outgoing.push({ bytes, messageId, kind: "sync", purpose });
+  }
+
+  /**
+   * Progress never announced (more senders than one summary has mark slots) keeps a sync owed, one sync
+   * interval later: in a quiet spell the queue drains, and the senders learn their receipts.
+   */
+  private owePendingMarks(now: number): void {
+    for (const sender of this.markQueue) {
+      const state = this.senders.get(sender);
+      // Repeats ride along on later messages; only progress never announced is owed a sync of its own.
+      if (state === undefined || state.announced === state.contiguous) continue;
+      this.ackDirty = true;
+      this.scheduleSync(now);
+      return;
+    }
   }
 
   /** Replaces the preferred responders, e.g. once the owner node's sender id is learnt. */
@@ -1639,6 +1808,7 @@ export class ChannelEngine {
     timers: number;
     responses: number;
     waiters: number;
+    quotas: number;
   } {
     return {
       pending: this.pending.size,
@@ -1651,6 +1821,7 @@ export class ChannelEngine {
       timers: this.timers.size,
       responses: this.responses.size,
       waiters: this.waiters.size,
+      quotas: this.quota?.size ?? 0,
     };
   }
 
@@ -1684,6 +1855,7 @@ export class ChannelEngine {
         floor: s.floor,
         runStart: s.runStart,
         lostAbove: [...s.lostAbove],
+        lostSeqs: [...s.lostSeqs],
       })),
       members: [...this.members.entries()],
       memberConfirmed: [...this.memberConfirmed.entries()],
@@ -1697,6 +1869,7 @@ export class ChannelEngine {
       history: this.history.toArray(),
       recentReceived: this.recentReceived.toArray(),
       markOrder: [...this.markOrder],
+      markQueue: [...this.markQueue],
       pending: [...this.pending.values()].map((p) => ({ bytes: bytesToHex(p.bytes), receivedAt: p.receivedAt })),
       missing: [...this.missing.values()].map((m) => ({
         key: m.key,
@@ -1751,8 +1924,12 @@ export class ChannelEngine {
         floor: x.floor,
         runStart: x.runStart ?? x.floor + 1,
         lostAbove: new Set(x.lostAbove ?? []),
+        lostSeqs: new Set(x.lostSeqs ?? []),
         heldBelow: new Set(),
         pending: 0,
+        // Not persisted: after a restart, queued progress is announced twice more.
+        announced: 0,
+        announcements: 0,
       });
     }
     for (const [id, at] of s.members) {
@@ -1781,6 +1958,7 @@ export class ChannelEngine {
     for (const id of s.history) this.history.push(id as MessageId);
     for (const id of s.recentReceived) this.recentReceived.push(id as MessageId);
     this.markOrder = s.markOrder.map((x) => x as SenderId);
+    for (const id of s.markQueue ?? []) this.markQueue.add(id as SenderId);
     for (const m of s.missing) {
       const ref: MessageRef = {
         ...(m.ref.messageId === undefined ? {} : { messageId: m.ref.messageId as MessageId }),

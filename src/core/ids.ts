@@ -1,6 +1,6 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
-import type { MessageKind } from "../wire/index.js";
+import { kindOf, type MessageKind, type ReceivedUpTo, type WireMessage } from "../wire/index.js";
 
 declare const brand: unique symbol;
 type Brand<T, B extends string> = T & { readonly [brand]: B };
@@ -83,6 +83,54 @@ export function computeMessageId(fields: IdFields): MessageId {
   return bytesToHex(digest.subarray(0, MESSAGE_ID_BYTES)) as MessageId;
 }
 
+// One decoded message can reach every member of a channel (the simulator decodes each publication once
+// for all its receivers), so what follows from it alone is computed once per decoded object. Decoded
+// messages are read-only; these are pure memos, keyed weakly so that they never hold a message alive.
+const idOfDecoded = new WeakMap<WireMessage, MessageId>();
+const hexOfMark = new WeakMap<ReceivedUpTo, string>();
+
+/** The id `message`'s fields hash to (`computeMessageId`), which a valid message must carry. */
+export function expectedMessageId(message: WireMessage): MessageId {
+  let id = idOfDecoded.get(message);
+  if (id === undefined) {
+    id = computeMessageId({
+      channelId: message.channelId,
+      senderId: message.senderId,
+      kind: kindOf(message),
+      sequence: message.sequence ?? 0,
+      lamportTimestamp: message.lamportTimestamp ?? 0n,
+      content: message.content ?? new Uint8Array(),
+    });
+    idOfDecoded.set(message, id);
+  }
+  return id;
+}
+
+/** The sender key prefix of an ack mark as hex, the form `senderPrefixHex` gives. */
+export function markPrefixHex(mark: ReceivedUpTo): string {
+  let hex = hexOfMark.get(mark);
+  if (hex === undefined) {
+    hex = canonicalPrefix(bytesToHex(mark.senderPrefix));
+    hexOfMark.set(mark, hex);
+  }
+  return hex;
+}
+
+// Every engine indexes senders by prefix and looks up the prefix of every mark it reads. When both sides
+// are the same string object, a Map look-up compares pointers and never reads the stored key: with a
+// thousand engines in one process (the simulator), those reads are cache misses and cost more than all
+// the rest of reading a mark. Equal strings only; bounded, and emptied when full.
+const MAX_CANONICAL_PREFIXES = 65_536;
+const canonicalPrefixes = new Map<string, string>();
+
+function canonicalPrefix(hex: string): string {
+  const known = canonicalPrefixes.get(hex);
+  if (known !== undefined) return known;
+  if (canonicalPrefixes.size >= MAX_CANONICAL_PREFIXES) canonicalPrefixes.clear();
+  canonicalPrefixes.set(hex, hex);
+  return hex;
+}
+
 const HEX_KEY = /^[0-9a-f]{64}$/;
 
 /** True when `id` has the shape of a Chorus sender id (64 lowercase hex characters). */
@@ -92,9 +140,9 @@ export function isChorusSenderId(id: string): id is SenderId {
 
 /** The first 8 bytes of a sender's key as hex, used to name senders compactly in ack marks. */
 export function senderPrefixHex(senderId: string): string {
-  if (isChorusSenderId(senderId)) return senderId.slice(0, SENDER_PREFIX_BYTES * 2);
+  if (isChorusSenderId(senderId)) return canonicalPrefix(senderId.slice(0, SENDER_PREFIX_BYTES * 2));
   // Foreign (SDS) sender ids are arbitrary strings: name them by a hash of the string.
-  return bytesToHex(sha256(utf8ToBytes(senderId)).subarray(0, SENDER_PREFIX_BYTES));
+  return canonicalPrefix(bytesToHex(sha256(utf8ToBytes(senderId)).subarray(0, SENDER_PREFIX_BYTES)));
 }
 
 export function senderPrefixBytes(senderId: string): Uint8Array {

@@ -1,5 +1,5 @@
 export { buildFilter, channelSalt, falsePositiveRate, fillRatio, filterHas, optimalHashCount } from "./ack-filter.js";
-export { ChannelEngine, type EngineConfig, type EngineSnapshot } from "./engine.js";
+export { ChannelEngine, type EngineConfig, type EngineSnapshot, type ReceiveOptions } from "./engine.js";
 export {
   createSigner,
   createVerifier,
@@ -20,5 +20,5 @@ export {
   type SenderId,
   senderPrefixHex,
 } from "./ids.js";
-export { DEFAULT_PARAMS, type Params, resolveParams } from "./params.js";
+export { DEFAULT_PARAMS, OWNER_PARAMS, type Params, resolveParams } from "./params.js";
 export type * from "./types.js";

@@ -38,6 +38,19 @@ export interface Params {
   readonly controlBudgetPer600s: number;
   /** Repair rebroadcasts a member sends per 600 s at most. */
   readonly responseBudgetPer600s: number;
+  /**
+   * Messages of every kind (content, sync, ephemeral) accepted from one other sender per 600 s, on average,
+   * by arrival time (a token bucket, see quota.ts); 0 turns the quota off. Content pays for its sender's
+   * sequence numbers, each once, so repairs of skipped numbers are free. Messages over it are rejected
+   * unseen, so a legitimate one comes back through repair; bytes fetched on purpose (receive's
+   * `requested`) are exempt. Waku's RLN allows about 100 per 10 minutes; the default leaves room for jitter.
+   */
+  readonly senderQuotaPer600s: number;
+  /**
+   * Messages of one sender accepted back to back before the quota's rate applies: two RLN epochs' worth,
+   * since a fixed-epoch budget allows one full budget at the end of an epoch and another at the start of the next.
+   */
+  readonly senderQuotaBurst: number;
   /** Scale of the randomised delay before asking for a missing message (exponential suppression timer). */
   readonly repairRequestDelayMs: number;
   /** Wait for an answer before asking again; doubles with each attempt. */
@@ -46,6 +59,11 @@ export interface Params {
   readonly repairResponseDelayMs: number;
   /** Extra wait of ordinary members when a preferred responder (the owner) was heard recently. */
   readonly preferredResponderGraceMs: number;
+  /**
+   * While a preferred responder is online: how many other holders, in expectation, stand by to answer a repair
+   * request should its answer not come (each with probability backupResponders / known members).
+   */
+  readonly backupResponders: number;
   /** A preferred responder counts as online if heard within this window. */
   readonly preferredResponderAliveMs: number;
   readonly maxRepairIdsPerMessage: number;
@@ -75,7 +93,7 @@ export const DEFAULT_PARAMS: Params = Object.freeze({
   overheadBudgetBytes: 512,
   ackFilterBitsPerId: 16,
   ackMaxFilterBytes: 128,
-  ackMaxMarks: 6,
+  ackMaxMarks: 16,
   ackRecentIds: 512,
   ackFilterCheckDepth: 32,
   ackMaxFillRatio: 0.7,
@@ -87,12 +105,15 @@ export const DEFAULT_PARAMS: Params = Object.freeze({
   maxResends: 3,
   syncIntervalMs: 120_000,
   syncJitter: 0.5,
-  controlBudgetPer600s: 5,
+  controlBudgetPer600s: 20,
   responseBudgetPer600s: 30,
+  senderQuotaPer600s: 120,
+  senderQuotaBurst: 240,
   repairRequestDelayMs: 1_000,
   repairRetryMs: 5_000,
   repairResponseDelayMs: 1_000,
   preferredResponderGraceMs: 2_000,
+  backupResponders: 4,
   preferredResponderAliveMs: 300_000,
   maxRepairIdsPerMessage: 16,
   maxRepairRangesPerMessage: 8,
@@ -108,6 +129,19 @@ export const DEFAULT_PARAMS: Params = Object.freeze({
   interop: false,
   trackAllReceipts: false,
   maxTrackedReceipts: 20_000,
+});
+
+/**
+ * What an owner node (the Communities profile's history keeper) changes from the defaults: it keeps every recent
+ * message at hand and answers repairs for the whole channel, counts receipts for everyone's messages, and comes
+ * back from restarts with gaps to close. The node and the simulator both start their owner from these.
+ */
+export const OWNER_PARAMS: Partial<Params> = Object.freeze({
+  repairCacheSize: 100_000,
+  responseBudgetPer600s: 10_000,
+  controlBudgetPer600s: 60,
+  trackAllReceipts: true,
+  maxTrackedOwn: 100_000,
 });
 
 type NumericKey = { [K in keyof Params]: Params[K] extends number ? K : never }[keyof Params];
@@ -132,10 +166,13 @@ const RANGES: Record<NumericKey, readonly [number, number, boolean]> = {
   syncJitter: [0, 1, false],
   controlBudgetPer600s: [0, 10_000, true],
   responseBudgetPer600s: [0, 10_000, true],
+  senderQuotaPer600s: [0, 10_000_000, false],
+  senderQuotaBurst: [1, 10_000_000, true],
   repairRequestDelayMs: [0, 3_600_000, false],
   repairRetryMs: [1, 3_600_000, false],
   repairResponseDelayMs: [0, 3_600_000, false],
   preferredResponderGraceMs: [0, 3_600_000, false],
+  backupResponders: [0, 1_000_000, false],
   preferredResponderAliveMs: [0, 86_400_000, false],
   maxRepairIdsPerMessage: [0, 64, true],
   maxRepairRangesPerMessage: [0, 16, true],

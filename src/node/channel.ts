@@ -5,6 +5,7 @@ import {
   type Identity,
   type MessageStatus,
   type Params,
+  type ReceiveOptions,
   type SignatureVerifier,
   type Step,
 } from "../core/index.js";
@@ -40,6 +41,8 @@ const MAX_TIMER_MS = 5_000;
 const REPLAY_PAGE = 1_000;
 const SNAPSHOT_CACHE = 1_000;
 const SNAPSHOT_SEEN = 20_000;
+/** Messages read back from the store were accepted once already: no rate quota applies to them again. */
+const FETCHED: ReceiveOptions = Object.freeze({ requested: true });
 
 export function channelTopic(channelId: string): string {
   return `/chorus/1/${encodeURIComponent(channelId)}/proto`;
@@ -104,7 +107,7 @@ export class ChannelRuntime {
       const page = store.listDelivered(this.channelId, { after: cursor, limit: REPLAY_PAGE });
       for (const m of page) {
         if (m.senderId === identity.senderId) this.engine.adoptOwn(m.bytes, now);
-        else this.engine.receive(m.bytes, now);
+        else this.engine.receive(m.bytes, now, undefined, FETCHED);
       }
       if (page.length < REPLAY_PAGE) break;
       cursor += page.length;
@@ -112,7 +115,7 @@ export class ChannelRuntime {
     // Received but still waiting for dependencies when the process stopped.
     for (let cursor: { lamport: bigint; messageId: string } | undefined; ; ) {
       const page = store.listUndelivered(this.channelId, { limit: REPLAY_PAGE, ...(cursor ? { after: cursor } : {}) });
-      for (const m of page) this.apply(this.engine.receive(m.bytes, now), now, undefined);
+      for (const m of page) this.apply(this.engine.receive(m.bytes, now, undefined, FETCHED), now, undefined);
       if (page.length < REPLAY_PAGE) break;
       const last = page.at(-1)!;
       cursor = { lamport: last.lamport, messageId: last.messageId };
@@ -146,8 +149,11 @@ export class ChannelRuntime {
     };
   }
 
-  /** Bytes from the topic, or from the owner's history service. */
-  receive(bytes: Uint8Array): void {
+  /**
+   * Bytes from the topic, or from the owner's history service. Fetched bytes (`requested`) are exempt from
+   * the engine's per-sender rate quota: a catch-up page holds many messages of one sender at once.
+   */
+  receive(bytes: Uint8Array, options: ReceiveOptions = {}): void {
     if (this.stopped) return;
     const now = this.ctx.clock();
     let decoded: WireMessage | undefined;
@@ -156,7 +162,7 @@ export class ChannelRuntime {
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
     }
-    const step = this.engine.receive(bytes, now, decoded);
+    const step = this.engine.receive(bytes, now, decoded, options);
     this.apply(step, now, decoded && kindOf(decoded) === "content" ? { message: decoded, bytes } : undefined);
   }
 
@@ -233,13 +239,13 @@ export class ChannelRuntime {
    * Receives many messages (a catch-up page) in one transaction: one disk sync instead of one per message.
    * Publishing and reporting wait for the commit, so a crash inside the batch reports nothing of it.
    */
-  receiveBatch(messages: readonly Uint8Array[]): void {
+  receiveBatch(messages: readonly Uint8Array[], options: ReceiveOptions = {}): void {
     if (this.stopped || messages.length === 0) return;
     const effects: (() => void)[] = [];
     this.batched = effects;
     try {
       this.ctx.store.transaction(() => {
-        for (const bytes of messages) this.receive(bytes);
+        for (const bytes of messages) this.receive(bytes, options);
       });
     } finally {
       this.batched = undefined;

@@ -1,4 +1,5 @@
-import { type Identity, identityFromSecretKey, type Params, type SenderId } from "../core/index.js";
+import { type Identity, identityFromSecretKey, OWNER_PARAMS, type Params, type SenderId } from "../core/index.js";
+import { nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
 import type { Store, StoredMessage } from "../storage/index.js";
 import { type Transport, TransportError } from "../transport/transport.js";
 import { ChannelRuntime, type NodeEvent } from "./channel.js";
@@ -15,7 +16,6 @@ import {
   MAX_PAGE_MESSAGES,
   type ReceiptSummary,
 } from "./history-protocol.js";
-import { nativeSigner, nativeVerifier } from "./native-crypto.js";
 
 export type Role = "owner" | "member";
 
@@ -86,12 +86,7 @@ export class ChorusNode {
     }
     this.identity = identityFromSecretKey(secret);
     this.sign = nativeSigner(secret);
-    // The owner keeps every recent message at hand to answer repairs at once, and counts receipts for everyone.
-    this.params =
-      options.role === "owner"
-        ? // The owner repairs for everyone and comes back from restarts with gaps: a larger control budget.
-          { repairCacheSize: 100_000, trackAllReceipts: true, controlBudgetPer600s: 60, ...options.params }
-        : { ...options.params };
+    this.params = options.role === "owner" ? { ...OWNER_PARAMS, ...options.params } : { ...options.params };
     for (const channelId of options.channels ?? []) this.store.joinChannel(channelId);
   }
 
@@ -315,7 +310,7 @@ export class ChorusNode {
     for (const request of requests) {
       const { header, messages } = await this.request(peer, request);
       this.noteAnswer(peer, header);
-      runtime.receiveBatch(messages);
+      runtime.receiveBatch(messages, { requested: true });
     }
   }
 
@@ -348,7 +343,7 @@ export class ChorusNode {
       });
       roundTrips++;
       this.noteAnswer(peer, header);
-      runtime.receiveBatch(page);
+      runtime.receiveBatch(page, { requested: true });
       messages += page.length;
       if (header.next === undefined) break;
       after = header.next;

@@ -4,15 +4,18 @@ import {
   identityFromSecretKey,
   type MessageRef,
   type OutgoingPurpose,
+  OWNER_PARAMS,
   resolveParams,
   type SenderId,
   type Step,
 } from "../core/index.js";
+import { nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
 import { decodeMessage, type WireMessage } from "../wire/index.js";
 import type { Purpose } from "./metrics.js";
-import { cachingVerifier, nativeSigner } from "./native-crypto.js";
 import type { Rng } from "./prng.js";
-import { OWNER_PARAMS, type Scenario } from "./scenario.js";
+import { type Scenario, SIM_PARAMS } from "./scenario.js";
+import { StringPool } from "./string-pool.js";
+import { verifyOnce } from "./verify-once.js";
 import type { Protocol, Publication, SimMember, World } from "./world.js";
 
 export const CHANNEL_ID = "sim/chorus";
@@ -38,7 +41,8 @@ export class ChorusProtocol implements Protocol {
   /** Per node: content index of its sequence number n at [n - 1]. */
   private readonly bySequence: number[][] = [];
   private readonly decodedCache = new WeakMap<Uint8Array, WireMessage>();
-  private readonly verify = cachingVerifier();
+  private readonly strings = new StringPool();
+  private readonly verify = verifyOnce(nativeVerifier());
   private readonly memberParams;
   private readonly ownerParams;
 
@@ -56,8 +60,8 @@ export class ChorusProtocol implements Protocol {
       this.bySequence.push([]);
       this.engines.push(undefined);
     }
-    this.memberParams = resolveParams(scenario.params);
-    this.ownerParams = resolveParams({ ...OWNER_PARAMS, ...scenario.params, ...scenario.ownerParams });
+    this.memberParams = resolveParams({ ...SIM_PARAMS, ...scenario.params });
+    this.ownerParams = resolveParams({ ...SIM_PARAMS, ...OWNER_PARAMS, ...scenario.params, ...scenario.ownerParams });
   }
 
   describe(): Record<string, unknown> {
@@ -149,7 +153,7 @@ export class ChorusProtocol implements Protocol {
       if (purpose === undefined) continue;
       let decoded = this.decodedCache.get(out.bytes);
       if (decoded === undefined) {
-        decoded = decodeMessage(out.bytes);
+        decoded = this.strings.internMessage(decodeMessage(out.bytes));
         this.decodedCache.set(out.bytes, decoded);
       }
       const x = out.kind === "content" ? (this.messageIndex.get(out.messageId) ?? -1) : -1;
@@ -163,12 +167,17 @@ export class ChorusProtocol implements Protocol {
     }
   }
 
+  /** Receipts as the sender's app shows them: its own, merged with the owner's when there is one (src/api does the same). */
   finish(world: World): void {
+    const owner = world.ownerIndex === undefined ? undefined : this.engines[world.ownerIndex];
     for (let x = 0; x < world.recorder.messagesSent; x++) {
       const sender = world.recorder.sender[x]!;
-      const status = this.engines[sender]?.status(this.messageIds[x]!);
+      const id = this.messageIds[x]!;
+      const status = this.engines[sender]?.status(id);
       if (status === undefined || !status.own) continue;
-      world.recorder.receipts(x, status.receipts.count);
+      const merged = new Set(status.receipts.ackedBy);
+      for (const by of owner?.receipts(id)?.ackedBy ?? []) if (by !== this.senderIds[sender]) merged.add(by);
+      world.recorder.receipts(x, merged.size, undefined, status.receipts.count);
     }
   }
 }

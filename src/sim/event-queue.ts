@@ -1,60 +1,112 @@
 /**
  * The simulator's agenda: a binary min-heap of events ordered by (time, insertion number). Ties in
  * time are broken by insertion order, so a run never depends on the heap's internal layout.
+ *
+ * A run schedules one event per copy of every publication to every member (tens of millions at a
+ * thousand members), so the heap holds its events in parallel typed arrays instead of one object each:
+ * an event is a time, two small integers (`kind` and `node`, the caller's to interpret) and an
+ * optional payload. `pop` leaves the event it took in the `at`, `kind`, `node` and `payload` fields.
  */
-export interface Scheduled {
-  readonly at: number;
-  /** Set by the queue; orders events scheduled for the same instant. */
-  seq: number;
-}
-
-export class EventQueue<E extends Scheduled> {
-  private readonly items: E[] = [];
+export class EventQueue<P> {
+  private times = new Float64Array(1024);
+  private seqs = new Float64Array(1024);
+  private kinds = new Int32Array(1024);
+  private nodes = new Int32Array(1024);
+  private payloads: (P | undefined)[] = [];
+  private length = 0;
   private counter = 0;
 
+  /** The event `pop` took last. */
+  at = Number.NaN;
+  kind = 0;
+  node = 0;
+  payload: P | undefined = undefined;
+
   get size(): number {
-    return this.items.length;
+    return this.length;
   }
 
-  push(event: E): void {
-    event.seq = this.counter++;
-    const items = this.items;
-    items.push(event);
-    let i = items.length - 1;
+  push(at: number, kind: number, node: number, payload?: P): void {
+    if (this.length === this.times.length) this.grow();
+    const seq = this.counter++;
+    const times = this.times;
+    const seqs = this.seqs;
+    let i = this.length++;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(event, items[parent]!)) break;
-      items[i] = items[parent]!;
+      const t = times[parent]!;
+      if (at > t || (at === t && seq > seqs[parent]!)) break;
+      this.move(parent, i);
       i = parent;
     }
-    items[i] = event;
+    times[i] = at;
+    seqs[i] = seq;
+    this.kinds[i] = kind;
+    this.nodes[i] = node;
+    this.payloads[i] = payload;
   }
 
-  peek(): E | undefined {
-    return this.items[0];
-  }
-
-  pop(): E | undefined {
-    const items = this.items;
-    const top = items[0];
-    const last = items.pop();
-    if (top === undefined || last === undefined || items.length === 0) return top;
-    const n = items.length;
+  /** Takes the earliest event into `at`, `kind`, `node` and `payload`; false when there is none. */
+  pop(): boolean {
+    const n = this.length;
+    if (n === 0) return false;
+    const times = this.times;
+    const seqs = this.seqs;
+    this.at = times[0]!;
+    this.kind = this.kinds[0]!;
+    this.node = this.nodes[0]!;
+    this.payload = this.payloads[0];
+    const last = n - 1;
+    this.length = last;
+    if (last === 0) {
+      this.payloads[0] = undefined;
+      return true;
+    }
+    // Sift the last event down from the root.
+    const at = times[last]!;
+    const seq = seqs[last]!;
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
-      if (l >= n) break;
+      if (l >= last) break;
       const r = l + 1;
-      const c = r < n && before(items[r]!, items[l]!) ? r : l;
-      if (!before(items[c]!, last)) break;
-      items[i] = items[c]!;
+      let c = l;
+      if (r < last) {
+        const tr = times[r]!;
+        const tl = times[l]!;
+        if (tr < tl || (tr === tl && seqs[r]! < seqs[l]!)) c = r;
+      }
+      const tc = times[c]!;
+      if (at < tc || (at === tc && seq < seqs[c]!)) break;
+      this.move(c, i);
       i = c;
     }
-    items[i] = last;
-    return top;
+    this.move(last, i);
+    this.payloads[last] = undefined;
+    return true;
   }
-}
 
-function before(x: Scheduled, y: Scheduled): boolean {
-  return x.at < y.at || (x.at === y.at && x.seq < y.seq);
+  private move(from: number, to: number): void {
+    this.times[to] = this.times[from]!;
+    this.seqs[to] = this.seqs[from]!;
+    this.kinds[to] = this.kinds[from]!;
+    this.nodes[to] = this.nodes[from]!;
+    this.payloads[to] = this.payloads[from];
+  }
+
+  private grow(): void {
+    const size = this.times.length * 2;
+    const times = new Float64Array(size);
+    times.set(this.times);
+    this.times = times;
+    const seqs = new Float64Array(size);
+    seqs.set(this.seqs);
+    this.seqs = seqs;
+    const kinds = new Int32Array(size);
+    kinds.set(this.kinds);
+    this.kinds = kinds;
+    const nodes = new Int32Array(size);
+    nodes.set(this.nodes);
+    this.nodes = nodes;
+  }
 }

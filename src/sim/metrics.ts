@@ -36,7 +36,9 @@ import { Histogram, round } from "./stats.js";
  *   acknowledging node; for protocols without per-member receipts, one per message): time of learning
  *   - send time.
  * - acks.k_of_n_abs_error_mean: over content messages the sender still tracks at the end,
- *   |receipts the sender reports - nodes other than the sender that delivered x| / (nodes - 1).
+ *   |receipts the sender's app shows - nodes other than the sender that delivered x| / (nodes - 1).
+ *   With an owner, the app shows the sender's own receipts merged with the owner's (as the node's API
+ *   does); detail.k_of_n_sender_local_error_mean is the same error for the sender's own receipts alone.
  * - acks.false_ack_rate: acknowledgements a sender learnt for a node that had not received x at that
  *   moment (no copy had reached it) / all acknowledgements learnt.
  * - undetected_gaps: expected pairs never delivered, of which no copy ever reached the member, and that
@@ -100,6 +102,8 @@ export interface SimDetail {
   /** Content messages the sender saw acknowledged by at least one node by the end. */
   acknowledged_share: number | null;
   k_of_n_samples: number;
+  /** k-of-N error of the sender's own receipts, without the owner's (equal to the above without an owner). */
+  k_of_n_sender_local_error_mean: number | null;
   /** Alternative k-of-N reading for protocols without per-member receipts (SDS: "acknowledged" read as "everyone"). */
   k_of_n_acknowledged_as_all_error_mean: number | null;
   rejected: Record<string, number>;
@@ -158,6 +162,7 @@ export class Recorder {
   readonly rejected: Record<string, number> = {};
   private readonly kOfN: number[] = [];
   private readonly kOfNAll: number[] = [];
+  private readonly kOfNLocal: number[] = [];
 
   constructor(
     /** Ordinary members are nodes 0..members-1; the owner, if any, is node `members`. */
@@ -311,10 +316,12 @@ export class Recorder {
   }
 
   /** The sender's receipt count for x at the end; `acknowledgedAsAll`: the count an SDS app would show. */
-  receipts(x: number, count: number | undefined, acknowledgedAsAll?: boolean): void {
+  receipts(x: number, count: number | undefined, acknowledgedAsAll?: boolean, localCount?: number): void {
     const truth = this.holders(x);
     const others = this.nodes - 1;
     if (count !== undefined) this.kOfN.push(Math.abs(count - truth) / others);
+    const local = localCount ?? count;
+    if (local !== undefined) this.kOfNLocal.push(Math.abs(local - truth) / others);
     if (acknowledgedAsAll !== undefined) this.kOfNAll.push(Math.abs((acknowledgedAsAll ? others : 0) - truth) / others);
   }
 
@@ -460,6 +467,7 @@ export class Recorder {
       first_ack_p99_ms: round(firstAck.quantile(0.99), 1),
       acknowledged_share: sentTotal === 0 ? null : round(acknowledged / sentTotal, 6),
       k_of_n_samples: this.kOfN.length,
+      k_of_n_sender_local_error_mean: round(mean(this.kOfNLocal), 4),
       k_of_n_acknowledged_as_all_error_mean: round(mean(this.kOfNAll), 4),
       rejected: sortKeys(this.rejected),
       network,

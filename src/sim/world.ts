@@ -1,4 +1,4 @@
-import { EventQueue, type Scheduled } from "./event-queue.js";
+import { EventQueue } from "./event-queue.js";
 import { type Purpose, Recorder, type SimDetail, type SimMetrics } from "./metrics.js";
 import { Network } from "./network.js";
 import { Rng } from "./prng.js";
@@ -61,12 +61,8 @@ const END = 6;
 const CALL = 7;
 const WARM = 8;
 
-interface SimEvent extends Scheduled {
-  readonly kind: number;
-  readonly node: number;
-  readonly pub: Publication | undefined;
-  readonly call?: () => void | Promise<void>;
-}
+/** What an event carries besides its kind and node: the publication that arrives, or the call to run. */
+type Payload = Publication | (() => void | Promise<void>);
 
 export interface RunOutput {
   readonly metrics: SimMetrics;
@@ -91,7 +87,7 @@ export class World {
   readonly nodes: NodeState[] = [];
   readonly ownerIndex: number | undefined;
   readonly start = EPOCH_MS;
-  private readonly queue = new EventQueue<SimEvent>();
+  private readonly queue = new EventQueue<Payload>();
   private readonly trafficRng: Rng;
   private readonly warmRng: Rng;
   private warmCount = 0;
@@ -159,12 +155,13 @@ export class World {
   async run(): Promise<RunOutput> {
     try {
       this.scheduleStart();
-      for (let ev = this.queue.pop(); ev !== undefined; ev = this.queue.pop()) {
-        this.now = ev.at;
+      const queue = this.queue;
+      while (queue.pop()) {
+        this.now = queue.at;
         this.events++;
         if ((this.events & 8191) === 0) this.progress();
-        if (ev.kind === END) break;
-        const pending = this.dispatch(ev);
+        if (queue.kind === END) break;
+        const pending = this.dispatch(queue.kind, queue.node, queue.payload);
         if (pending !== undefined) await pending;
       }
       const end = this.now;
@@ -192,8 +189,8 @@ export class World {
     this.options.onProgress?.(Math.min(0.999, (this.now - this.start) / total));
   }
 
-  private push(at: number, kind: number, node = -1, pub?: Publication): void {
-    this.queue.push({ at, seq: 0, kind, node, pub });
+  private push(at: number, kind: number, node = -1, payload?: Payload): void {
+    this.queue.push(at, kind, node, payload);
   }
 
   private scheduleStart(): void {
@@ -239,13 +236,13 @@ export class World {
     return r.exponential(n.online ? onMean : offMean);
   }
 
-  private dispatch(ev: SimEvent): void | Promise<void> {
-    switch (ev.kind) {
+  private dispatch(kind: number, node: number, payload: Payload | undefined): void | Promise<void> {
+    switch (kind) {
       case ARRIVE:
-        return this.arrive(ev.node, ev.pub!);
+        return this.arrive(node, payload as Publication);
       case TICK: {
-        const n = this.nodes[ev.node]!;
-        if (n.tickAt !== ev.at) return;
+        const n = this.nodes[node]!;
+        if (n.tickAt !== this.now) return;
         n.tickAt = Number.POSITIVE_INFINITY;
         if (!n.online || n.member === undefined) return;
         return this.after(n, n.member.tick(this.now));
@@ -255,16 +252,16 @@ export class World {
       case WARM:
         return this.warm();
       case TOGGLE:
-        return this.toggle(ev.node);
+        return this.toggle(node);
       case JOIN:
-        return this.join(ev.node);
+        return this.join(node);
       case SETTLE:
         this.settle();
         return;
       case CALL: {
-        const n = this.nodes[ev.node]!;
+        const n = this.nodes[node]!;
         if (!n.online) return;
-        return this.after(n, ev.call!());
+        return this.after(n, (payload as () => void | Promise<void>)());
       }
     }
   }
@@ -411,7 +408,7 @@ export class World {
    * sees latency, partitions and availability but not pub/sub loss.
    */
   later(node: number, at: number, call: () => void | Promise<void>): void {
-    this.queue.push({ at, seq: 0, kind: CALL, node, pub: undefined, call });
+    this.queue.push(at, CALL, node, call);
   }
 
   /** One-way delay of a request or response between two nodes. */

@@ -122,7 +122,11 @@ export class ManualScheduler implements Scheduler {
   }
 }
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same sequence in [0, 1). */
+/**
+ * A small seeded PRNG (mulberry32): the same seed gives the same sequence in [0, 1). Also the randomness
+ * of `chorus demo`, the crash test and the engine tests, whose recorded seeds name its streams (the
+ * simulator draws its streams from src/sim/prng.ts).
+ */
 export function seededRandom(seed: number): () => number {
   if (!Number.isInteger(seed)) throw new TypeError(`seed must be an integer, got ${String(seed)}`);
   let state = seed >>> 0;

@@ -137,7 +137,8 @@ describe("web UI", () => {
     await bob.click("#join button");
     await bob.locator("#channel-title", { hasText: "# design review" }).waitFor();
     await bob.locator(".channels a.active", { hasText: "design review" }).waitFor();
-    assert.equal(await bob.locator("#empty").textContent(), "No messages yet. Say hello.");
+    // The empty-state text follows the title once the channel's (empty) log has loaded: wait for it.
+    await bob.locator("#empty", { hasText: "No messages yet. Say hello." }).waitFor();
     assert.deepEqual(c.get("bob").node.listChannels(), ["design review", "general"]);
     // Back to the first channel: its log is still there.
     await bob.locator(".channels a", { hasText: "general" }).click();

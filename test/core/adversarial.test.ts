@@ -312,7 +312,8 @@ describe("acknowledgement poisoning", () => {
   test("engine level: members flooded with ids mined against their last nonce do not confirm messages they never got", () => {
     // Marks are off, so every receipt here rests on filters: the worst case for this attack. Signatures are
     // not what is tested here (see "forged sender"): every engine accepts any, and the attacker signs nothing.
-    const params: Partial<Params> = { ackMaxMarks: 0 };
+    // The attacker's rate is not what is tested here either (see "per-sender rate quota"): no quota.
+    const params: Partial<Params> = { ackMaxMarks: 0, senderQuotaPer600s: 0 };
     const verify = () => true;
     const a = makeEngine({ n: 1, seed: 1, params, verifySignature: verify });
     const members = [2, 3, 4, 5].map((n) => makeEngine({ n, seed: n, params, verifySignature: verify }));
@@ -757,7 +758,8 @@ describe("limits under hostile traffic", () => {
   });
 
   test("a member citing thousands of non-existent ids and jumping its sequence by millions: buffers within params, honest members unaffected", () => {
-    const params: Partial<Params> = { maxMissing: 3_000, maxPendingPerSender: 50 };
+    // The rate quota would refuse these jumps outright (test/core/quota.test.ts): off, to test the bounds beneath it.
+    const params: Partial<Params> = { maxMissing: 3_000, maxPendingPerSender: 50, senderQuotaPer600s: 0 };
     const x = new ChannelEngine({
       channelId: CHANNEL,
       identity: identity(1),

@@ -10,6 +10,7 @@ import {
   verifyEncoding as verify,
 } from "../../src/core/index.js";
 import type { EngineEvent, Outgoing, Step } from "../../src/core/types.js";
+import { seededRandom } from "../../src/transport/memory-bus.js";
 import { appendSignature, decodeMessage, encodeUnsigned, kindOf, type WireMessage } from "../../src/wire/index.js";
 
 /** `chars` random lowercase hex digits. */
@@ -58,17 +59,8 @@ export const CHANNEL = "community/general";
 export const enc = (text: string): Uint8Array => new TextEncoder().encode(text);
 export const dec = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 
-/** mulberry32: a small seeded PRNG returning [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded stream of [0, 1) (mulberry32): the engine tests' randomness. */
+export const prng: (seed: number) => () => number = seededRandom;
 
 const identityCache = new Map<number, Identity>();
 /** The identity with secret key [n, n, ..., n] (n in 1..255) or a key derived from a larger n. */

@@ -2,7 +2,7 @@
 // (measured loss and latency must match what was configured).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { EventQueue, type Scheduled } from "../../src/sim/event-queue.js";
+import { EventQueue } from "../../src/sim/event-queue.js";
 import { Network } from "../../src/sim/network.js";
 import { Rng } from "../../src/sim/prng.js";
 import { runSimulation } from "../../src/sim/run.js";
@@ -61,21 +61,33 @@ describe("Rng", () => {
 
 describe("EventQueue", () => {
   test("pops by time, and events at the same instant in the order they were pushed", () => {
-    const q = new EventQueue<Scheduled & { name: string }>();
+    const q = new EventQueue<string>();
     const r = new Rng("queue");
-    const pushed: { at: number; name: string }[] = [];
-    for (let i = 0; i < 500; i++) {
-      const at = r.int(50);
-      pushed.push({ at, name: `e${i}` });
-      q.push({ at, seq: 0, name: `e${i}` });
-    }
-    const expected = pushed
-      .map((e, i) => ({ ...e, i }))
-      .sort((a, b) => a.at - b.at || a.i - b.i)
-      .map((e) => e.name);
+    // Pushes and pops interleaved, more events than the initial capacity, with many ties.
     const popped: string[] = [];
-    for (let e = q.pop(); e !== undefined; e = q.pop()) popped.push(e.name);
-    assert.deepEqual(popped, expected);
+    const expectedPops: string[] = [];
+    const pending: { at: number; i: number; name: string }[] = [];
+    for (let i = 0; i < 5_000; i++) {
+      const at = r.int(500);
+      q.push(at, i % 7, i, `e${i}`);
+      pending.push({ at, i, name: `e${i}` });
+      if (i % 3 === 2) {
+        pending.sort((a, b) => a.at - b.at || a.i - b.i);
+        const next = pending.shift()!;
+        expectedPops.push(next.name);
+        assert.equal(q.pop(), true);
+        assert.equal(q.at, next.at);
+        assert.equal(q.kind, next.i % 7);
+        assert.equal(q.node, next.i);
+        popped.push(q.payload!);
+      }
+    }
+    pending.sort((a, b) => a.at - b.at || a.i - b.i);
+    for (const e of pending) expectedPops.push(e.name);
+    assert.equal(q.size, pending.length);
+    while (q.pop()) popped.push(q.payload!);
+    assert.equal(q.size, 0);
+    assert.deepEqual(popped, expectedPops);
   });
 });
 
