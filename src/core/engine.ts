@@ -105,6 +105,8 @@ interface SenderState {
    * MAX_LOST_SEQS): a late copy of one of them is new, any other number up to `contiguous` was delivered.
    */
   readonly lostSeqs: Set<number>;
+  /** Sequence numbers at or below `floor` (older than our first contact) delivered since (the newest MAX_LOST_SEQS). */
+  readonly heldBelowFloor: Set<number>;
   /** `contiguous` as last announced in one of our marks, and in how many summaries. */
   announced: number;
   announcements: number;
@@ -181,6 +183,7 @@ export interface EngineSnapshot {
     runStart?: number;
     lostAbove?: number[];
     lostSeqs?: number[];
+    heldBelowFloor?: number[];
   }[];
   readonly members: readonly [string, number][];
   readonly memberConfirmed: readonly [string, number][];
@@ -768,7 +771,8 @@ export class ChannelEngine {
     // Every sequence number from runStart to contiguous was delivered; below the run, every number after the
     // first contact was delivered too, except those given up on. This holds once an id has left the seen set.
     if (seq >= state.runStart) return true;
-    return seq > state.floor && !state.lostSeqs.has(seq) && !this.lost.has(id);
+    if (seq <= state.floor) return state.heldBelowFloor.has(seq);
+    return !state.lostSeqs.has(seq) && !this.lost.has(id);
   }
 
   private hearFrom(sender: SenderId, now: number): void {
@@ -1239,6 +1243,7 @@ export class ChannelEngine {
       runStart: floor + 1,
       lostAbove: new Set(),
       lostSeqs: new Set(),
+      heldBelowFloor: new Set(),
       heldBelow: new Set(),
       above: new Set(),
       highest: seq,
@@ -1254,6 +1259,14 @@ export class ChannelEngine {
 
   /** Records `seq` as delivered (`held`) or given up on, and advances the contiguous mark. */
   private advanceSender(state: SenderState, seq: number, held = true): void {
+    if (held && seq <= state.floor) {
+      // History from before our first contact (a repair answer for someone else, a catch-up page).
+      state.heldBelowFloor.add(seq);
+      if (state.heldBelowFloor.size > MAX_LOST_SEQS) {
+        state.heldBelowFloor.delete(state.heldBelowFloor.values().next().value as number);
+      }
+      return;
+    }
     if (seq <= state.contiguous) {
       // A late copy of a number given up on: it is held now.
       if (held) state.lostSeqs.delete(seq);
@@ -1856,6 +1869,7 @@ export class ChannelEngine {
         runStart: s.runStart,
         lostAbove: [...s.lostAbove],
         lostSeqs: [...s.lostSeqs],
+        heldBelowFloor: [...s.heldBelowFloor],
       })),
       members: [...this.members.entries()],
       memberConfirmed: [...this.memberConfirmed.entries()],
@@ -1925,6 +1939,7 @@ export class ChannelEngine {
         runStart: x.runStart ?? x.floor + 1,
         lostAbove: new Set(x.lostAbove ?? []),
         lostSeqs: new Set(x.lostSeqs ?? []),
+        heldBelowFloor: new Set(x.heldBelowFloor ?? []),
         heldBelow: new Set(),
         pending: 0,
         // Not persisted: after a restart, queued progress is announced twice more.

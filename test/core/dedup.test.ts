@@ -51,6 +51,19 @@ describe("deduplication beyond the seen set", () => {
     assert.deepEqual(deliveredIds(b.receive(sent[2]!, now + 3)), []);
   });
 
+  test("history from before the first contact, delivered once, is not delivered again", () => {
+    const a = makeEngine({ n: 1, seed: 1, params: { causalHistorySize: 0 } });
+    const sent = Array.from({ length: 30 }, (_, i) => a.send(enc(`m${i + 1}`), T + i * 1_000).outgoing[0]!.bytes);
+    // B joins at m16's time: m1..m15 are history to it, which it takes when a copy comes by (a repair answer).
+    const b = makeEngine({ n: 2, seed: 2, now: T + 15_000, params: { maxSeenIds: 4 } });
+    for (let i = 15; i < 30; i++) b.receive(sent[i]!, T + i * 1_000);
+    const now = T + 60_000;
+    assert.equal(deliveredIds(b.receive(sent[2]!, now)).length, 1, "m3 is delivered as history");
+    for (let i = 15; i < 30; i++) b.receive(sent[i]!, now + 1);
+    for (const i of [2, 15, 29]) assert.deepEqual(deliveredIds(b.receive(sent[i]!, now + 2)), [], `m${i + 1} again`);
+    assert.equal(deliveredIds(b.receive(sent[3]!, now + 3)).length, 1, "m4 was never delivered: it is new");
+  });
+
   test("the record survives a snapshot", () => {
     const a = makeEngine({ n: 1, seed: 1, params: { causalHistorySize: 0 } });
     const b = makeEngine({ n: 2, seed: 2, params: { maxSeenIds: 4 } });
