@@ -375,8 +375,10 @@ export class ChannelEngine {
     const p = this.params;
     this.seen = new BoundedMap(p.maxSeenIds);
     this.lost = new BoundedMap(p.maxSeenIds);
-    this.cache = new BoundedMap(p.repairCacheSize, (_id, entry) => {
+    this.cache = new BoundedMap(p.repairCacheSize, (id, entry) => {
       if (entry.sequence !== undefined) this.cacheBySeq.delete(`${entry.senderId}:${entry.sequence}`);
+      // Only messages we can serve have request rounds worth remembering.
+      this.requestsHeard.delete(id);
     });
     this.history = new Ring(p.causalHistorySize);
     this.onWire = new BoundedMap(1024);
@@ -563,12 +565,16 @@ export class ChannelEngine {
     // Half the filter's bytes stay free for ids no mark covers (newest messages, runs past a gap, SDS peers').
     const reserve = this.recentReceived.size > 0 ? Math.floor(p.ackMaxFilterBytes / 2) : 0;
     room -= reserve;
+    // Progress never announced goes first, repeats after it: everyone's progress is announced once before anyone's twice.
     const stale: SenderId[] = [];
-    for (const sender of this.markQueue) {
-      if (marks.length >= p.ackMaxMarks || room < MARK_BYTES) break;
-      const state = this.senders.get(sender);
-      if (state === undefined || state.contiguous < state.runStart) stale.push(sender);
-      else add(state);
+    for (const repeats of [false, true]) {
+      for (const sender of this.markQueue) {
+        if (marks.length >= p.ackMaxMarks || room < MARK_BYTES) break;
+        const state = this.senders.get(sender);
+        if (state === undefined || state.contiguous < state.runStart) {
+          if (!repeats) stale.push(sender);
+        } else if ((state.announced === state.contiguous) === repeats && !marked.has(state.id)) add(state);
+      }
     }
     for (const sender of stale) this.markQueue.delete(sender);
     for (let i = this.markOrder.length - 1; i >= 0 && marks.length < p.ackMaxMarks && room >= MARK_BYTES; i--) {
@@ -1458,11 +1464,11 @@ export class ChannelEngine {
   }
 
   /** Arms the sync timer unless it is armed already: a member owes a sync only after it received something. */
-  private scheduleSync(now: number): void {
+  private scheduleSync(now: number, interval = this.params.syncIntervalMs): void {
     if (Number.isFinite(this.syncAt)) return;
     const p = this.params;
     const jitter = 1 + p.syncJitter * (2 * this.random() - 1);
-    const at = Math.max(now, this.lastSentAt) + p.syncIntervalMs * jitter;
+    const at = Math.max(now, this.lastSentAt) + Math.min(interval, p.syncIntervalMs) * jitter;
     this.syncAt = at;
     this.schedule("sync", "sync", at);
   }
@@ -1645,14 +1651,17 @@ export class ChannelEngine {
    * interval later: in a quiet spell the queue drains, and the senders learn their receipts.
    */
   private owePendingMarks(now: number): void {
+    // Repeats ride along on later messages; only progress never announced is owed a sync of its own, and
+    // sooner (backlogSyncIntervalMs) while more of it waits than one summary has mark slots for.
+    let unannounced = 0;
     for (const sender of this.markQueue) {
       const state = this.senders.get(sender);
-      // Repeats ride along on later messages; only progress never announced is owed a sync of its own.
       if (state === undefined || state.announced === state.contiguous) continue;
-      this.ackDirty = true;
-      this.scheduleSync(now);
-      return;
+      if (++unannounced > this.params.ackMaxMarks) break;
     }
+    if (unannounced === 0) return;
+    this.ackDirty = true;
+    this.scheduleSync(now, unannounced > this.params.ackMaxMarks ? this.params.backlogSyncIntervalMs : undefined);
   }
 
   /** Replaces the preferred responders, e.g. once the owner node's sender id is learnt. */

@@ -32,6 +32,11 @@ export interface Params {
   readonly maxResends: number;
   /** After this long without sending, a member sends a sync message if it has something to acknowledge or ask. */
   readonly syncIntervalMs: number;
+  /**
+   * Delay before an owed sync while more progress waits for announcement than one summary has mark slots for
+   * (busy channels with many senders); never longer than syncIntervalMs.
+   */
+  readonly backlogSyncIntervalMs: number;
   /** Relative jitter of the sync interval: 0.5 means ±50 %. */
   readonly syncJitter: number;
   /** Sync messages and repair requests a member sends per 600 s at most (Waku RLN allows ~100 messages in all). */
@@ -104,6 +109,7 @@ export const DEFAULT_PARAMS: Params = Object.freeze({
   resendBackoff: 2,
   maxResends: 3,
   syncIntervalMs: 120_000,
+  backlogSyncIntervalMs: 30_000,
   syncJitter: 0.5,
   controlBudgetPer600s: 20,
   responseBudgetPer600s: 30,
@@ -163,6 +169,7 @@ const RANGES: Record<NumericKey, readonly [number, number, boolean]> = {
   resendBackoff: [1, 100, false],
   maxResends: [0, 100, true],
   syncIntervalMs: [1, 86_400_000, false],
+  backlogSyncIntervalMs: [1, 86_400_000, false],
   syncJitter: [0, 1, false],
   controlBudgetPer600s: [0, 10_000, true],
   responseBudgetPer600s: [0, 10_000, true],

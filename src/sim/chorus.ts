@@ -20,6 +20,15 @@ import type { Protocol, Publication, SimMember, World } from "./world.js";
 
 export const CHANNEL_ID = "sim/chorus";
 
+/**
+ * Content publications whose decoding is kept for a re-publication of the same bytes (a resend, a repair
+ * answer: every holder sends the very bytes it received). Engines hold those bytes for hours (own messages,
+ * repair caches), so a cache that lived as long as its keys would keep a decoding of nearly every message
+ * of the run (about 0.5 MB a virtual hour in the soak); an older one sent again is decoded again, to the
+ * same value. Other publications (sync, repair requests) are encoded afresh each time: nothing to keep.
+ */
+const DECODED_KEPT = 1_024;
+
 const PURPOSE: Record<OutgoingPurpose, Purpose | undefined> = {
   content: "content",
   resend: "resend",
@@ -41,6 +50,9 @@ export class ChorusProtocol implements Protocol {
   /** Per node: content index of its sequence number n at [n - 1]. */
   private readonly bySequence: number[][] = [];
   private readonly decodedCache = new WeakMap<Uint8Array, WireMessage>();
+  /** The keys of `decodedCache`, in a ring: the oldest leaves the cache when the ring wraps. */
+  private readonly decodedKeys: (Uint8Array | undefined)[] = new Array(DECODED_KEPT);
+  private decodedNext = 0;
   private readonly strings = new StringPool();
   private readonly verify = verifyOnce(nativeVerifier());
   private readonly memberParams;
@@ -154,7 +166,7 @@ export class ChorusProtocol implements Protocol {
       let decoded = this.decodedCache.get(out.bytes);
       if (decoded === undefined) {
         decoded = this.strings.internMessage(decodeMessage(out.bytes));
-        this.decodedCache.set(out.bytes, decoded);
+        if (out.kind === "content") this.keepDecoded(out.bytes, decoded);
       }
       const x = out.kind === "content" ? (this.messageIndex.get(out.messageId) ?? -1) : -1;
       world.publish(node, {
@@ -165,6 +177,14 @@ export class ChorusProtocol implements Protocol {
         decoded,
       } satisfies Omit<Publication, "from">);
     }
+  }
+
+  private keepDecoded(bytes: Uint8Array, decoded: WireMessage): void {
+    this.decodedCache.set(bytes, decoded);
+    const old = this.decodedKeys[this.decodedNext];
+    if (old !== undefined) this.decodedCache.delete(old);
+    this.decodedKeys[this.decodedNext] = bytes;
+    this.decodedNext = (this.decodedNext + 1) % DECODED_KEPT;
   }
 
   /** Receipts as the sender's app shows them: its own, merged with the owner's when there is one (src/api does the same). */

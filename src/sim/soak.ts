@@ -90,9 +90,10 @@ export const SOAK_SCENARIO: ScenarioInput = Object.freeze({
   settleMs: 600_000,
   // Bounds small enough to be reached within the day, so that a flat heap means bounded state: seen ids
   // leave the set after 1,000 (older copies are still recognised by sequence number).
-  params: { senderQuotaPer600s: 120, repairCacheSize: 500, maxSeenIds: 1_000 },
-  // The owner's full history lives in its node's store; its engine keeps the hot part at hand.
-  ownerParams: { repairCacheSize: 2_000, maxSeenIds: 4_000 },
+  params: { senderQuotaPer600s: 120, repairCacheSize: 500, maxSeenIds: 1_000, maxTrackedOwn: 64 },
+  // The owner's full history lives in its node's store; its engine keeps the hot part at hand, and receipts
+  // for the newest 1,000 messages (each entry holds up to one id per member).
+  ownerParams: { repairCacheSize: 2_000, maxSeenIds: 4_000, maxTrackedReceipts: 1_000 },
 });
 
 const HOUR_MS = 3_600_000;
@@ -113,6 +114,7 @@ class SampledProtocol implements Protocol {
   constructor(
     private readonly inner: ChorusProtocol,
     private readonly onSample: ((sample: SoakSample) => void) | undefined,
+    private readonly hours: number,
   ) {}
 
   describe(): Record<string, unknown> {
@@ -120,6 +122,11 @@ class SampledProtocol implements Protocol {
   }
 
   finish(world: World): void {
+    // Hours after the last event: nothing happened since, so the state then is the state now.
+    while (this.samples.length < this.hours && Number.isFinite(this.nextAt)) {
+      this.take(world, Math.round((this.nextAt - world.start) / HOUR_MS));
+      this.nextAt += HOUR_MS;
+    }
     this.inner.finish(world);
   }
 
@@ -208,7 +215,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   });
   const started = performance.now();
   const inner = new ChorusProtocol(scenario, new Rng(scenario.seed, "protocol"));
-  const protocol = new SampledProtocol(inner, options.onSample);
+  const protocol = new SampledProtocol(inner, options.onSample, options.hours);
   const { metrics, detail } = await new World(scenario, protocol).run();
   const p = inner.describe().engine as Record<string, number>;
   return {
