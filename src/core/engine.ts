@@ -138,12 +138,14 @@ interface MissingEntry {
   readonly key: string;
   readonly ref: MessageRef;
   readonly detectedAt: number;
-  readonly lostAt: number;
+  lostAt: number;
   requestAt: number;
   attempts: number;
   retrievalHint: Uint8Array | undefined;
   /** Someone else asked for it: our request waits, and does not ride on our other messages either. */
   suppressed?: boolean;
+  /** A request for it fell due while the control budget was spent. */
+  starved?: boolean;
 }
 
 interface OwnEntry {
@@ -225,6 +227,10 @@ const MARK_BYTES = 16;
  * lost on its way to the sender it acknowledges; two independent copies rarely both are.
  */
 const MARK_REPEATS = 2;
+/** Requests a member must have sent for a message before it gives the message up (see the "lost" timer). */
+const MIN_ATTEMPTS_BEFORE_LOSS = 3;
+/** ... unless this many dependency timeouts have passed since the gap was detected. */
+const LOSS_DEADLINE_FACTOR = 5;
 /** Given-up sequence numbers remembered per sender (see SenderState.lostSeqs). */
 const MAX_LOST_SEQS = 1_024;
 const SIGNATURE_FIELD_BYTES = 3 + SIGNATURE_BYTES;
@@ -773,7 +779,9 @@ export class ChannelEngine {
     const seq = message.sequence;
     if (seq === undefined) return false;
     const state = this.senders.get(message.senderId as SenderId);
-    if (state === undefined || seq > state.contiguous) return false;
+    if (state === undefined) return false;
+    // Above the contiguous mark: delivered out of order (its predecessor given up), unless given up itself.
+    if (seq > state.contiguous) return state.above.has(seq) && !state.lostAbove.has(seq);
     // Every sequence number from runStart to contiguous was delivered; below the run, every number after the
     // first contact was delivered too, except those given up on. This holds once an id has left the seen set.
     if (seq >= state.runStart) return true;
@@ -1315,6 +1323,8 @@ export class ChannelEngine {
       const lamport = message.lamportTimestamp ?? 0n;
       if (lamport > this.lamport) this.lamport = lamport;
       this.seen.set(id, true);
+      // A late copy of a message given up on by id: held now, whatever the seen set forgets later.
+      this.lost.delete(id);
       const delivered: DeliveredMessage = {
         messageId: id,
         senderId: sender,
@@ -1404,7 +1414,24 @@ export class ChannelEngine {
         }
         case "lost": {
           const entry = this.missing.get(top.key);
-          if (entry !== undefined && entry.lostAt === top.at) this.declareLost(entry, now, step);
+          if (entry === undefined || entry.lostAt !== top.at) break;
+          // Not asked for often enough because the control budget ran out: a message its own sender has shown
+          // to exist (a later sequence number) is given up only after MIN_ATTEMPTS_BEFORE_LOSS requests, or at
+          // LOSS_DEADLINE_FACTOR × the timeout. Ids named in histories may be made up, and a missing set more than
+          // half full is under pressure: no extension then, so that a flood cannot hold the missing set longer.
+          const cap = entry.detectedAt + LOSS_DEADLINE_FACTOR * this.params.dependencyTimeoutMs;
+          if (
+            entry.starved === true &&
+            entry.attempts < MIN_ATTEMPTS_BEFORE_LOSS &&
+            now < cap &&
+            this.missing.size <= this.params.maxMissing / 2 &&
+            this.proven(entry)
+          ) {
+            // Look again once the budget has room (or a retry later), not before.
+            const room = (this.controlSent[0] ?? now) + WINDOW_MS;
+            entry.lostAt = Math.min(cap, Math.max(now + this.params.repairRetryMs * 2, room));
+            this.schedule("lost", entry.key, entry.lostAt);
+          } else this.declareLost(entry, now, step);
           break;
         }
         case "response": {
@@ -1515,6 +1542,14 @@ export class ChannelEngine {
     for (const [message, bytes] of queue) this.deliver(message, bytes, now, step);
   }
 
+  /** A missing (sender, sequence) at or below what the sender itself has shown: it exists. */
+  private proven(entry: MissingEntry): boolean {
+    const { senderId, sequence } = entry.ref;
+    if (senderId === undefined || sequence === undefined) return false;
+    const state = this.senders.get(senderId);
+    return state !== undefined && sequence <= state.highest;
+  }
+
   private takeBudget(window: number[], budget: number, now: number): boolean {
     // Same arithmetic as the retry time in sendControl, so that a retry at exactly that time finds room.
     while (window.length > 0 && window[0]! + WINDOW_MS <= now) window.shift();
@@ -1610,6 +1645,7 @@ export class ChannelEngine {
   /** Sends a sync message: acknowledgements, causal history and due repair requests, within the control budget. */
   private sendControl(now: number, step: StepBuilder): void {
     if (!this.takeBudget(this.controlSent, this.params.controlBudgetPer600s, now)) {
+      for (const entry of this.missing.values()) if (entry.requestAt <= now) entry.starved = true;
       // Out of budget: try again when the oldest control message leaves the window.
       const retry = (this.controlSent[0] ?? now) + WINDOW_MS;
       this.syncAt = retry;

@@ -231,3 +231,37 @@ describe("suppression among many holders", () => {
     assert.ok(Math.min(...answers) >= 10, `answers per loss: ${answers.join(",")}`);
   });
 });
+
+describe("loss declaration", () => {
+  test("a gap is given up only after three requests, or at five dependency timeouts when the budget refused them", () => {
+    const a = makeEngine({ n: 1, seed: 1, params: { causalHistorySize: 0 } });
+    const m = ["m1", "m2"].map((t, i) => sendBytes(a, t, T + i * 1_000));
+    // B may send one control message per 600 s: its first request goes out, the retries cannot.
+    const b = makeEngine({ n: 2, seed: 2, params: { controlBudgetPer600s: 1 } });
+    const detected = T + 1_000;
+    assert.equal(eventsOf(b.receive(m[1]!.bytes, detected), "missing").length, 1);
+    const timeout = b.params.dependencyTimeoutMs;
+    const early = runTimers(b, detected + timeout + 30_000);
+    assert.equal(early.flatMap((s) => s.step.outgoing).length, 1, "one request, then out of budget");
+    assert.deepEqual(
+      early.flatMap((s) => eventsOf(s.step, "lost")),
+      [],
+      "not given up at the timeout",
+    );
+    // Still asked for fewer than three times: given up at the cap of five timeouts.
+    const later = runTimers(b, detected + 650_000);
+    const lost = later.flatMap((s) => eventsOf(s.step, "lost").map((e) => ({ at: s.at, e })));
+    assert.ok(lost.length >= 1, "given up in the end");
+    assert.ok(
+      lost[0]!.at > detected + 4 * timeout && lost[0]!.at <= detected + 5 * timeout,
+      `given up at +${lost[0]!.at - detected} ms`,
+    );
+
+    // With an ordinary budget, three requests go out within the timeout and the gap is given up on time.
+    const c = makeEngine({ n: 3, seed: 3 });
+    c.receive(m[1]!.bytes, detected);
+    const steps = runTimers(c, detected + timeout + 1_000);
+    assert.ok(steps.flatMap((s) => s.step.outgoing).length >= 3);
+    assert.equal(steps.flatMap((s) => eventsOf(s.step, "lost")).length >= 1, true, "given up at the timeout");
+  });
+});
