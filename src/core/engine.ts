@@ -235,6 +235,12 @@ const LOSS_DEADLINE_FACTOR = 5;
 const MAX_LOST_SEQS = 1_024;
 const SIGNATURE_FIELD_BYTES = 3 + SIGNATURE_BYTES;
 
+/** Adds `value`, dropping the oldest entry beyond `max`: a set that keeps the newest `max` values. */
+function addNewest(set: Set<number>, value: number, max: number): void {
+  set.add(value);
+  if (set.size > max) set.delete(set.values().next().value as number);
+}
+
 function idKey(id: string): string {
   return `i:${id}`;
 }
@@ -1275,10 +1281,7 @@ export class ChannelEngine {
   private advanceSender(state: SenderState, seq: number, held = true): void {
     if (held && seq <= state.floor) {
       // History from before our first contact (a repair answer for someone else, a catch-up page).
-      state.heldBelowFloor.add(seq);
-      if (state.heldBelowFloor.size > MAX_LOST_SEQS) {
-        state.heldBelowFloor.delete(state.heldBelowFloor.values().next().value as number);
-      }
+      addNewest(state.heldBelowFloor, seq, MAX_LOST_SEQS);
       return;
     }
     if (seq <= state.contiguous) {
@@ -1287,10 +1290,7 @@ export class ChannelEngine {
       return;
     }
     if (seq > state.highest) state.highest = seq;
-    if (!held) {
-      state.lostSeqs.add(seq);
-      if (state.lostSeqs.size > MAX_LOST_SEQS) state.lostSeqs.delete(state.lostSeqs.values().next().value as number);
-    }
+    if (!held) addNewest(state.lostSeqs, seq, MAX_LOST_SEQS);
     if (seq !== state.contiguous + 1) {
       state.above.add(seq);
       if (!held) state.lostAbove.add(seq);
