@@ -79,8 +79,18 @@ export function normalMessage(m: WireMessage): Record<string, unknown> {
   };
 }
 
+/**
+ * The events of one step as the expectations compare them. `accepted` (a storage signal the vectors predate)
+ * is left out, so that the traces stay comparable with implementations that do not report it.
+ */
+export function normalEvents(events: readonly EngineEvent[]): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const e of events) if (e.type !== "accepted") out.push(normalEvent(e));
+  return out;
+}
+
 /** An event as the expectations compare it; `reason` of a rejection is informative only. */
-export function normalEvent(e: EngineEvent): Record<string, unknown> {
+export function normalEvent(e: Exclude<EngineEvent, { type: "accepted" }>): Record<string, unknown> {
   switch (e.type) {
     case "delivered":
       return {
@@ -200,7 +210,7 @@ class Recorder {
       ...input,
       ...(note === undefined ? {} : { note }),
       outgoing,
-      events: step.events.map(normalEvent),
+      events: normalEvents(step.events),
     });
     return labels;
   }
@@ -258,7 +268,7 @@ class Recorder {
       }
       expect[m.name] = {
         delivered: this.delivered.get(m.name),
-        log: engine.log().map((d) => d.messageId),
+        log: engine.deliveredLog().map((d) => d.messageId),
         missing: engine
           .missingRefs()
           .map((r) => ({ ...r }))

@@ -132,7 +132,7 @@ export function runDemo(options: DemoOptions): void {
   }
   const logs = engines.map((e) =>
     e
-      .log()
+      .deliveredLog()
       .map((m) => m.messageId)
       .join(","),
   );

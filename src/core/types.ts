@@ -1,4 +1,4 @@
-import type { MessageKind } from "../wire/index.js";
+import type { MessageKind, WireMessage } from "../wire/index.js";
 import type { MessageId, SenderId } from "./ids.js";
 
 /** A message the application receives, in causal order. */
@@ -24,7 +24,36 @@ export interface MessageRef {
 
 export type GapSource = "causal-history" | "sequence" | "ack-mark";
 
+/** Why an incoming message was refused, as a stable code (the event's `reason` adds the values involved). */
+export type RejectionCode =
+  | "undecodable"
+  | "wrong-channel"
+  | "not-a-member"
+  | "unsigned-not-allowed"
+  | "unsigned-claims-chorus-id"
+  | "unsigned-chorus-fields"
+  | "bad-sender-id"
+  | "missing-signature"
+  | "id-mismatch"
+  | "sync-with-sequence"
+  | "bad-signature"
+  | "future-timestamp"
+  | "over-quota"
+  | "replayed-sync"
+  | "pending-full"
+  | "sender-pending-full";
+
 export type EngineEvent =
+  /**
+   * Another member's content message passed every check and is new here: it is delivered in this step or waits
+   * for its dependencies. A caller that keeps messages durably stores it now.
+   */
+  | {
+      readonly type: "accepted";
+      readonly messageId: MessageId;
+      readonly senderId: SenderId;
+      readonly sequence: number | undefined;
+    }
   | { readonly type: "delivered"; readonly message: DeliveredMessage }
   | {
       readonly type: "ephemeral";
@@ -53,13 +82,21 @@ export type EngineEvent =
       readonly members: number;
     }
   /** An incoming message was refused; nothing in the engine changed because of it. */
-  | { readonly type: "rejected"; readonly reason: string; readonly senderId?: string; readonly messageId?: string };
+  | {
+      readonly type: "rejected";
+      readonly code: RejectionCode;
+      readonly reason: string;
+      readonly senderId?: string;
+      readonly messageId?: string;
+    };
 
 export type OutgoingPurpose = "content" | "ephemeral" | "resend" | "sync" | "repair-request" | "repair-response";
 
 /** Bytes the caller must publish on the channel's topic. */
 export interface Outgoing {
   readonly bytes: Uint8Array;
+  /** The message `bytes` encode, so that callers need not decode the engine's own output. */
+  readonly message: WireMessage;
   readonly messageId: MessageId;
   readonly kind: MessageKind;
   readonly purpose: OutgoingPurpose;

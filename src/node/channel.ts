@@ -26,8 +26,15 @@ export interface ChannelContext {
   emit(channelId: string, event: NodeEvent): void;
 }
 
-/** Events a node reports, one per engine event, with delivered messages numbered by their log position. */
-export type NodeEvent = EngineEvent & { readonly channelId: string; readonly at: number; readonly position?: number };
+/**
+ * Events a node reports, one per engine event but `accepted` (which only tells the node to store a message),
+ * with delivered messages numbered by their log position.
+ */
+export type NodeEvent = Exclude<EngineEvent, { type: "accepted" }> & {
+  readonly channelId: string;
+  readonly at: number;
+  readonly position?: number;
+};
 
 interface StoredSnapshot {
   readonly engine: EngineSnapshot;
@@ -185,19 +192,15 @@ export class ChannelRuntime {
     const positions = new Map<string, number>();
     const fresh = new Set<string>();
     store.transaction(() => {
-      if (incoming !== undefined && incoming.message.senderId !== this.ctx.identity.senderId) {
-        const id = incoming.message.messageId;
-        const accepted =
-          step.events.some((e) => e.type === "delivered" && e.message.messageId === id) ||
-          this.engine.status(id)?.state === "pending";
-        if (accepted) this.storeMessage(incoming.message, incoming.bytes, now);
-      }
       for (const e of step.events) {
+        if (e.type === "accepted" && incoming !== undefined && e.messageId === incoming.message.messageId) {
+          this.storeMessage(incoming.message, incoming.bytes, now);
+        }
         if (e.type !== "delivered") continue;
         const m = e.message;
         if (m.own) {
-          const bytes = step.outgoing.find((o) => o.messageId === m.messageId)?.bytes;
-          if (bytes !== undefined) this.storeMessage(decodeMessage(bytes), bytes, now);
+          const out = step.outgoing.find((o) => o.messageId === m.messageId);
+          if (out !== undefined) this.storeMessage(out.message, out.bytes, now);
         }
         const before = store.getMessage(this.channelId, m.messageId);
         if (before === undefined) continue;
@@ -224,6 +227,7 @@ export class ChannelRuntime {
           });
           continue;
         }
+        if (e.type === "accepted") continue;
         if (e.type === "missing") missing = true;
         this.ctx.emit(this.channelId, { ...e, channelId: this.channelId, at: now });
       }

@@ -10,7 +10,7 @@ import {
   type Step,
 } from "../core/index.js";
 import { nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
-import { decodeMessage, type WireMessage } from "../wire/index.js";
+import type { WireMessage } from "../wire/index.js";
 import type { Purpose } from "./metrics.js";
 import type { Rng } from "./prng.js";
 import { type Scenario, SIM_PARAMS } from "./scenario.js";
@@ -154,7 +154,7 @@ export class ChorusProtocol implements Protocol {
           break;
         }
         case "rejected":
-          rec.reject(e.reason);
+          rec.reject(e.code);
           break;
         default:
           break;
@@ -165,7 +165,7 @@ export class ChorusProtocol implements Protocol {
       if (purpose === undefined) continue;
       let decoded = this.decodedCache.get(out.bytes);
       if (decoded === undefined) {
-        decoded = this.strings.internMessage(decodeMessage(out.bytes));
+        decoded = this.strings.internMessage(out.message);
         if (out.kind === "content") this.keepDecoded(out.bytes, decoded);
       }
       const x = out.kind === "content" ? (this.messageIndex.get(out.messageId) ?? -1) : -1;

@@ -1,3 +1,4 @@
+import type { RejectionCode } from "../core/index.js";
 import { Histogram, round } from "./stats.js";
 
 /**
@@ -275,10 +276,8 @@ export class Recorder {
     }
   }
 
-  reject(reason: string): void {
-    // Reasons embed values (ids, timestamps); group by their fixed prefix.
-    const key = reason.split(/[:("0-9]/)[0]!.trim() || reason;
-    this.rejected[key] = (this.rejected[key] ?? 0) + 1;
+  reject(code: RejectionCode): void {
+    this.rejected[code] = (this.rejected[code] ?? 0) + 1;
   }
 
   /** Expected pairs not delivered by the end, first `limit` of them: for diagnosis and test messages. */

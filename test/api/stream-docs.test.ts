@@ -125,7 +125,7 @@ describe("event JSON", () => {
       { ...base, messageId: id, senderId: sender, content: "hi" },
     ],
     [
-      { type: "rejected", reason: "bad signature", senderId: sender, ...base },
+      { type: "rejected", code: "bad-signature", reason: "bad signature", senderId: sender, ...base },
       { ...base, reason: "bad signature", senderId: sender },
     ],
     [

@@ -570,7 +570,7 @@ describe("replays, altered duplicates, forged senders", () => {
     const before = state(early);
     for (const [bytes, reason] of forgeries) assertUnchanged(early, before, early.receive(bytes, T + 1), reason);
     assert.deepEqual(
-      early.log().map((m) => new TextDecoder().decode(m.content)),
+      early.deliveredLog().map((m) => new TextDecoder().decode(m.content)),
       ["pay alice"],
     );
   });

@@ -59,10 +59,10 @@ describe("Lamport timestamps", () => {
     for (const m of arrival) assert.deepEqual(deliveredIds(b.receive(m.bytes, 40_000)), [m.id]);
     const own = b.send(enc("own"), 40_001);
     assert.deepEqual(
-      b.log().map((m) => m.messageId),
+      b.deliveredLog().map((m) => m.messageId),
       [early.id, ...tieIds, late.id, own.messageId],
     );
-    const entry = b.log().find((m) => m.messageId === own.messageId)!;
+    const entry = b.deliveredLog().find((m) => m.messageId === own.messageId)!;
     assert.equal(entry.own, true);
     assert.equal(entry.lamportTimestamp, 40_001n);
   });

@@ -81,7 +81,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
 /** The network's recent traffic as a pool for hostile inputs: what an attacker on the topic has seen. */
 function poolOf(net: Network): Warm | undefined {
   const pool: Uint8Array[] = [];
-  for (const m of net.engines[0]!.log()) {
+  for (const m of net.engines[0]!.deliveredLog()) {
     const bytes = net.engines[0]!.cachedBytes(m.messageId);
     if (bytes !== undefined) pool.push(bytes);
   }
@@ -129,7 +129,7 @@ describe("engine receive: fuzz, then convergence", () => {
           const honest = new Set(net.ids.map((id) => id.senderId));
           const logs = net.engines.map((e) =>
             e
-              .log()
+              .deliveredLog()
               .filter((m) => honest.has(m.senderId))
               .map((m) => m.messageId),
           );

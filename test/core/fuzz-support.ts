@@ -471,7 +471,7 @@ export function checkInput(engine: ChannelEngine, bytes: Uint8Array, now: number
   const decode = decodeOutcome(bytes);
   const sizes = JSON.stringify(engine.bufferSizes());
   const before = full ? JSON.stringify(engine.snapshot()) : undefined;
-  const logBefore = full ? engine.log().map((m) => m.messageId) : undefined;
+  const logBefore = full ? engine.deliveredLog().map((m) => m.messageId) : undefined;
   let step: Step;
   try {
     step = engine.receive(bytes, now);
@@ -492,7 +492,7 @@ export function checkInput(engine: ChannelEngine, bytes: Uint8Array, now: number
         throw new Error(`a refusal (${reason}) did more than refuse`);
       if (JSON.stringify(engine.bufferSizes()) !== sizes) throw new Error(`a refusal (${reason}) changed buffer sizes`);
       if (full) {
-        const logAfter = engine.log().map((m) => m.messageId);
+        const logAfter = engine.deliveredLog().map((m) => m.messageId);
         if (JSON.stringify(logAfter) !== JSON.stringify(logBefore))
           throw new Error(`a refusal (${reason}) changed the log`);
         if (JSON.stringify(engine.snapshot()) !== before)

@@ -154,7 +154,7 @@ export class Network {
 
   /** Ids of member `i`'s log in (lamport, id) order. */
   logIds(i: number): string[] {
-    return this.engines[i]!.log().map((m) => m.messageId);
+    return this.engines[i]!.deliveredLog().map((m) => m.messageId);
   }
 
   inFlight(): number {

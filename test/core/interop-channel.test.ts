@@ -92,14 +92,14 @@ test("Chorus and @waku/sds members deliver each other's messages and acknowledge
   const expected = [first.id, reply.messageId, second.id].sort();
   assert.deepEqual(
     alice
-      .log()
+      .deliveredLog()
       .map((m) => m.messageId)
       .sort(),
     expected,
   );
   assert.deepEqual(
     bob
-      .log()
+      .deliveredLog()
       .map((m) => m.messageId)
       .sort(),
     expected,
@@ -120,5 +120,5 @@ test("with interop off, unsigned SDS messages are rejected with a reason", async
   const event = step.events[0]!;
   assert.equal(event.type, "rejected");
   assert.match(event.type === "rejected" ? event.reason : "", /interop is off/);
-  assert.equal(engine.log().length, 0);
+  assert.equal(engine.deliveredLog().length, 0);
 });

@@ -68,7 +68,7 @@ describe("snapshots", () => {
     assert.equal(JSON.stringify(restored.snapshot()), text);
     // Rate quota buckets are arrival-time state and not persisted: a restored engine starts them full.
     assert.deepEqual({ ...restored.bufferSizes(), quotas: 0 }, { ...b.bufferSizes(), quotas: 0 });
-    assert.deepEqual(restored.log(), b.log());
+    assert.deepEqual(restored.deliveredLog(), b.deliveredLog());
     assert.deepEqual(restored.missingRefs(), b.missingRefs());
     assert.deepEqual(restored.status(own[0]!.messageId), b.status(own[0]!.messageId));
     assert.equal(restored.nextDeadline(), b.nextDeadline());
@@ -81,7 +81,7 @@ describe("snapshots", () => {
       assert.deepEqual(deliveredIds(r.receive(bytes, T + 100)), [], "no second delivery");
     const got = r.receive(as[1]!, T + 101);
     assert.deepEqual(
-      deliveredIds(got).map((id) => r.log().find((m) => m.messageId === id)?.sequence),
+      deliveredIds(got).map((id) => r.deliveredLog().find((m) => m.messageId === id)?.sequence),
       [2, 3],
     );
     assert.equal(eventsOf(got, "repaired").length, 1);
@@ -169,8 +169,8 @@ describe("snapshots", () => {
     assert.ok(a.filter((e) => e.startsWith("delivered")).length > 5);
     assert.deepEqual(b, a);
     assert.deepEqual(
-      copy.log().map((m) => m.messageId),
-      original.log().map((m) => m.messageId),
+      copy.deliveredLog().map((m) => m.messageId),
+      original.deliveredLog().map((m) => m.messageId),
     );
   });
 

@@ -68,7 +68,7 @@ describe("message overhead", () => {
     for (const size of [1, 100, 1_000, 20_000])
       record(`content of ${size} bytes`, x.send(new Uint8Array(size).fill(65), t++).outgoing);
     // Transport retrieval hints (a Waku message hash is 32 bytes) make every causal-history entry longer.
-    for (const m of x.log().slice(-4)) x.setRetrievalHint(m.messageId, new Uint8Array(32).fill(7));
+    for (const m of x.deliveredLog().slice(-4)) x.setRetrievalHint(m.messageId, new Uint8Array(32).fill(7));
     record("with retrieval hints", x.send(enc("hinted"), t++).outgoing);
     // Syncs and repair requests over the next hour.
     for (let i = 0; i < 500; i++) {

@@ -205,7 +205,7 @@ describe("ephemeral messages", () => {
     assert.deepEqual(wire.causalHistory, []);
     // Sender side: not tracked, not logged, no timers.
     assert.equal(a.status(e.messageId), undefined);
-    assert.deepEqual(a.log(), []);
+    assert.deepEqual(a.deliveredLog(), []);
     assert.equal(a.nextDeadline(), undefined);
     assert.deepEqual(outgoingOf(runTimers(a, T + 10_000_000)), []);
 
@@ -217,7 +217,7 @@ describe("ephemeral messages", () => {
     assert.equal(ev[0]!.senderId, a.senderId);
     assert.equal(dec(ev[0]!.content), "typing…");
     assert.deepEqual(eventsOf(step, "delivered"), []);
-    assert.deepEqual(b.log(), []);
+    assert.deepEqual(b.deliveredLog(), []);
     assert.equal(b.status(e.messageId), undefined);
     assert.equal(b.nextDeadline(), undefined, "nothing to acknowledge: no sync owed");
     // B's next message neither names nor acknowledges it.

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { normalEvent, normalMessage } from "../../scripts/vector-scenarios.js";
+import { normalEvents, normalMessage } from "../../scripts/vector-scenarios.js";
 import { ChannelEngine, type EngineEvent, identityFromSecretKey, type Params } from "../../src/core/index.js";
 import { decodeMessage } from "../../src/wire/index.js";
 import { prng } from "../core/fixtures.js";
@@ -115,7 +115,7 @@ function replay(s: Scenario): void {
       assert.equal(result.outgoing[k]!.bytes.length > 0, true);
     }
     // The projection the vectors were written with; a rejection's reason is the implementation's own wording.
-    const got = result.events.map(normalEvent).map(withoutReason);
+    const got = normalEvents(result.events).map(withoutReason);
     const want = step.events.map(withoutReason);
     const deliveredOnly = (events: Record<string, unknown>[]) => events.filter((e) => e.type === "delivered");
     assert.deepEqual(deliveredOnly(got), deliveredOnly(want), `${where}: deliveries, in order`);
@@ -128,7 +128,7 @@ function replay(s: Scenario): void {
     assert.ok(want, `${s.name}: expectations for ${m.name}`);
     assert.deepEqual(delivered.get(m.name), want.delivered, `${s.name}: ${m.name}'s delivery order`);
     assert.deepEqual(
-      engine.log().map((d) => d.messageId),
+      engine.deliveredLog().map((d) => d.messageId),
       want.log,
       `${s.name}: ${m.name}'s log`,
     );

@@ -1,0 +1,268 @@
+import { bytesToHex } from "@noble/hashes/utils.js";
+import { type DecodeLimits, decodeMessage, type WireMessage } from "../../wire/index.js";
+import { filterHas, summaryFillRatio } from "../ack-filter.js";
+import { BoundedMap } from "../bounded.js";
+import type { TimerHeap } from "../heap.js";
+import { type MessageId, markPrefixHex, type SenderId } from "../ids.js";
+import type { MemberDirectory } from "../members.js";
+import { fromHex } from "../message-cache.js";
+import type { Params } from "../params.js";
+import type { StepBuilder } from "../step.js";
+import type { MessageStatus, OwnState } from "../types.js";
+
+interface OwnEntry {
+  readonly messageId: MessageId;
+  readonly sequence: number;
+  readonly message: WireMessage;
+  readonly bytes: Uint8Array;
+  readonly lamportTimestamp: bigint;
+  readonly sentAt: number;
+  resendAt: number;
+  resends: number;
+  /** A member that evidently is online showed it lacks this message: resend even though others have it. */
+  lacking: boolean;
+  readonly ackedBy: Set<SenderId>;
+  /** First filter hit per member, by summary nonce; a second hit with another nonce confirms. */
+  readonly possibly: Map<SenderId, bigint>;
+}
+
+export interface OwnJson {
+  bytes: string;
+  sentAt: number;
+  resendAt: number;
+  resends: number;
+  ackedBy: string[];
+  possibly: [string, string][];
+}
+
+/**
+ * Receipts for our own messages: who confirmed each (a mark, a causal-history reference, or two filter hits
+ * under different nonces), and resends when nobody did or an online member evidently lacks one.
+ */
+export class OwnReceipts {
+  private readonly own: BoundedMap<MessageId, OwnEntry>;
+  private readonly bySeq = new Map<number, MessageId>();
+  /** Highest own sequence number each member has confirmed through a received-up-to mark. */
+  private readonly confirmedUpTo = new Map<SenderId, number>();
+
+  constructor(
+    private readonly params: Params,
+    private readonly salt: Uint8Array,
+    private readonly ownPrefix: string,
+    private readonly timers: TimerHeap,
+    private readonly members: MemberDirectory,
+  ) {
+    this.own = new BoundedMap(params.maxTrackedOwn, (id, entry) => {
+      if (this.bySeq.get(entry.sequence) === id) this.bySeq.delete(entry.sequence);
+    });
+  }
+
+  get size(): number {
+    return this.own.size;
+  }
+
+  /** Starts tracking a message we sent; its first resend is due at `resendAt` unless someone confirms it. */
+  track(message: WireMessage, bytes: Uint8Array, sentAt: number, resendAt: number): void {
+    const messageId = message.messageId as MessageId;
+    const sequence = message.sequence ?? 0;
+    const entry: OwnEntry = {
+      messageId,
+      sequence,
+      message,
+      bytes,
+      lamportTimestamp: message.lamportTimestamp ?? 0n,
+      sentAt,
+      resendAt,
+      resends: 0,
+      lacking: false,
+      ackedBy: new Set(),
+      possibly: new Map(),
+    };
+    this.own.set(messageId, entry);
+    this.bySeq.set(sequence, messageId);
+    if (this.params.maxResends > 0) this.timers.push({ at: resendAt, kind: "resend", key: messageId });
+  }
+
+  /** An evicted member's confirmations are forgotten with it. */
+  forgetMember(id: SenderId): void {
+    this.confirmedUpTo.delete(id);
+  }
+
+  /** What the author of `message` tells us about our own messages: causal history, marks, filter. */
+  read(message: WireMessage, by: SenderId, ownSequence: number, now: number, step: StepBuilder): void {
+    for (const entry of message.causalHistory) {
+      const own = this.own.get(entry.messageId as MessageId);
+      if (own !== undefined) this.confirm(own, by, step);
+    }
+    const ack = message.ack;
+    if (ack === undefined) return;
+    let confirmedUpTo = this.confirmedUpTo.get(by) ?? 0;
+    let markedMe = false;
+    for (const mark of ack.marks) {
+      if (markPrefixHex(mark) !== this.ownPrefix) continue;
+      markedMe = true;
+      // A mark beyond what we sent is a lie; cap it rather than trust it.
+      const upTo = Math.min(mark.sequence, ownSequence);
+      if (upTo > confirmedUpTo) {
+        this.confirmRange(by, Math.max(confirmedUpTo, (mark.first ?? 1) - 1), upTo, step);
+        confirmedUpTo = upTo;
+        this.confirmedUpTo.set(by, upTo);
+      }
+    }
+    if (ack.filter.length > 0 && summaryFillRatio(ack) <= this.params.ackMaxFillRatio) {
+      const lowest = Math.max(confirmedUpTo, ownSequence - this.params.ackFilterCheckDepth);
+      // Its author's clock passed a message's timestamp when it delivered it: a summary stamped no later
+      // says nothing about the message. Otherwise replayed old summaries, each with its own nonce, would
+      // add up to two false hits.
+      const writtenAt = message.lamportTimestamp ?? 0n;
+      for (let seq = ownSequence; seq > lowest; seq--) {
+        const own = this.at(seq);
+        if (own === undefined || own.ackedBy.has(by) || own.lamportTimestamp >= writtenAt) continue;
+        if (!filterHas(this.salt, ack.nonce, ack.filter, ack.hashCount, own.messageId)) continue;
+        const earlier = own.possibly.get(by);
+        if (earlier === undefined) own.possibly.set(by, ack.nonce);
+        else if (earlier !== ack.nonce) this.confirm(own, by, step);
+      }
+    }
+    if (markedMe) this.noteLacking(by, confirmedUpTo, message.lamportTimestamp ?? 0n, ownSequence, now);
+  }
+
+  private at(seq: number): OwnEntry | undefined {
+    const id = this.bySeq.get(seq);
+    return id === undefined ? undefined : this.own.get(id);
+  }
+
+  /**
+   * `by` wrote a summary well after our newest messages went out, and its mark for us stops short of them:
+   * it is online and lacks them. Nobody else may ever tell it (the tail of a quiet channel), so we resend.
+   */
+  private noteLacking(by: SenderId, markedUpTo: number, writtenAt: bigint, ownSequence: number, now: number): void {
+    const p = this.params;
+    const lowest = Math.max(markedUpTo, ownSequence - p.ackFilterCheckDepth);
+    for (let seq = ownSequence; seq > lowest; seq--) {
+      const own = this.at(seq);
+      if (own === undefined || own.ackedBy.has(by) || own.possibly.has(by)) continue;
+      if (own.resends >= p.maxResends || own.lamportTimestamp + BigInt(Math.floor(p.resendAfterMs / 2)) > writtenAt) {
+        continue;
+      }
+      const at = now + this.members.suppressionDelay(p.repairResponseDelayMs);
+      own.lacking = true;
+      if (at < own.resendAt) {
+        own.resendAt = at;
+        this.timers.push({ at, kind: "resend", key: own.messageId });
+      }
+    }
+  }
+
+  private confirmRange(by: SenderId, from: number, to: number, step: StepBuilder): void {
+    if (to - from > this.own.size) {
+      for (const own of this.own.values()) if (own.sequence > from && own.sequence <= to) this.confirm(own, by, step);
+      return;
+    }
+    for (let seq = from + 1; seq <= to; seq++) {
+      const own = this.at(seq);
+      if (own !== undefined) this.confirm(own, by, step);
+    }
+  }
+
+  private confirm(own: OwnEntry, by: SenderId, step: StepBuilder): void {
+    if (own.ackedBy.has(by)) return;
+    own.ackedBy.add(by);
+    own.possibly.delete(by);
+    step.events.push({
+      type: "acknowledged",
+      messageId: own.messageId,
+      by,
+      count: own.ackedBy.size,
+      members: this.members.size,
+    });
+  }
+
+  /** The "resend" timer of `id` fired at `at`: publish it again if nobody confirmed it, or a member lacks it. */
+  fireResend(id: MessageId, at: number, now: number, step: StepBuilder): void {
+    const own = this.own.get(id);
+    if (own === undefined || own.resendAt !== at) return;
+    const p = this.params;
+    const unheard = own.ackedBy.size === 0 && own.possibly.size === 0;
+    if (!(unheard || own.lacking) || own.resends >= p.maxResends) {
+      own.resendAt = Number.POSITIVE_INFINITY;
+      return;
+    }
+    own.lacking = false;
+    own.resends++;
+    // After the last resend nothing is scheduled; Infinity says so (a finite time would come back as a timer on restore).
+    own.resendAt =
+      own.resends < p.maxResends ? now + p.resendAfterMs * p.resendBackoff ** own.resends : Number.POSITIVE_INFINITY;
+    if (Number.isFinite(own.resendAt)) this.timers.push({ at: own.resendAt, kind: "resend", key: id });
+    step.outgoing.push({ bytes: own.bytes, message: own.message, messageId: id, kind: "content", purpose: "resend" });
+  }
+
+  isLive(id: MessageId, at: number): boolean {
+    return this.own.get(id)?.resendAt === at;
+  }
+
+  /** Receipts of one of our messages ("acknowledged by k of N known members"), or undefined if not ours. */
+  status(id: MessageId): MessageStatus | undefined {
+    const own = this.own.get(id);
+    if (own === undefined) return undefined;
+    const members = this.members.size;
+    const count = own.ackedBy.size;
+    const quorum = Math.max(1, Math.ceil(this.params.ackQuorum * members));
+    const state: OwnState =
+      count >= quorum ? "acknowledged" : own.possibly.size > 0 || count > 0 ? "possibly-acknowledged" : "pending";
+    return {
+      messageId: id,
+      own: true,
+      state,
+      sequence: own.sequence,
+      resends: own.resends,
+      receipts: {
+        count,
+        members,
+        ratio: members === 0 ? 0 : count / members,
+        ackedBy: [...own.ackedBy],
+        possiblyBy: [...own.possibly.keys()],
+      },
+    };
+  }
+
+  confirmedJson(): [string, number][] {
+    return [...this.confirmedUpTo.entries()];
+  }
+
+  toJSON(): OwnJson[] {
+    return [...this.own.values()].map((o) => ({
+      bytes: bytesToHex(o.bytes),
+      sentAt: o.sentAt,
+      resendAt: o.resendAt,
+      resends: o.resends,
+      ackedBy: [...o.ackedBy],
+      possibly: [...o.possibly.entries()].map(([k, v]) => [k, v.toString()] as [string, string]),
+    }));
+  }
+
+  restore(confirmed: readonly [string, number][], own: readonly OwnJson[], limits: DecodeLimits | undefined): void {
+    for (const [id, seq] of confirmed) this.confirmedUpTo.set(id as SenderId, seq);
+    for (const o of own) {
+      const bytes = fromHex(o.bytes);
+      const m = decodeMessage(bytes, limits);
+      const entry: OwnEntry = {
+        messageId: m.messageId as MessageId,
+        sequence: m.sequence ?? 0,
+        message: m,
+        bytes,
+        lamportTimestamp: m.lamportTimestamp ?? 0n,
+        sentAt: o.sentAt,
+        resendAt: o.resendAt ?? Number.POSITIVE_INFINITY,
+        resends: o.resends,
+        lacking: false,
+        ackedBy: new Set(o.ackedBy as SenderId[]),
+        possibly: new Map(o.possibly.map(([k, v]) => [k as SenderId, BigInt(v)])),
+      };
+      this.own.set(entry.messageId, entry);
+      this.bySeq.set(entry.sequence, entry.messageId);
+      if (Number.isFinite(entry.resendAt))
+        this.timers.push({ at: entry.resendAt, kind: "resend", key: entry.messageId });
+    }
+  }
+}

@@ -1,0 +1,200 @@
+import {
+  type AckSummary,
+  encodeUnsigned,
+  type ReceivedUpTo,
+  SIGNATURE_BYTES,
+  type WireMessage,
+} from "../../wire/index.js";
+import { buildFilter, optimalHashCount } from "../ack-filter.js";
+import { Ring } from "../bounded.js";
+import { type MessageId, type SenderId, senderPrefixBytes } from "../ids.js";
+import type { MessageCache } from "../message-cache.js";
+import type { Params } from "../params.js";
+import type { SenderState, SenderTable } from "../senders.js";
+
+// Bytes of an ack summary besides its filter bytes and marks: field tag and length, nonce, hash count, filter tag and length.
+const ACK_FIXED_BYTES = 3 + 9 + 2 + 3;
+const MARK_BYTES = 16;
+export const SIGNATURE_FIELD_BYTES = 3 + SIGNATURE_BYTES;
+/**
+ * Summaries a sender's progress is announced in before it yields its mark slot to others: one summary can be
+ * lost on its way to the sender it acknowledges; two independent copies rarely both are.
+ */
+const MARK_REPEATS = 2;
+
+/** A message being built: every field but the acknowledgement summary and the signature. */
+export type UnsignedBase = Omit<WireMessage, "ack" | "signature">;
+
+/**
+ * The acknowledgement summary our messages carry: received-up-to marks (an announcement queue, so that every
+ * sender's progress is announced within a bounded number of summaries however many senders there are) and a
+ * salted filter of recently received ids, with a fresh nonce each time.
+ */
+export class SummaryWriter {
+  private readonly recentReceived: Ring<MessageId>;
+  /** Most recently advanced senders, newest last (at most 2 × ackMaxMarks): fill for spare mark slots. */
+  private markOrder: SenderId[] = [];
+  /** Senders whose progress was not yet announced `MARK_REPEATS` times, oldest unannounced first. */
+  private readonly markQueue = new Set<SenderId>();
+
+  constructor(
+    private readonly params: Params,
+    private readonly salt: Uint8Array,
+    private readonly random: () => number,
+    private readonly senders: SenderTable,
+    private readonly cache: MessageCache,
+  ) {
+    this.recentReceived = new Ring(params.ackRecentIds);
+  }
+
+  /** A content message was accepted: its id goes into the next filters. */
+  noteReceived(id: MessageId): void {
+    this.recentReceived.push(id);
+  }
+
+  /** Another sender's contiguous mark moved: queue the news (kept in place if already waiting). */
+  noteProgress(state: SenderState): void {
+    if (state.contiguous >= state.runStart) this.markQueue.add(state.id);
+    const i = this.markOrder.indexOf(state.id);
+    if (i >= 0) this.markOrder.splice(i, 1);
+    this.markOrder.push(state.id);
+    if (this.markOrder.length > this.params.ackMaxMarks * 2) this.markOrder.shift();
+  }
+
+  /**
+   * The unsigned encoding of `base` with the largest summary that keeps the message's overhead (all but its
+   * content, signature included) within `overheadBudgetBytes`. Its marks count as announced.
+   */
+  encodeFitting(base: UnsignedBase): { unsigned: Uint8Array; ack?: AckSummary } {
+    // Encoding is a tenth of the cost of a send: the encoding that is measured is the one that is signed.
+    const plain = encodeUnsigned(base);
+    if (base.kind === "ephemeral") return { unsigned: plain };
+    const limit = this.params.overheadBudgetBytes;
+    const contentBytes = base.content?.length ?? 0;
+    let budget = limit - (plain.length + SIGNATURE_FIELD_BYTES - contentBytes);
+    // `build` estimates field sizes (varint lengths, mark sequence numbers); shrink until the real encoding fits.
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const summary = this.build(budget);
+      if (summary === undefined) break;
+      const withAck = encodeUnsigned({ ...base, ack: summary.ack });
+      const over = withAck.length + SIGNATURE_FIELD_BYTES - contentBytes;
+      if (over <= limit) {
+        this.noteAnnounced(summary.marked);
+        return { unsigned: withAck, ack: summary.ack };
+      }
+      budget -= over - limit;
+    }
+    return { unsigned: plain };
+  }
+
+  /**
+   * The acknowledgement summary that fits `budget` bytes. Marks go first, oldest unannounced progress first;
+   * spare slots repeat the most recently active senders, for gap detection. `marked` lists the senders whose
+   * marks it carries.
+   */
+  private build(budget: number): { ack: AckSummary; marked: SenderState[] } | undefined {
+    const p = this.params;
+    let room = budget - ACK_FIXED_BYTES;
+    if (room < 0) return undefined;
+    const marks: ReceivedUpTo[] = [];
+    const marked = new Map<SenderId, SenderState>();
+    const add = (state: SenderState): void => {
+      // A mark claims only what we hold: the run since the last message we gave up on.
+      marks.push({
+        senderPrefix: senderPrefixBytes(state.id),
+        sequence: state.contiguous,
+        ...(state.runStart > 1 ? { first: state.runStart } : {}),
+      });
+      marked.set(state.id, state);
+      room -= MARK_BYTES;
+    };
+    // Half the filter's bytes stay free for ids no mark covers (newest messages, runs past a gap, SDS peers').
+    const reserve = this.recentReceived.size > 0 ? Math.floor(p.ackMaxFilterBytes / 2) : 0;
+    room -= reserve;
+    // Progress never announced goes first, repeats after it: everyone's progress is announced once before anyone's twice.
+    const stale: SenderId[] = [];
+    for (const repeats of [false, true]) {
+      for (const sender of this.markQueue) {
+        if (marks.length >= p.ackMaxMarks || room < MARK_BYTES) break;
+        const state = this.senders.get(sender);
+        if (state === undefined || state.contiguous < state.runStart) {
+          if (!repeats) stale.push(sender);
+        } else if ((state.announced === state.contiguous) === repeats && !marked.has(state.id)) add(state);
+      }
+    }
+    for (const sender of stale) this.markQueue.delete(sender);
+    for (let i = this.markOrder.length - 1; i >= 0 && marks.length < p.ackMaxMarks && room >= MARK_BYTES; i--) {
+      const state = this.senders.get(this.markOrder[i]!);
+      if (state === undefined || marked.has(state.id) || state.contiguous < state.runStart) continue;
+      add(state);
+    }
+    room += reserve;
+    const ids = this.filterIds(Math.min(p.ackMaxFilterBytes, room), marked);
+    if (marks.length === 0 && ids.length === 0) return undefined;
+    const maxBytes = Math.min(p.ackMaxFilterBytes, room);
+    const filterBytes = ids.length === 0 ? 0 : Math.min(maxBytes, Math.ceil((ids.length * p.ackFilterBitsPerId) / 8));
+    const hashCount = optimalHashCount(filterBytes * 8, ids.length);
+    const nonce = this.randomNonce();
+    const filter = buildFilter(this.salt, nonce, ids, filterBytes, hashCount);
+    return { ack: { nonce, filter, hashCount, marks }, marked: [...marked.values()] };
+  }
+
+  /** Recently received ids no mark of this summary covers, newest first, as many as `maxBytes` of filter hold. */
+  private filterIds(maxBytes: number, marked: ReadonlyMap<SenderId, SenderState>): MessageId[] {
+    const capacity = Math.floor((maxBytes * 8) / this.params.ackFilterBitsPerId);
+    const ids: MessageId[] = [];
+    if (capacity <= 0) return ids;
+    for (const id of this.recentReceived.newest()) {
+      const cached = this.cache.messageOf(id);
+      const seq = cached?.sequence;
+      if (seq !== undefined) {
+        const state = marked.get(cached!.senderId as SenderId);
+        if (state !== undefined && state.contiguous >= seq && seq >= state.runStart) continue;
+      }
+      ids.push(id);
+      if (ids.length >= capacity) break;
+    }
+    return ids;
+  }
+
+  /** The marks of a sent summary: progress announced `MARK_REPEATS` times leaves the queue until it moves again. */
+  private noteAnnounced(marked: readonly SenderState[]): void {
+    for (const state of marked) {
+      const announcements = this.senders.recordAnnouncement(state);
+      if (!this.markQueue.delete(state.id)) continue;
+      // Not yet repeated enough: back of the queue, behind everyone else waiting.
+      if (announcements < MARK_REPEATS) this.markQueue.add(state.id);
+    }
+  }
+
+  private randomNonce(): bigint {
+    const hi = BigInt(Math.floor(this.random() * 0x1_0000_0000));
+    const lo = BigInt(Math.floor(this.random() * 0x1_0000_0000));
+    return (hi << 32n) | lo;
+  }
+
+  /** Senders whose progress was never announced, counted up to `limit + 1`. */
+  unannounced(limit: number): number {
+    let count = 0;
+    for (const sender of this.markQueue) {
+      const state = this.senders.get(sender);
+      if (state === undefined || state.announced === state.contiguous) continue;
+      if (++count > limit) break;
+    }
+    return count;
+  }
+
+  toJSON(): { recentReceived: string[]; markOrder: string[]; markQueue: string[] } {
+    return {
+      recentReceived: this.recentReceived.toArray(),
+      markOrder: [...this.markOrder],
+      markQueue: [...this.markQueue],
+    };
+  }
+
+  restore(s: { recentReceived: readonly string[]; markOrder: readonly string[]; markQueue?: readonly string[] }): void {
+    for (const id of s.recentReceived) this.recentReceived.push(id as MessageId);
+    this.markOrder = s.markOrder.map((x) => x as SenderId);
+    for (const id of s.markQueue ?? []) this.markQueue.add(id as SenderId);
+  }
+}

@@ -1,0 +1,121 @@
+import { kindOf, type MessageKind, type WireMessage } from "../wire/index.js";
+import type { SignatureVerifier } from "./identity.js";
+import { expectedMessageId, isChorusSenderId, type SenderId } from "./ids.js";
+import type { Params } from "./params.js";
+import { SenderQuota } from "./quota.js";
+import type { RejectionCode } from "./types.js";
+
+/** Why a message is refused: a stable code, and prose with the values involved. */
+export interface Refusal {
+  readonly code: RejectionCode;
+  readonly reason: string;
+}
+
+/** Who may post, and how signatures are checked. */
+export interface AdmissionRules {
+  readonly channelId: string;
+  readonly self: SenderId;
+  readonly params: Params;
+  readonly verify: SignatureVerifier;
+  readonly isMember: ((senderId: string) => boolean) | undefined;
+}
+
+function refuse(code: RejectionCode, reason: string): Refusal {
+  return { code, reason };
+}
+
+/** Refusals of an unsigned (SDS) message, which may not speak for a Chorus key nor use fields only signatures make safe. */
+function unsignedRefusal(message: WireMessage, p: Params): Refusal | undefined {
+  if (!p.interop) return refuse("unsigned-not-allowed", "unsigned SDS message and interop is off");
+  if (isChorusSenderId(message.senderId)) {
+    return refuse("unsigned-claims-chorus-id", "unsigned message claims a Chorus sender id");
+  }
+  if (message.sequence !== undefined || message.ack !== undefined || message.sequenceRepairRequest.length > 0) {
+    return refuse("unsigned-chorus-fields", "unsigned message carries Chorus fields");
+  }
+  return undefined;
+}
+
+function signedRefusal(message: WireMessage, bytes: Uint8Array, rules: AdmissionRules): Refusal | undefined {
+  if (!isChorusSenderId(message.senderId)) {
+    return refuse("bad-sender-id", "sender id is not an ed25519 public key in hex");
+  }
+  if (message.signature === undefined) return refuse("missing-signature", "missing signature");
+  const expected = expectedMessageId(message);
+  if (expected !== message.messageId) {
+    return refuse("id-mismatch", `message id does not match its fields (expected ${expected})`);
+  }
+  if (kindOf(message) === "sync" && message.sequence !== undefined) {
+    return refuse("sync-with-sequence", "sync message carries a sequence number");
+  }
+  if (!rules.verify(bytes, message.signature, message.senderId as SenderId))
+    return refuse("bad-signature", "bad signature");
+  return undefined;
+}
+
+/** Why a decoded message must be refused before it touches any state, or undefined when it may be processed. */
+export function refusalOf(
+  message: WireMessage,
+  bytes: Uint8Array,
+  now: number,
+  rules: AdmissionRules,
+): Refusal | undefined {
+  if (message.channelId !== rules.channelId) return refuse("wrong-channel", `wrong channel "${message.channelId}"`);
+  if (rules.isMember !== undefined && message.senderId !== rules.self && !rules.isMember(message.senderId)) {
+    return refuse("not-a-member", "sender is not a member of the channel");
+  }
+  const p = rules.params;
+  const refusal = message.kind === undefined ? unsignedRefusal(message, p) : signedRefusal(message, bytes, rules);
+  if (refusal !== undefined) return refusal;
+  if (message.lamportTimestamp !== undefined) {
+    const limit = BigInt(Math.floor(Math.max(0, now) + p.maxFutureSkewMs));
+    if (message.lamportTimestamp > limit) {
+      return refuse(
+        "future-timestamp",
+        `lamport timestamp ${message.lamportTimestamp} is more than ${p.maxFutureSkewMs} ms ahead`,
+      );
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The per-sender rate quota (quota.ts), charged for messages that passed validation and are new here. It runs
+ * after the signature check, so nobody can spend another member's quota with forged messages, and after the
+ * duplicate check, so rebroadcasts of what we hold cost the author nothing. A refused message changes no state:
+ * not seen, not heard from, no gap, so a legitimate one comes back through repair. Repairs are free by
+ * construction: a content message pays for its sender's sequence numbers up to its own, so the ones it skipped
+ * are paid when they arrive. Bytes the caller fetched on purpose (`requested`) are exempt, and so are unsigned
+ * SDS messages (no sequence numbers) that we miss by id.
+ */
+export class RateQuota {
+  private readonly quota: SenderQuota;
+
+  constructor(private readonly params: Params) {
+    this.quota = new SenderQuota(params.senderQuotaPer600s, params.senderQuotaBurst, params.maxMembers);
+  }
+
+  get size(): number {
+    return this.quota.size;
+  }
+
+  charge(message: WireMessage, kind: MessageKind, now: number, missedById: boolean): Refusal | undefined {
+    const signed = message.kind !== undefined;
+    if (kind === "content" && !signed && missedById) return undefined;
+    const sequence = kind === "content" && signed ? message.sequence : undefined;
+    const syncLamport = kind === "sync" && signed ? (message.lamportTimestamp ?? 0n) : undefined;
+    switch (this.quota.take(message.senderId, now, sequence, syncLamport)) {
+      case "ok":
+        return undefined;
+      case "stale":
+        return refuse("replayed-sync", "replayed sync message (its sender's quota is not charged)");
+      case "over": {
+        const p = this.params;
+        return refuse(
+          "over-quota",
+          `sender is over its rate quota (${p.senderQuotaPer600s} messages per 600 s, burst ${p.senderQuotaBurst})`,
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,92 @@
+import { type SenderId, senderPrefixHex } from "./ids.js";
+import type { Params } from "./params.js";
+
+/**
+ * The members this member has heard from (at most `maxMembers`, least recently heard evicted first), the
+ * index from a mark's sender prefix to a member, the preferred responders (the owner node), and the
+ * suppression timers that depend on how many members race.
+ */
+export class MemberDirectory {
+  /** Members heard from, least recently heard first. */
+  private readonly heard = new Map<SenderId, number>();
+  private readonly byPrefix = new Map<string, SenderId>();
+  private preferred: ReadonlySet<string>;
+
+  constructor(
+    private readonly params: Params,
+    private readonly random: () => number,
+    preferred: readonly string[],
+  ) {
+    this.preferred = new Set(preferred);
+  }
+
+  /** Members heard from, other than ourselves. */
+  get size(): number {
+    return this.heard.size;
+  }
+
+  /** Notes that `sender` was heard at `now`; returns the member evicted to make room, if any. */
+  hearFrom(sender: SenderId, now: number): SenderId | undefined {
+    const isNew = !this.heard.delete(sender);
+    this.heard.set(sender, now);
+    let evicted: SenderId | undefined;
+    if (this.heard.size > this.params.maxMembers) {
+      evicted = this.heard.keys().next().value as SenderId;
+      this.heard.delete(evicted);
+    }
+    if (isNew) {
+      const prefix = senderPrefixHex(sender);
+      if (!this.byPrefix.has(prefix)) this.byPrefix.set(prefix, sender);
+    }
+    return evicted;
+  }
+
+  /** The member whose sender id starts with these key bytes (hex), as a mark names it. */
+  byKeyPrefix(prefixHex: string): SenderId | undefined {
+    return this.byPrefix.get(prefixHex);
+  }
+
+  /** Members heard from with when each was last heard, most recent first. */
+  list(): { senderId: SenderId; lastHeardAt: number }[] {
+    return [...this.heard.entries()].reverse().map(([senderId, lastHeardAt]) => ({ senderId, lastHeardAt }));
+  }
+
+  setPreferred(ids: readonly string[]): void {
+    this.preferred = new Set(ids);
+  }
+
+  isPreferred(id: string): boolean {
+    return this.preferred.has(id);
+  }
+
+  /** A preferred responder was heard from within `preferredResponderAliveMs`. */
+  preferredOnline(now: number): boolean {
+    for (const id of this.preferred) {
+      const heard = this.heard.get(id as SenderId);
+      if (heard !== undefined && now - heard <= this.params.preferredResponderAliveMs) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Exponentially distributed suppression timer (Nonnenmacher & Biersack): with N members racing,
+   * about N^(latency/T) of them fire before the first one is heard, instead of N*latency/T for a
+   * uniform timer. delay = T * max(0, 1 + ln(u) / ln(N)).
+   */
+  suppressionDelay(scale: number): number {
+    const n = Math.max(2, this.heard.size + 1);
+    const u = Math.max(this.random(), 1e-12);
+    return scale * Math.max(0, 1 + Math.log(u) / Math.log(n));
+  }
+
+  toJSON(): [string, number][] {
+    return [...this.heard.entries()];
+  }
+
+  restore(members: readonly [string, number][]): void {
+    for (const [id, at] of members) {
+      this.heard.set(id as SenderId, at);
+      this.byPrefix.set(senderPrefixHex(id), id as SenderId);
+    }
+  }
+}

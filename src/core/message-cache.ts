@@ -1,0 +1,200 @@
+import { bytesToHex } from "@noble/hashes/utils.js";
+import type { DecodeLimits, HistoryEntry, WireMessage } from "../wire/index.js";
+import { decodeMessage } from "../wire/index.js";
+import { BoundedMap, Ring } from "./bounded.js";
+import type { MessageId, SenderId } from "./ids.js";
+import { seqKey } from "./keys.js";
+import type { Params } from "./params.js";
+import type { DeliveredMessage } from "./types.js";
+
+interface CachedMessage {
+  readonly message: WireMessage;
+  readonly bytes: Uint8Array;
+  readonly deliveredAt: number;
+  retrievalHint: Uint8Array | undefined;
+}
+
+export interface CachedJson {
+  bytes: string;
+  deliveredAt: number;
+  hint?: string;
+}
+
+export function fromHex(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+function byLamportThenId(a: DeliveredMessage, b: DeliveredMessage): number {
+  if (a.lamportTimestamp !== b.lamportTimestamp) return a.lamportTimestamp < b.lamportTimestamp ? -1 : 1;
+  return a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0;
+}
+
+/**
+ * What this member has delivered: the ids (a bounded seen set), the ids given up on, the recent messages with
+ * their bytes (to answer repairs, indexed by id and by sender sequence), the causal history of the next message,
+ * and the transport's retrieval hints.
+ */
+export class MessageCache {
+  private readonly seen: BoundedMap<MessageId, true>;
+  private readonly givenUp: BoundedMap<MessageId, true>;
+  private readonly cache: BoundedMap<MessageId, CachedMessage>;
+  private readonly bySeq = new Map<string, MessageId>();
+  private readonly history: Ring<MessageId>;
+
+  constructor(
+    params: Params,
+    private readonly self: SenderId,
+    /** Told when a message leaves the cache (the responder forgets its request rounds). */
+    onEvict: (id: MessageId) => void,
+  ) {
+    this.seen = new BoundedMap(params.maxSeenIds);
+    this.givenUp = new BoundedMap(params.maxSeenIds);
+    this.cache = new BoundedMap(params.repairCacheSize, (id, { message }) => {
+      if (message.sequence !== undefined) this.bySeq.delete(seqKey(message.senderId, message.sequence));
+      onEvict(id);
+    });
+    this.history = new Ring(params.causalHistorySize);
+  }
+
+  get size(): number {
+    return this.cache.size;
+  }
+
+  get seenCount(): number {
+    return this.seen.size;
+  }
+
+  /** Delivered here (as long as the seen set remembers it). */
+  isDelivered(id: MessageId): boolean {
+    return this.seen.has(id);
+  }
+
+  isGivenUp(id: MessageId): boolean {
+    return this.givenUp.has(id);
+  }
+
+  /** Neither delivered nor given up: a causal-history entry naming it is a dependency. */
+  isOpen(id: MessageId): boolean {
+    return !this.seen.has(id) && !this.givenUp.has(id);
+  }
+
+  markGivenUp(id: MessageId): void {
+    this.givenUp.set(id, true);
+  }
+
+  /** Records a delivery: the message, its bytes for repairs, and its place in the causal history. */
+  remember(message: WireMessage, bytes: Uint8Array, deliveredAt: number): void {
+    const id = message.messageId as MessageId;
+    this.seen.set(id, true);
+    // A late copy of a message given up on by id: delivered now, whatever the seen set forgets later.
+    if (message.senderId !== this.self) this.givenUp.delete(id);
+    this.cache.set(id, { message, bytes, deliveredAt, retrievalHint: undefined });
+    if (message.sequence !== undefined) this.bySeq.set(seqKey(message.senderId, message.sequence), id);
+    this.history.push(id);
+  }
+
+  has(id: MessageId): boolean {
+    return this.cache.has(id);
+  }
+
+  bytesOf(id: MessageId): Uint8Array | undefined {
+    return this.cache.get(id)?.bytes;
+  }
+
+  /** A cached message with its bytes. */
+  entryOf(id: MessageId): { readonly message: WireMessage; readonly bytes: Uint8Array } | undefined {
+    return this.cache.get(id);
+  }
+
+  messageOf(id: MessageId): WireMessage | undefined {
+    return this.cache.get(id)?.message;
+  }
+
+  idAt(sender: string, seq: number): MessageId | undefined {
+    return this.bySeq.get(seqKey(sender, seq));
+  }
+
+  hasSequence(sender: string, seq: number): boolean {
+    return this.bySeq.has(seqKey(sender, seq));
+  }
+
+  /** The causal history of the next message: the last delivered ids, with their retrieval hints. */
+  causalHistory(): HistoryEntry[] {
+    const out: HistoryEntry[] = [];
+    for (const id of this.history.toArray()) {
+      const hint = this.cache.get(id)?.retrievalHint;
+      out.push(hint === undefined ? { messageId: id } : { messageId: id, retrievalHint: hint });
+    }
+    return out;
+  }
+
+  setRetrievalHint(id: MessageId, hint: Uint8Array): void {
+    const cached = this.cache.get(id);
+    if (cached !== undefined) cached.retrievalHint = hint.slice();
+  }
+
+  /** The recent delivered log (bounded by `repairCacheSize`), ordered by (lamport timestamp, message id). */
+  deliveredLog(): DeliveredMessage[] {
+    const out: DeliveredMessage[] = [];
+    for (const { message: m, deliveredAt } of this.cache.values()) {
+      out.push({
+        messageId: m.messageId as MessageId,
+        senderId: m.senderId as SenderId,
+        sequence: m.sequence,
+        lamportTimestamp: m.lamportTimestamp ?? 0n,
+        content: m.content ?? new Uint8Array(),
+        deliveredAt,
+        own: m.senderId === this.self,
+      });
+    }
+    return out.sort(byLamportThenId);
+  }
+
+  seenJson(limit: number | undefined): string[] {
+    return newest([...this.seen.keys()], limit);
+  }
+
+  givenUpJson(): string[] {
+    return [...this.givenUp.keys()];
+  }
+
+  cacheJson(limit: number | undefined): CachedJson[] {
+    return newest([...this.cache.values()], limit).map((c) => ({
+      bytes: bytesToHex(c.bytes),
+      deliveredAt: c.deliveredAt,
+      ...(c.retrievalHint === undefined ? {} : { hint: bytesToHex(c.retrievalHint) }),
+    }));
+  }
+
+  historyJson(): string[] {
+    return this.history.toArray();
+  }
+
+  restore(
+    s: { seen: readonly string[]; lost: readonly string[]; cache: readonly CachedJson[]; history: readonly string[] },
+    limits: DecodeLimits | undefined,
+  ): void {
+    for (const id of s.seen) this.seen.set(id as MessageId, true);
+    for (const id of s.lost) this.givenUp.set(id as MessageId, true);
+    for (const c of s.cache) {
+      const bytes = fromHex(c.bytes);
+      const m = decodeMessage(bytes, limits);
+      const id = m.messageId as MessageId;
+      this.cache.set(id, {
+        message: m,
+        bytes,
+        deliveredAt: c.deliveredAt,
+        retrievalHint: c.hint === undefined ? undefined : fromHex(c.hint),
+      });
+      if (m.sequence !== undefined) this.bySeq.set(seqKey(m.senderId, m.sequence), id);
+    }
+    for (const id of s.history) this.history.push(id as MessageId);
+  }
+}
+
+/** The newest `limit` items (all when limit is undefined). */
+function newest<T>(items: T[], limit: number | undefined): T[] {
+  return limit === undefined || items.length <= limit ? items : items.slice(items.length - limit);
+}

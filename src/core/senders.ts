@@ -1,0 +1,292 @@
+import type { SenderId } from "./ids.js";
+import type { Params } from "./params.js";
+
+/** Given-up (or below-floor delivered) sequence numbers remembered per sender. */
+export const MAX_REMEMBERED_SEQS = 1_024;
+
+/**
+ * What this member knows of one sender's sequence numbers. Invariants (test/core/senders.test.ts):
+ * - `floor <= contiguous`; every number in (floor, contiguous] is delivered or given up;
+ * - `above` holds only numbers > contiguous + 1, and `givenUpAbove` is a subset of `above`;
+ * - `runStart <= contiguous + 1`, and every number in [runStart, contiguous] is delivered (a mark may claim it);
+ * - `givenUpBelow` holds numbers <= contiguous only, `deliveredBelowFloor` numbers <= floor only;
+ * - `highest >= contiguous` once the sender itself has shown a number (marks never raise it).
+ */
+export interface SenderState {
+  readonly id: SenderId;
+  /** Every sequence number up to here is delivered, given up, or before this member's horizon. */
+  contiguous: number;
+  /** Delivered or given-up sequence numbers above `contiguous`. */
+  readonly above: Set<number>;
+  /**
+   * Highest sequence number the sender itself has shown to exist (its messages, each also vouching for the one
+   * before). Other members' marks do not raise it: they are claims, which a lying member can make up.
+   */
+  highest: number;
+  /** Highest number that only marks claimed and that was given up on: marks up to it are not chased again. */
+  dismissedClaimsUpTo: number;
+  /** The floor was guessed at first contact; an in-scope message just above it lowers it by one. */
+  tentative: boolean;
+  floor: number;
+  /** First sequence number of the run of delivered messages that ends at `contiguous`. */
+  runStart: number;
+  /** Given-up numbers above `contiguous`; when `contiguous` passes one, a new run starts after it. */
+  readonly givenUpAbove: Set<number>;
+  /** Delivered numbers just below `runStart`, waiting for the gap between them and the run to fill. */
+  readonly deliveredBelowRun: Set<number>;
+  /**
+   * Numbers at or below `contiguous` given up on that have not arrived since (the newest MAX_REMEMBERED_SEQS):
+   * a late copy of one of them is new, any other number up to `contiguous` was delivered.
+   */
+  readonly givenUpBelow: Set<number>;
+  /** Numbers at or below `floor` (older than our first contact) delivered since (the newest MAX_REMEMBERED_SEQS). */
+  readonly deliveredBelowFloor: Set<number>;
+  /** `contiguous` as last announced in one of our marks, and in how many summaries (acks/summary.ts). */
+  announced: number;
+  announcements: number;
+}
+
+/** Adds `value`, dropping the oldest entry beyond `max`: a set that keeps the newest `max` values. */
+function addNewest(set: Set<number>, value: number, max: number): void {
+  set.add(value);
+  if (set.size > max) set.delete(set.values().next().value as number);
+}
+
+/** The snapshot form of a SenderState (field names are part of the snapshot format). */
+export interface SenderJson {
+  id: string;
+  contiguous: number;
+  above: number[];
+  highest: number;
+  tentative: boolean;
+  floor: number;
+  runStart?: number;
+  lostAbove?: number[];
+  lostSeqs?: number[];
+  heldBelowFloor?: number[];
+}
+
+/** Whether a (sender, sequence) below a floor was delivered as history; the cache answers it. */
+export interface SequenceLookup {
+  hasSequence(sender: string, seq: number): boolean;
+}
+
+/** The per-sender table: every change to a SenderState happens here. */
+export class SenderTable {
+  private readonly states = new Map<SenderId, SenderState>();
+
+  constructor(
+    private readonly params: Params,
+    private readonly self: SenderId,
+    /** Local time this member joined: messages stamped earlier are history. */
+    private readonly horizon: number,
+  ) {}
+
+  get size(): number {
+    return this.states.size;
+  }
+
+  get(sender: SenderId): SenderState | undefined {
+    return this.states.get(sender);
+  }
+
+  values(): IterableIterator<SenderState> {
+    return this.states.values();
+  }
+
+  /**
+   * The sender's state, created at first contact with sequence number `seq`. Within the join grace (or for
+   * history), older messages of this sender are not ours to chase.
+   */
+  firstContact(sender: SenderId, seq: number, historical: boolean, lamport?: bigint): SenderState {
+    const known = this.states.get(sender);
+    if (known !== undefined) return known;
+    const early = historical || (lamport !== undefined && Number(lamport) < this.horizon + this.params.joinGraceMs);
+    const own = sender === this.self;
+    const floor = own ? 0 : early ? seq - 1 : Math.max(0, seq - 2);
+    const state: SenderState = {
+      id: sender,
+      contiguous: floor,
+      floor,
+      runStart: floor + 1,
+      givenUpAbove: new Set(),
+      givenUpBelow: new Set(),
+      deliveredBelowFloor: new Set(),
+      deliveredBelowRun: new Set(),
+      above: new Set(),
+      highest: seq,
+      dismissedClaimsUpTo: 0,
+      tentative: !own && !early && seq > 1,
+      announced: 0,
+      announcements: 0,
+    };
+    this.states.set(sender, state);
+    return state;
+  }
+
+  /**
+   * First contact through another member's mark claiming `sequence`: treated like a message with the next
+   * number, so that the join grace and the one-step-back chase apply as for any first contact. Undefined when
+   * the claim is too early to chase.
+   */
+  firstContactFromMark(sender: SenderId, sequence: number, lamport: bigint): SenderState | undefined {
+    if (sequence < 1 || Number(lamport) < this.horizon + this.params.joinGraceMs) return undefined;
+    const state = this.firstContact(sender, sequence + 1, false, lamport);
+    state.highest = state.floor;
+    return state;
+  }
+
+  /**
+   * A state seeded only by another member's mark, which a message of the sender (`seq`) sits below: the mark
+   * was wrong. It is dropped, so that the message starts over as the first contact.
+   */
+  dropIfOnlyClaimed(sender: SenderId, seq: number, waiting: number): void {
+    const seeded = this.states.get(sender);
+    if (seeded !== undefined && seeded.highest === seeded.floor && seq <= seeded.contiguous && waiting === 0) {
+      this.states.delete(sender);
+    }
+  }
+
+  /**
+   * An in-scope message `seq` sitting on a floor that was guessed at first contact: chase one step further back,
+   * unless the message below arrived already (delivered as history), which ends the chase.
+   */
+  chaseFloor(state: SenderState, seq: number, cache: SequenceLookup): void {
+    if (!(state.tentative && state.contiguous === state.floor && seq - 1 === state.floor)) return;
+    if (cache.hasSequence(state.id, seq - 1)) {
+      state.tentative = false;
+      return;
+    }
+    state.floor = seq - 2;
+    state.contiguous = seq - 2;
+    state.runStart = seq - 1;
+  }
+
+  /** A message from before our horizon: the floor is no guess. */
+  settleFloor(state: SenderState): void {
+    state.tentative = false;
+  }
+
+  /** `seq` waits for the sender's previous number: it is neither delivered nor given up yet. */
+  waitsForPrevious(state: SenderState, seq: number): boolean {
+    return seq - 1 > state.contiguous && !state.above.has(seq - 1);
+  }
+
+  /** The sender has shown (by its own messages) that numbers up to `seq` exist. */
+  raiseHighest(state: SenderState, seq: number): void {
+    if (seq > state.highest) state.highest = seq;
+  }
+
+  /**
+   * Records `seq` as delivered or given up on, and advances the contiguous mark. Returns true when `contiguous`
+   * moved: the sender's progress is news for our acknowledgement marks.
+   */
+  advance(state: SenderState, seq: number, delivered: boolean): boolean {
+    if (delivered && seq <= state.floor) {
+      // History from before our first contact (a repair answer for someone else, a catch-up page).
+      addNewest(state.deliveredBelowFloor, seq, MAX_REMEMBERED_SEQS);
+      return false;
+    }
+    if (seq <= state.contiguous) {
+      // A late copy of a number given up on: it is delivered now.
+      if (delivered) state.givenUpBelow.delete(seq);
+      return false;
+    }
+    if (seq > state.highest) state.highest = seq;
+    if (!delivered) addNewest(state.givenUpBelow, seq, MAX_REMEMBERED_SEQS);
+    if (seq !== state.contiguous + 1) {
+      state.above.add(seq);
+      if (!delivered) state.givenUpAbove.add(seq);
+      return false;
+    }
+    state.contiguous = seq;
+    if (!delivered) state.runStart = seq + 1;
+    while (state.above.delete(state.contiguous + 1)) {
+      state.contiguous++;
+      if (state.givenUpAbove.delete(state.contiguous)) state.runStart = state.contiguous + 1;
+    }
+    return true;
+  }
+
+  /** A delivered `seq` below the run (reordered around first contact) extends the run downwards. */
+  extendRunDown(state: SenderState, seq: number): void {
+    if (seq >= state.runStart || state.deliveredBelowRun.size >= 256) return;
+    state.deliveredBelowRun.add(seq);
+    while (state.deliveredBelowRun.delete(state.runStart - 1)) state.runStart--;
+  }
+
+  /**
+   * A missing `seq` was given up on. Beyond what the sender has shown, only a mark claimed it: the claim is
+   * dismissed rather than the number counted as given up, or a lying mark would switch off gap detection for
+   * the sender's real messages to come. Returns true when `contiguous` moved (see `advance`).
+   */
+  giveUp(state: SenderState, seq: number): boolean {
+    if (seq > state.highest) {
+      state.dismissedClaimsUpTo = Math.max(state.dismissedClaimsUpTo, seq);
+      return false;
+    }
+    return this.advance(state, seq, false);
+  }
+
+  /**
+   * Whether `seq` was delivered here: true, false, or "unless-given-up" when only the id set can tell (below the
+   * run, above the floor, and not among the remembered given-up numbers).
+   */
+  delivered(state: SenderState, seq: number): boolean | "unless-given-up" {
+    // Above the contiguous mark: delivered out of order (its predecessor given up), unless given up itself.
+    if (seq > state.contiguous) return state.above.has(seq) && !state.givenUpAbove.has(seq);
+    // Every number from runStart to contiguous was delivered; below the run, every number after the first
+    // contact was delivered too, except those given up on. This holds once an id has left the seen set.
+    if (seq >= state.runStart) return true;
+    if (seq <= state.floor) return state.deliveredBelowFloor.has(seq);
+    return state.givenUpBelow.has(seq) ? false : "unless-given-up";
+  }
+
+  /** Records that a mark announcing `state.contiguous` went out; returns in how many summaries it has been. */
+  recordAnnouncement(state: SenderState): number {
+    if (state.announced === state.contiguous) state.announcements++;
+    else {
+      state.announced = state.contiguous;
+      state.announcements = 1;
+    }
+    return state.announcements;
+  }
+
+  toJSON(): SenderJson[] {
+    return [...this.states.values()].map((s) => ({
+      id: s.id,
+      contiguous: s.contiguous,
+      above: [...s.above],
+      highest: s.highest,
+      tentative: s.tentative,
+      floor: s.floor,
+      runStart: s.runStart,
+      lostAbove: [...s.givenUpAbove],
+      lostSeqs: [...s.givenUpBelow],
+      heldBelowFloor: [...s.deliveredBelowFloor],
+    }));
+  }
+
+  restore(senders: readonly SenderJson[]): void {
+    for (const x of senders) {
+      const id = x.id as SenderId;
+      this.states.set(id, {
+        id,
+        contiguous: x.contiguous,
+        above: new Set(x.above),
+        highest: x.highest,
+        dismissedClaimsUpTo: 0,
+        tentative: x.tentative,
+        floor: x.floor,
+        runStart: x.runStart ?? x.floor + 1,
+        givenUpAbove: new Set(x.lostAbove ?? []),
+        givenUpBelow: new Set(x.lostSeqs ?? []),
+        deliveredBelowFloor: new Set(x.heldBelowFloor ?? []),
+        deliveredBelowRun: new Set(),
+        // Not persisted: after a restart, queued progress is announced twice more.
+        announced: 0,
+        announcements: 0,
+      });
+    }
+  }
+}

@@ -1,0 +1,106 @@
+import type { OwnJson, OwnReceipts } from "./acks/receipts.js";
+import type { SummaryWriter } from "./acks/summary.js";
+import type { CausalBuffer } from "./causal-buffer.js";
+import type { MemberDirectory } from "./members.js";
+import type { CachedJson, MessageCache } from "./message-cache.js";
+import type { GapTracker, MissingJson } from "./repair/gaps.js";
+import type { Responder } from "./repair/responder.js";
+import type { SenderJson, SenderTable } from "./senders.js";
+
+/** JSON-serialisable engine state; `ChannelEngine.restore` rebuilds an engine from it. */
+export interface EngineSnapshot {
+  readonly version: 1;
+  readonly channelId: string;
+  readonly senderId: string;
+  readonly lamport: string;
+  readonly ownSequence: number;
+  readonly horizon: number;
+  readonly lastSentAt: number;
+  readonly ackDirty: boolean;
+  readonly controlSent: readonly number[];
+  readonly responsesSent: readonly number[];
+  readonly senders: readonly SenderJson[];
+  readonly members: readonly [string, number][];
+  readonly memberConfirmed: readonly [string, number][];
+  readonly seen: readonly string[];
+  readonly lost: readonly string[];
+  readonly cache: readonly CachedJson[];
+  readonly history: readonly string[];
+  readonly recentReceived: readonly string[];
+  readonly markOrder: readonly string[];
+  /** Absent in snapshots from before mark rotation. */
+  readonly markQueue?: readonly string[];
+  readonly pending: readonly { bytes: string; receivedAt: number }[];
+  readonly missing: readonly MissingJson[];
+  readonly own: readonly OwnJson[];
+}
+
+/** The engine's own scalars, beside what its parts hold. */
+export interface EngineScalars {
+  readonly channelId: string;
+  readonly senderId: string;
+  readonly lamport: bigint;
+  readonly ownSequence: number;
+  readonly horizon: number;
+  readonly lastSentAt: number;
+  readonly ackDirty: boolean;
+  readonly controlSent: readonly number[];
+}
+
+export interface EngineParts {
+  readonly senders: SenderTable;
+  readonly members: MemberDirectory;
+  readonly cache: MessageCache;
+  readonly summary: SummaryWriter;
+  readonly buffer: CausalBuffer;
+  readonly gaps: GapTracker;
+  readonly receipts: OwnReceipts;
+  readonly responder: Responder;
+}
+
+/** Size limits for callers that keep the messages themselves: the newest `cache` messages and `seen` ids. */
+export interface SnapshotLimits {
+  readonly cache?: number;
+  readonly seen?: number;
+}
+
+/** Composes a snapshot from the engine's scalars and each part's own JSON (field order is the format's). */
+export function writeSnapshot(e: EngineScalars, parts: EngineParts, limits: SnapshotLimits): EngineSnapshot {
+  const marks = parts.summary.toJSON();
+  return {
+    version: 1,
+    channelId: e.channelId,
+    senderId: e.senderId,
+    lamport: e.lamport.toString(),
+    ownSequence: e.ownSequence,
+    horizon: e.horizon,
+    lastSentAt: e.lastSentAt,
+    ackDirty: e.ackDirty,
+    controlSent: [...e.controlSent],
+    responsesSent: parts.responder.budgetJson(),
+    senders: parts.senders.toJSON(),
+    members: parts.members.toJSON(),
+    memberConfirmed: parts.receipts.confirmedJson(),
+    seen: parts.cache.seenJson(limits.seen),
+    lost: parts.cache.givenUpJson(),
+    cache: parts.cache.cacheJson(limits.cache),
+    history: parts.cache.historyJson(),
+    recentReceived: marks.recentReceived,
+    markOrder: marks.markOrder,
+    markQueue: marks.markQueue,
+    pending: parts.buffer.toJSON(),
+    missing: parts.gaps.toJSON(),
+    own: parts.receipts.toJSON(),
+  };
+}
+
+/** Throws unless `snapshot` is one this engine version reads, for this channel and identity. */
+export function checkSnapshot(snapshot: EngineSnapshot, channelId: string, senderId: string): void {
+  if (snapshot?.version !== 1) throw new RangeError(`unsupported snapshot version ${String(snapshot?.version)}`);
+  if (snapshot.channelId !== channelId) {
+    throw new RangeError(`snapshot is for channel "${snapshot.channelId}", not "${channelId}"`);
+  }
+  if (snapshot.senderId !== senderId) {
+    throw new RangeError(`snapshot belongs to sender ${snapshot.senderId}, not ${senderId}`);
+  }
+}
