@@ -1,5 +1,6 @@
 import { bytesToHex } from "@noble/hashes/utils.js";
 import type { HistoryEntry, WireMessage } from "../wire/index.js";
+import type { Refusal } from "./admission.js";
 import type { TimerHeap } from "./heap.js";
 import type { MessageId, SenderId } from "./ids.js";
 import { type DependencyKey, idKey, seqKey } from "./keys.js";
@@ -85,10 +86,10 @@ export class CausalBuffer {
   }
 
   /** Why a newcomer that must wait is refused (full buffers refuse rather than evict), or undefined. */
-  refusal(sender: SenderId | undefined): "pending-full" | "sender-pending-full" | undefined {
-    if (this.waiting.size >= this.params.maxPending) return "pending-full";
+  refusal(sender: SenderId | undefined): Refusal | undefined {
+    if (this.waiting.size >= this.params.maxPending) return { code: "pending-full", reason: "pending buffer is full" };
     if (sender !== undefined && this.waitingFrom(sender) >= this.params.maxPendingPerSender) {
-      return "sender-pending-full";
+      return { code: "sender-pending-full", reason: "this sender's share of the pending buffer is full" };
     }
     return undefined;
   }

@@ -1,9 +1,7 @@
 import {
-  appendSignature,
   DecodeError,
   type DecodeLimits,
   decodeMessage,
-  encodeUnsigned,
   kindOf,
   type MessageKind,
   type WireMessage,
@@ -11,63 +9,35 @@ import {
 import { channelSalt } from "./ack-filter.js";
 import { OthersReceipts } from "./acks/others.js";
 import { OwnReceipts } from "./acks/receipts.js";
-import { SIGNATURE_FIELD_BYTES, SummaryWriter, type UnsignedBase } from "./acks/summary.js";
+import { SummaryWriter } from "./acks/summary.js";
 import { type AdmissionRules, RateQuota, refusalOf } from "./admission.js";
 import { CausalBuffer } from "./causal-buffer.js";
+import { MessageComposer } from "./composer.js";
+import type { EngineConfig, ReceiveOptions } from "./config.js";
 import { TimerHeap, type TimerKind } from "./heap.js";
-import { createSigner, createVerifier, type Identity, type SignatureVerifier } from "./identity.js";
+import { createSigner, createVerifier } from "./identity.js";
 import { type ChannelId, computeMessageId, type MessageId, type SenderId, senderPrefixHex } from "./ids.js";
 import { type DependencyKey, idKey, seqKey } from "./keys.js";
 import { MemberDirectory } from "./members.js";
-import { fromHex, MessageCache } from "./message-cache.js";
+import { MessageCache } from "./message-cache.js";
 import { type Params, resolveParams } from "./params.js";
 import { RateWindow } from "./rate-window.js";
 import { GapTracker, type MissingEntry } from "./repair/gaps.js";
 import { Responder } from "./repair/responder.js";
 import { type SenderState, SenderTable } from "./senders.js";
-import { checkSnapshot, type EngineSnapshot, type SnapshotLimits, writeSnapshot } from "./snapshot.js";
+import {
+  checkSnapshot,
+  type EngineParts,
+  type EngineSnapshot,
+  readSnapshot,
+  type SnapshotLimits,
+  writeSnapshot,
+} from "./snapshot.js";
 import { StepBuilder } from "./step.js";
 import type { DeliveredMessage, MessageRef, MessageStatus, OutgoingPurpose, SendResult, Step } from "./types.js";
 
+export type { EngineConfig, ReceiveOptions } from "./config.js";
 export type { EngineSnapshot } from "./snapshot.js";
-
-export interface EngineConfig {
-  readonly channelId: string;
-  readonly identity: Identity;
-  /** Uniform random numbers in [0, 1). Production: a CSPRNG (the ack nonce must be unpredictable). */
-  readonly random: () => number;
-  /** Local time in ms when the member joins; messages stamped earlier are history, not dependencies. */
-  readonly now: number;
-  readonly params?: Partial<Params>;
-  /** Members asked first for repairs (the owner node); they answer at once, others wait. */
-  readonly preferredResponders?: readonly string[];
-  /** Replaces the ed25519 check, e.g. with a cache in a simulator that delivers one message to many members. */
-  readonly verifySignature?: SignatureVerifier;
-  /**
-   * Replaces the ed25519 signer (RFC 8032, deterministic), e.g. with the platform's native implementation.
-   * It receives the unsigned encoding and must return the 64-byte signature of "chorus/sig/v1" || bytes.
-   */
-  readonly sign?: (unsigned: Uint8Array) => Uint8Array;
-  readonly decodeLimits?: DecodeLimits;
-  /**
-   * Who may post in the channel (for Communities: the owner's member list). Messages of anyone else are
-   * rejected before they touch any state. Everyone may post when omitted.
-   */
-  readonly isMember?: (senderId: string) => boolean;
-}
-
-export interface ReceiveOptions {
-  /**
-   * The caller asked for these bytes (a page of catch-up from a history service, a replay from its own
-   * store): the sender's rate quota does not apply, since the sender did not publish them now.
-   */
-  readonly requested?: boolean;
-}
-
-const REFUSAL_REASONS = {
-  "pending-full": "pending buffer is full",
-  "sender-pending-full": "this sender's share of the pending buffer is full",
-} as const;
 
 /**
  * The Chorus protocol engine for one member in one channel. Pure: time and randomness come in as
@@ -83,7 +53,7 @@ export class ChannelEngine {
   readonly params: Params;
 
   private readonly random: () => number;
-  private readonly signer: (unsigned: Uint8Array) => Uint8Array;
+  private readonly composer: MessageComposer;
   private readonly decodeLimits: DecodeLimits | undefined;
   private readonly ownPrefix: string;
   private readonly rules: AdmissionRules;
@@ -120,7 +90,6 @@ export class ChannelEngine {
     const p = resolveParams(config.params);
     this.params = p;
     this.random = config.random;
-    this.signer = config.sign ?? createSigner(config.identity.secretKey);
     this.decodeLimits = config.decodeLimits;
     this.ownPrefix = senderPrefixHex(this.senderId);
     this.horizon = config.now;
@@ -151,6 +120,16 @@ export class ChannelEngine {
     );
     this.summary = new SummaryWriter(p, salt, config.random, this.senders, this.cache);
     this.ownReceipts = new OwnReceipts(p, salt, this.ownPrefix, this.timers, this.members);
+    const signer = config.sign ?? createSigner(config.identity.secretKey);
+    this.composer = new MessageComposer(
+      p,
+      config.channelId,
+      this.senderId,
+      signer,
+      this.cache,
+      this.gaps,
+      this.summary,
+    );
     this.others = p.trackAllReceipts ? new OthersReceipts(p, this.senderId, this.members, this.senders) : undefined;
   }
 
@@ -171,8 +150,7 @@ export class ChannelEngine {
       lamportTimestamp: lamport,
       content,
     });
-    const base = this.base(messageId, "content", lamport, content, sequence);
-    const { bytes, message } = this.withRequests(base, now);
+    const { bytes, message } = this.composer.compose(messageId, "content", lamport, now, content, sequence);
     this.lastSentAt = now;
     this.ackDirty = false;
     this.advance(this.senders.firstContact(this.senderId, sequence, true), sequence, true);
@@ -198,17 +176,7 @@ export class ChannelEngine {
       lamportTimestamp: 0n,
       content,
     });
-    const base: UnsignedBase = {
-      senderId: this.senderId,
-      messageId,
-      channelId: this.channelId,
-      causalHistory: [],
-      repairRequest: [],
-      sequenceRepairRequest: [],
-      content,
-      kind: "ephemeral",
-    };
-    const { bytes, message } = this.seal(base);
+    const { bytes, message } = this.composer.ephemeral(messageId, content);
     return {
       outgoing: [{ bytes, message, messageId, kind: "ephemeral", purpose: "ephemeral" }],
       events: [],
@@ -222,43 +190,6 @@ export class ChannelEngine {
     const clock = BigInt(Math.max(0, Math.floor(now)));
     this.lamport = this.lamport + 1n > clock ? this.lamport + 1n : clock;
     return this.lamport;
-  }
-
-  /** A content or sync message's fields before repair requests, acknowledgements and signature. */
-  private base(
-    messageId: MessageId,
-    kind: "content" | "sync",
-    lamport: bigint,
-    content?: Uint8Array,
-    sequence?: number,
-  ): UnsignedBase {
-    return {
-      senderId: this.senderId,
-      messageId,
-      channelId: this.channelId,
-      lamportTimestamp: lamport,
-      causalHistory: this.cache.causalHistory(),
-      repairRequest: [],
-      sequenceRepairRequest: [],
-      ...(content === undefined ? {} : { content }),
-      kind,
-      ...(sequence === undefined ? {} : { sequence }),
-    };
-  }
-
-  /** Adds the due repair requests that fit the overhead budget, then the summary, and signs. */
-  private withRequests(base: UnsignedBase, now: number): { bytes: Uint8Array; message: WireMessage } {
-    const used = encodeUnsigned(base).length + SIGNATURE_FIELD_BYTES - (base.content?.length ?? 0);
-    const requests = this.gaps.collect(now, this.params.overheadBudgetBytes - used);
-    return this.seal({ ...base, repairRequest: requests.ids, sequenceRepairRequest: requests.ranges });
-  }
-
-  /** Adds the acknowledgement summary that fits, signs, and encodes. */
-  private seal(base: UnsignedBase): { bytes: Uint8Array; message: WireMessage } {
-    const { unsigned, ack } = this.summary.encodeFitting(base);
-    const signature = this.signer(unsigned);
-    const message: WireMessage = ack === undefined ? { ...base, signature } : { ...base, ack, signature };
-    return { bytes: appendSignature(unsigned, signature), message };
   }
 
   // -------------------------------------------------------------- receiving
@@ -375,9 +306,9 @@ export class ChannelEngine {
     if (deps.length > 0) {
       // Full buffers refuse the newcomer rather than evict: it stays unseen and unacknowledged, so a repair or
       // resend brings it back. Nothing below has happened for it yet.
-      const code = this.buffer.refusal(state === undefined ? undefined : sender);
-      if (code !== undefined) {
-        step.events.push({ type: "rejected", code, reason: REFUSAL_REASONS[code], senderId: sender, messageId: id });
+      const refusal = this.buffer.refusal(state === undefined ? undefined : sender);
+      if (refusal !== undefined) {
+        step.events.push({ type: "rejected", ...refusal, senderId: sender, messageId: id });
         return;
       }
     }
@@ -544,7 +475,7 @@ export class ChannelEngine {
       lamportTimestamp: lamport,
       content: new Uint8Array(),
     });
-    const { bytes, message } = this.withRequests(this.base(messageId, "sync", lamport), now);
+    const { bytes, message } = this.composer.compose(messageId, "sync", lamport, now);
     const asks = message.repairRequest.length + message.sequenceRepairRequest.length;
     const purpose: OutgoingPurpose = asks > 0 && !this.ackDirty ? "repair-request" : "sync";
     this.lastSentAt = now;
@@ -700,16 +631,7 @@ export class ChannelEngine {
         ackDirty: this.ackDirty,
         controlSent: this.control.toJSON(),
       },
-      {
-        senders: this.senders,
-        members: this.members,
-        cache: this.cache,
-        summary: this.summary,
-        buffer: this.buffer,
-        gaps: this.gaps,
-        receipts: this.ownReceipts,
-        responder: this.responder,
-      },
+      this.parts(),
       limits,
     );
   }
@@ -723,31 +645,26 @@ export class ChannelEngine {
   }
 
   private restoreFrom(s: EngineSnapshot): void {
-    const limits = this.decodeLimits;
     this.lamport = BigInt(s.lamport);
     this.ownSequence = s.ownSequence;
     this.lastSentAt = s.lastSentAt;
     this.ackDirty = s.ackDirty;
     this.control = new RateWindow(s.controlSent);
-    this.responder.restoreBudget(s.responsesSent);
-    this.senders.restore(s.senders);
-    this.members.restore(s.members);
-    this.cache.restore(s, limits);
-    this.summary.restore(s);
-    // Timers are pushed in the order the original engine held them: missing, pending, own, sync.
-    this.gaps.restore(s.missing);
-    const waiting = s.pending.map((p) => ({ bytes: fromHex(p.bytes), receivedAt: p.receivedAt }));
-    const messages = waiting.map((p) => decodeMessage(p.bytes, limits));
-    const restoring = new Set(messages.map((m) => m.messageId));
-    waiting.forEach((p, i) => {
-      // By the rules of `accept`; one whose dependencies are all met by now is delivered at the first tick.
-      const message = messages[i]!;
-      const state = this.senders.get(message.senderId as SenderId);
-      const deps = this.buffer.dependenciesOf(message, state, this.cache, this.gaps, undefined, restoring);
-      this.buffer.add(message, p.bytes, p.receivedAt, deps, deps.length === 0 ? p.receivedAt : undefined);
-    });
-    this.ownReceipts.restore(s.memberConfirmed, s.own, limits);
+    readSnapshot(s, this.parts(), this.decodeLimits);
     if (this.ackDirty) this.scheduleSync(this.lastSentAt);
+  }
+
+  private parts(): EngineParts {
+    return {
+      senders: this.senders,
+      members: this.members,
+      cache: this.cache,
+      summary: this.summary,
+      buffer: this.buffer,
+      gaps: this.gaps,
+      receipts: this.ownReceipts,
+      responder: this.responder,
+    };
   }
 }
 

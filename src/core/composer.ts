@@ -1,0 +1,75 @@
+import { appendSignature, encodeUnsigned, type WireMessage } from "../wire/index.js";
+import { SIGNATURE_FIELD_BYTES, type SummaryWriter, type UnsignedBase } from "./acks/summary.js";
+import type { MessageId, SenderId } from "./ids.js";
+import type { MessageCache } from "./message-cache.js";
+import type { Params } from "./params.js";
+import type { GapTracker } from "./repair/gaps.js";
+
+/** A message and the bytes that encode it. */
+export interface Composed {
+  readonly bytes: Uint8Array;
+  readonly message: WireMessage;
+}
+
+/**
+ * Builds our outgoing messages within the overhead budget: causal history, then the repair requests that are
+ * due and fit, then the largest acknowledgement summary that fits, then the signature.
+ */
+export class MessageComposer {
+  constructor(
+    private readonly params: Params,
+    private readonly channelId: string,
+    private readonly self: SenderId,
+    private readonly sign: (unsigned: Uint8Array) => Uint8Array,
+    private readonly cache: MessageCache,
+    private readonly gaps: GapTracker,
+    private readonly summary: SummaryWriter,
+  ) {}
+
+  /** A content message (with `content` and `sequence`) or a sync message. Due requests it carries count as asked. */
+  compose(
+    messageId: MessageId,
+    kind: "content" | "sync",
+    lamport: bigint,
+    now: number,
+    content?: Uint8Array,
+    sequence?: number,
+  ): Composed {
+    const base: UnsignedBase = {
+      senderId: this.self,
+      messageId,
+      channelId: this.channelId,
+      lamportTimestamp: lamport,
+      causalHistory: this.cache.causalHistory(),
+      repairRequest: [],
+      sequenceRepairRequest: [],
+      ...(content === undefined ? {} : { content }),
+      kind,
+      ...(sequence === undefined ? {} : { sequence }),
+    };
+    const used = encodeUnsigned(base).length + SIGNATURE_FIELD_BYTES - (content?.length ?? 0);
+    const requests = this.gaps.collect(now, this.params.overheadBudgetBytes - used);
+    return this.seal({ ...base, repairRequest: requests.ids, sequenceRepairRequest: requests.ranges });
+  }
+
+  /** An ephemeral message: no timestamp, history, requests or acknowledgements. */
+  ephemeral(messageId: MessageId, content: Uint8Array): Composed {
+    return this.seal({
+      senderId: this.self,
+      messageId,
+      channelId: this.channelId,
+      causalHistory: [],
+      repairRequest: [],
+      sequenceRepairRequest: [],
+      content,
+      kind: "ephemeral",
+    });
+  }
+
+  private seal(base: UnsignedBase): Composed {
+    const { unsigned, ack } = this.summary.encodeFitting(base);
+    const signature = this.sign(unsigned);
+    const message: WireMessage = ack === undefined ? { ...base, signature } : { ...base, ack, signature };
+    return { bytes: appendSignature(unsigned, signature), message };
+  }
+}

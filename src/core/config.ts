@@ -1,0 +1,36 @@
+import type { DecodeLimits } from "../wire/index.js";
+import type { Identity, SignatureVerifier } from "./identity.js";
+import type { Params } from "./params.js";
+
+export interface EngineConfig {
+  readonly channelId: string;
+  readonly identity: Identity;
+  /** Uniform random numbers in [0, 1). Production: a CSPRNG (the ack nonce must be unpredictable). */
+  readonly random: () => number;
+  /** Local time in ms when the member joins; messages stamped earlier are history, not dependencies. */
+  readonly now: number;
+  readonly params?: Partial<Params>;
+  /** Members asked first for repairs (the owner node); they answer at once, others wait. */
+  readonly preferredResponders?: readonly string[];
+  /** Replaces the ed25519 check, e.g. with a cache in a simulator that delivers one message to many members. */
+  readonly verifySignature?: SignatureVerifier;
+  /**
+   * Replaces the ed25519 signer (RFC 8032, deterministic), e.g. with the platform's native implementation.
+   * It receives the unsigned encoding and must return the 64-byte signature of "chorus/sig/v1" || bytes.
+   */
+  readonly sign?: (unsigned: Uint8Array) => Uint8Array;
+  readonly decodeLimits?: DecodeLimits;
+  /**
+   * Who may post in the channel (for Communities: the owner's member list). Messages of anyone else are
+   * rejected before they touch any state. Everyone may post when omitted.
+   */
+  readonly isMember?: (senderId: string) => boolean;
+}
+
+export interface ReceiveOptions {
+  /**
+   * The caller asked for these bytes (a page of catch-up from a history service, a replay from its own
+   * store): the sender's rate quota does not apply, since the sender did not publish them now.
+   */
+  readonly requested?: boolean;
+}
