@@ -22,18 +22,8 @@ export function runDemo(options: DemoOptions): void {
   // A seeded stream, so that a demo run can be replayed.
   const random = seededRandom(options.seed);
   const names = ["alice", "bob", "carol"];
-  const engines = names.map(
-    (_, i) =>
-      new ChannelEngine({
-        channelId: "demo-channel",
-        identity: identityFromSecretKey(new Uint8Array(32).fill(i + 1)),
-        random,
-        now: 0,
-        params: { syncIntervalMs: 20_000, resendAfterMs: 10_000, controlBudgetPer600s: 30 },
-      }),
-  );
+  const engines = names.map((_, i) => demoEngine(i, random));
   const nameOf = new Map(engines.map((e, i) => [e.senderId as string, names[i]!]));
-  const decoder = new TextDecoder();
   const inFlight: InFlight[] = [];
   let dropped = 0;
   const clock = (t: number) => `${(t / 1000).toFixed(1).padStart(6)}s`;
@@ -54,34 +44,8 @@ export function runDemo(options: DemoOptions): void {
   };
   const report = (who: number, events: readonly EngineEvent[], now: number) => {
     for (const e of events) {
-      switch (e.type) {
-        case "delivered":
-          if (!e.message.own) {
-            say(now, who, `got    "${decoder.decode(e.message.content)}" from ${nameOf.get(e.message.senderId)}`);
-          }
-          break;
-        case "missing": {
-          const ref =
-            e.ref.sequence !== undefined ? `${nameOf.get(e.ref.senderId ?? "")} #${e.ref.sequence}` : e.ref.messageId;
-          say(now, who, `MISSING ${ref} (noticed through ${e.source})`);
-          break;
-        }
-        case "repaired":
-          say(now, who, `repaired ${nameOf.get(e.senderId)} #${e.sequence} after ${(e.afterMs / 1000).toFixed(1)}s`);
-          break;
-        case "lost":
-          say(now, who, `gave up on ${e.ref.messageId ?? `${nameOf.get(e.ref.senderId ?? "")} #${e.ref.sequence}`}`);
-          break;
-        case "acknowledged":
-          say(
-            now,
-            who,
-            `receipt: ${nameOf.get(e.by)} has my #${engines[who]!.status(e.messageId)?.own ? (engines[who]!.status(e.messageId) as { sequence: number }).sequence : "?"} (${e.count} of ${e.members})`,
-          );
-          break;
-        default:
-          break;
-      }
+      const line = describe(e, (id) => nameOf.get(id) ?? id.slice(0, 8), engines[who]!);
+      if (line !== undefined) say(now, who, line);
     }
   };
 
@@ -125,10 +89,30 @@ export function runDemo(options: DemoOptions): void {
 
   options.out("");
   options.out(`copies dropped by the bus: ${dropped}`);
+  summarize(engines, sent, options.out);
+}
+
+/** Member `i` of the demo: a fixed key, and timers short enough to watch. */
+function demoEngine(i: number, random: () => number): ChannelEngine {
+  return new ChannelEngine({
+    channelId: "demo-channel",
+    identity: identityFromSecretKey(new Uint8Array(32).fill(i + 1)),
+    random,
+    now: 0,
+    params: { syncIntervalMs: 20_000, resendAfterMs: 10_000, controlBudgetPer600s: 30 },
+  });
+}
+
+/** What each message's sender knows of its receipts, and whether every log came out the same. */
+function summarize(
+  engines: readonly ChannelEngine[],
+  sent: readonly { who: number; id: string; text: string }[],
+  out: (line: string) => void,
+): void {
   for (const s of sent) {
     const status = engines[s.who]!.status(s.id);
     const receipts = status?.own ? `${status.receipts.count} of ${status.receipts.members}` : "?";
-    options.out(`  "${s.text}": delivered to ${receipts} other members (${status?.state})`);
+    out(`  "${s.text}": delivered to ${receipts} other members (${status?.state})`);
   }
   const logs = engines.map((e) =>
     e
@@ -136,5 +120,31 @@ export function runDemo(options: DemoOptions): void {
       .map((m) => m.messageId)
       .join(","),
   );
-  options.out(logs.every((l) => l === logs[0]) ? "all three logs are identical" : "LOGS DIFFER");
+  out(logs.every((l) => l === logs[0]) ? "all three logs are identical" : "LOGS DIFFER");
+}
+
+const decoder = new TextDecoder();
+
+/** One line of narration for an event a member saw, or undefined for events the demo does not narrate. */
+function describe(e: EngineEvent, name: (senderId: string) => string, engine: ChannelEngine): string | undefined {
+  switch (e.type) {
+    case "delivered":
+      return e.message.own
+        ? undefined
+        : `got    "${decoder.decode(e.message.content)}" from ${name(e.message.senderId)}`;
+    case "missing": {
+      const ref = e.ref.sequence !== undefined ? `${name(e.ref.senderId ?? "")} #${e.ref.sequence}` : e.ref.messageId;
+      return `MISSING ${ref} (noticed through ${e.source})`;
+    }
+    case "repaired":
+      return `repaired ${name(e.senderId)} #${e.sequence} after ${(e.afterMs / 1000).toFixed(1)}s`;
+    case "lost":
+      return `gave up on ${e.ref.messageId ?? `${name(e.ref.senderId ?? "")} #${e.ref.sequence}`}`;
+    case "acknowledged": {
+      const status = engine.status(e.messageId);
+      return `receipt: ${name(e.by)} has my #${status?.own ? status.sequence : "?"} (${e.count} of ${e.members})`;
+    }
+    default:
+      return undefined;
+  }
 }

@@ -324,23 +324,22 @@ export class Recorder {
     if (acknowledgedAsAll !== undefined) this.kOfNAll.push(Math.abs((acknowledgedAsAll ? others : 0) - truth) / others);
   }
 
-  finish(
-    endMs: number,
-    startMs: number,
-    events: number,
-    network: SimDetail["network"],
-  ): { metrics: SimMetrics; detail: SimDetail } {
+  /** Delivery, detection and repair over every (member, message) pair a member should have received. */
+  private pairStats() {
     const M = this.messages;
-    const delivery = new Histogram();
-    const detection = new Histogram();
-    const repair = new Histogram();
-    let expected = 0;
-    let delivered = 0;
-    let undetected = 0;
-    let needing = 0;
-    let detected = 0;
-    let declaredLost = 0;
-    let lostThenDelivered = 0;
+    const out = {
+      delivery: new Histogram(),
+      detection: new Histogram(),
+      repair: new Histogram(),
+      expected: 0,
+      delivered: 0,
+      undetected: 0,
+      needing: 0,
+      detected: 0,
+      declaredLost: 0,
+      lostThenDelivered: 0,
+      messagesNeedingRepair: 0,
+    };
     const messageNeedsRepair = new Uint8Array(M);
     for (let node = 0; node < this.nodes; node++) {
       const joined = this.joinedAt[node]!;
@@ -353,55 +352,60 @@ export class Recorder {
         const got = this.deliveredAt[i]!;
         if (f & F_ORIGINAL_DROPPED) messageNeedsRepair[x] = 1;
         if (!ordinary) continue;
-        expected++;
+        out.expected++;
         const isDelivered = !Number.isNaN(got);
         if (isDelivered) {
-          delivered++;
-          delivery.add(got - sent);
+          out.delivered++;
+          out.delivery.add(got - sent);
         }
         if (f & F_DECLARED_LOST) {
-          declaredLost++;
-          if (isDelivered) lostThenDelivered++;
+          out.declaredLost++;
+          if (isDelivered) out.lostThenDelivered++;
         }
         if (f & F_ORIGINAL_DROPPED) {
-          needing++;
+          out.needing++;
           if (f & F_DETECTED) {
-            detected++;
+            out.detected++;
             const at = this.detectedAt[i]!;
-            detection.add(at - sent);
-            if (isDelivered) repair.add(got - at);
+            out.detection.add(at - sent);
+            if (isDelivered) out.repair.add(got - at);
           }
         }
         // Received but stuck (waiting for a dependency) is not a gap the member is unaware of: it holds the bytes.
-        if (!isDelivered && !(f & (F_DETECTED | F_DECLARED_LOST)) && Number.isNaN(this.arrivedAt[i]!)) undetected++;
+        if (!isDelivered && !(f & (F_DETECTED | F_DECLARED_LOST)) && Number.isNaN(this.arrivedAt[i]!)) out.undetected++;
       }
     }
-    let messagesNeedingRepair = 0;
-    for (let x = 0; x < M; x++) messagesNeedingRepair += messageNeedsRepair[x]!;
+    for (let x = 0; x < M; x++) out.messagesNeedingRepair += messageNeedsRepair[x]!;
+    return out;
+  }
 
+  /** Bytes per member per minute of traffic, peak control messages per 600 s, and the share of time online. */
+  private trafficStats(endMs: number, startMs: number) {
     let firstSend = Number.POSITIVE_INFINITY;
     let lastSend = Number.NEGATIVE_INFINITY;
-    for (let x = 0; x < M; x++) {
+    for (let x = 0; x < this.messages; x++) {
       const t = this.sentAt[x]!;
       if (Number.isNaN(t)) continue;
       if (t < firstSend) firstSend = t;
       if (t > lastSend) lastSend = t;
     }
     const trafficMin = Math.max(1_000, lastSend - firstSend) / 60_000;
-    let bw = 0;
-    let controlTotal = 0;
-    let controlMax: number | null = null;
-    let onlineShare = 0;
+    const out = { bw: 0, controlTotal: 0, controlMax: null as number | null, onlineShare: 0 };
     for (let m = 0; m < this.members; m++) {
-      onlineShare += this.onlineMs[m]! / Math.max(1, endMs - startMs);
-      bw += (this.sentBytes[m]! + this.receivedBytes[m]!) / trafficMin;
+      out.onlineShare += this.onlineMs[m]! / Math.max(1, endMs - startMs);
+      out.bw += (this.sentBytes[m]! + this.receivedBytes[m]!) / trafficMin;
       const peak = peakInWindow(this.controlTimes[m]!, 600_000);
-      controlTotal += peak;
-      if (controlMax === null || peak > controlMax) controlMax = peak;
+      out.controlTotal += peak;
+      if (out.controlMax === null || peak > out.controlMax) out.controlMax = peak;
     }
+    return out;
+  }
+
+  /** Time from send to the first acknowledgement the sender learnt, and how many messages got one. */
+  private firstAckStats() {
     const firstAck = new Histogram();
     let acknowledged = 0;
-    for (let x = 0; x < M; x++) {
+    for (let x = 0; x < this.messages; x++) {
       if (Number.isNaN(this.sentAt[x]!)) continue;
       const at = this.firstAck[x]!;
       if (!Number.isNaN(at)) {
@@ -409,6 +413,21 @@ export class Recorder {
         firstAck.add(at - this.sentAt[x]!);
       }
     }
+    return { firstAck, acknowledged };
+  }
+
+  /** Long because it lays out the whole JSON report, field by field, in the order readers see it. */
+  finish(
+    endMs: number,
+    startMs: number,
+    events: number,
+    network: SimDetail["network"],
+  ): { metrics: SimMetrics; detail: SimDetail } {
+    const pairs = this.pairStats();
+    const { delivery, detection, repair, expected, delivered, undetected, needing, detected } = pairs;
+    const { declaredLost, lostThenDelivered, messagesNeedingRepair } = pairs;
+    const { bw, controlTotal, controlMax, onlineShare } = this.trafficStats(endMs, startMs);
+    const { firstAck, acknowledged } = this.firstAckStats();
     const mean = (xs: number[]) => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
 
     const metrics: SimMetrics = {
