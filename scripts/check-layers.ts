@@ -1,6 +1,9 @@
 // Enforces the layer arrows of DESIGN.md ("Layout") and the purity of the protocol core:
 // src/core and src/wire run unchanged in the simulator and in a browser, so they take time,
-// randomness and I/O only through arguments.
+// randomness and I/O only through arguments. Each layer keeps to its floor: only the node runtime
+// and the simulator reach into a channel's engine, the API reads the node (never the wire format or
+// the engine), the engine's parts (src/core/<dir>/) never import the engine that uses them, and only
+// src/cli parses the command line.
 //
 //   npm run check:layers      exits 1 and prints file:line: rule for every violation
 
@@ -32,7 +35,9 @@ export const LAYERS: Readonly<Record<string, LayerRule>> = {
   storage: { imports: ["core", "wire"], pure: false },
   transport: { imports: ["core", "wire"], pure: false },
   node: { imports: ["core", "wire", "platform", "storage", "transport"], pure: false },
-  api: { imports: ["node", "core", "wire", "storage", "transport"], pure: false },
+  // The API reads the node runtime. It may name the core's types (MessageRef, SenderId: the vocabulary the
+  // node's events and views are written in), never the engine itself (ENGINE below) nor the wire format.
+  api: { imports: ["node", "core"], pure: false },
   sim: { imports: ["core", "wire", "platform", "transport"], pure: false },
   cli: { imports: "any", pure: false },
 };
@@ -49,6 +54,17 @@ const FORBIDDEN_MEMBERS: Readonly<Record<string, readonly string[] | "any">> = {
   process: "any",
 };
 const FORBIDDEN_CALLS = new Set(["setTimeout", "setInterval", "setImmediate"]);
+
+/** Layers that may reach into a channel's engine (`runtime.engine.status(...)`): the runtime and the simulator. */
+export const ENGINE_USERS: readonly string[] = ["node", "sim"];
+
+/** The engine module (or, once split, its folder), as a repo-relative path without extension. */
+const ENGINE = "src/core/engine";
+/** The core's public surface re-exports the engine: for the engine's parts it is the engine too. */
+const CORE_INDEX = "src/core/index";
+
+/** The command line's packages (argument parsing, terminal progress bars): only src/cli imports them. */
+export const CLI_PACKAGES: readonly string[] = ["commander", "cli-progress", "yargs", "minimist"];
 
 const builtins = new Set(builtinModules);
 
@@ -91,10 +107,33 @@ function isReference(node: ts.Identifier): boolean {
   return parent.name !== node || ts.isShorthandPropertyAssignment(parent);
 }
 
-function collect(source: ts.SourceFile): { specifiers: Specifier[]; globals: { name: string; node: ts.Node }[] } {
+/** `x.engine.member`, `x.engine?.member`, `x.engine[...]` (and `x["engine"]...`): the member's name, or "[]". */
+function engineMember(node: ts.Node): string | undefined {
+  const named =
+    (ts.isPropertyAccessExpression(node) && node.name.text === "engine") ||
+    (ts.isElementAccessExpression(node) &&
+      ts.isStringLiteralLike(node.argumentExpression) &&
+      node.argumentExpression.text === "engine");
+  if (!named) return undefined;
+  const parent = node.parent;
+  if (ts.isPropertyAccessExpression(parent) && parent.expression === node) return parent.name.text;
+  if (ts.isElementAccessExpression(parent) && parent.expression === node) return "[]";
+  return undefined;
+}
+
+interface Collected {
+  readonly specifiers: Specifier[];
+  readonly globals: { name: string; node: ts.Node }[];
+  readonly engineAccesses: { member: string; node: ts.Node }[];
+}
+
+function collect(source: ts.SourceFile): Collected {
   const specifiers: Specifier[] = [];
   const globals: { name: string; node: ts.Node }[] = [];
+  const engineAccesses: { member: string; node: ts.Node }[] = [];
   const visit = (node: ts.Node): void => {
+    const member = engineMember(node);
+    if (member !== undefined) engineAccesses.push({ member, node });
     if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier) {
       specifiers.push({ text: (node.moduleSpecifier as ts.StringLiteral).text, node });
     } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) {
@@ -125,7 +164,53 @@ function collect(source: ts.SourceFile): { specifiers: Specifier[]; globals: { n
     ts.forEachChild(node, visit);
   };
   visit(source);
-  return { specifiers, globals };
+  return { specifiers, globals, engineAccesses };
+}
+
+/** The module an import resolves to, without extension: "src/core/engine" for "../core/engine.js". */
+function moduleOf(target: string): string {
+  return target.replace(/\.(ts|tsx|mts|cts|js|mjs|cjs)$/, "");
+}
+
+function isEngine(module: string): boolean {
+  return module === ENGINE || module.startsWith(`${ENGINE}/`);
+}
+
+/** The names an import or export declaration binds (`ChannelEngine` in `import { ChannelEngine as E }`). */
+function importedNames(node: ts.Node): string[] {
+  const bindings =
+    ts.isImportDeclaration(node) && node.importClause?.namedBindings !== undefined
+      ? node.importClause.namedBindings
+      : ts.isExportDeclaration(node)
+        ? node.exportClause
+        : undefined;
+  if (bindings === undefined || ts.isNamespaceImport(bindings) || ts.isNamespaceExport(bindings)) return [];
+  return bindings.elements.map((e) => (e.propertyName ?? e.name).text);
+}
+
+/** The floor rules of one relative import that resolves to `target` (posix, repo-relative). */
+function floorRules(file: string, layer: string, target: string, node: ts.Node): string[] {
+  const module = moduleOf(target);
+  const found: string[] = [];
+  if (layer === "api") {
+    if (isEngine(module) || (layerOf(target) === "core" && importedNames(node).includes("ChannelEngine"))) {
+      found.push(
+        `src/api must not import the engine (${ENGINE}.ts); the node runtime (src/node) gives what the API needs`,
+      );
+    }
+  }
+  // A part of the engine lives in a folder of src/core (src/core/repair/, src/core/acks/, ...).
+  const dir = posix.dirname(file);
+  if (layer === "core" && dir !== "src/core" && !isEngine(dir)) {
+    if (isEngine(module) || module === CORE_INDEX) {
+      const what =
+        module === CORE_INDEX ? `${target}, which re-exports the engine` : module === ENGINE ? `${ENGINE}.ts` : target;
+      found.push(
+        `${file} is a part of the engine and must not import ${what}; the engine uses its parts, not the reverse`,
+      );
+    }
+  }
+  return found;
 }
 
 /**
@@ -149,7 +234,7 @@ export function checkFile(file: string, text: string): Violation[] {
   }
   const violations: Violation[] = [];
   const report = (node: ts.Node, message: string) => violations.push({ file, line: lineOf(node), rule: message });
-  const { specifiers, globals } = collect(source);
+  const { specifiers, globals, engineAccesses } = collect(source);
 
   for (const { text: spec, node } of specifiers) {
     if (spec === undefined) {
@@ -158,6 +243,7 @@ export function checkFile(file: string, text: string): Violation[] {
     }
     if (spec.startsWith(".") || spec.startsWith("/")) {
       const target = posix.normalize(posix.join(posix.dirname(file), spec));
+      for (const message of floorRules(file, layer, target, node)) report(node, message);
       const targetLayer = layerOf(target);
       if (rule.imports === "any" || targetLayer === layer) continue;
       if (targetLayer === undefined || targetLayer === "") {
@@ -166,12 +252,28 @@ export function checkFile(file: string, text: string): Violation[] {
         const allowed = [layer, ...rule.imports].map((l) => `src/${l}`).join(", ");
         report(node, `src/${layer} must not import src/${targetLayer} ("${spec}"); it may import only ${allowed}`);
       }
-    } else if (rule.pure) {
+    } else if (!rule.pure) {
+      if (layer !== "cli" && CLI_PACKAGES.includes(packageName(spec))) {
+        report(
+          node,
+          `src/${layer} must not import "${spec}": only src/cli parses the command line and draws on the terminal`,
+        );
+      }
+    } else {
       if (isBuiltin(spec)) {
         report(node, `src/${layer} must not import the Node builtin "${spec}"; pass I/O in through arguments`);
       } else if (!PURE_PACKAGES.includes(packageName(spec))) {
         report(node, `src/${layer} must not import "${spec}"; allowed packages: ${PURE_PACKAGES.join(", ")}`);
       }
+    }
+  }
+  if (!ENGINE_USERS.includes(layer)) {
+    for (const { member, node } of engineAccesses) {
+      const access = member === "[]" ? ".engine[...]" : `.engine.${member}`;
+      report(
+        node,
+        `src/${layer} must not reach into the engine (${access}); only src/node and src/sim do, and src/node exposes what others need`,
+      );
     }
   }
   if (rule.pure) {

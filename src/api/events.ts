@@ -1,7 +1,8 @@
 import type { ServerResponse } from "node:http";
 import type { MessageRef } from "../core/index.js";
 import type { NodeEvent } from "../node/channel.js";
-import { textOf } from "./messages.js";
+import { deliveredEntry } from "../node/message-view.js";
+import { logEntryJson, textOf } from "./messages.js";
 
 /** A node event as the API shows it: JSON-safe (bigints as decimal strings, content as text). */
 export interface ApiEvent {
@@ -21,23 +22,10 @@ export function toApiEvent(event: NodeEvent): ApiEvent {
   const base = { channelId: event.channelId, at: event.at };
   switch (event.type) {
     case "delivered": {
-      const m = event.message;
+      const position = event.position ?? null;
       return {
         type: event.type,
-        data: {
-          ...base,
-          position: event.position ?? null,
-          message: {
-            position: event.position ?? null,
-            messageId: m.messageId,
-            senderId: m.senderId,
-            seq: m.sequence ?? null,
-            lamportTimestamp: m.lamportTimestamp.toString(),
-            ...textOf(m.content),
-            receivedAt: m.deliveredAt,
-            own: m.own,
-          },
-        },
+        data: { ...base, position, message: logEntryJson(deliveredEntry(event.message, position)) },
       };
     }
     case "ephemeral":
@@ -101,10 +89,7 @@ export class EventHub {
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private nextId = 1;
 
-  constructor(
-    private readonly heartbeatMs: number,
-    private readonly onCount: (clients: number) => void,
-  ) {}
+  constructor(private readonly heartbeatMs: number) {}
 
   get size(): number {
     return this.clients.size;
@@ -130,7 +115,6 @@ export class EventHub {
         if (closed) return;
         closed = true;
         this.clients.delete(client);
-        this.onCount(this.clients.size);
         if (this.clients.size === 0) this.stopHeartbeat();
         if (!res.writableEnded) res.end();
       },
@@ -138,7 +122,6 @@ export class EventHub {
     res.on("close", client.close);
     res.on("error", client.close);
     this.clients.add(client);
-    this.onCount(this.clients.size);
     this.startHeartbeat();
   }
 

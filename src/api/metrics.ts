@@ -2,180 +2,246 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import type { NodeEvent } from "../node/channel.js";
 import type { ChorusNode } from "../node/node.js";
 
+type Labels = Record<string, string>;
+/** One value of a metric: its labels (the registry adds `role`) and the number. */
+type Sample = readonly [labels: Labels, value: number];
+type EventOf<T extends NodeEvent["type"]> = Extract<NodeEvent, { type: T }>;
+
+/** Where the values read at scrape time come from. */
+export interface MetricSources {
+  readonly node: ChorusNode;
+  /** Open server-sent event streams. */
+  sseClients(): number;
+}
+
+/** A metric that follows node events of one type: what one event adds (counters) or observes (histograms). */
+interface EventRule {
+  readonly type: NodeEvent["type"];
+  sample(event: NodeEvent): Sample | undefined;
+}
+
+interface MetricRow {
+  readonly name: string;
+  readonly help: string;
+  readonly type: "counter" | "gauge" | "histogram";
+  readonly labels?: readonly string[];
+  readonly buckets?: readonly number[];
+  readonly observe?: EventRule;
+  /** Read at scrape time: every labelled value (for a counter, its total so far). */
+  readonly collect?: (sources: MetricSources) => Sample[];
+}
+
+const CHANNEL = ["channel"] as const;
+const REQUESTS = "chorus_api_requests_total";
+
+/** Follows events of `type`; by default each counts one, labelled with its channel. */
+function on<T extends NodeEvent["type"]>(
+  type: T,
+  sample: (event: EventOf<T>) => Sample | undefined = (event) => [{ channel: event.channelId }, 1],
+): EventRule {
+  return { type, sample: sample as (event: NodeEvent) => Sample | undefined };
+}
+
+function perChannel(node: ChorusNode, value: (channelId: string) => number): Sample[] {
+  return node.listChannels().map((channel) => [{ channel }, value(channel)]);
+}
+
+/** The node keeps its catch-up reports; these counters are their totals. */
+function catchUpTotal(node: ChorusNode, of: (report: ChorusNode["catchUps"][number]) => number): Sample[] {
+  return [[{}, node.catchUps.reduce((sum, report) => sum + of(report), 0)]];
+}
+
+/** Every metric of the API, in the order of the exposition. */
+export const METRICS: readonly MetricRow[] = [
+  {
+    name: "chorus_messages_sent_total",
+    help: "Own messages sent (stored and published).",
+    type: "counter",
+    labels: CHANNEL,
+    observe: on("delivered", (e) => (e.message.own ? [{ channel: e.channelId }, 1] : undefined)),
+  },
+  {
+    name: "chorus_messages_delivered_total",
+    help: "Messages of other senders delivered, in causal order.",
+    type: "counter",
+    labels: CHANNEL,
+    observe: on("delivered", (e) => (e.message.own ? undefined : [{ channel: e.channelId }, 1])),
+  },
+  {
+    name: "chorus_ephemeral_received_total",
+    help: "Ephemeral messages received.",
+    type: "counter",
+    labels: CHANNEL,
+    observe: on("ephemeral"),
+  },
+  {
+    name: "chorus_gaps_detected_total",
+    help: "Messages detected missing, by how the gap was noticed.",
+    type: "counter",
+    labels: ["channel", "source"],
+    observe: on("missing", (e) => [{ channel: e.channelId, source: e.source }, 1]),
+  },
+  {
+    name: "chorus_repairs_total",
+    help: "Missing messages that arrived after all.",
+    type: "counter",
+    labels: CHANNEL,
+    observe: on("repaired"),
+  },
+  {
+    name: "chorus_repair_seconds",
+    help: "Time from detecting a gap to repairing it.",
+    type: "histogram",
+    labels: CHANNEL,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
+    observe: on("repaired", (e) => [{ channel: e.channelId }, e.afterMs / 1000]),
+  },
+  {
+    name: "chorus_messages_lost_total",
+    help: "Missing messages given up on (their dependents were delivered without them).",
+    type: "counter",
+    labels: CHANNEL,
+    observe: on("lost"),
+  },
+  {
+    name: "chorus_acks_total",
+    help: "Receipts learnt for own messages (one per member and message).",
+    type: "counter",
+    labels: CHANNEL,
+    observe: on("acknowledged"),
+  },
+  {
+    name: "chorus_messages_rejected_total",
+    help: "Incoming messages refused (bad signature, wrong id, too far in the future, ...).",
+    type: "counter",
+    labels: CHANNEL,
+    observe: on("rejected"),
+  },
+  {
+    name: "chorus_sse_clients",
+    help: "Open server-sent event streams.",
+    type: "gauge",
+    collect: (s) => [[{}, s.sseClients()]],
+  },
+  // Counted by the API itself, once per answered request (ApiMetrics.request).
+  { name: REQUESTS, help: "REST API requests answered.", type: "counter", labels: ["method", "route", "status"] },
+  {
+    name: "chorus_catchups_total",
+    help: "Catch-ups from the owner's history service.",
+    type: "counter",
+    collect: ({ node }) => catchUpTotal(node, () => 1),
+  },
+  {
+    name: "chorus_catchup_round_trips_total",
+    help: "Round trips to the owner's history service during catch-ups.",
+    type: "counter",
+    collect: ({ node }) => catchUpTotal(node, (r) => r.roundTrips),
+  },
+  {
+    name: "chorus_catchup_messages_total",
+    help: "Messages received during catch-ups.",
+    type: "counter",
+    collect: ({ node }) => catchUpTotal(node, (r) => r.messages),
+  },
+  {
+    name: "chorus_missing_messages",
+    help: "Messages known to be missing right now.",
+    type: "gauge",
+    labels: CHANNEL,
+    collect: ({ node }) => perChannel(node, (id) => node.channel(id).missingCount()),
+  },
+  {
+    name: "chorus_known_members",
+    help: "Members heard from, other than this node.",
+    type: "gauge",
+    labels: CHANNEL,
+    collect: ({ node }) => perChannel(node, (id) => node.channel(id).knownMembers()),
+  },
+  {
+    name: "chorus_delivered_log_length",
+    help: "Length of the delivered log.",
+    type: "gauge",
+    labels: CHANNEL,
+    collect: ({ node }) => perChannel(node, (id) => node.countDelivered(id)),
+  },
+  {
+    name: "chorus_peers",
+    help: "Connected transport peers.",
+    type: "gauge",
+    collect: ({ node }) => [[{}, node.transport.peers().length]],
+  },
+];
+
+/** A registered metric, reduced to what the table drives: add to it, or replace its values at scrape time. */
+interface Driven {
+  add(labels: Labels, value: number): void;
+}
+
+/** Scrape-time values replace the previous ones: a gauge is set, a counter is reset and raised to its total. */
+function scrape(row: MetricRow, sources: MetricSources, metric: () => Counter | Gauge) {
+  const collect = row.collect;
+  if (collect === undefined) return {};
+  return {
+    collect() {
+      const m = metric();
+      m.reset();
+      for (const [labels, value] of collect(sources)) {
+        if (m instanceof Counter) m.inc(labels, value);
+        else m.set(labels, value);
+      }
+    },
+  };
+}
+
+function register(row: MetricRow, registry: Registry, sources: MetricSources): Driven {
+  const config = { name: row.name, help: row.help, labelNames: row.labels ?? [], registers: [registry] };
+  switch (row.type) {
+    case "counter": {
+      const counter: Counter = new Counter({ ...config, ...scrape(row, sources, () => counter) });
+      return { add: (labels, value) => counter.inc(labels, value) };
+    }
+    case "gauge": {
+      const gauge: Gauge = new Gauge({ ...config, ...scrape(row, sources, () => gauge) });
+      return { add: (labels, value) => gauge.inc(labels, value) };
+    }
+    case "histogram": {
+      const histogram = new Histogram({ ...config, buckets: [...(row.buckets ?? [])] });
+      return { add: (labels, value) => histogram.observe(labels, value) };
+    }
+  }
+}
+
 /** The Prometheus metrics of one API instance, in a registry of its own (two nodes in one process do not mix). */
 export interface ApiMetrics {
   readonly registry: Registry;
-  readonly sseClients: Gauge;
-  readonly requests: Counter<"method" | "route" | "status">;
+  /** Counts one answered request. */
+  request(labels: { method: string; route: string; status: string }): void;
   observe(event: NodeEvent): void;
 }
 
-export function createMetrics(node: ChorusNode, options: { readonly processMetrics: boolean }): ApiMetrics {
+export function createMetrics(sources: MetricSources, options: { readonly processMetrics: boolean }): ApiMetrics {
   const registry = new Registry();
-  registry.setDefaultLabels({ role: node.role });
+  registry.setDefaultLabels({ role: sources.node.role });
   if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: "chorus_process_" });
-  const byChannel = ["channel"] as const;
-  const sent = new Counter({
-    name: "chorus_messages_sent_total",
-    help: "Own messages sent (stored and published).",
-    labelNames: byChannel,
-    registers: [registry],
-  });
-  const delivered = new Counter({
-    name: "chorus_messages_delivered_total",
-    help: "Messages of other senders delivered, in causal order.",
-    labelNames: byChannel,
-    registers: [registry],
-  });
-  const ephemeral = new Counter({
-    name: "chorus_ephemeral_received_total",
-    help: "Ephemeral messages received.",
-    labelNames: byChannel,
-    registers: [registry],
-  });
-  const gaps = new Counter({
-    name: "chorus_gaps_detected_total",
-    help: "Messages detected missing, by how the gap was noticed.",
-    labelNames: ["channel", "source"] as const,
-    registers: [registry],
-  });
-  const repairs = new Counter({
-    name: "chorus_repairs_total",
-    help: "Missing messages that arrived after all.",
-    labelNames: byChannel,
-    registers: [registry],
-  });
-  const repairSeconds = new Histogram({
-    name: "chorus_repair_seconds",
-    help: "Time from detecting a gap to repairing it.",
-    labelNames: byChannel,
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
-    registers: [registry],
-  });
-  const losses = new Counter({
-    name: "chorus_messages_lost_total",
-    help: "Missing messages given up on (their dependents were delivered without them).",
-    labelNames: byChannel,
-    registers: [registry],
-  });
-  const acks = new Counter({
-    name: "chorus_acks_total",
-    help: "Receipts learnt for own messages (one per member and message).",
-    labelNames: byChannel,
-    registers: [registry],
-  });
-  const rejected = new Counter({
-    name: "chorus_messages_rejected_total",
-    help: "Incoming messages refused (bad signature, wrong id, too far in the future, ...).",
-    labelNames: byChannel,
-    registers: [registry],
-  });
-  const sseClients = new Gauge({
-    name: "chorus_sse_clients",
-    help: "Open server-sent event streams.",
-    registers: [registry],
-  });
-  const requests = new Counter({
-    name: "chorus_api_requests_total",
-    help: "REST API requests answered.",
-    labelNames: ["method", "route", "status"] as const,
-    registers: [registry],
-  });
-
-  // The node keeps its catch-up reports; these counters follow that list at scrape time.
-  let catchUpsSeen = 0;
-  const followCatchUps = () => {
-    for (; catchUpsSeen < node.catchUps.length; catchUpsSeen++) {
-      const report = node.catchUps[catchUpsSeen]!;
-      catchUps.inc();
-      catchUpRoundTrips.inc(report.roundTrips);
-      catchUpMessages.inc(report.messages);
-    }
+  const byName = new Map<string, Driven>();
+  const byEvent = new Map<NodeEvent["type"], { rule: EventRule; metric: Driven }[]>();
+  for (const row of METRICS) {
+    const metric = register(row, registry, sources);
+    byName.set(row.name, metric);
+    if (row.observe === undefined) continue;
+    const rules = byEvent.get(row.observe.type) ?? [];
+    rules.push({ rule: row.observe, metric });
+    byEvent.set(row.observe.type, rules);
+  }
+  const requests = byName.get(REQUESTS)!;
+  return {
+    registry,
+    request: (labels) => requests.add(labels, 1),
+    observe(event) {
+      for (const { rule, metric } of byEvent.get(event.type) ?? []) {
+        const sample = rule.sample(event);
+        if (sample !== undefined) metric.add(sample[0], sample[1]);
+      }
+    },
   };
-  const catchUps: Counter = new Counter({
-    name: "chorus_catchups_total",
-    help: "Catch-ups from the owner's history service.",
-    registers: [registry],
-    collect: followCatchUps,
-  });
-  const catchUpRoundTrips: Counter = new Counter({
-    name: "chorus_catchup_round_trips_total",
-    help: "Round trips to the owner's history service during catch-ups.",
-    registers: [registry],
-    collect: followCatchUps,
-  });
-  const catchUpMessages: Counter = new Counter({
-    name: "chorus_catchup_messages_total",
-    help: "Messages received during catch-ups.",
-    registers: [registry],
-    collect: followCatchUps,
-  });
-
-  new Gauge({
-    name: "chorus_missing_messages",
-    help: "Messages known to be missing right now.",
-    labelNames: byChannel,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const id of node.listChannels()) this.set({ channel: id }, node.channel(id).engine.missingRefs().length);
-    },
-  });
-  new Gauge({
-    name: "chorus_known_members",
-    help: "Members heard from, other than this node.",
-    labelNames: byChannel,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const id of node.listChannels()) this.set({ channel: id }, node.channel(id).engine.knownMembers());
-    },
-  });
-  new Gauge({
-    name: "chorus_delivered_log_length",
-    help: "Length of the delivered log.",
-    labelNames: byChannel,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const id of node.listChannels()) this.set({ channel: id }, node.countDelivered(id));
-    },
-  });
-  new Gauge({
-    name: "chorus_peers",
-    help: "Connected transport peers.",
-    registers: [registry],
-    collect() {
-      this.set(node.transport.peers().length);
-    },
-  });
-
-  const observe = (event: NodeEvent) => {
-    const channel = { channel: event.channelId };
-    switch (event.type) {
-      case "delivered":
-        (event.message.own ? sent : delivered).inc(channel);
-        break;
-      case "ephemeral":
-        ephemeral.inc(channel);
-        break;
-      case "missing":
-        gaps.inc({ channel: event.channelId, source: event.source });
-        break;
-      case "repaired":
-        repairs.inc(channel);
-        repairSeconds.observe(channel, event.afterMs / 1000);
-        break;
-      case "lost":
-        losses.inc(channel);
-        break;
-      case "acknowledged":
-        acks.inc(channel);
-        break;
-      case "rejected":
-        rejected.inc(channel);
-        break;
-    }
-  };
-  return { registry, sseClients, requests, observe };
 }

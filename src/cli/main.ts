@@ -1,8 +1,8 @@
 import { Command } from "commander";
-import { registerSimCommand } from "../sim/cli.js";
 import { runDemo } from "./demo.js";
 import { registerNodeCommand } from "./node-command.js";
 import { fraction, integer } from "./options.js";
+import { registerSimCommand } from "./sim-command.js";
 import { registerUpCommand } from "./up-command.js";
 
 export function buildProgram(): Command {

@@ -21,3 +21,16 @@ export function fraction(name: string) {
     return n;
   };
 }
+
+/** A commander parser for a number (an integer when `integer`) in min..max; an empty value is refused. */
+export function number(name: string, min: number, max: number, integer = false) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+      throw new InvalidArgumentError(
+        `${name} must be ${integer ? "an integer" : "a number"} in ${min}..${max}, got "${value}"`,
+      );
+    }
+    return n;
+  };
+}

@@ -3,9 +3,11 @@ import {
   type EngineEvent,
   type EngineSnapshot,
   type Identity,
+  type MessageRef,
   type MessageStatus,
   type Params,
   type ReceiveOptions,
+  type SenderId,
   type SignatureVerifier,
   type Step,
 } from "../core/index.js";
@@ -181,6 +183,36 @@ export class ChannelRuntime {
 
   status(messageId: string): MessageStatus | undefined {
     return this.engine.status(messageId);
+  }
+
+  /** Messages known to be missing right now. */
+  missing(): MessageRef[] {
+    return this.engine.missingRefs();
+  }
+
+  /** How many messages are missing right now, without listing them. */
+  missingCount(): number {
+    return this.engine.bufferSizes().missing;
+  }
+
+  /** The members the engine counts in its receipts' "of N", most recently heard first. */
+  members(): { senderId: SenderId; lastHeardAt: number }[] {
+    return this.engine.memberList();
+  }
+
+  /** Members heard from, other than this node. */
+  knownMembers(): number {
+    return this.engine.knownMembers();
+  }
+
+  /** Who holds a message, as the engine tracks it: own messages, and everyone's on an owner. */
+  receipts(messageId: string): { count: number; members: number; ackedBy: SenderId[] } | undefined {
+    return this.engine.receipts(messageId);
+  }
+
+  /** The share of members that makes an own message acknowledged. */
+  get ackQuorum(): number {
+    return this.engine.params.ackQuorum;
   }
 
   /**

@@ -16,6 +16,8 @@ import {
   MAX_PAGE_MESSAGES,
   type ReceiptSummary,
 } from "./history-protocol.js";
+import { type LogEntry, logEntry, type MessageView, messageView, type ViewSource } from "./message-view.js";
+import { type OwnerQueryOptions, OwnerReceipts } from "./owner-receipts.js";
 
 export type Role = "owner" | "member";
 
@@ -222,7 +224,7 @@ export class ChorusNode {
         const runtime = this.channel(request.channelId);
         const receipts: Record<string, ReceiptSummary> = {};
         for (const id of request.ids) {
-          const r = runtime.engine.receipts(id);
+          const r = runtime.receipts(id);
           if (r !== undefined) receipts[id] = { count: r.count, members: r.members, ackedBy: r.ackedBy };
         }
         return encodeResponse(header(0, { receipts }), []);
@@ -393,6 +395,37 @@ export class ChorusNode {
   listDelivered(channelId: string, after: number, limit: number) {
     this.channel(channelId);
     return this.store.listDelivered(channelId, { after, limit });
+  }
+
+  /** Up to `limit` entries of the delivered log after position `after`, content decoded. */
+  logEntries(channelId: string, after: number, limit: number): LogEntry[] {
+    return this.listDelivered(channelId, after, limit).map((m) => logEntry(m, this.senderId));
+  }
+
+  /**
+   * Asks the owner for receipt counts within `timeoutMs`, and not again for `retryMs` after it failed to
+   * answer: one policy per caller, so that one impatient caller does not silence the owner for others.
+   */
+  ownerQuery(options: Omit<OwnerQueryOptions, "clock"> = {}): OwnerReceipts {
+    return new OwnerReceipts(this, { ...options, clock: this.clock });
+  }
+
+  /**
+   * What this node knows of one message (state, log position, content, receipts), with the owner's
+   * receipts merged in when `owner` is given and the owner answers. Undefined when the message is unknown.
+   */
+  messageView(channelId: string, messageId: string, owner?: OwnerReceipts): Promise<MessageView | undefined> {
+    const runtime = this.channel(channelId);
+    const source: ViewSource = {
+      self: this.senderId,
+      role: this.role,
+      ackQuorum: runtime.ackQuorum,
+      status: (id) => runtime.status(id),
+      stored: (id) => this.store.getMessage(channelId, id),
+      missing: () => runtime.missing(),
+      receipts: (id) => runtime.receipts(id),
+    };
+    return messageView(source, messageId, async () => owner?.of(channelId, messageId));
   }
 
   /** One stored message of a joined channel, delivered or still waiting; undefined when not stored. */

@@ -287,3 +287,31 @@ ${engine === undefined ? "" : `<h2>Protocol parameters</h2>${htmlTable(["paramet
 <h2>Detail</h2>${htmlTable(["figure", "value"], detailRows)}`,
   );
 }
+
+/** The headline numbers of one run as aligned text lines, for a terminal. */
+export function runSummary(r: SimResult): string {
+  const rows: [string, unknown][] = [
+    ["protocol", r.protocol],
+    ["seed", r.seed],
+    [
+      "delivery ratio",
+      `${r.delivery.ratio} (${r.delivery.delivered} of ${r.delivery.expected}, ${r.delivery.lost} lost)`,
+    ],
+    ["undetected gaps", r.undetected_gaps],
+    ["delivery p50 / p99 ms", `${r.latency_ms.delivery_p50} / ${r.latency_ms.delivery_p99}`],
+    ["gap detection p50 / p90 ms", `${r.latency_ms.gap_detection_p50} / ${r.latency_ms.gap_detection_p90}`],
+    ["repair p50 / p99 ms", `${r.latency_ms.repair_p50} / ${r.latency_ms.repair_p99}`],
+    [
+      "overhead mean / p50 / p99 B",
+      `${r.overhead_bytes_per_message.mean} / ${r.overhead_bytes_per_message.p50} / ${r.overhead_bytes_per_message.p99}`,
+    ],
+    ["bandwidth B/member/min", r.bandwidth_bytes_per_member_per_minute],
+    ["control msgs/member/600s", r.control_messages_per_member_per_600s],
+    ["repair broadcasts/loss", r.repair_broadcasts_per_loss],
+    ["ack knowledge p50 / p99 ms", `${r.acks.knowledge_p50_ms} / ${r.acks.knowledge_p99_ms}`],
+    ["k-of-N error / false acks", `${r.acks.k_of_n_abs_error_mean} / ${r.acks.false_ack_rate}`],
+    ["simulated s / wall s", `${r.detail.simulated_ms / 1000} / ${r.wall_ms / 1000}`],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return `${rows.map(([k, v]) => `${k.padEnd(width)}  ${String(v)}`).join("\n")}\n`;
+}

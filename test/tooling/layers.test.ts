@@ -133,6 +133,94 @@ describe("check-layers: layer arrows", () => {
   });
 });
 
+describe("check-layers: layers keep to their floor", () => {
+  test("only src/node and src/sim reach into a channel's engine", () => {
+    const text = [
+      "const n = runtime.engine.missingRefs().length;",
+      "const m = node.channel(id).engine?.knownMembers();",
+      'const p = runtime["engine"].params;',
+      "const q = runtime.engine[key];",
+    ].join("\n");
+    for (const layer of ["api", "cli", "core", "storage"]) {
+      const found = rules(`src/${layer}/x.ts`, text);
+      assert.deepEqual(
+        found.map((f) => `${f.split(":")[0]}:${/reach into the engine \((.+?)\)/.exec(f)?.[1]}`),
+        ["1:.engine.missingRefs", "2:.engine.knownMembers", "3:.engine.params", "4:.engine[...]"],
+        found.join("\n"),
+      );
+    }
+    for (const layer of ["node", "sim"]) assert.deepEqual(rules(`src/${layer}/x.ts`, text), []);
+    // Names that are not a member access of something's engine are not reported.
+    const clean = ["const engine = make();", "engine.status(id);", "const o = { engine: 1 };", "x.engineer.y;"];
+    assert.deepEqual(rules("src/api/x.ts", clean.join("\n")), []);
+  });
+
+  test("src/api reads the node: never the wire format nor the engine, the core's types only", () => {
+    assert.match(
+      rules("src/api/x.ts", 'import { decodeMessage } from "../wire/index.js";')[0] ?? "",
+      /src\/api must not import src\/wire/,
+    );
+    assert.match(
+      rules("src/api/routes/x.ts", 'import type { X } from "../../wire/codec.js";')[0] ?? "",
+      /must not import src\/wire/,
+    );
+    for (const text of [
+      'import { ChannelEngine } from "../core/engine.js";',
+      'import type { EngineConfig } from "../core/engine.js";',
+      'import { ChannelEngine as E } from "../core/index.js";',
+      'export { ChannelEngine } from "../core/index.js";',
+      'import "../core/engine/repair.js";',
+    ]) {
+      const found = rules("src/api/x.ts", text);
+      assert.equal(found.length, 1, `${text}: ${found.join("; ")}`);
+      assert.match(found[0] ?? "", /^1: src\/api must not import the engine \(src\/core\/engine\.ts\)/);
+    }
+    assert.deepEqual(rules("src/api/x.ts", 'import type { MessageRef, SenderId } from "../core/index.js";'), []);
+    assert.equal(rules("src/api/x.ts", 'import "../storage/index.js";').length, 1);
+    assert.equal(rules("src/api/x.ts", 'import "../transport/index.js";').length, 1);
+  });
+
+  test("the engine's parts, in any folder of src/core, never import the engine", () => {
+    const found = [
+      ...rules("src/core/repair/scheduler.ts", 'import { ChannelEngine } from "../engine.js";'),
+      ...rules("src/core/acks/filter.ts", 'import type { ChannelEngine } from "../engine";'),
+      ...rules("src/core/acks/deep/x.ts", 'import "../../engine.ts";'),
+      ...rules("src/core/gaps/x.ts", 'import { DEFAULT_PARAMS } from "../index.js";'),
+      ...rules("src/core/gaps/y.ts", 'import type { Params } from "../index";'),
+    ];
+    assert.equal(found.length, 5, found.join("\n"));
+    assert.match(
+      found[0] ?? "",
+      /^1: src\/core\/repair\/scheduler\.ts is a part of the engine and must not import src\/core\/engine\.ts;/,
+    );
+    assert.match(found[3] ?? "", /must not import src\/core\/index\.js, which re-exports the engine/);
+    // Parts may use each other and the core's leaf modules; files directly in src/core may use the engine.
+    const parts = [
+      'import "./window.js";',
+      'import "../acks/filter.js";',
+      'import "../types.js";',
+      'import "../ids.js";',
+    ];
+    assert.deepEqual(rules("src/core/repair/x.ts", parts.join("\n")), []);
+    assert.deepEqual(rules("src/core/index.ts", 'export { ChannelEngine } from "./engine.js";'), []);
+  });
+
+  test("only src/cli parses the command line", () => {
+    for (const layer of ["sim", "node", "api", "storage"]) {
+      const found = rules(
+        `src/${layer}/x.ts`,
+        'import { Command } from "commander";\nimport cliProgress from "cli-progress";',
+      );
+      assert.equal(found.length, 2, found.join("\n"));
+      assert.match(found[0] ?? "", new RegExp(`^1: src/${layer} must not import "commander": only src/cli parses`));
+    }
+    assert.deepEqual(
+      rules("src/cli/x.ts", 'import { Command } from "commander"; import cliProgress from "cli-progress";'),
+      [],
+    );
+  });
+});
+
 describe("check-layers: checkTree", () => {
   test("walks src/ and reports repo-relative paths", () => {
     const root = mkdtempSync(join(tmpdir(), "chorus-layers-"));
