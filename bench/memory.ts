@@ -2,9 +2,9 @@
 // process of its own (run.ts starts one per implementation, with --expose-gc).
 import { Message, MessageChannel } from "@waku/sds";
 import { ChannelEngine } from "../src/core/index.js";
+import { Mulberry32 } from "../src/core/prng.js";
 import { OWN_EVERY, paramsHolding, START_MS, STEP_MS } from "./lib/chorus-log.js";
 import { benchIdentity, CHANNEL, ChorusTraffic } from "./lib/chorus-traffic.js";
-import { Rng } from "./lib/rng.js";
 import { internals, SdsTraffic } from "./lib/sds-traffic.js";
 
 export interface MemoryResult {
@@ -40,7 +40,7 @@ function scaled(before: Sample, after: Sample, messages: number) {
 
 /** A Chorus member holding `messages` messages (ids, bytes and log entries), received from 50 members. */
 export function chorusMemory(messages: number): MemoryResult {
-  const rng = new Rng(7);
+  const rng = new Mulberry32(7);
   const traffic = new ChorusTraffic(50);
   let now = START_MS;
   const engine = new ChannelEngine({

@@ -1,10 +1,10 @@
 // Wire bytes per message beyond the payload, on a realistic channel.
 import { MessageChannel } from "@waku/sds";
 import { ChannelEngine, type Outgoing, verifyEncoding } from "../src/core/index.js";
+import { Mulberry32 } from "../src/core/prng.js";
 import { decodeMessage, type WireMessage } from "../src/wire/index.js";
 import { START_MS } from "./lib/chorus-log.js";
 import { benchIdentity, CHANNEL } from "./lib/chorus-traffic.js";
-import { Rng } from "./lib/rng.js";
 import { SdsTraffic, sdsReceive } from "./lib/sds-traffic.js";
 
 export interface SizeStats {
@@ -44,7 +44,7 @@ function sizeStats(values: number[]): SizeStats {
 }
 
 /** A chat line of 20 to 140 bytes. */
-function chatLine(rng: Rng, n: number): Uint8Array {
+function chatLine(rng: Mulberry32, n: number): Uint8Array {
   const words = ["ok", "sure", "see you", "the", "release", "is", "ready", "thanks!", "what about", "tomorrow", "gm"];
   let s = `#${n}`;
   const target = 20 + rng.int(120);
@@ -123,7 +123,7 @@ export interface ChorusWireOptions {
  * its own validation and state updates).
  */
 export function chorusWire(opts: ChorusWireOptions): WireResult {
-  const rng = new Rng(42 + opts.members);
+  const rng = new Mulberry32(42 + opts.members);
   const identities = Array.from({ length: opts.members }, (_, i) => benchIdentity(`member-${i}`));
   const verified = new WeakMap<Uint8Array, boolean>();
   const verifySignature = (bytes: Uint8Array, signature: Uint8Array, senderId: string) => {
@@ -140,7 +140,7 @@ export function chorusWire(opts: ChorusWireOptions): WireResult {
         channelId: CHANNEL,
         identity,
         random: (() => {
-          const r = new Rng(1000 + i);
+          const r = new Mulberry32(1000 + i);
           return () => r.next();
         })(),
         now: START_MS,
@@ -234,7 +234,7 @@ export function chorusWire(opts: ChorusWireOptions): WireResult {
  * sends every other message; each of its messages is measured as SDS encodes it.
  */
 export async function sdsWire(members: number, messages: number): Promise<WireResult> {
-  const rng = new Rng(42 + members);
+  const rng = new Mulberry32(42 + members);
   const channel = new MessageChannel(CHANNEL, benchIdentity("member-under-test").senderId);
   const others = new SdsTraffic(Math.max(1, members - 1), BigInt(Date.now()));
   const sizes: number[] = [];

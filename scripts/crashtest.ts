@@ -22,7 +22,7 @@ import {
   postMessage,
 } from "../src/cli/launch.js";
 import { integer } from "../src/cli/options.js";
-import { seededRandom } from "../src/transport/memory-bus.js";
+import { seededRandom } from "../src/core/prng.js";
 
 const CHANNEL = "crash";
 

@@ -1,7 +1,7 @@
 import { ChannelEngine, createVerifier, type Params } from "../../src/core/index.js";
+import { Mulberry32 } from "../../src/core/prng.js";
 import { nativeSigner, nativeVerifier } from "../../src/platform/native-crypto.js";
 import { benchIdentity, CHANNEL, ChorusTraffic } from "./chorus-traffic.js";
-import { Rng } from "./rng.js";
 
 export const START_MS = 1_700_000_000_000;
 /** Virtual time between two messages of the channel. */
@@ -44,7 +44,7 @@ export function chorusAtLogSize(size: number, senders: number, crypto: Crypto = 
   const identity = benchIdentity("member-under-test");
   // "portable": the engine's defaults (@noble/curves, as in a browser); "native": what `chorus node` injects.
   const verifier = crypto === "native" ? nativeVerifier() : createVerifier();
-  const rng = new Rng(7);
+  const rng = new Mulberry32(7);
   let now = START_MS;
   const engine = new ChannelEngine({
     channelId: CHANNEL,

@@ -2,7 +2,7 @@
 // with configurable loss, duplication, latency (and so reordering), partitions and offline peers.
 //
 // Time and randomness come in through the options: a `Scheduler` that runs a function after a
-// delay and a `random()` in [0, 1). With `ManualScheduler` and `seededRandom(seed)` a run is exactly
+// delay and a `random()` in [0, 1). With `ManualScheduler` and `seededRandom(seed)` (src/core/prng.ts) a run is exactly
 // reproducible; the defaults (real timers, Math.random) suit tests that only need "eventually".
 import {
   checkBytes,
@@ -120,23 +120,6 @@ export class ManualScheduler implements Scheduler {
       ran += this.advance(next.at - this.time);
     }
   }
-}
-
-/**
- * A small seeded PRNG (mulberry32): the same seed gives the same sequence in [0, 1). Also the randomness
- * of `chorus demo`, the crash test and the engine tests, whose recorded seeds name its streams (the
- * simulator draws its streams from src/sim/prng.ts).
- */
-export function seededRandom(seed: number): () => number {
-  if (!Number.isInteger(seed)) throw new TypeError(`seed must be an integer, got ${String(seed)}`);
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Milliseconds from one peer to another: fixed, uniform in [min, max], or computed. */

@@ -9,8 +9,8 @@ import {
   signEncoding,
   verifyEncoding as verify,
 } from "../../src/core/index.js";
+import { seededRandom } from "../../src/core/prng.js";
 import type { EngineEvent, Outgoing, Step } from "../../src/core/types.js";
-import { seededRandom } from "../../src/transport/memory-bus.js";
 import { appendSignature, decodeMessage, encodeUnsigned, kindOf, type WireMessage } from "../../src/wire/index.js";
 
 /** `chars` random lowercase hex digits. */
