@@ -1,7 +1,7 @@
 // Wire bytes per message beyond the payload, on a realistic channel.
 import { MessageChannel } from "@waku/sds";
 import { ChannelEngine, type Outgoing, verifyEncoding } from "../src/core/index.js";
-import { Mulberry32 } from "../src/core/prng.js";
+import { Mulberry32, seededRandom } from "../src/core/prng.js";
 import { decodeMessage, type WireMessage } from "../src/wire/index.js";
 import { START_MS } from "./lib/chorus-log.js";
 import { benchIdentity, CHANNEL } from "./lib/chorus-traffic.js";
@@ -139,10 +139,7 @@ export function chorusWire(opts: ChorusWireOptions): WireResult {
       new ChannelEngine({
         channelId: CHANNEL,
         identity,
-        random: (() => {
-          const r = new Mulberry32(1000 + i);
-          return () => r.next();
-        })(),
+        random: seededRandom(1000 + i),
         now: START_MS,
         preferredResponders: [identities[0]!.senderId],
         verifySignature,
