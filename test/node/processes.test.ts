@@ -6,10 +6,10 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
   deliveredIds,
-  dialAddress,
   exited,
   getJson,
   type LaunchedNode,
+  launchMesh,
   launchNode,
   type NodeSpec,
   postMessage,
@@ -40,29 +40,7 @@ async function restart(index: number): Promise<void> {
 }
 
 before(async () => {
-  const owner = await launchNode({
-    name: "owner",
-    role: "owner",
-    dataDir: join(root, "owner"),
-    channels: [CHANNEL],
-    listen: `/ip4/127.0.0.1/tcp/${basePort}`,
-    params,
-  });
-  nodes.push(owner);
-  const bootstrap = [await dialAddress(owner)];
-  for (let i = 1; i <= 3; i++) {
-    const member = await launchNode({
-      name: `member${i}`,
-      role: "member",
-      dataDir: join(root, `member${i}`),
-      channels: [CHANNEL],
-      listen: `/ip4/127.0.0.1/tcp/${basePort + i}`,
-      bootstrap: [...bootstrap],
-      params,
-    });
-    nodes.push(member);
-    bootstrap.push(await dialAddress(member));
-  }
+  await launchMesh({ root, channelId: CHANNEL, members: 3, basePort, params }, nodes);
 });
 
 after(async () => {
