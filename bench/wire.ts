@@ -2,6 +2,7 @@
 import { MessageChannel } from "@waku/sds";
 import { ChannelEngine, type Outgoing, verifyEncoding } from "../src/core/index.js";
 import { Mulberry32, seededRandom } from "../src/core/prng.js";
+import { EventQueue } from "../src/sim/event-queue.js";
 import { decodeMessage, type WireMessage } from "../src/wire/index.js";
 import { START_MS } from "./lib/chorus-log.js";
 import { benchIdentity, CHANNEL } from "./lib/chorus-traffic.js";
@@ -52,56 +53,10 @@ function chatLine(rng: Mulberry32, n: number): Uint8Array {
   return new TextEncoder().encode(s.slice(0, target));
 }
 
-interface Event {
-  readonly at: number;
-  readonly seq: number;
-  readonly kind: "chat" | "deliver" | "timer";
-  readonly member: number;
-  readonly out?: Outgoing;
-}
-
-class EventQueue {
-  private readonly items: Event[] = [];
-  private seq = 0;
-  get size(): number {
-    return this.items.length;
-  }
-  push(e: Omit<Event, "seq">): void {
-    const item = { ...e, seq: this.seq++ };
-    const a = this.items;
-    a.push(item);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!before(item, a[p]!)) break;
-      a[i] = a[p]!;
-      i = p;
-    }
-    a[i] = item;
-  }
-  pop(): Event | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    if (top === undefined || last === undefined || a.length === 0) return top;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= a.length) break;
-      const r = l + 1;
-      const c = r < a.length && before(a[r]!, a[l]!) ? r : l;
-      if (!before(a[c]!, last)) break;
-      a[i] = a[c]!;
-      i = c;
-    }
-    a[i] = last;
-    return top;
-  }
-}
-
-function before(x: Event, y: Event): boolean {
-  return x.at < y.at || (x.at === y.at && x.seq < y.seq);
-}
+// Event kinds on the agenda (src/sim/event-queue.ts); the node is the member, the payload a publication.
+const CHAT = 0;
+const DELIVER = 1;
+const TIMER = 2;
 
 export interface ChorusWireOptions {
   readonly members: number;
@@ -148,7 +103,7 @@ export function chorusWire(opts: ChorusWireOptions): WireResult {
         params: { senderQuotaPer600s: 10_000_000, senderQuotaBurst: 10_000_000 },
       }),
   );
-  const queue = new EventQueue();
+  const queue = new EventQueue<Outgoing>();
   const scheduled: (number | undefined)[] = new Array(opts.members).fill(undefined);
   const content: number[] = [];
   const all: number[] = [];
@@ -159,7 +114,7 @@ export function chorusWire(opts: ChorusWireOptions): WireResult {
     const at = engines[member]!.nextDeadline();
     if (at === undefined || at === scheduled[member]) return;
     scheduled[member] = at;
-    queue.push({ at, kind: "timer", member });
+    queue.push(at, TIMER, member);
   };
   const decodedOf = new WeakMap<Uint8Array, WireMessage>();
   const decode = (bytes: Uint8Array) => {
@@ -177,34 +132,35 @@ export function chorusWire(opts: ChorusWireOptions): WireResult {
       all.push(overhead);
       if (out.purpose === "content") content.push(overhead);
       published[out.purpose] = (published[out.purpose] ?? 0) + 1;
-      queue.push({ at: now + 50 + rng.int(250), kind: "deliver", member, out });
+      queue.push(now + 50 + rng.int(250), DELIVER, member, out);
     }
   };
 
   let t = START_MS;
   for (let i = 0; i < opts.chat; i++) {
     t += (-Math.log(1 - rng.next()) * 1000) / opts.rate;
-    queue.push({ at: Math.round(t), kind: "chat", member: pickSender() });
+    queue.push(Math.round(t), CHAT, pickSender());
   }
   const end = Math.round(t) + opts.tailSeconds * 1000;
   let chatSent = 0;
-  for (let e = queue.pop(); e !== undefined && e.at <= end; e = queue.pop()) {
-    const now = e.at;
-    if (e.kind === "chat") {
-      const sent = engines[e.member]!.send(chatLine(rng, chatSent++), now);
-      publish(e.member, sent.outgoing, now);
-      reschedule(e.member);
-    } else if (e.kind === "timer") {
-      if (scheduled[e.member] !== e.at) continue;
-      scheduled[e.member] = undefined;
-      const step = engines[e.member]!.tick(now);
-      publish(e.member, step.outgoing, now);
-      reschedule(e.member);
+  while (queue.pop() && queue.at <= end) {
+    const now = queue.at;
+    const member = queue.node;
+    if (queue.kind === CHAT) {
+      const sent = engines[member]!.send(chatLine(rng, chatSent++), now);
+      publish(member, sent.outgoing, now);
+      reschedule(member);
+    } else if (queue.kind === TIMER) {
+      if (scheduled[member] !== now) continue;
+      scheduled[member] = undefined;
+      const step = engines[member]!.tick(now);
+      publish(member, step.outgoing, now);
+      reschedule(member);
     } else {
-      const out = e.out!;
+      const out = queue.payload!;
       const decoded = decode(out.bytes);
       for (let m = 0; m < opts.members; m++) {
-        if (m === e.member || rng.next() < opts.loss) continue;
+        if (m === member || rng.next() < opts.loss) continue;
         const step = engines[m]!.receive(out.bytes, now, decoded);
         if (step.outgoing.length > 0) publish(m, step.outgoing, now);
         reschedule(m);
