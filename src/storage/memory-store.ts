@@ -17,14 +17,8 @@ import {
   CheckedStore,
 } from "./validate.js";
 
-interface Entry {
-  readonly channelId: string;
-  readonly messageId: string;
-  readonly senderId: string;
-  readonly seq: number | null;
-  readonly lamport: bigint;
-  readonly bytes: Uint8Array;
-  readonly receivedAt: number;
+/** A stored message; its own copy of the bytes, and a delivered position that changes once. */
+interface Entry extends NewMessage {
   deliveredPos: number | null;
 }
 

@@ -228,19 +228,25 @@ export class SqliteStore extends CheckedStore {
     return (this.stmt.bySender.all(channelId, senderId, fromSeq, toSeq, limit) as MessageRow[]).map(toMessage);
   }
 
-  protected doListByLamport(channelId: string, { after, limit }: CheckedLamportRange): StoredMessage[] {
-    const rows =
-      after === undefined
-        ? this.stmt.byLamportFirst.all(channelId, limit)
-        : this.stmt.byLamportAfter.all(channelId, after.lamport - LAMPORT_SHIFT, after.messageId, limit);
-    return (rows as MessageRow[]).map(toMessage);
+  protected doListByLamport(channelId: string, range: CheckedLamportRange): StoredMessage[] {
+    return this.lamportPage(this.stmt.byLamportFirst, this.stmt.byLamportAfter, channelId, range);
   }
 
-  protected doListUndelivered(channelId: string, { after, limit }: CheckedLamportRange): StoredMessage[] {
+  protected doListUndelivered(channelId: string, range: CheckedLamportRange): StoredMessage[] {
+    return this.lamportPage(this.stmt.undeliveredFirst, this.stmt.undeliveredAfter, channelId, range);
+  }
+
+  /** One page in (lamport, messageId) order: `first` starts at the beginning, `next` after a cursor. */
+  private lamportPage(
+    first: Database.Statement,
+    next: Database.Statement,
+    channelId: string,
+    { after, limit }: CheckedLamportRange,
+  ): StoredMessage[] {
     const rows =
       after === undefined
-        ? this.stmt.undeliveredFirst.all(channelId, limit)
-        : this.stmt.undeliveredAfter.all(channelId, after.lamport - LAMPORT_SHIFT, after.messageId, limit);
+        ? first.all(channelId, limit)
+        : next.all(channelId, after.lamport - LAMPORT_SHIFT, after.messageId, limit);
     return (rows as MessageRow[]).map(toMessage);
   }
 
