@@ -8,6 +8,13 @@ import { ChorusNode, type Role } from "../../src/node/node.js";
 import { MemoryStore } from "../../src/storage/index.js";
 import { MemoryBus } from "../../src/transport/memory-bus.js";
 
+/** The usual roster: the owner and two members. */
+export const OWNER_ALICE_BOB: readonly { name: string; role: Role }[] = [
+  { name: "owner", role: "owner" },
+  { name: "alice", role: "member" },
+  { name: "bob", role: "member" },
+];
+
 /** Fast syncs so that receipts flow within a fraction of a second, not the production two minutes. */
 export const FAST_PARAMS: Partial<Params> = {
   syncIntervalMs: 250,

@@ -4,18 +4,14 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createApi } from "../../src/api/index.js";
 import { pollUntil } from "../support/poll.js";
-import { type Cluster, call, startCluster } from "./cluster.js";
+import { type Cluster, call, OWNER_ALICE_BOB, startCluster } from "./cluster.js";
 
 const enc = new TextEncoder();
 
 describe("REST API on an owner and two members", () => {
   let c: Cluster;
   before(async () => {
-    c = await startCluster([
-      { name: "owner", role: "owner" },
-      { name: "alice", role: "member" },
-      { name: "bob", role: "member" },
-    ]);
+    c = await startCluster(OWNER_ALICE_BOB);
   });
   after(() => c.close());
 

@@ -5,7 +5,7 @@ import { createApi, toApiEvent } from "../../src/api/index.js";
 import type { MessageId, SenderId } from "../../src/core/index.js";
 import type { NodeEvent } from "../../src/node/channel.js";
 import { pollUntil, sleep } from "../support/poll.js";
-import { type Cluster, call, startCluster, within } from "./cluster.js";
+import { type Cluster, call, OWNER_ALICE_BOB, startCluster, within } from "./cluster.js";
 
 interface Frame {
   id?: string;
@@ -39,11 +39,7 @@ function listenerCount(node: unknown): number {
 describe("event stream", () => {
   let c: Cluster;
   before(async () => {
-    c = await startCluster([
-      { name: "owner", role: "owner" },
-      { name: "alice", role: "member" },
-      { name: "bob", role: "member" },
-    ]);
+    c = await startCluster(OWNER_ALICE_BOB);
     await c.get("alice").api.inject({ method: "POST", url: "/v1/channels", payload: { channelId: "other" } });
   });
   after(() => c.close());

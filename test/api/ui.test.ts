@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { pollUntil } from "../support/poll.js";
-import { type Cluster, startCluster } from "./cluster.js";
+import { type Cluster, OWNER_ALICE_BOB, startCluster } from "./cluster.js";
 
 const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/", import.meta.url));
 const CHROMIUM_ARGS = [
@@ -29,11 +29,7 @@ describe("web UI", () => {
   const pageErrors: string[] = [];
 
   before(async () => {
-    c = await startCluster([
-      { name: "owner", role: "owner" },
-      { name: "alice", role: "member" },
-      { name: "bob", role: "member" },
-    ]);
+    c = await startCluster(OWNER_ALICE_BOB);
     browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
     await Promise.all(
       ["alice", "bob"].map(async (name) => {

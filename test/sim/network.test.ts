@@ -1,5 +1,5 @@
-// The simulator's instruments: the event queue, the histogram, and the network model
-// (measured loss and latency must match what was configured).
+// The simulator's instruments: the moments of its seeded draws (src/core/prng.ts), the event queue, the
+// histogram, and the network model (measured loss and latency must match what was configured).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Sfc32 } from "../../src/core/prng.js";
@@ -15,6 +15,29 @@ function close(actual: number, expected: number, tolerance: number, what: string
     `${what}: measured ${actual}, configured ${expected}, tolerance ±${tolerance}`,
   );
 }
+
+describe("Sfc32", () => {
+  test("uniform, exponential and log-normal draws have the right moments", () => {
+    const r = new Sfc32("moments");
+    const n = 100_000;
+    let sum = 0;
+    let exp = 0;
+    const logs: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const u = r.next();
+      assert.ok(u >= 0 && u < 1);
+      sum += u;
+      exp += r.exponential(250);
+      logs.push(Math.log(r.logNormal(100, 0.5)));
+    }
+    close(sum / n, 0.5, 0.005, "uniform mean");
+    close(exp / n, 250, 5, "exponential mean");
+    const mu = logs.reduce((a, b) => a + b, 0) / n;
+    const sd = Math.sqrt(logs.reduce((a, b) => a + (b - mu) ** 2, 0) / n);
+    close(mu, Math.log(100), 0.01, "log-normal log-mean");
+    close(sd, 0.5, 0.01, "log-normal sigma");
+  });
+});
 
 describe("EventQueue", () => {
   test("pops by time, and events at the same instant in the order they were pushed", () => {
