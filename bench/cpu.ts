@@ -1,5 +1,5 @@
 // CPU per message for sending and receiving, with the local log at a given size.
-import { type Crypto, chorusAtLogSize, STEP_MS } from "./lib/chorus-log.js";
+import { type Crypto, chorusAtLogSize, freshMessages, STEP_MS } from "./lib/chorus-log.js";
 import { cpuClockMs, measure, type Stats } from "./lib/measure.js";
 import { sdsAtLogSize, sdsReceive, sdsSend } from "./lib/sds-traffic.js";
 
@@ -45,9 +45,7 @@ export async function chorusCpu(logSize: number, opts: CpuOptions, crypto: Crypt
   // Fresh, really signed messages with real ack filters, generated before timing starts.
   const count = opts.warmup + opts.iterations;
   let now = fx.tick();
-  const pool = Array.from({ length: count }, (_, i) =>
-    traffic.next(now + STEP_MS * (i + 1), { signed: true, realFilter: true }),
-  );
+  const pool = freshMessages(traffic, now, count);
   let next = 0;
   const receive = await measure(
     `chorus receive @${logSize}`,

@@ -1,7 +1,8 @@
 // Decode and validation throughput, in messages per second, on realistic messages of each protocol.
 import { Message } from "@waku/sds";
-import { computeMessageId, createVerifier, type SenderId } from "../src/core/index.js";
-import { decodeMessage, kindOf } from "../src/wire/index.js";
+import { expectedMessageId } from "../src/core/ids.js";
+import { createVerifier, type SenderId } from "../src/core/index.js";
+import { decodeMessage } from "../src/wire/index.js";
 import { START_MS, STEP_MS } from "./lib/chorus-log.js";
 import { ChorusTraffic } from "./lib/chorus-traffic.js";
 import { measure, type Stats } from "./lib/measure.js";
@@ -49,15 +50,7 @@ export async function chorusThroughput(opts: ThroughputOptions): Promise<Through
     () => {
       for (const bytes of slice) {
         const m = decodeMessage(bytes);
-        const id = computeMessageId({
-          channelId: m.channelId,
-          senderId: m.senderId,
-          kind: kindOf(m),
-          sequence: m.sequence ?? 0,
-          lamportTimestamp: m.lamportTimestamp ?? 0n,
-          content: m.content ?? new Uint8Array(),
-        });
-        if (id !== m.messageId) throw new Error("id mismatch");
+        if (expectedMessageId(m) !== m.messageId) throw new Error("id mismatch");
         if (!verify(bytes, m.signature!, m.senderId as SenderId)) throw new Error("bad signature");
       }
     },

@@ -1,10 +1,8 @@
 // Memory held per message in the log and buffers, measured after forced garbage collection in a
 // process of its own (run.ts starts one per implementation, with --expose-gc).
 import { Message, MessageChannel } from "@waku/sds";
-import { ChannelEngine } from "../src/core/index.js";
-import { OWN_EVERY, paramsHolding, START_MS, STEP_MS } from "./lib/chorus-log.js";
+import { feedLog, memberUnderTest, START_MS } from "./lib/chorus-log.js";
 import { benchIdentity, CHANNEL, ChorusTraffic } from "./lib/chorus-traffic.js";
-import { Rng } from "./lib/rng.js";
 import { internals, SdsTraffic } from "./lib/sds-traffic.js";
 
 export interface MemoryResult {
@@ -40,33 +38,14 @@ function scaled(before: Sample, after: Sample, messages: number) {
 
 /** A Chorus member holding `messages` messages (ids, bytes and log entries), received from 50 members. */
 export function chorusMemory(messages: number): MemoryResult {
-  const rng = new Rng(7);
   const traffic = new ChorusTraffic(50);
-  let now = START_MS;
-  const engine = new ChannelEngine({
-    channelId: CHANNEL,
-    identity: benchIdentity("member-under-test"),
-    random: () => rng.next(),
-    now,
-    params: paramsHolding(messages),
-    // Signatures are not what is measured; every other step of receive runs as in production.
-    verifySignature: () => true,
-  });
-  const encoder = new TextEncoder();
+  // Signatures are not what is measured; every other step of receive runs as in production.
+  const engine = memberUnderTest(messages, { verifySignature: () => true });
   const before = sample();
   let wire = 0;
-  for (let i = 0; i < messages; i++) {
-    now += STEP_MS;
-    if (i % OWN_EVERY === OWN_EVERY - 1) {
-      const sent = engine.send(encoder.encode(`own message ${i}: hello, channel`), now);
-      traffic.observe(sent.messageId, engine.senderId, sent.sequence!, sent.lamportTimestamp!);
-    } else {
-      const { bytes } = traffic.next(now, { signed: false, realFilter: false });
-      wire = bytes.length;
-      engine.receive(bytes, now);
-    }
-    if (i % 100 === 0) engine.tick(now);
-  }
+  feedLog(engine, traffic, messages, START_MS, (bytes) => {
+    wire = bytes.length;
+  });
   const after = sample();
   // Read after sampling, which also keeps the engine alive until then.
   const held = engine.bufferSizes();

@@ -13,7 +13,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chorusAtLogSize, STEP_MS } from "./lib/chorus-log.js";
+import { chorusAtLogSize, freshMessages, STEP_MS } from "./lib/chorus-log.js";
 
 const root = resolve(fileURLToPath(import.meta.url), "../..");
 const args = process.argv.slice(2);
@@ -106,9 +106,7 @@ async function main(): Promise<void> {
   fx.setVerify(true);
   if (op === "both" || op === "receive") {
     let now = fx.tick();
-    const pool = Array.from({ length: count }, (_, i) =>
-      fx.traffic.next(now + STEP_MS * (i + 1), { signed: true, realFilter: true }),
-    );
+    const pool = freshMessages(fx.traffic, now, count);
     await profiled(`receive-${size}.cpuprofile`, () => {
       for (const m of pool) {
         now += STEP_MS;

@@ -1,10 +1,11 @@
 // Wire bytes per message beyond the payload, on a realistic channel.
 import { MessageChannel } from "@waku/sds";
 import { ChannelEngine, type Outgoing, verifyEncoding } from "../src/core/index.js";
+import { Mulberry32, seededRandom } from "../src/core/prng.js";
+import { EventQueue } from "../src/sim/event-queue.js";
 import { decodeMessage, type WireMessage } from "../src/wire/index.js";
 import { START_MS } from "./lib/chorus-log.js";
 import { benchIdentity, CHANNEL } from "./lib/chorus-traffic.js";
-import { Rng } from "./lib/rng.js";
 import { SdsTraffic, sdsReceive } from "./lib/sds-traffic.js";
 
 export interface SizeStats {
@@ -44,7 +45,7 @@ function sizeStats(values: number[]): SizeStats {
 }
 
 /** A chat line of 20 to 140 bytes. */
-function chatLine(rng: Rng, n: number): Uint8Array {
+function chatLine(rng: Mulberry32, n: number): Uint8Array {
   const words = ["ok", "sure", "see you", "the", "release", "is", "ready", "thanks!", "what about", "tomorrow", "gm"];
   let s = `#${n}`;
   const target = 20 + rng.int(120);
@@ -52,56 +53,10 @@ function chatLine(rng: Rng, n: number): Uint8Array {
   return new TextEncoder().encode(s.slice(0, target));
 }
 
-interface Event {
-  readonly at: number;
-  readonly seq: number;
-  readonly kind: "chat" | "deliver" | "timer";
-  readonly member: number;
-  readonly out?: Outgoing;
-}
-
-class EventQueue {
-  private readonly items: Event[] = [];
-  private seq = 0;
-  get size(): number {
-    return this.items.length;
-  }
-  push(e: Omit<Event, "seq">): void {
-    const item = { ...e, seq: this.seq++ };
-    const a = this.items;
-    a.push(item);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!before(item, a[p]!)) break;
-      a[i] = a[p]!;
-      i = p;
-    }
-    a[i] = item;
-  }
-  pop(): Event | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    if (top === undefined || last === undefined || a.length === 0) return top;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= a.length) break;
-      const r = l + 1;
-      const c = r < a.length && before(a[r]!, a[l]!) ? r : l;
-      if (!before(a[c]!, last)) break;
-      a[i] = a[c]!;
-      i = c;
-    }
-    a[i] = last;
-    return top;
-  }
-}
-
-function before(x: Event, y: Event): boolean {
-  return x.at < y.at || (x.at === y.at && x.seq < y.seq);
-}
+// Event kinds on the agenda (src/sim/event-queue.ts); the node is the member, the payload a publication.
+const CHAT = 0;
+const DELIVER = 1;
+const TIMER = 2;
 
 export interface ChorusWireOptions {
   readonly members: number;
@@ -123,7 +78,7 @@ export interface ChorusWireOptions {
  * its own validation and state updates).
  */
 export function chorusWire(opts: ChorusWireOptions): WireResult {
-  const rng = new Rng(42 + opts.members);
+  const rng = new Mulberry32(42 + opts.members);
   const identities = Array.from({ length: opts.members }, (_, i) => benchIdentity(`member-${i}`));
   const verified = new WeakMap<Uint8Array, boolean>();
   const verifySignature = (bytes: Uint8Array, signature: Uint8Array, senderId: string) => {
@@ -139,10 +94,7 @@ export function chorusWire(opts: ChorusWireOptions): WireResult {
       new ChannelEngine({
         channelId: CHANNEL,
         identity,
-        random: (() => {
-          const r = new Rng(1000 + i);
-          return () => r.next();
-        })(),
+        random: seededRandom(1000 + i),
         now: START_MS,
         preferredResponders: [identities[0]!.senderId],
         verifySignature,
@@ -151,7 +103,7 @@ export function chorusWire(opts: ChorusWireOptions): WireResult {
         params: { senderQuotaPer600s: 10_000_000, senderQuotaBurst: 10_000_000 },
       }),
   );
-  const queue = new EventQueue();
+  const queue = new EventQueue<Outgoing>();
   const scheduled: (number | undefined)[] = new Array(opts.members).fill(undefined);
   const content: number[] = [];
   const all: number[] = [];
@@ -162,7 +114,7 @@ export function chorusWire(opts: ChorusWireOptions): WireResult {
     const at = engines[member]!.nextDeadline();
     if (at === undefined || at === scheduled[member]) return;
     scheduled[member] = at;
-    queue.push({ at, kind: "timer", member });
+    queue.push(at, TIMER, member);
   };
   const decodedOf = new WeakMap<Uint8Array, WireMessage>();
   const decode = (bytes: Uint8Array) => {
@@ -180,34 +132,35 @@ export function chorusWire(opts: ChorusWireOptions): WireResult {
       all.push(overhead);
       if (out.purpose === "content") content.push(overhead);
       published[out.purpose] = (published[out.purpose] ?? 0) + 1;
-      queue.push({ at: now + 50 + rng.int(250), kind: "deliver", member, out });
+      queue.push(now + 50 + rng.int(250), DELIVER, member, out);
     }
   };
 
   let t = START_MS;
   for (let i = 0; i < opts.chat; i++) {
     t += (-Math.log(1 - rng.next()) * 1000) / opts.rate;
-    queue.push({ at: Math.round(t), kind: "chat", member: pickSender() });
+    queue.push(Math.round(t), CHAT, pickSender());
   }
   const end = Math.round(t) + opts.tailSeconds * 1000;
   let chatSent = 0;
-  for (let e = queue.pop(); e !== undefined && e.at <= end; e = queue.pop()) {
-    const now = e.at;
-    if (e.kind === "chat") {
-      const sent = engines[e.member]!.send(chatLine(rng, chatSent++), now);
-      publish(e.member, sent.outgoing, now);
-      reschedule(e.member);
-    } else if (e.kind === "timer") {
-      if (scheduled[e.member] !== e.at) continue;
-      scheduled[e.member] = undefined;
-      const step = engines[e.member]!.tick(now);
-      publish(e.member, step.outgoing, now);
-      reschedule(e.member);
+  while (queue.pop() && queue.at <= end) {
+    const now = queue.at;
+    const member = queue.node;
+    if (queue.kind === CHAT) {
+      const sent = engines[member]!.send(chatLine(rng, chatSent++), now);
+      publish(member, sent.outgoing, now);
+      reschedule(member);
+    } else if (queue.kind === TIMER) {
+      if (scheduled[member] !== now) continue;
+      scheduled[member] = undefined;
+      const step = engines[member]!.tick(now);
+      publish(member, step.outgoing, now);
+      reschedule(member);
     } else {
-      const out = e.out!;
+      const out = queue.payload!;
       const decoded = decode(out.bytes);
       for (let m = 0; m < opts.members; m++) {
-        if (m === e.member || rng.next() < opts.loss) continue;
+        if (m === member || rng.next() < opts.loss) continue;
         const step = engines[m]!.receive(out.bytes, now, decoded);
         if (step.outgoing.length > 0) publish(m, step.outgoing, now);
         reschedule(m);
@@ -234,7 +187,7 @@ export function chorusWire(opts: ChorusWireOptions): WireResult {
  * sends every other message; each of its messages is measured as SDS encodes it.
  */
 export async function sdsWire(members: number, messages: number): Promise<WireResult> {
-  const rng = new Rng(42 + members);
+  const rng = new Mulberry32(42 + members);
   const channel = new MessageChannel(CHANNEL, benchIdentity("member-under-test").senderId);
   const others = new SdsTraffic(Math.max(1, members - 1), BigInt(Date.now()));
   const sizes: number[] = [];

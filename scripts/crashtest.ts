@@ -14,15 +14,15 @@ import { join } from "node:path";
 import { Command } from "commander";
 import {
   deliveredIds,
-  dialAddress,
   exited,
   type LaunchedNode,
+  launchMesh,
   launchNode,
   type NodeSpec,
   postMessage,
 } from "../src/cli/launch.js";
 import { integer } from "../src/cli/options.js";
-import { seededRandom } from "../src/transport/memory-bus.js";
+import { seededRandom } from "../src/core/prng.js";
 
 const CHANNEL = "crash";
 
@@ -58,30 +58,7 @@ async function main(): Promise<void> {
   const nodes: LaunchedNode[] = [];
   const started = Date.now();
   try {
-    const owner = await launchNode({
-      name: "owner",
-      role: "owner",
-      dataDir: join(root, "owner"),
-      channels: [CHANNEL],
-      listen: `/ip4/127.0.0.1/tcp/${basePort}`,
-      params: PARAMS,
-    });
-    nodes.push(owner);
-    // Each member dials the owner and the members started before it, so the mesh survives any one kill.
-    const bootstrap = [await dialAddress(owner)];
-    for (let i = 1; i <= opts.members; i++) {
-      const member = await launchNode({
-        name: `member${i}`,
-        role: "member",
-        dataDir: join(root, `member${i}`),
-        channels: [CHANNEL],
-        listen: `/ip4/127.0.0.1/tcp/${basePort + i}`,
-        bootstrap: [...bootstrap],
-        params: PARAMS,
-      });
-      nodes.push(member);
-      bootstrap.push(await dialAddress(member));
-    }
+    await launchMesh({ root, channelId: CHANNEL, members: opts.members, basePort, params: PARAMS }, nodes);
     const acknowledged = new Set<string>();
     let kills = 0;
     let failedSends = 0;

@@ -21,6 +21,7 @@ import {
   signEncoding,
 } from "../src/core/index.js";
 import { appendSignature, encodeMessage, encodeUnsigned, MAX_LAMPORT, type WireMessage } from "../src/wire/index.js";
+import { messageJson } from "./vector-json.js";
 import { buildScenarios } from "./vector-scenarios.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -95,48 +96,6 @@ const ids = {
 };
 
 // ------------------------------------------------------------------------------------------ encoding
-
-type JsonHistory = { messageId: string; retrievalHint?: string; senderId?: string };
-
-function historyJson(entries: WireMessage["causalHistory"]): JsonHistory[] {
-  return entries.map((e) => ({
-    messageId: e.messageId,
-    ...(e.retrievalHint === undefined ? {} : { retrievalHint: bytesToHex(e.retrievalHint) }),
-    ...(e.senderId === undefined ? {} : { senderId: e.senderId }),
-  }));
-}
-
-/** WireMessage as JSON: bytes as lowercase hex, 64-bit integers (lamport, nonce) as decimal strings. */
-function messageJson(m: WireMessage): Record<string, unknown> {
-  return {
-    senderId: m.senderId,
-    messageId: m.messageId,
-    channelId: m.channelId,
-    ...(m.lamportTimestamp === undefined ? {} : { lamportTimestamp: m.lamportTimestamp.toString() }),
-    causalHistory: historyJson(m.causalHistory),
-    ...(m.bloomFilter === undefined ? {} : { bloomFilter: bytesToHex(m.bloomFilter) }),
-    repairRequest: historyJson(m.repairRequest),
-    ...(m.content === undefined ? {} : { content: bytesToHex(m.content) }),
-    ...(m.kind === undefined ? {} : { kind: m.kind }),
-    ...(m.sequence === undefined ? {} : { sequence: m.sequence }),
-    ...(m.ack === undefined
-      ? {}
-      : {
-          ack: {
-            nonce: m.ack.nonce.toString(),
-            filter: bytesToHex(m.ack.filter),
-            hashCount: m.ack.hashCount,
-            marks: m.ack.marks.map((k) => ({
-              senderPrefix: bytesToHex(k.senderPrefix),
-              ...(k.first === undefined ? {} : { first: k.first }),
-              sequence: k.sequence,
-            })),
-          },
-        }),
-    sequenceRepairRequest: m.sequenceRepairRequest.map((r) => ({ ...r })),
-    ...(m.signature === undefined ? {} : { signature: bytesToHex(m.signature) }),
-  };
-}
 
 function signed(m: WireMessage, secretKey: Uint8Array): WireMessage {
   return { ...m, signature: signEncoding(encodeUnsigned(m), secretKey) };

@@ -3,9 +3,10 @@
 // expected outputs (what each member publishes and reports, its final log and receipts).
 //
 // Written by scripts/make-vectors.ts; replayed by test/spec/scenarios.test.ts. Spec section 21.3 says how
-// another implementation replays them. The engines draw randomness from mulberry32 with the seed given per
-// member, so the reference reproduces the recorded bytes exactly; another implementation reproduces
-// everything but the ack nonce, the filter bits and the signature, which the expectations leave out.
+// another implementation replays them. The engines draw randomness from mulberry32 (`seededRandom` in
+// src/core/prng.ts) with the seed given per member, so the reference reproduces the recorded bytes exactly;
+// another implementation reproduces everything but the ack nonce, the filter bits and the signature, which
+// the expectations leave out.
 // Every scripted tick comes after the longest random delay it waits for, so no expectation depends on a
 // random draw.
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
@@ -16,20 +17,9 @@ import {
   identityFromSecretKey,
   type Params,
 } from "../src/core/index.js";
+import { seededRandom } from "../src/core/prng.js";
 import type { Outgoing, Step } from "../src/core/types.js";
 import { decodeMessage, type WireMessage } from "../src/wire/index.js";
-
-/** mulberry32: a small seeded PRNG returning [0, 1); the reference's randomness in these traces. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Unix time in ms at which every scenario starts; lamport timestamps follow it. */
 export const T0 = 1_700_000_000_000;
@@ -158,7 +148,7 @@ class Recorder {
         new ChannelEngine({
           channelId,
           identity: identityOf(m.name),
-          random: mulberry32(m.seed),
+          random: seededRandom(m.seed),
           now: m.joinedAt,
           params: { ...params, ...m.params },
           preferredResponders: (m.preferredResponders ?? []).map((p) => identityOf(p).senderId),
@@ -478,7 +468,7 @@ function receivingRules(): Record<string, unknown> {
   const other = new ChannelEngine({
     channelId: "community/other",
     identity: identityOf("alice"),
-    random: mulberry32(59),
+    random: seededRandom(59),
     now: T0,
   });
   r.inject("other.1", "alice", other.send(utf8ToBytes("elsewhere"), t + 80).outgoing[0]!.bytes);

@@ -1,7 +1,7 @@
-import { ChannelEngine, createVerifier, type Params } from "../../src/core/index.js";
+import { ChannelEngine, createVerifier, type EngineConfig, type Params } from "../../src/core/index.js";
+import { seededRandom } from "../../src/core/prng.js";
 import { nativeSigner, nativeVerifier } from "../../src/platform/native-crypto.js";
 import { benchIdentity, CHANNEL, ChorusTraffic } from "./chorus-traffic.js";
-import { Rng } from "./rng.js";
 
 export const START_MS = 1_700_000_000_000;
 /** Virtual time between two messages of the channel. */
@@ -34,6 +34,64 @@ export function paramsHolding(size: number): Partial<Params> {
 }
 
 /**
+ * The member under test at START_MS, its engine sized by `paramsHolding(size)`, with the benchmark's fixed
+ * randomness (mulberry32, seed 7).
+ */
+export function memberUnderTest(
+  size: number,
+  config: Pick<EngineConfig, "verifySignature"> & Partial<Pick<EngineConfig, "sign">>,
+): ChannelEngine {
+  return new ChannelEngine({
+    channelId: CHANNEL,
+    identity: benchIdentity("member-under-test"),
+    random: seededRandom(7),
+    now: START_MS,
+    params: paramsHolding(size),
+    ...config,
+  });
+}
+
+/**
+ * Grows `engine`'s log by `count` messages, received through `receive` as on a real channel from
+ * `traffic`'s senders, with one in `OWN_EVERY` sent by the engine itself, `STEP_MS` apart from `now`.
+ * Messages are pseudo-signed: the engine must not check signatures meanwhile. Throws when one is
+ * rejected. `onReceived` sees the bytes of each received message. Returns the time of the last message.
+ */
+export function feedLog(
+  engine: ChannelEngine,
+  traffic: ChorusTraffic,
+  count: number,
+  now: number,
+  onReceived?: (bytes: Uint8Array) => void,
+): number {
+  const encoder = new TextEncoder();
+  for (let i = 0; i < count; i++) {
+    now += STEP_MS;
+    if (i % OWN_EVERY === OWN_EVERY - 1) {
+      const sent = engine.send(encoder.encode(`own message ${i}: hello, channel`), now);
+      traffic.observe(sent.messageId, engine.senderId, sent.sequence!, sent.lamportTimestamp!);
+    } else {
+      const { bytes } = traffic.next(now, { signed: false, realFilter: false });
+      onReceived?.(bytes);
+      const step = engine.receive(bytes, now);
+      for (const e of step.events) if (e.type === "rejected") throw new Error(`build: message rejected: ${e.reason}`);
+    }
+    if (i % 100 === 0) engine.tick(now);
+  }
+  return now;
+}
+
+/**
+ * `count` fresh messages of `traffic`, really signed and with real ack filters, `STEP_MS` apart after
+ * `now`: what a timed loop feeds the engine, generated before timing starts.
+ */
+export function freshMessages(traffic: ChorusTraffic, now: number, count: number) {
+  return Array.from({ length: count }, (_, i) =>
+    traffic.next(now + STEP_MS * (i + 1), { signed: true, realFilter: true }),
+  );
+}
+
+/**
  * A member whose log holds `size` messages from `senders` other members (and its own, one in
  * `OWN_EVERY`), received through `receive` as on a real channel. Building uses pseudo-signed messages
  * with signature checks switched off (ed25519 would make a 1M log take an hour); everything else, from
@@ -41,34 +99,14 @@ export function paramsHolding(size: number): Partial<Params> {
  */
 export function chorusAtLogSize(size: number, senders: number, crypto: Crypto = "portable"): ChorusFixture {
   let verify = false;
-  const identity = benchIdentity("member-under-test");
   // "portable": the engine's defaults (@noble/curves, as in a browser); "native": what `chorus node` injects.
   const verifier = crypto === "native" ? nativeVerifier() : createVerifier();
-  const rng = new Rng(7);
-  let now = START_MS;
-  const engine = new ChannelEngine({
-    channelId: CHANNEL,
-    identity,
-    random: () => rng.next(),
-    now,
-    params: paramsHolding(size),
+  const engine = memberUnderTest(size, {
     verifySignature: (bytes, signature, senderId) => !verify || verifier(bytes, signature, senderId),
-    ...(crypto === "native" ? { sign: nativeSigner(identity.secretKey) } : {}),
+    ...(crypto === "native" ? { sign: nativeSigner(benchIdentity("member-under-test").secretKey) } : {}),
   });
   const traffic = new ChorusTraffic(senders);
-  const encoder = new TextEncoder();
-  for (let i = 0; i < size; i++) {
-    now += STEP_MS;
-    if (i % OWN_EVERY === OWN_EVERY - 1) {
-      const sent = engine.send(encoder.encode(`own message ${i}: hello, channel`), now);
-      traffic.observe(sent.messageId, engine.senderId, sent.sequence!, sent.lamportTimestamp!);
-    } else {
-      const { bytes } = traffic.next(now, { signed: false, realFilter: false });
-      const step = engine.receive(bytes, now);
-      for (const e of step.events) if (e.type === "rejected") throw new Error(`build: message rejected: ${e.reason}`);
-    }
-    if (i % 100 === 0) engine.tick(now);
-  }
+  let now = feedLog(engine, traffic, size, START_MS);
   return {
     engine,
     traffic,

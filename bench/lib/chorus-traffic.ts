@@ -11,6 +11,7 @@ import {
   type MessageId,
   signEncoding,
 } from "../../src/core/index.js";
+import { Mulberry32 } from "../../src/core/prng.js";
 import {
   type AckSummary,
   appendSignature,
@@ -19,7 +20,6 @@ import {
   SIGNATURE_BYTES,
   type WireMessage,
 } from "../../src/wire/index.js";
-import { Rng } from "./rng.js";
 
 export const CHANNEL = "bench/general";
 const FILTER_BYTES = 128;
@@ -52,7 +52,7 @@ export class ChorusTraffic {
   /** Sender indices, most recently heard last; index -1 is the member under test. */
   private markOrder: number[] = [];
   private lamport = 0n;
-  private readonly rng: Rng;
+  private readonly rng: Mulberry32;
   private readonly pickSender: () => number;
   private readonly salt = channelSalt(CHANNEL);
   private ownPrefix: Uint8Array | undefined;
@@ -65,7 +65,7 @@ export class ChorusTraffic {
     this.identities = Array.from({ length: senders }, (_, i) => benchIdentity(`sender-${i}`));
     this.prefixes = this.identities.map((id) => id.publicKey.subarray(0, 8));
     this.seqs = new Array(senders).fill(0);
-    this.rng = new Rng(seed);
+    this.rng = new Mulberry32(seed);
     this.pickSender = this.rng.zipf(senders);
   }
 

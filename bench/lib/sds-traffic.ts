@@ -2,8 +2,8 @@
 // messages its peers would send. SDS's API is asynchronous (push, then processTasks) and reads the
 // real clock; that is how it is used in js-waku, so that is how it is timed.
 import { ContentMessage, type HistoryEntry, Message, MessageChannel } from "@waku/sds";
+import { Mulberry32 } from "../../src/core/prng.js";
 import { benchIdentity, CHANNEL } from "./chorus-traffic.js";
-import { Rng } from "./rng.js";
 
 /** SDS's default causal history length (DEFAULT_CAUSAL_HISTORY_SIZE in message_channel.js). */
 export const SDS_CAUSAL_HISTORY = 200;
@@ -32,7 +32,7 @@ export class SdsTraffic {
   readonly senderIds: string[];
   private readonly log: HistoryEntry[] = [];
   private lamport: bigint;
-  private readonly rng: Rng;
+  private readonly rng: Mulberry32;
   /** A peer's channel, used only for its bloom filter, which holds every id of the log. */
   private readonly peer = new MessageChannel(CHANNEL, "peer");
   private seq = 0;
@@ -40,7 +40,7 @@ export class SdsTraffic {
   constructor(senders: number, startLamport: bigint, seed = 1) {
     this.senderIds = Array.from({ length: senders }, (_, i) => benchIdentity(`sender-${i}`).senderId);
     this.lamport = startLamport;
-    this.rng = new Rng(seed);
+    this.rng = new Mulberry32(seed);
   }
 
   get lastLamport(): bigint {

@@ -1,5 +1,5 @@
 import { ChannelEngine, type EngineEvent, identityFromSecretKey, type Outgoing } from "../core/index.js";
-import { seededRandom } from "../transport/memory-bus.js";
+import { seededRandom } from "../core/prng.js";
 
 export interface DemoOptions {
   readonly seed: number;

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const BIN = resolve(fileURLToPath(import.meta.url), "../../../bin/chorus.js");
@@ -56,6 +56,50 @@ export function launchNode(spec: NodeSpec, timeoutMs = 60_000): Promise<Launched
       fail(new Error(`${spec.name} exited (${code ?? signal}) before it was ready: ${err.slice(-800)}`));
     });
   });
+}
+
+export interface MeshOptions {
+  /** Parent folder of the nodes' data dirs. */
+  readonly root: string;
+  readonly channelId: string;
+  /** Members besides the owner. */
+  readonly members: number;
+  /** The owner listens on 127.0.0.1 at this port, member i at `basePort + i`. */
+  readonly basePort: number;
+  readonly params?: NodeSpec["params"];
+}
+
+/**
+ * Launches an owner ("owner") and then members ("member1", ...) one at a time, each dialling the owner and
+ * the members started before it, so that the mesh survives any one kill. Each node is pushed to `nodes`
+ * as soon as it is ready, so that the caller can stop what runs when a later launch fails.
+ */
+export async function launchMesh(options: MeshOptions, nodes: LaunchedNode[]): Promise<void> {
+  const { root, basePort, params } = options;
+  const channels = [options.channelId];
+  const owner = await launchNode({
+    name: "owner",
+    role: "owner",
+    dataDir: join(root, "owner"),
+    channels,
+    listen: `/ip4/127.0.0.1/tcp/${basePort}`,
+    ...(params === undefined ? {} : { params }),
+  });
+  nodes.push(owner);
+  const bootstrap = [await dialAddress(owner)];
+  for (let i = 1; i <= options.members; i++) {
+    const member = await launchNode({
+      name: `member${i}`,
+      role: "member",
+      dataDir: join(root, `member${i}`),
+      channels,
+      listen: `/ip4/127.0.0.1/tcp/${basePort + i}`,
+      bootstrap: [...bootstrap],
+      ...(params === undefined ? {} : { params }),
+    });
+    nodes.push(member);
+    bootstrap.push(await dialAddress(member));
+  }
 }
 
 /** Resolves when the process has exited (at once if it already has). */

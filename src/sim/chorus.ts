@@ -9,10 +9,10 @@ import {
   type SenderId,
   type Step,
 } from "../core/index.js";
+import type { Sfc32 } from "../core/prng.js";
 import { nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
 import type { WireMessage } from "../wire/index.js";
 import type { Purpose } from "./metrics.js";
-import type { Rng } from "./prng.js";
 import { type Scenario, SIM_PARAMS } from "./scenario.js";
 import { StringPool } from "./string-pool.js";
 import { verifyOnce } from "./verify-once.js";
@@ -60,7 +60,7 @@ export class ChorusProtocol implements Protocol {
 
   constructor(
     private readonly scenario: Scenario,
-    rng: Rng,
+    rng: Sfc32,
   ) {
     const count = scenario.members + (scenario.owner ? 1 : 0);
     const keys = rng.fork("keys");

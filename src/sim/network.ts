@@ -1,4 +1,4 @@
-import type { Rng } from "./prng.js";
+import type { Sfc32 } from "../core/prng.js";
 import type { Partition, Scenario } from "./scenario.js";
 import { Histogram } from "./stats.js";
 
@@ -12,7 +12,7 @@ interface LinkState {
   bad: boolean;
   /** When the current state ends. */
   until: number;
-  readonly rng: Rng;
+  readonly rng: Sfc32;
 }
 
 /**
@@ -42,7 +42,7 @@ export class Network {
     nodes: number,
     /** Nodes that never leave the majority side of a partition (the owner). */
     anchored: ReadonlySet<number>,
-    private readonly rng: Rng,
+    private readonly rng: Sfc32,
     start: number,
     /** Partition windows count from here (the first message is sent after it). */
     private readonly trafficStart: number = start,
@@ -65,12 +65,12 @@ export class Network {
    * A stream for the copies of one original content message: both protocols then see the same
    * fate (loss, latency) for every original copy, whatever else they publish.
    */
-  contentStream(x: number): Rng {
+  contentStream(x: number): Sfc32 {
     return this.rng.fork(`content/${x}`);
   }
 
   /** One-way delay of one copy. */
-  sampleLatency(r: Rng = this.rng): number {
+  sampleLatency(r: Sfc32 = this.rng): number {
     const s = this.scenario;
     const d = r.logNormal(s.latencyMs, this.sigma);
     this.latency.add(d);
@@ -78,7 +78,7 @@ export class Network {
   }
 
   /** Independent loss, drawn when the copy is sent. */
-  dropOnSend(r: Rng = this.rng): boolean {
+  dropOnSend(r: Sfc32 = this.rng): boolean {
     this.copies++;
     if (r.bernoulli(this.scenario.loss)) {
       this.dropped.independent++;
@@ -146,7 +146,7 @@ export class Network {
   }
 }
 
-function chooseSide(p: Partition, nodes: number, anchored: ReadonlySet<number>, rng: Rng): Uint8Array {
+function chooseSide(p: Partition, nodes: number, anchored: ReadonlySet<number>, rng: Sfc32): Uint8Array {
   const side = new Uint8Array(nodes);
   const candidates: number[] = [];
   for (let i = 0; i < nodes; i++) if (!anchored.has(i)) candidates.push(i);

@@ -1,6 +1,6 @@
+import { Sfc32 } from "../core/prng.js";
 import { ChorusProtocol } from "./chorus.js";
 import type { SimDetail, SimMetrics } from "./metrics.js";
-import { Rng } from "./prng.js";
 import { resolveScenario, type Scenario, type ScenarioInput } from "./scenario.js";
 import { type Protocol, World } from "./world.js";
 
@@ -43,7 +43,7 @@ export async function runSimulation(input: ScenarioInput, options: RunOptions = 
 }
 
 async function createProtocol(scenario: Scenario): Promise<Protocol> {
-  const rng = new Rng(scenario.seed, "protocol");
+  const rng = new Sfc32(scenario.seed, "protocol");
   if (scenario.protocol === "chorus") return new ChorusProtocol(scenario, rng);
   // @waku/sds is a development dependency: load it only when asked for.
   const { SdsProtocol } = await import("./sds.js");

@@ -1,8 +1,8 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import type { HistoryEntry, Message, MessageChannel } from "@waku/sds";
+import type { Sfc32 } from "../core/prng.js";
 import type { Purpose } from "./metrics.js";
-import type { Rng } from "./prng.js";
 import type { Scenario } from "./scenario.js";
 import { EPOCH_MS, type Protocol, type Publication, type SimMember, type World } from "./world.js";
 
@@ -47,14 +47,14 @@ export class SdsProtocol implements Protocol {
   private constructor(
     readonly sds: SdsModule,
     readonly scenario: Scenario,
-    private readonly rng: Rng,
+    private readonly rng: Sfc32,
   ) {
     const random = rng.fork("math-random");
     Date.now = () => Math.floor(this.world?.now ?? EPOCH_MS);
     Math.random = () => random.next();
   }
 
-  static async create(scenario: Scenario, rng: Rng): Promise<SdsProtocol> {
+  static async create(scenario: Scenario, rng: Sfc32): Promise<SdsProtocol> {
     let sds: SdsModule;
     try {
       sds = await import("@waku/sds");
@@ -162,7 +162,7 @@ class SdsMember implements SimMember {
     private readonly world: World,
     private readonly node: number,
     now: number,
-    private readonly rng: Rng,
+    private readonly rng: Sfc32,
   ) {
     this.sds = proto.sds;
     this.opts = proto.scenario.sds;

@@ -1,7 +1,7 @@
 import type { ChannelEngine } from "../core/index.js";
+import { Sfc32 } from "../core/prng.js";
 import { ChorusProtocol } from "./chorus.js";
 import type { SimDetail, SimMetrics } from "./metrics.js";
-import { Rng } from "./prng.js";
 import { resolveScenario, type Scenario, type ScenarioInput } from "./scenario.js";
 import { type Protocol, type SimMember, World } from "./world.js";
 
@@ -214,7 +214,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     messages: Math.max(1, Math.round((rate * (options.hours * HOUR_MS - warmup)) / 1000)),
   });
   const started = performance.now();
-  const inner = new ChorusProtocol(scenario, new Rng(scenario.seed, "protocol"));
+  const inner = new ChorusProtocol(scenario, new Sfc32(scenario.seed, "protocol"));
   const protocol = new SampledProtocol(inner, options.onSample, options.hours);
   const { metrics, detail } = await new World(scenario, protocol).run();
   const p = inner.describe().engine as Record<string, number>;

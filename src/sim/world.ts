@@ -1,7 +1,7 @@
+import { Sfc32 } from "../core/prng.js";
 import { EventQueue } from "./event-queue.js";
 import { type Purpose, Recorder, type SimDetail, type SimMetrics } from "./metrics.js";
 import { Network } from "./network.js";
-import { Rng } from "./prng.js";
 import type { Scenario } from "./scenario.js";
 import { round } from "./stats.js";
 
@@ -83,18 +83,18 @@ export interface WorldOptions {
 export class World {
   readonly recorder: Recorder;
   readonly network: Network;
-  readonly rng: Rng;
+  readonly rng: Sfc32;
   readonly nodes: NodeState[] = [];
   readonly ownerIndex: number | undefined;
   readonly start = EPOCH_MS;
   private readonly queue = new EventQueue<Payload>();
-  private readonly trafficRng: Rng;
-  private readonly warmRng: Rng;
+  private readonly trafficRng: Sfc32;
+  private readonly warmRng: Sfc32;
   private warmCount = 0;
-  private readonly churnRng: Rng;
+  private readonly churnRng: Sfc32;
   private readonly senderCdf: Float64Array;
   private readonly senderOrder: Int32Array;
-  private readonly availability = new Map<number, Rng>();
+  private readonly availability = new Map<number, Sfc32>();
   private nextMessage = 0;
   private settling = false;
   private events = 0;
@@ -108,7 +108,7 @@ export class World {
     const s = scenario;
     // Traffic, churn and the fate of every original content copy come from their own streams, so
     // both protocols see the same senders, contents, availability, and losses of first copies.
-    this.rng = new Rng(s.seed, "sim");
+    this.rng = new Sfc32(s.seed, "sim");
     this.trafficRng = this.rng.fork("traffic");
     this.warmRng = this.rng.fork("warmup");
     this.churnRng = this.rng.fork("churn");
@@ -228,7 +228,7 @@ export class World {
     return this.after(n, n.member!.send(-1, out, this.now));
   }
 
-  private availabilityPeriod(n: NodeState, r: Rng): number {
+  private availabilityPeriod(n: NodeState, r: Sfc32): number {
     const s = this.scenario;
     const offMean = n.owner ? s.ownerOutageMeanMs : s.offlineMeanMs;
     const offShare = n.owner ? 1 - s.ownerAvailability : s.offline;
@@ -342,7 +342,7 @@ export class World {
     return this.after(n, n.member!.send(x, content, this.now));
   }
 
-  private pickSender(rng: Rng): number | undefined {
+  private pickSender(rng: Sfc32): number | undefined {
     const s = this.scenario;
     for (let attempt = 0; attempt < 1000; attempt++) {
       const u = rng.next();

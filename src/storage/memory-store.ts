@@ -5,37 +5,20 @@
 import {
   compareIds,
   compareLamport,
-  type DeliveredRange,
   type LamportCursor,
-  type LamportRange,
   type NewMessage,
-  type SenderRange,
-  type Store,
-  StoreClosedError,
   type StoredMessage,
   StoreNotFoundError,
 } from "./store.js";
 import {
-  checkDeliveredRange,
-  checkId,
-  checkLamportRange,
-  checkMessage,
-  checkSecretKey,
-  checkSenderRange,
-  checkSnapshot,
-  checkTransactionFn,
-  isThenable,
-  PROMISE_IN_TRANSACTION,
+  type CheckedDeliveredRange,
+  type CheckedLamportRange,
+  type CheckedSenderRange,
+  CheckedStore,
 } from "./validate.js";
 
-interface Entry {
-  readonly channelId: string;
-  readonly messageId: string;
-  readonly senderId: string;
-  readonly seq: number | null;
-  readonly lamport: bigint;
-  readonly bytes: Uint8Array;
-  readonly receivedAt: number;
+/** A stored message; its own copy of the bytes, and a delivered position that changes once. */
+interface Entry extends NewMessage {
   deliveredPos: number | null;
 }
 
@@ -105,17 +88,14 @@ function pageAfter(items: readonly Entry[], after: LamportCursor | undefined, li
   return items.slice(start, start + limit).map(output);
 }
 
-export class MemoryStore implements Store {
+export class MemoryStore extends CheckedStore {
   private readonly channels = new Map<string, ChannelState>();
   private readonly joined = new Set<string>();
   private identity: Uint8Array | undefined;
-  private closed = false;
   /** Inverse operations of the writes made inside the current outermost transaction; null outside one. */
   private undoLog: (() => void)[] | null = null;
 
-  putMessage(message: NewMessage): boolean {
-    this.open("putMessage");
-    checkMessage(message);
+  protected doPutMessage(message: NewMessage): boolean {
     const channel = this.channel(message.channelId);
     if (channel.byId.has(message.messageId)) return false;
     const entry: Entry = {
@@ -149,32 +129,24 @@ export class MemoryStore implements Store {
     return true;
   }
 
-  getMessage(channelId: string, messageId: string): StoredMessage | undefined {
-    this.open("getMessage");
-    checkId("channelId", channelId);
-    checkId("messageId", messageId);
+  protected doGetMessage(channelId: string, messageId: string): StoredMessage | undefined {
     const entry = this.channels.get(channelId)?.byId.get(messageId);
     return entry === undefined ? undefined : output(entry);
   }
 
-  hasMessage(channelId: string, messageId: string): boolean {
-    this.open("hasMessage");
-    checkId("channelId", channelId);
-    checkId("messageId", messageId);
+  protected doHasMessage(channelId: string, messageId: string): boolean {
     return this.channels.get(channelId)?.byId.has(messageId) ?? false;
   }
 
-  countMessages(channelId: string): number {
-    this.open("countMessages");
-    checkId("channelId", channelId);
+  protected doCountMessages(channelId: string): number {
     return this.channels.get(channelId)?.byId.size ?? 0;
   }
 
-  listBySender(channelId: string, senderId: string, range: SenderRange): StoredMessage[] {
-    this.open("listBySender");
-    checkId("channelId", channelId);
-    checkId("senderId", senderId);
-    const { fromSeq, toSeq, limit } = checkSenderRange(range);
+  protected doListBySender(
+    channelId: string,
+    senderId: string,
+    { fromSeq, toSeq, limit }: CheckedSenderRange,
+  ): StoredMessage[] {
     const entries = this.channels.get(channelId)?.bySender.get(senderId);
     if (entries === undefined) return [];
     const out: StoredMessage[] = [];
@@ -186,24 +158,15 @@ export class MemoryStore implements Store {
     return out;
   }
 
-  listByLamport(channelId: string, range: LamportRange): StoredMessage[] {
-    this.open("listByLamport");
-    checkId("channelId", channelId);
-    const { after, limit } = checkLamportRange(range);
+  protected doListByLamport(channelId: string, { after, limit }: CheckedLamportRange): StoredMessage[] {
     return pageAfter(this.channels.get(channelId)?.byLamport ?? [], after, limit);
   }
 
-  listUndelivered(channelId: string, range: LamportRange): StoredMessage[] {
-    this.open("listUndelivered");
-    checkId("channelId", channelId);
-    const { after, limit } = checkLamportRange(range);
+  protected doListUndelivered(channelId: string, { after, limit }: CheckedLamportRange): StoredMessage[] {
     return pageAfter(this.channels.get(channelId)?.undelivered ?? [], after, limit);
   }
 
-  markDelivered(channelId: string, messageId: string): number {
-    this.open("markDelivered");
-    checkId("channelId", channelId);
-    checkId("messageId", messageId);
+  protected doMarkDelivered(channelId: string, messageId: string): number {
     const channel = this.channels.get(channelId);
     const entry = channel?.byId.get(messageId);
     if (channel === undefined || entry === undefined)
@@ -220,30 +183,20 @@ export class MemoryStore implements Store {
     return entry.deliveredPos;
   }
 
-  listDelivered(channelId: string, range: DeliveredRange): StoredMessage[] {
-    this.open("listDelivered");
-    checkId("channelId", channelId);
-    const { after, limit } = checkDeliveredRange(range);
+  protected doListDelivered(channelId: string, { after, limit }: CheckedDeliveredRange): StoredMessage[] {
     const delivered = this.channels.get(channelId)?.delivered ?? [];
     return delivered.slice(after, after + limit).map(output);
   }
 
-  countDelivered(channelId: string): number {
-    this.open("countDelivered");
-    checkId("channelId", channelId);
+  protected doCountDelivered(channelId: string): number {
     return this.channels.get(channelId)?.delivered.length ?? 0;
   }
 
-  getSnapshot(channelId: string): string | undefined {
-    this.open("getSnapshot");
-    checkId("channelId", channelId);
+  protected doGetSnapshot(channelId: string): string | undefined {
     return this.channels.get(channelId)?.snapshot;
   }
 
-  putSnapshot(channelId: string, json: string): void {
-    this.open("putSnapshot");
-    checkId("channelId", channelId);
-    checkSnapshot(json);
+  protected doPutSnapshot(channelId: string, json: string): void {
     const channel = this.channel(channelId);
     const previous = channel.snapshot;
     channel.snapshot = json;
@@ -252,14 +205,11 @@ export class MemoryStore implements Store {
     });
   }
 
-  getIdentity(): Uint8Array | undefined {
-    this.open("getIdentity");
+  protected doGetIdentity(): Uint8Array | undefined {
     return this.identity?.slice();
   }
 
-  setIdentity(secretKey: Uint8Array): void {
-    this.open("setIdentity");
-    checkSecretKey(secretKey);
+  protected doSetIdentity(secretKey: Uint8Array): void {
     const previous = this.identity;
     this.identity = new Uint8Array(secretKey);
     this.onUndo(() => {
@@ -267,37 +217,28 @@ export class MemoryStore implements Store {
     });
   }
 
-  joinChannel(channelId: string): void {
-    this.open("joinChannel");
-    checkId("channelId", channelId);
+  protected doJoinChannel(channelId: string): void {
     if (this.joined.has(channelId)) return;
     this.joined.add(channelId);
     this.onUndo(() => this.joined.delete(channelId));
   }
 
-  leaveChannel(channelId: string): void {
-    this.open("leaveChannel");
-    checkId("channelId", channelId);
+  protected doLeaveChannel(channelId: string): void {
     if (!this.joined.delete(channelId)) return;
     this.onUndo(() => this.joined.add(channelId));
   }
 
-  listChannels(): string[] {
-    this.open("listChannels");
+  protected doListChannels(): string[] {
     return [...this.joined].sort(compareIds);
   }
 
-  transaction<T>(fn: () => T): T {
-    this.open("transaction");
-    checkTransactionFn(fn);
+  protected doTransaction<T>(fn: () => T): T {
     const outermost = this.undoLog === null;
     if (outermost) this.undoLog = [];
     const log = this.undoLog as (() => void)[];
     const mark = log.length;
     try {
-      const result = fn();
-      if (isThenable(result)) throw new TypeError(PROMISE_IN_TRANSACTION);
-      return result;
+      return fn();
     } catch (error) {
       while (log.length > mark) (log.pop() as () => void)();
       throw error;
@@ -306,15 +247,10 @@ export class MemoryStore implements Store {
     }
   }
 
-  close(): void {
-    this.closed = true;
+  protected doClose(): void {
     this.channels.clear();
     this.joined.clear();
     this.identity = undefined;
-  }
-
-  private open(operation: string): void {
-    if (this.closed) throw new StoreClosedError(operation);
   }
 
   private channel(channelId: string): ChannelState {

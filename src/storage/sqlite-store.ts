@@ -13,28 +13,13 @@
 // Lamport timestamps are uint64 on the wire but SQLite integers are int64, so the column holds
 // `lamport - 2^63`: the shift keeps the order and covers the whole uint64 range.
 import Database from "better-sqlite3";
+import { type NewMessage, type StoredMessage, StoreNotFoundError } from "./store.js";
 import {
-  type DeliveredRange,
-  type LamportRange,
-  type NewMessage,
-  type SenderRange,
-  type Store,
-  StoreClosedError,
-  type StoredMessage,
-  StoreNotFoundError,
-} from "./store.js";
-import {
-  checkDeliveredRange,
-  checkId,
-  checkLamportRange,
-  checkMessage,
-  checkSecretKey,
-  checkSenderRange,
-  checkSnapshot,
-  checkTransactionFn,
+  type CheckedDeliveredRange,
+  type CheckedLamportRange,
+  type CheckedSenderRange,
+  CheckedStore,
   describe,
-  isThenable,
-  PROMISE_IN_TRANSACTION,
 } from "./validate.js";
 
 const LAMPORT_SHIFT = 1n << 63n;
@@ -148,7 +133,7 @@ function checkMigrations(migrations: readonly Migration[]): void {
   });
 }
 
-export class SqliteStore implements Store {
+export class SqliteStore extends CheckedStore {
   readonly path: string;
   private readonly db: Database.Database;
   private readonly stmt: { readonly [K in keyof typeof QUERIES]: Database.Statement };
@@ -160,9 +145,9 @@ export class SqliteStore implements Store {
   private readonly stmtLeave: Database.Statement;
   private readonly stmtChannels: Database.Statement;
   private readonly runInTransaction: Database.Transaction<(fn: () => unknown) => unknown>;
-  private closed = false;
 
   constructor(options: SqliteStoreOptions) {
+    super();
     if (typeof options !== "object" || options === null) {
       throw new TypeError(`options must be an object, got ${describe(options)}`);
     }
@@ -200,11 +185,7 @@ export class SqliteStore implements Store {
     this.stmtJoin = prepare("INSERT INTO channels (channel_id) VALUES (?) ON CONFLICT DO NOTHING");
     this.stmtLeave = prepare("DELETE FROM channels WHERE channel_id = ?");
     this.stmtChannels = prepare("SELECT channel_id FROM channels ORDER BY channel_id");
-    this.runInTransaction = this.db.transaction((fn: () => unknown) => {
-      const result = fn();
-      if (isThenable(result)) throw new TypeError(PROMISE_IN_TRANSACTION);
-      return result;
-    });
+    this.runInTransaction = this.db.transaction((fn: () => unknown) => fn());
   }
 
   /** The schema version the database is at. */
@@ -213,9 +194,7 @@ export class SqliteStore implements Store {
     return this.currentVersion();
   }
 
-  putMessage(message: NewMessage): boolean {
-    this.open("putMessage");
-    checkMessage(message);
+  protected doPutMessage(message: NewMessage): boolean {
     const info = this.stmt.insert.run(
       message.channelId,
       message.messageId,
@@ -228,61 +207,50 @@ export class SqliteStore implements Store {
     return info.changes === 1;
   }
 
-  getMessage(channelId: string, messageId: string): StoredMessage | undefined {
-    this.open("getMessage");
-    checkId("channelId", channelId);
-    checkId("messageId", messageId);
+  protected doGetMessage(channelId: string, messageId: string): StoredMessage | undefined {
     const row = this.stmt.get.get(channelId, messageId) as MessageRow | undefined;
     return row === undefined ? undefined : toMessage(row);
   }
 
-  hasMessage(channelId: string, messageId: string): boolean {
-    this.open("hasMessage");
-    checkId("channelId", channelId);
-    checkId("messageId", messageId);
+  protected doHasMessage(channelId: string, messageId: string): boolean {
     return this.stmt.has.get(channelId, messageId) !== undefined;
   }
 
-  countMessages(channelId: string): number {
-    this.open("countMessages");
-    checkId("channelId", channelId);
+  protected doCountMessages(channelId: string): number {
     return Number((this.stmt.count.get(channelId) as { n: bigint }).n);
   }
 
-  listBySender(channelId: string, senderId: string, range: SenderRange): StoredMessage[] {
-    this.open("listBySender");
-    checkId("channelId", channelId);
-    checkId("senderId", senderId);
-    const { fromSeq, toSeq, limit } = checkSenderRange(range);
+  protected doListBySender(
+    channelId: string,
+    senderId: string,
+    { fromSeq, toSeq, limit }: CheckedSenderRange,
+  ): StoredMessage[] {
     return (this.stmt.bySender.all(channelId, senderId, fromSeq, toSeq, limit) as MessageRow[]).map(toMessage);
   }
 
-  listByLamport(channelId: string, range: LamportRange): StoredMessage[] {
-    this.open("listByLamport");
-    checkId("channelId", channelId);
-    const { after, limit } = checkLamportRange(range);
+  protected doListByLamport(channelId: string, range: CheckedLamportRange): StoredMessage[] {
+    return this.lamportPage(this.stmt.byLamportFirst, this.stmt.byLamportAfter, channelId, range);
+  }
+
+  protected doListUndelivered(channelId: string, range: CheckedLamportRange): StoredMessage[] {
+    return this.lamportPage(this.stmt.undeliveredFirst, this.stmt.undeliveredAfter, channelId, range);
+  }
+
+  /** One page in (lamport, messageId) order: `first` starts at the beginning, `next` after a cursor. */
+  private lamportPage(
+    first: Database.Statement,
+    next: Database.Statement,
+    channelId: string,
+    { after, limit }: CheckedLamportRange,
+  ): StoredMessage[] {
     const rows =
       after === undefined
-        ? this.stmt.byLamportFirst.all(channelId, limit)
-        : this.stmt.byLamportAfter.all(channelId, after.lamport - LAMPORT_SHIFT, after.messageId, limit);
+        ? first.all(channelId, limit)
+        : next.all(channelId, after.lamport - LAMPORT_SHIFT, after.messageId, limit);
     return (rows as MessageRow[]).map(toMessage);
   }
 
-  listUndelivered(channelId: string, range: LamportRange): StoredMessage[] {
-    this.open("listUndelivered");
-    checkId("channelId", channelId);
-    const { after, limit } = checkLamportRange(range);
-    const rows =
-      after === undefined
-        ? this.stmt.undeliveredFirst.all(channelId, limit)
-        : this.stmt.undeliveredAfter.all(channelId, after.lamport - LAMPORT_SHIFT, after.messageId, limit);
-    return (rows as MessageRow[]).map(toMessage);
-  }
-
-  markDelivered(channelId: string, messageId: string): number {
-    this.open("markDelivered");
-    checkId("channelId", channelId);
-    checkId("messageId", messageId);
+  protected doMarkDelivered(channelId: string, messageId: string): number {
     return this.transaction(() => {
       const row = this.stmt.deliveredPos.get(channelId, messageId) as { delivered_pos: bigint | null } | undefined;
       if (row === undefined) throw new StoreNotFoundError(channelId, messageId, "markDelivered");
@@ -294,77 +262,51 @@ export class SqliteStore implements Store {
     });
   }
 
-  listDelivered(channelId: string, range: DeliveredRange): StoredMessage[] {
-    this.open("listDelivered");
-    checkId("channelId", channelId);
-    const { after, limit } = checkDeliveredRange(range);
+  protected doListDelivered(channelId: string, { after, limit }: CheckedDeliveredRange): StoredMessage[] {
     return (this.stmt.delivered.all(channelId, after, limit) as MessageRow[]).map(toMessage);
   }
 
-  countDelivered(channelId: string): number {
-    this.open("countDelivered");
-    checkId("channelId", channelId);
+  protected doCountDelivered(channelId: string): number {
     return Number((this.stmt.lastDelivered.get(channelId) as { n: bigint | null }).n ?? 0n);
   }
 
-  getSnapshot(channelId: string): string | undefined {
-    this.open("getSnapshot");
-    checkId("channelId", channelId);
+  protected doGetSnapshot(channelId: string): string | undefined {
     return (this.stmtSnapshotGet.get(channelId) as { json: string } | undefined)?.json;
   }
 
-  putSnapshot(channelId: string, json: string): void {
-    this.open("putSnapshot");
-    checkId("channelId", channelId);
-    checkSnapshot(json);
+  protected doPutSnapshot(channelId: string, json: string): void {
     this.stmtSnapshotPut.run(channelId, json);
   }
 
-  getIdentity(): Uint8Array | undefined {
-    this.open("getIdentity");
+  protected doGetIdentity(): Uint8Array | undefined {
     const row = this.stmtIdentityGet.get() as { secret_key: Buffer } | undefined;
     return row === undefined ? undefined : new Uint8Array(row.secret_key);
   }
 
-  setIdentity(secretKey: Uint8Array): void {
-    this.open("setIdentity");
-    checkSecretKey(secretKey);
+  protected doSetIdentity(secretKey: Uint8Array): void {
     this.stmtIdentityPut.run(secretKey);
   }
 
-  joinChannel(channelId: string): void {
-    this.open("joinChannel");
-    checkId("channelId", channelId);
+  protected doJoinChannel(channelId: string): void {
     this.stmtJoin.run(channelId);
   }
 
-  leaveChannel(channelId: string): void {
-    this.open("leaveChannel");
-    checkId("channelId", channelId);
+  protected doLeaveChannel(channelId: string): void {
     this.stmtLeave.run(channelId);
   }
 
-  listChannels(): string[] {
-    this.open("listChannels");
+  protected doListChannels(): string[] {
     return (this.stmtChannels.all() as { channel_id: string }[]).map((r) => r.channel_id);
   }
 
-  transaction<T>(fn: () => T): T {
-    this.open("transaction");
-    checkTransactionFn(fn);
+  protected doTransaction<T>(fn: () => T): T {
     // IMMEDIATE takes the write lock up front, so a read-then-write transaction cannot fail with
     // SQLITE_BUSY halfway when another process (a CLI) holds the database. Nested calls use savepoints.
     return this.runInTransaction.immediate(fn) as T;
   }
 
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
+  protected doClose(): void {
     this.db.close();
-  }
-
-  private open(operation: string): void {
-    if (this.closed) throw new StoreClosedError(operation);
   }
 
   private currentVersion(): number {

@@ -1,6 +1,7 @@
-// Argument checks shared by every Store implementation, so that all of them reject the same inputs
-// with the same messages. Wrong types are TypeErrors; values of the right type outside what the
-// store accepts are RangeErrors.
+// The argument checks of every Store implementation, in one place: `CheckedStore` runs them before
+// handing a backend its already checked (and normalised) arguments, so that all backends reject the same
+// inputs with the same messages and none repeats them. Wrong types are TypeErrors; values of the right
+// type outside what the store accepts are RangeErrors.
 import {
   type DeliveredRange,
   type LamportCursor,
@@ -11,6 +12,9 @@ import {
   type NewMessage,
   SECRET_KEY_BYTES,
   type SenderRange,
+  type Store,
+  StoreClosedError,
+  type StoredMessage,
 } from "./store.js";
 
 export function describe(value: unknown): string {
@@ -25,7 +29,7 @@ export function describe(value: unknown): string {
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 /** A non-empty, well-formed string of at most MAX_ID_LENGTH code units. */
-export function checkId(name: string, value: unknown): string {
+function checkId(name: string, value: unknown): string {
   if (typeof value !== "string") throw new TypeError(`${name} must be a string, got ${describe(value)}`);
   if (value.length === 0) throw new RangeError(`${name} must not be empty`);
   if (value.length > MAX_ID_LENGTH) {
@@ -36,7 +40,7 @@ export function checkId(name: string, value: unknown): string {
   return value;
 }
 
-export function checkSeq(name: string, value: unknown): number {
+function checkSeq(name: string, value: unknown): number {
   if (typeof value !== "number") throw new TypeError(`${name} must be a number, got ${describe(value)}`);
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new RangeError(`${name} must be a non-negative safe integer, got ${describe(value)}`);
@@ -44,13 +48,13 @@ export function checkSeq(name: string, value: unknown): number {
   return value;
 }
 
-export function checkLamport(name: string, value: unknown): bigint {
+function checkLamport(name: string, value: unknown): bigint {
   if (typeof value !== "bigint") throw new TypeError(`${name} must be a bigint, got ${describe(value)}`);
   if (value < 0n || value > MAX_LAMPORT) throw new RangeError(`${name} must fit in uint64, got ${value}n`);
   return value;
 }
 
-export function checkMessage(message: unknown): NewMessage {
+function checkMessage(message: unknown): NewMessage {
   if (typeof message !== "object" || message === null) {
     throw new TypeError(`message must be an object, got ${describe(message)}`);
   }
@@ -72,12 +76,30 @@ export function checkMessage(message: unknown): NewMessage {
   return message as NewMessage;
 }
 
-export function checkLimit(name: string, value: unknown): number {
+function checkLimit(name: string, value: unknown): number {
   if (typeof value !== "number") throw new TypeError(`${name} must be a number, got ${describe(value)}`);
   if (!Number.isInteger(value) || value < 1 || value > MAX_PAGE) {
     throw new RangeError(`${name} must be an integer from 1 to ${MAX_PAGE}, got ${value}`);
   }
   return value;
+}
+
+/** A LamportRange after its checks: the cursor rebuilt from checked fields. */
+export interface CheckedLamportRange {
+  readonly after: LamportCursor | undefined;
+  readonly limit: number;
+}
+
+export interface CheckedSenderRange {
+  readonly fromSeq: number;
+  readonly toSeq: number;
+  readonly limit: number;
+}
+
+/** A DeliveredRange after its checks: `after` defaults to 0. */
+export interface CheckedDeliveredRange {
+  readonly after: number;
+  readonly limit: number;
 }
 
 function checkRangeObject(name: string, value: unknown): Record<string, unknown> {
@@ -87,7 +109,7 @@ function checkRangeObject(name: string, value: unknown): Record<string, unknown>
   return value as Record<string, unknown>;
 }
 
-export function checkLamportRange(value: unknown): { after: LamportCursor | undefined; limit: number } {
+function checkLamportRange(value: unknown): CheckedLamportRange {
   const r = checkRangeObject("range", value) as Partial<LamportRange>;
   const limit = checkLimit("range.limit", r.limit);
   if (r.after === undefined) return { after: undefined, limit };
@@ -101,7 +123,7 @@ export function checkLamportRange(value: unknown): { after: LamportCursor | unde
   };
 }
 
-export function checkSenderRange(value: unknown): { fromSeq: number; toSeq: number; limit: number } {
+function checkSenderRange(value: unknown): CheckedSenderRange {
   const r = checkRangeObject("range", value) as Partial<SenderRange>;
   const fromSeq = checkSeq("range.fromSeq", r.fromSeq);
   const toSeq = checkSeq("range.toSeq", r.toSeq);
@@ -109,18 +131,18 @@ export function checkSenderRange(value: unknown): { fromSeq: number; toSeq: numb
   return { fromSeq, toSeq, limit: checkLimit("range.limit", r.limit) };
 }
 
-export function checkDeliveredRange(value: unknown): { after: number; limit: number } {
+function checkDeliveredRange(value: unknown): CheckedDeliveredRange {
   const r = checkRangeObject("range", value) as Partial<DeliveredRange>;
   const after = r.after === undefined ? 0 : checkSeq("range.after", r.after);
   return { after, limit: checkLimit("range.limit", r.limit) };
 }
 
-export function checkSnapshot(value: unknown): string {
+function checkSnapshot(value: unknown): string {
   if (typeof value !== "string") throw new TypeError(`json must be a string, got ${describe(value)}`);
   return value;
 }
 
-export function checkSecretKey(value: unknown): Uint8Array {
+function checkSecretKey(value: unknown): Uint8Array {
   if (!(value instanceof Uint8Array)) throw new TypeError(`secretKey must be a Uint8Array, got ${describe(value)}`);
   if (value.length !== SECRET_KEY_BYTES) {
     throw new RangeError(`secretKey must be ${SECRET_KEY_BYTES} bytes, got ${value.length}`);
@@ -128,12 +150,12 @@ export function checkSecretKey(value: unknown): Uint8Array {
   return value;
 }
 
-export function checkTransactionFn(value: unknown): () => unknown {
+function checkTransactionFn(value: unknown): () => unknown {
   if (typeof value !== "function") throw new TypeError(`fn must be a function, got ${describe(value)}`);
   return value as () => unknown;
 }
 
-export function isThenable(value: unknown): boolean {
+function isThenable(value: unknown): boolean {
   return (
     (typeof value === "object" || typeof value === "function") &&
     value !== null &&
@@ -141,4 +163,148 @@ export function isThenable(value: unknown): boolean {
   );
 }
 
-export const PROMISE_IN_TRANSACTION = "transaction: fn must be synchronous, but it returned a promise (rolled back)";
+const PROMISE_IN_TRANSACTION = "transaction: fn must be synchronous, but it returned a promise (rolled back)";
+
+/**
+ * A Store whose public methods check that it is open and check their arguments, then call the backend's
+ * `do…` method with the checked ones. A backend implements only those: it never sees a closed store, an
+ * invalid argument or a transaction function that returned a promise.
+ */
+export abstract class CheckedStore implements Store {
+  private closed = false;
+
+  putMessage(message: NewMessage): boolean {
+    this.open("putMessage");
+    return this.doPutMessage(checkMessage(message));
+  }
+
+  getMessage(channelId: string, messageId: string): StoredMessage | undefined {
+    this.open("getMessage");
+    return this.doGetMessage(checkId("channelId", channelId), checkId("messageId", messageId));
+  }
+
+  hasMessage(channelId: string, messageId: string): boolean {
+    this.open("hasMessage");
+    return this.doHasMessage(checkId("channelId", channelId), checkId("messageId", messageId));
+  }
+
+  countMessages(channelId: string): number {
+    this.open("countMessages");
+    return this.doCountMessages(checkId("channelId", channelId));
+  }
+
+  listBySender(channelId: string, senderId: string, range: SenderRange): StoredMessage[] {
+    this.open("listBySender");
+    checkId("channelId", channelId);
+    checkId("senderId", senderId);
+    return this.doListBySender(channelId, senderId, checkSenderRange(range));
+  }
+
+  listByLamport(channelId: string, range: LamportRange): StoredMessage[] {
+    this.open("listByLamport");
+    checkId("channelId", channelId);
+    return this.doListByLamport(channelId, checkLamportRange(range));
+  }
+
+  listUndelivered(channelId: string, range: LamportRange): StoredMessage[] {
+    this.open("listUndelivered");
+    checkId("channelId", channelId);
+    return this.doListUndelivered(channelId, checkLamportRange(range));
+  }
+
+  markDelivered(channelId: string, messageId: string): number {
+    this.open("markDelivered");
+    return this.doMarkDelivered(checkId("channelId", channelId), checkId("messageId", messageId));
+  }
+
+  listDelivered(channelId: string, range: DeliveredRange): StoredMessage[] {
+    this.open("listDelivered");
+    checkId("channelId", channelId);
+    return this.doListDelivered(channelId, checkDeliveredRange(range));
+  }
+
+  countDelivered(channelId: string): number {
+    this.open("countDelivered");
+    return this.doCountDelivered(checkId("channelId", channelId));
+  }
+
+  getSnapshot(channelId: string): string | undefined {
+    this.open("getSnapshot");
+    return this.doGetSnapshot(checkId("channelId", channelId));
+  }
+
+  putSnapshot(channelId: string, json: string): void {
+    this.open("putSnapshot");
+    checkId("channelId", channelId);
+    this.doPutSnapshot(channelId, checkSnapshot(json));
+  }
+
+  getIdentity(): Uint8Array | undefined {
+    this.open("getIdentity");
+    return this.doGetIdentity();
+  }
+
+  setIdentity(secretKey: Uint8Array): void {
+    this.open("setIdentity");
+    this.doSetIdentity(checkSecretKey(secretKey));
+  }
+
+  joinChannel(channelId: string): void {
+    this.open("joinChannel");
+    this.doJoinChannel(checkId("channelId", channelId));
+  }
+
+  leaveChannel(channelId: string): void {
+    this.open("leaveChannel");
+    this.doLeaveChannel(checkId("channelId", channelId));
+  }
+
+  listChannels(): string[] {
+    this.open("listChannels");
+    return this.doListChannels();
+  }
+
+  transaction<T>(fn: () => T): T {
+    this.open("transaction");
+    checkTransactionFn(fn);
+    // Thrown inside the backend's transaction, so that what fn wrote before returning is rolled back.
+    return this.doTransaction(() => {
+      const result = fn();
+      if (isThenable(result)) throw new TypeError(PROMISE_IN_TRANSACTION);
+      return result;
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.doClose();
+  }
+
+  /** Throws StoreClosedError once the store is closed; for a backend's own extra methods. */
+  protected open(operation: string): void {
+    if (this.closed) throw new StoreClosedError(operation);
+  }
+
+  protected abstract doPutMessage(message: NewMessage): boolean;
+  protected abstract doGetMessage(channelId: string, messageId: string): StoredMessage | undefined;
+  protected abstract doHasMessage(channelId: string, messageId: string): boolean;
+  protected abstract doCountMessages(channelId: string): number;
+  protected abstract doListBySender(channelId: string, senderId: string, range: CheckedSenderRange): StoredMessage[];
+  protected abstract doListByLamport(channelId: string, range: CheckedLamportRange): StoredMessage[];
+  protected abstract doListUndelivered(channelId: string, range: CheckedLamportRange): StoredMessage[];
+  protected abstract doMarkDelivered(channelId: string, messageId: string): number;
+  protected abstract doListDelivered(channelId: string, range: CheckedDeliveredRange): StoredMessage[];
+  protected abstract doCountDelivered(channelId: string): number;
+  protected abstract doGetSnapshot(channelId: string): string | undefined;
+  protected abstract doPutSnapshot(channelId: string, json: string): void;
+  protected abstract doGetIdentity(): Uint8Array | undefined;
+  protected abstract doSetIdentity(secretKey: Uint8Array): void;
+  protected abstract doJoinChannel(channelId: string): void;
+  protected abstract doLeaveChannel(channelId: string): void;
+  protected abstract doListChannels(): string[];
+  /** Runs `fn` atomically (see Store.transaction); `fn` is a checked function that returns no promise. */
+  protected abstract doTransaction<T>(fn: () => T): T;
+  /** Releases resources; called once. */
+  protected abstract doClose(): void;
+}

@@ -19,13 +19,12 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { createLibp2p, type Libp2p } from "libp2p";
 import {
-  checkBytes,
-  checkFunction,
+  checkHandle,
   checkName,
-  checkTimeout,
-  DEFAULT_MAX_FRAME_BYTES,
-  DEFAULT_MAX_MESSAGE_BYTES,
-  DEFAULT_REQUEST_TIMEOUT_MS,
+  checkPublish,
+  checkRequest,
+  checkSubscribe,
+  checkTransportOptions,
   type MessageHandler,
   type PeerId,
   type RequestHandler,
@@ -70,14 +69,6 @@ const REDIAL_INTERVAL_MS = 3_000;
 const MAX_REQUESTS_PER_PEER = 8;
 /** Our own side of the same yamux limit, raised so that other peers' bursts do not kill connections. */
 const MAX_EARLY_STREAMS = 256;
-
-function checkLimit(name: string, value: unknown, fallback: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > max) {
-    throw new RangeError(`${name} must be an integer from 1 to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
 
 function checkAddresses(name: string, value: unknown): string[] {
   if (value === undefined) return [];
@@ -231,14 +222,10 @@ export class Libp2pTransport implements Transport {
     this.peerId = peerIdFromPrivateKey(this.privateKey).toString();
     this.listen = checkAddresses("options.listen", options.listen ?? ["/ip4/127.0.0.1/tcp/0"]);
     this.bootstrap = checkAddresses("options.bootstrap", options.bootstrap);
-    this.maxMessageBytes = checkLimit(
-      "options.maxMessageBytes",
-      options.maxMessageBytes,
-      DEFAULT_MAX_MESSAGE_BYTES,
-      MAX_MESSAGE_LIMIT,
-    );
-    this.maxFrameBytes = checkLimit("options.maxFrameBytes", options.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 2 ** 31);
-    this.requestTimeoutMs = checkTimeout(options.requestTimeoutMs) ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const limits = checkTransportOptions(options, { messageBytes: MAX_MESSAGE_LIMIT, frameBytes: 2 ** 31 });
+    this.maxMessageBytes = limits.maxMessageBytes;
+    this.maxFrameBytes = limits.maxFrameBytes;
+    this.requestTimeoutMs = limits.requestTimeoutMs;
     this.gossipsubOverrides = options.gossipsub ?? {};
     // Every in-flight request and inbound exchange listens here; Node would warn past 10.
     setMaxListeners(Number.POSITIVE_INFINITY, this.lifetime.signal);
@@ -363,8 +350,7 @@ export class Libp2pTransport implements Transport {
   }
 
   subscribe(topic: string, handler: MessageHandler): void {
-    checkName("topic", topic);
-    checkFunction("handler", handler);
+    checkSubscribe(topic, handler);
     this.notStopped("subscribe");
     if (this.subscriptions.has(topic))
       throw new Error(`subscribe: ${this.peerId} is already subscribed to ${JSON.stringify(topic)}`);
@@ -381,8 +367,7 @@ export class Libp2pTransport implements Transport {
   }
 
   async publish(topic: string, bytes: Uint8Array): Promise<void> {
-    checkName("topic", topic);
-    checkBytes("bytes", bytes, this.maxMessageBytes);
+    checkPublish(topic, bytes, this);
     const node = this.mustRun("publish");
     // gossipsub encodes after an await; the copy keeps later changes to the caller's buffer out.
     await node.services.pubsub.publish(topic, new Uint8Array(bytes));
@@ -396,8 +381,7 @@ export class Libp2pTransport implements Transport {
   }
 
   handle(protocol: string, handler: RequestHandler): void {
-    checkName("protocol", protocol);
-    checkFunction("handler", handler);
+    checkHandle(protocol, handler);
     this.notStopped("handle");
     if (this.handlers.has(protocol))
       throw new Error(`handle: ${this.peerId} already handles ${JSON.stringify(protocol)}`);
@@ -420,10 +404,7 @@ export class Libp2pTransport implements Transport {
   }
 
   async request(peer: PeerId, protocol: string, bytes: Uint8Array, options: RequestOptions = {}): Promise<Uint8Array> {
-    checkName("peer", peer);
-    checkName("protocol", protocol);
-    checkBytes("bytes", bytes, this.maxFrameBytes);
-    const timeoutMs = checkTimeout(options.timeoutMs) ?? this.requestTimeoutMs;
+    const timeoutMs = checkRequest(peer, protocol, bytes, options, this);
     const node = this.mustRun("request");
     const what = `request ${JSON.stringify(protocol)} to ${peer}`;
     let target: ReturnType<typeof peerIdFromString>;

@@ -2,16 +2,16 @@
 // with configurable loss, duplication, latency (and so reordering), partitions and offline peers.
 //
 // Time and randomness come in through the options: a `Scheduler` that runs a function after a
-// delay and a `random()` in [0, 1). With `ManualScheduler` and `seededRandom(seed)` a run is exactly
+// delay and a `random()` in [0, 1). With `ManualScheduler` and `seededRandom(seed)` (src/core/prng.ts) a run is exactly
 // reproducible; the defaults (real timers, Math.random) suit tests that only need "eventually".
 import {
-  checkBytes,
   checkFunction,
+  checkHandle,
   checkName,
-  checkTimeout,
-  DEFAULT_MAX_FRAME_BYTES,
-  DEFAULT_MAX_MESSAGE_BYTES,
-  DEFAULT_REQUEST_TIMEOUT_MS,
+  checkPublish,
+  checkRequest,
+  checkSubscribe,
+  checkTransportOptions,
   type MessageHandler,
   type PeerId,
   type RequestHandler,
@@ -122,23 +122,6 @@ export class ManualScheduler implements Scheduler {
   }
 }
 
-/**
- * A small seeded PRNG (mulberry32): the same seed gives the same sequence in [0, 1). Also the randomness
- * of `chorus demo`, the crash test and the engine tests, whose recorded seeds name its streams (the
- * simulator draws its streams from src/sim/prng.ts).
- */
-export function seededRandom(seed: number): () => number {
-  if (!Number.isInteger(seed)) throw new TypeError(`seed must be an integer, got ${String(seed)}`);
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Milliseconds from one peer to another: fixed, uniform in [min, max], or computed. */
 export type Latency = number | { readonly min: number; readonly max: number } | ((from: PeerId, to: PeerId) => number);
 
@@ -195,14 +178,6 @@ function checkLatency(value: unknown): Latency {
   throw new TypeError(`latency must be a number, { min, max } or a function, got ${typeof value}`);
 }
 
-function checkLimit(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
-  }
-  return value;
-}
-
 export class MemoryBus {
   readonly scheduler: Scheduler;
   readonly random: () => number;
@@ -222,9 +197,10 @@ export class MemoryBus {
     this.scheduler = options.scheduler ?? new RealTimeScheduler();
     this.random = options.random ?? Math.random;
     checkFunction("options.random", this.random);
-    this.maxMessageBytes = checkLimit("options.maxMessageBytes", options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES);
-    this.maxFrameBytes = checkLimit("options.maxFrameBytes", options.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES);
-    this.requestTimeoutMs = checkTimeout(options.requestTimeoutMs) ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const limits = checkTransportOptions(options);
+    this.maxMessageBytes = limits.maxMessageBytes;
+    this.maxFrameBytes = limits.maxFrameBytes;
+    this.requestTimeoutMs = limits.requestTimeoutMs;
     this.setConditions(options);
   }
 
@@ -420,8 +396,7 @@ export class MemoryTransport implements Transport {
   }
 
   subscribe(topic: string, handler: MessageHandler): void {
-    checkName("topic", topic);
-    checkFunction("handler", handler);
+    checkSubscribe(topic, handler);
     this.notStopped("subscribe");
     if (this.subscriptions.has(topic))
       throw new Error(`subscribe: ${this.peerId} is already subscribed to ${JSON.stringify(topic)}`);
@@ -434,8 +409,7 @@ export class MemoryTransport implements Transport {
   }
 
   async publish(topic: string, bytes: Uint8Array): Promise<void> {
-    checkName("topic", topic);
-    checkBytes("bytes", bytes, this.bus.maxMessageBytes);
+    checkPublish(topic, bytes, this.bus);
     this.mustRun("publish");
     // The copy is what travels: later changes to the caller's buffer must not reach receivers.
     this.bus.publish(this, topic, new Uint8Array(bytes));
@@ -452,8 +426,7 @@ export class MemoryTransport implements Transport {
   }
 
   handle(protocol: string, handler: RequestHandler): void {
-    checkName("protocol", protocol);
-    checkFunction("handler", handler);
+    checkHandle(protocol, handler);
     this.notStopped("handle");
     if (this.handlers.has(protocol))
       throw new Error(`handle: ${this.peerId} already handles ${JSON.stringify(protocol)}`);
@@ -468,10 +441,7 @@ export class MemoryTransport implements Transport {
   request(peer: PeerId, protocol: string, bytes: Uint8Array, options: RequestOptions = {}): Promise<Uint8Array> {
     let timeoutMs: number;
     try {
-      checkName("peer", peer);
-      checkName("protocol", protocol);
-      checkBytes("bytes", bytes, this.bus.maxFrameBytes);
-      timeoutMs = checkTimeout(options.timeoutMs) ?? this.bus.requestTimeoutMs;
+      timeoutMs = checkRequest(peer, protocol, bytes, options, this.bus);
       this.mustRun("request");
     } catch (error) {
       return Promise.reject(error);

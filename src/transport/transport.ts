@@ -137,3 +137,74 @@ export function checkTimeout(value: unknown): number | undefined {
   }
   return value;
 }
+
+/** Size limits and the request timeout of a transport, after the checks of `checkTransportOptions`. */
+export interface TransportLimits {
+  readonly maxMessageBytes: number;
+  readonly maxFrameBytes: number;
+  readonly requestTimeoutMs: number;
+}
+
+function checkLimit(name: string, value: unknown, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > max) {
+    const range = max === Number.POSITIVE_INFINITY ? "a positive integer" : `an integer from 1 to ${max}`;
+    throw new RangeError(`${name} must be ${range}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * The options every transport takes, checked, with the defaults filled in. `max` bounds the two sizes
+ * where the implementation cannot go beyond some value.
+ */
+export function checkTransportOptions(
+  options: Partial<TransportLimits>,
+  max: { readonly messageBytes: number; readonly frameBytes: number } = {
+    messageBytes: Number.POSITIVE_INFINITY,
+    frameBytes: Number.POSITIVE_INFINITY,
+  },
+): TransportLimits {
+  return {
+    maxMessageBytes: checkLimit(
+      "options.maxMessageBytes",
+      options.maxMessageBytes,
+      DEFAULT_MAX_MESSAGE_BYTES,
+      max.messageBytes,
+    ),
+    maxFrameBytes: checkLimit("options.maxFrameBytes", options.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, max.frameBytes),
+    requestTimeoutMs: checkTimeout(options.requestTimeoutMs) ?? DEFAULT_REQUEST_TIMEOUT_MS,
+  };
+}
+
+// The argument checks each Transport method starts with, so that every implementation rejects the same
+// arguments with the same errors (the transport contract suite checks them).
+
+export function checkSubscribe(topic: unknown, handler: unknown): void {
+  checkName("topic", topic);
+  checkFunction("handler", handler);
+}
+
+export function checkHandle(protocol: unknown, handler: unknown): void {
+  checkName("protocol", protocol);
+  checkFunction("handler", handler);
+}
+
+export function checkPublish(topic: unknown, bytes: unknown, limits: TransportLimits): void {
+  checkName("topic", topic);
+  checkBytes("bytes", bytes, limits.maxMessageBytes);
+}
+
+/** Returns the request's timeout: `options.timeoutMs`, or the transport's default. */
+export function checkRequest(
+  peer: unknown,
+  protocol: unknown,
+  bytes: unknown,
+  options: RequestOptions,
+  limits: TransportLimits,
+): number {
+  checkName("peer", peer);
+  checkName("protocol", protocol);
+  checkBytes("bytes", bytes, limits.maxFrameBytes);
+  return checkTimeout(options.timeoutMs) ?? limits.requestTimeoutMs;
+}

@@ -8,6 +8,13 @@ import { ChorusNode, type Role } from "../../src/node/node.js";
 import { MemoryStore } from "../../src/storage/index.js";
 import { MemoryBus } from "../../src/transport/memory-bus.js";
 
+/** The usual roster: the owner and two members. */
+export const OWNER_ALICE_BOB: readonly { name: string; role: Role }[] = [
+  { name: "owner", role: "owner" },
+  { name: "alice", role: "member" },
+  { name: "bob", role: "member" },
+];
+
 /** Fast syncs so that receipts flow within a fraction of a second, not the production two minutes. */
 export const FAST_PARAMS: Partial<Params> = {
   syncIntervalMs: 250,
@@ -72,28 +79,6 @@ export async function startCluster(
       bus.close();
     },
   };
-}
-
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 5_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /**

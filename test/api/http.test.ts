@@ -2,7 +2,8 @@
 // including a server-sent event stream read chunk by chunk.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type Cluster, eventually, startCluster, within } from "./cluster.js";
+import { pollUntil } from "../support/poll.js";
+import { type Cluster, startCluster, within } from "./cluster.js";
 
 interface SseEvent {
   event: string;
@@ -64,7 +65,7 @@ describe("REST API over HTTP", () => {
     assert.equal(sent.status, 201);
     const { messageId } = (await sent.json()) as { messageId: string };
 
-    const onOwner = await eventually("the owner delivers it", async () => {
+    const onOwner = await pollUntil("the owner delivers it", async () => {
       const r = await fetch(`${url.owner}/v1/channels/general/messages`);
       const body = (await r.json()) as { messages: { messageId: string; content: string }[] };
       return body.messages.find((m) => m.messageId === messageId);
@@ -115,9 +116,9 @@ describe("REST API over HTTP", () => {
 
     // Both clients went away: the servers notice and drop them.
     for (const name of ["owner", "alice"]) {
-      await eventually(`${name} drops the stream`, async () => {
+      await pollUntil(`${name} drops the stream`, async () => {
         const metrics = await (await fetch(`${url[name]}/metrics`)).text();
-        return /^chorus_sse_clients\{role="\w+"\} 0$/m.test(metrics) ? true : undefined;
+        return /^chorus_sse_clients\{role="\w+"\} 0$/m.test(metrics);
       });
     }
   });

@@ -3,18 +3,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createApi } from "../../src/api/index.js";
-import { type Cluster, call, eventually, startCluster } from "./cluster.js";
+import { pollUntil } from "../support/poll.js";
+import { type Cluster, call, OWNER_ALICE_BOB, startCluster } from "./cluster.js";
 
 const enc = new TextEncoder();
 
 describe("REST API on an owner and two members", () => {
   let c: Cluster;
   before(async () => {
-    c = await startCluster([
-      { name: "owner", role: "owner" },
-      { name: "alice", role: "member" },
-      { name: "bob", role: "member" },
-    ]);
+    c = await startCluster(OWNER_ALICE_BOB);
   });
   after(() => c.close());
 
@@ -53,7 +50,7 @@ describe("REST API on an owner and two members", () => {
     assert.match(sent.body.lamportTimestamp, /^\d+$/);
     assert.equal(typeof sent.body.seq, "number");
 
-    const onBob = await eventually("bob delivers it", async () => {
+    const onBob = await pollUntil("bob delivers it", async () => {
       const r = await call(c.get("bob").api, "GET", "/v1/channels/general/messages?limit=1000");
       return r.body.messages.find((m: { messageId: string }) => m.messageId === sent.body.messageId);
     });
@@ -83,7 +80,7 @@ describe("REST API on an owner and two members", () => {
     assert.equal(first.body.senderId, alice.node.senderId);
     assert.equal(first.body.own, true);
     assert.equal(first.body.content, "who has this?");
-    const done = await eventually("both other members hold it", async () => {
+    const done = await pollUntil("both other members hold it", async () => {
       const r = await call(alice.api, "GET", `/v1/channels/general/messages/${id}`);
       return r.body.receipts.count === 2 ? r.body : undefined;
     });
@@ -219,7 +216,7 @@ describe("REST API on an owner and two members", () => {
     const alice = c.get("alice");
     await call(c.get("bob").api, "POST", "/v1/channels/general/messages", { content: "bob speaks" });
     await call(c.get("owner").api, "POST", "/v1/channels/general/messages", { content: "owner speaks" });
-    const r = await eventually("alice heard both", async () => {
+    const r = await pollUntil("alice heard both", async () => {
       const x = await call(alice.api, "GET", "/v1/channels/general/members");
       return x.body.members.length === 2 ? x : undefined;
     });
@@ -451,7 +448,7 @@ describe("missing and repaired messages", () => {
       if (e.type !== "acknowledged") events.push(e.type);
     });
     const first = await call(alice.api, "POST", "/v1/channels/general/messages", { content: "one" });
-    await eventually("bob has one", () => bob.node.getMessage("general", first.body.messageId));
+    await pollUntil("bob has one", () => bob.node.getMessage("general", first.body.messageId));
     // Bob misses "two", and cannot reach the owner (which has it) until the test heals the partition.
     c.bus.partition(["bob"], ["owner"]);
     c.bus.setOffline("bob", true);
@@ -459,7 +456,7 @@ describe("missing and repaired messages", () => {
     c.bus.setOffline("bob", false);
     await call(alice.api, "POST", "/v1/channels/general/messages", { content: "three" });
 
-    const missing = await eventually("bob sees the gap", async () => {
+    const missing = await pollUntil("bob sees the gap", async () => {
       const r = await call(bob.api, "GET", "/v1/channels/general/missing");
       return r.body.missing.length > 0 ? r.body : undefined;
     });
@@ -478,11 +475,11 @@ describe("missing and repaired messages", () => {
     assert.ok(channels.body.channels[0].missing >= 1);
 
     c.bus.heal();
-    await eventually("the owner has two", () => c.get("owner").node.getMessage("general", lost.body.messageId));
+    await pollUntil("the owner has two", () => c.get("owner").node.getMessage("general", lost.body.messageId));
     await bob.node.catchUp("general");
-    await eventually("bob repaired it", async () => {
+    await pollUntil("bob repaired it", async () => {
       const r = await call(bob.api, "GET", "/v1/channels/general/missing");
-      return r.body.missing.length === 0 ? true : undefined;
+      return r.body.missing.length === 0;
     });
     const log = await call(bob.api, "GET", "/v1/channels/general/messages");
     assert.deepEqual(

@@ -4,7 +4,8 @@ import { after, before, describe, it } from "node:test";
 import { createApi, toApiEvent } from "../../src/api/index.js";
 import type { MessageId, SenderId } from "../../src/core/index.js";
 import type { NodeEvent } from "../../src/node/channel.js";
-import { type Cluster, call, eventually, startCluster, within } from "./cluster.js";
+import { pollUntil, sleep } from "../support/poll.js";
+import { type Cluster, call, OWNER_ALICE_BOB, startCluster, within } from "./cluster.js";
 
 interface Frame {
   id?: string;
@@ -38,11 +39,7 @@ function listenerCount(node: unknown): number {
 describe("event stream", () => {
   let c: Cluster;
   before(async () => {
-    c = await startCluster([
-      { name: "owner", role: "owner" },
-      { name: "alice", role: "member" },
-      { name: "bob", role: "member" },
-    ]);
+    c = await startCluster(OWNER_ALICE_BOB);
     await c.get("alice").api.inject({ method: "POST", url: "/v1/channels", payload: { channelId: "other" } });
   });
   after(() => c.close());
@@ -53,8 +50,8 @@ describe("event stream", () => {
       method: "GET",
       url: "/v1/events?channel=general&types=delivered,acknowledged&limit=3",
     });
-    await eventually("the client is attached", async () =>
-      /chorus_sse_clients\{role="member"\} 1/.test((await call(alice.api, "GET", "/metrics")).body) ? true : undefined,
+    await pollUntil("the client is attached", async () =>
+      /chorus_sse_clients\{role="member"\} 1/.test((await call(alice.api, "GET", "/metrics")).body),
     );
     // Not in the stream: another channel, and a type not asked for.
     alice.node.channel("other").send(new TextEncoder().encode("elsewhere"), false);
@@ -89,10 +86,10 @@ describe("event stream", () => {
     const api = createApi(bob.node, { processMetrics: false, heartbeatMs: 20 });
     assert.equal(listenerCount(bob.node), before + 1);
     const stream = api.inject({ method: "GET", url: "/v1/events" });
-    await eventually("the client is attached", async () =>
-      /chorus_sse_clients\{role="member"\} 1/.test((await call(api, "GET", "/metrics")).body) ? true : undefined,
+    await pollUntil("the client is attached", async () =>
+      /chorus_sse_clients\{role="member"\} 1/.test((await call(api, "GET", "/metrics")).body),
     );
-    await new Promise((r) => setTimeout(r, 80));
+    await sleep(80);
     await api.close();
     const response = await within("the stream to end", stream);
     assert.equal(response.statusCode, 200);

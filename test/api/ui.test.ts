@@ -7,7 +7,8 @@ import { mkdirSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { type Cluster, eventually, startCluster } from "./cluster.js";
+import { pollUntil } from "../support/poll.js";
+import { type Cluster, OWNER_ALICE_BOB, startCluster } from "./cluster.js";
 
 const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/", import.meta.url));
 const CHROMIUM_ARGS = [
@@ -28,11 +29,7 @@ describe("web UI", () => {
   const pageErrors: string[] = [];
 
   before(async () => {
-    c = await startCluster([
-      { name: "owner", role: "owner" },
-      { name: "alice", role: "member" },
-      { name: "bob", role: "member" },
-    ]);
+    c = await startCluster(OWNER_ALICE_BOB);
     browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
     await Promise.all(
       ["alice", "bob"].map(async (name) => {
@@ -100,9 +97,9 @@ describe("web UI", () => {
     await alice.fill("#content", "Bob is offline for this one");
     await alice.press("#content", "Enter");
     await alice.locator(".msg.own", { hasText: "Bob is offline for this one" }).waitFor();
-    await eventually("the owner stored it", async () => {
+    await pollUntil("the owner stored it", async () => {
       const log = c.get("owner").node.listDelivered("general", 0, 100);
-      return log.length >= 3 ? true : undefined;
+      return log.length >= 3;
     });
     c.bus.setOffline("bob", false);
     await alice.fill("#content", "Now Bob notices the gap");
@@ -120,9 +117,9 @@ describe("web UI", () => {
     );
 
     // Every own message on Alice's page ends acknowledged by both other members.
-    await eventually("all receipts complete", async () => {
+    await pollUntil("all receipts complete", async () => {
       const all = await alice.locator(".msg.own .mark").allTextContents();
-      return all.length === 3 && all.every((t) => t === "delivered to 2 of 2") ? true : undefined;
+      return all.length === 3 && all.every((t) => t === "delivered to 2 of 2");
     });
 
     mkdirSync(ARTIFACTS, { recursive: true });

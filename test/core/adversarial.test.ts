@@ -17,7 +17,6 @@ import {
   falsePositiveRate,
   filterHas,
   type Params,
-  senderPrefixHex,
 } from "../../src/core/index.js";
 import type { Step } from "../../src/core/types.js";
 import {
@@ -37,8 +36,10 @@ import {
   hexRandom,
   identity,
   makeEngine,
+  prefixOf,
   prng,
   runTimers,
+  stateOf,
   unsignedContent,
 } from "./fixtures.js";
 
@@ -49,9 +50,6 @@ const FILTER_BYTES = 128;
 const BITS = FILTER_BYTES * 8;
 const HASHES = 7;
 const CAPACITY = 102;
-
-const prefixOf = (senderId: string): Uint8Array => Buffer.from(senderPrefixHex(senderId), "hex");
-const state = (engine: ChannelEngine): string => JSON.stringify(engine.snapshot());
 
 function nonceSource(seed: number): () => bigint {
   const random = prng(seed);
@@ -154,7 +152,7 @@ function assertUnchanged(engine: ChannelEngine, before: string, step: Step, reas
   assert.match(rejected[0]!.reason, reason);
   assert.equal(step.events.length, 1);
   assert.deepEqual(step.outgoing, []);
-  assert.equal(state(engine), before, "a refused message changes nothing");
+  assert.equal(stateOf(engine), before, "a refused message changes nothing");
 }
 
 describe("acknowledgement poisoning", () => {
@@ -496,25 +494,25 @@ describe("replays, altered duplicates, forged senders", () => {
     const c = identity(2);
     const first = craft(c, { kind: "content", sequence: 1, lamport: BigInt(T) });
     assert.deepEqual(deliveredIds(a.receive(first.bytes, T)), [first.id]);
-    let before = state(a);
+    let before = stateOf(a);
     for (const at of [T, T + 5_000, T + 600_000]) {
       const step = a.receive(first.bytes, at);
       assert.deepEqual(step, { outgoing: [], events: [] });
-      assert.equal(state(a), before, `replay at ${at}`);
+      assert.equal(stateOf(a), before, `replay at ${at}`);
     }
     // 30 later messages push the first one out of the seen set and the cache (both hold 10).
     for (let i = 2; i <= 31; i++)
       a.receive(craft(c, { kind: "content", sequence: i, lamport: BigInt(T + i) }).bytes, T + i);
     assert.equal(a.status(first.id), undefined, "forgotten");
-    before = state(a);
+    before = stateOf(a);
     const step = a.receive(first.bytes, T + 700_000);
     assert.deepEqual(deliveredIds(step), [], "its sequence number is below the sender's delivered run");
-    assert.equal(state(a), before);
+    assert.equal(stateOf(a), before);
     // A replay of our own message is ignored too.
     const own = a.send(enc("mine"), T + 800_000);
-    before = state(a);
+    before = stateOf(a);
     assert.deepEqual(a.receive(own.outgoing[0]!.bytes, T + 800_001), { outgoing: [], events: [] });
-    assert.equal(state(a), before);
+    assert.equal(stateOf(a), before);
   });
 
   test("a duplicate with altered content is rejected (id mismatch) and cannot displace or block the original", () => {
@@ -564,10 +562,10 @@ describe("replays, altered duplicates, forged senders", () => {
     ];
     // Before the original: refused, and the original is still delivered afterwards.
     const early = makeEngine({ n: 1 });
-    for (const [bytes, reason] of forgeries) assertUnchanged(early, state(early), early.receive(bytes, T), reason);
+    for (const [bytes, reason] of forgeries) assertUnchanged(early, stateOf(early), early.receive(bytes, T), reason);
     assert.deepEqual(deliveredIds(early.receive(original.bytes, T)), [original.id]);
     // After the original: refused, the log keeps the original content.
-    const before = state(early);
+    const before = stateOf(early);
     for (const [bytes, reason] of forgeries) assertUnchanged(early, before, early.receive(bytes, T + 1), reason);
     assert.deepEqual(
       early.deliveredLog().map((m) => new TextDecoder().decode(m.content)),
@@ -579,7 +577,7 @@ describe("replays, altered duplicates, forged senders", () => {
     const a = makeEngine({ n: 1 });
     const victim = identity(2);
     const attacker = identity(66);
-    const before = state(a);
+    const before = stateOf(a);
     // The attacker signs a message that names the victim as its sender.
     const claimed: WireMessage = {
       senderId: victim.senderId,
@@ -661,7 +659,7 @@ describe("replays, altered duplicates, forged senders", () => {
   test("oversized and out-of-range fields are rejected through receive as events, never thrown", () => {
     const a = makeEngine({ n: 1 });
     a.receive(craft(identity(2), { kind: "content", sequence: 1, lamport: BigInt(T) }).bytes, T);
-    const before = state(a);
+    const before = stateOf(a);
     const base: WireMessage = craft(identity(2), { kind: "content", sequence: 2, lamport: BigInt(T + 1) }).message;
     const ack = (over: Partial<AckSummary>): AckSummary => ({
       nonce: 1n,
@@ -938,7 +936,7 @@ describe("limits under hostile traffic", () => {
     const own = a.send(enc("hello"), T);
     const member = craft(identity(2), { kind: "content", sequence: 1, lamport: BigInt(T + 1) });
     a.receive(member.bytes, T + 1);
-    const before = state(a);
+    const before = stateOf(a);
     const sizes = a.bufferSizes();
     const outsider = identity(66);
     const hostile = [
@@ -978,7 +976,7 @@ describe("limits under hostile traffic", () => {
   test("lamport timestamps far in the future are rejected and do not move the clock", () => {
     const a = makeEngine({ n: 1 });
     const now = T;
-    const before = state(a);
+    const before = stateOf(a);
     const skew = BigInt(DEFAULT_PARAMS.maxFutureSkewMs);
     for (const lamport of [BigInt(now) + skew + 1n, 10n ** 15n, MAX_LAMPORT]) {
       for (const kind of ["content", "sync"] as const) {

@@ -6,11 +6,12 @@ import {
   type Identity,
   identityFromSecretKey,
   type Params,
+  senderPrefixHex,
   signEncoding,
   verifyEncoding as verify,
 } from "../../src/core/index.js";
+import { seededRandom } from "../../src/core/prng.js";
 import type { EngineEvent, Outgoing, Step } from "../../src/core/types.js";
-import { seededRandom } from "../../src/transport/memory-bus.js";
 import { appendSignature, decodeMessage, encodeUnsigned, kindOf, type WireMessage } from "../../src/wire/index.js";
 
 /** `chars` random lowercase hex digits. */
@@ -61,6 +62,18 @@ export const dec = (bytes: Uint8Array): string => new TextDecoder().decode(bytes
 
 /** A seeded stream of [0, 1) (mulberry32): the engine tests' randomness. */
 export const prng: (seed: number) => () => number = seededRandom;
+
+/** A sender's 8-byte prefix, as received-up-to marks name it. */
+export const prefixOf = (senderId: string): Uint8Array => Buffer.from(senderPrefixHex(senderId), "hex");
+
+/** The engine's whole state as text, to check that something changed nothing. */
+export const stateOf = (engine: ChannelEngine): string => JSON.stringify(engine.snapshot());
+
+/** Sends `text` on `engine`: the new message's id and the bytes it publishes. */
+export function sendBytes(engine: ChannelEngine, text: string, now: number): { id: string; bytes: Uint8Array } {
+  const r = engine.send(enc(text), now);
+  return { id: r.messageId, bytes: r.outgoing[0]!.bytes };
+}
 
 const identityCache = new Map<number, Identity>();
 /** The identity with secret key [n, n, ..., n] (n in 1..255) or a key derived from a larger n. */

@@ -24,6 +24,7 @@ import {
   type WireMessage,
 } from "../../src/wire/index.js";
 import { CHANNEL, enc, hexRandom, identity, prng } from "./fixtures.js";
+import { limitViolations } from "./harness.js";
 
 export const TARGET = identity(1);
 export const HONEST: readonly Identity[] = [identity(2), identity(3)];
@@ -432,26 +433,6 @@ export function decodeOutcome(bytes: Uint8Array): string {
     if (err.field.length === 0) throw new Error("DecodeError without a field");
     return `decode:${normalise(err.message)}`;
   }
-}
-
-/** Every buffer within its configured limit (empty when all are). */
-export function limitViolations(engine: ChannelEngine): string[] {
-  const p = engine.params;
-  const s = engine.bufferSizes();
-  const out: string[] = [];
-  const check = (what: string, value: number, limit: number) => {
-    if (value > limit) out.push(`${what} ${value} > ${limit}`);
-  };
-  check("pending", s.pending, p.maxPending);
-  check("missing", s.missing, p.maxMissing);
-  check("own", s.own, p.maxTrackedOwn);
-  check("seen", s.seen, p.maxSeenIds);
-  check("cache", s.cache, p.repairCacheSize);
-  check("members", s.members, p.maxMembers);
-  check("responses", s.responses, p.repairCacheSize);
-  check("waiters", s.waiters, p.maxMissing + p.maxPending);
-  check("timers", s.timers, 4 * (s.missing * 2 + s.own + s.responses + s.pending) + 64 + 4 * 1_024);
-  return out;
 }
 
 function assertStep(step: unknown): asserts step is Step {

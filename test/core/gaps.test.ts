@@ -1,16 +1,10 @@
 // Requirements 3 and 4: per-sender sequence gaps; causal history, the pending buffer, and giving up.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { ChannelEngine } from "../../src/core/index.js";
-import { decodeOut, deliveredIds, enc, eventsOf, makeEngine, runTimers } from "./fixtures.js";
+import { decodeOut, deliveredIds, enc, eventsOf, makeEngine, runTimers, sendBytes } from "./fixtures.js";
 
 // Members join at 0; traffic starts after the join grace, so every message is in scope.
 const T = 20_000;
-
-function sendBytes(engine: ChannelEngine, text: string, now: number): { id: string; bytes: Uint8Array } {
-  const r = engine.send(enc(text), now);
-  return { id: r.messageId, bytes: r.outgoing[0]!.bytes };
-}
 
 describe("sequence numbers", () => {
   test("seq n+2 after seq n reports seq n+1 missing, even with no causal history", () => {

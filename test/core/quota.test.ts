@@ -2,7 +2,7 @@
 // anyone else, repairs and fetched catch-up pass, replays cannot spend a member's quota, memory is bounded.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type ChannelEngine, DEFAULT_PARAMS, resolveParams } from "../../src/core/index.js";
+import { DEFAULT_PARAMS, resolveParams } from "../../src/core/index.js";
 import type { Step } from "../../src/core/types.js";
 import {
   CHANNEL,
@@ -13,13 +13,13 @@ import {
   identity,
   makeEngine,
   prng,
+  stateOf,
   unsignedContent,
 } from "./fixtures.js";
 
 const T = 1_700_000_000_000;
 const rejections = (step: Step, pattern: RegExp): number =>
   eventsOf(step, "rejected").filter((e) => pattern.test(e.reason)).length;
-const state = (engine: ChannelEngine): string => JSON.stringify(engine.snapshot());
 
 describe("per-sender rate quota", () => {
   test("defaults: a little above Waku's RLN (100 per 600 s), with two epochs of burst; validated ranges", () => {
@@ -74,11 +74,11 @@ describe("per-sender rate quota", () => {
     const r = makeEngine({ n: 1, now: T, params: { senderQuotaBurst: 2, senderQuotaPer600s: 1 } });
     const f = makeEngine({ n: 3, now: T });
     for (let i = 0; i < 2; i++) r.receive(f.send(enc(`m${i}`), T + i).outgoing[0]!.bytes, T + i);
-    const before = state(r);
+    const before = stateOf(r);
     const third = f.send(enc("m2"), T + 10);
     const step = r.receive(third.outgoing[0]!.bytes, T + 10);
     assert.equal(rejections(step, /over its rate quota \(1 messages per 600 s, burst 2\)/), 1);
-    assert.equal(state(r), before);
+    assert.equal(stateOf(r), before);
     assert.equal(r.status(third.messageId), undefined);
   });
 

@@ -1,12 +1,11 @@
 // Requirement 5: outgoing tracking. status(id) of own messages, and the three kinds of evidence for a receipt.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { buildFilter, type ChannelEngine, channelSalt, senderPrefixHex } from "../../src/core/index.js";
+import { buildFilter, type ChannelEngine, channelSalt } from "../../src/core/index.js";
 import type { AckSummary } from "../../src/wire/index.js";
-import { CHANNEL, craft, enc, eventsOf, identity, makeEngine } from "./fixtures.js";
+import { CHANNEL, craft, enc, eventsOf, identity, makeEngine, prefixOf } from "./fixtures.js";
 
 const T = 20_000;
-const prefixBytes = (senderId: string) => Buffer.from(senderPrefixHex(senderId), "hex");
 
 function filterSummary(ids: string[], nonce: bigint): AckSummary {
   const filter = buildFilter(channelSalt(CHANNEL), nonce, ids, 64, 7);
@@ -63,7 +62,7 @@ describe("status of own messages", () => {
           nonce: 1n,
           filter: new Uint8Array(),
           hashCount: 0,
-          marks: [{ senderPrefix: prefixBytes(a.senderId), sequence }],
+          marks: [{ senderPrefix: prefixOf(a.senderId), sequence }],
         },
       });
     const step = a.receive(mark(2, T + 10).bytes, T + 10);
@@ -81,7 +80,7 @@ describe("status of own messages", () => {
         nonce: 2n,
         filter: new Uint8Array(),
         hashCount: 0,
-        marks: [{ senderPrefix: prefixBytes(identity(3).senderId), sequence: 9 }],
+        marks: [{ senderPrefix: prefixOf(identity(3).senderId), sequence: 9 }],
       },
     });
     assert.deepEqual(eventsOf(a.receive(other.bytes, T + 11), "acknowledged"), []);

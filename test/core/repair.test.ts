@@ -1,19 +1,23 @@
 // Requirement 8: repair requests, rebroadcast answers, suppression among many holders, preferred responders.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { ChannelEngine } from "../../src/core/index.js";
-import { craft, decodeOut, deliveredIds, enc, eventsOf, identity, makeEngine, runTimers } from "./fixtures.js";
+import {
+  craft,
+  decodeOut,
+  deliveredIds,
+  enc,
+  eventsOf,
+  identity,
+  makeEngine,
+  runTimers,
+  sendBytes,
+} from "./fixtures.js";
 import { Network } from "./harness.js";
 
 const T = 20_000;
 // Holders skip a request for a message they saw on the wire less than repairRetryMs / 2 ago (the request
 // probably crossed it); requests in these tests come later than that.
 const LATER = 10_000;
-
-function sendBytes(engine: ChannelEngine, text: string, now: number): { id: string; bytes: Uint8Array } {
-  const r = engine.send(enc(text), now);
-  return { id: r.messageId, bytes: r.outgoing[0]!.bytes };
-}
 
 describe("repair", () => {
   test("a member missing a message by id asks for it in a sync; a holder rebroadcasts the original bytes", () => {

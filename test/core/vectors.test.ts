@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { type JsonHistory, type JsonMessage, messageJson } from "../../scripts/vector-json.js";
 import {
   buildFilter,
   channelSalt,
@@ -95,40 +96,10 @@ function checkIds(): void {
 
 // ---------------------------------------------------------------------------------------------- encoding
 
-type JsonHistory = { messageId: string; retrievalHint?: string; senderId?: string };
-interface JsonMessage {
-  senderId: string;
-  messageId: string;
-  channelId: string;
-  lamportTimestamp?: string;
-  causalHistory: JsonHistory[];
-  bloomFilter?: string;
-  repairRequest: JsonHistory[];
-  content?: string;
-  kind?: MessageKind;
-  sequence?: number;
-  ack?: {
-    nonce: string;
-    filter: string;
-    hashCount: number;
-    marks: { senderPrefix: string; first?: number; sequence: number }[];
-  };
-  sequenceRepairRequest: { senderId: string; first: number; last: number }[];
-  signature?: string;
-}
-
 function historyFromJson(entries: JsonHistory[]): HistoryEntry[] {
   return entries.map((e) => ({
     messageId: e.messageId,
     ...(e.retrievalHint === undefined ? {} : { retrievalHint: unhex(e.retrievalHint) }),
-    ...(e.senderId === undefined ? {} : { senderId: e.senderId }),
-  }));
-}
-
-function historyToJson(entries: readonly HistoryEntry[]): JsonHistory[] {
-  return entries.map((e) => ({
-    messageId: e.messageId,
-    ...(e.retrievalHint === undefined ? {} : { retrievalHint: hex(e.retrievalHint) }),
     ...(e.senderId === undefined ? {} : { senderId: e.senderId }),
   }));
 }
@@ -164,37 +135,6 @@ function fromJson(j: JsonMessage): WireMessage {
   };
 }
 
-function toJson(m: WireMessage): JsonMessage {
-  return {
-    senderId: m.senderId,
-    messageId: m.messageId,
-    channelId: m.channelId,
-    ...(m.lamportTimestamp === undefined ? {} : { lamportTimestamp: m.lamportTimestamp.toString() }),
-    causalHistory: historyToJson(m.causalHistory),
-    ...(m.bloomFilter === undefined ? {} : { bloomFilter: hex(m.bloomFilter) }),
-    repairRequest: historyToJson(m.repairRequest),
-    ...(m.content === undefined ? {} : { content: hex(m.content) }),
-    ...(m.kind === undefined ? {} : { kind: m.kind }),
-    ...(m.sequence === undefined ? {} : { sequence: m.sequence }),
-    ...(m.ack === undefined
-      ? {}
-      : {
-          ack: {
-            nonce: m.ack.nonce.toString(),
-            filter: hex(m.ack.filter),
-            hashCount: m.ack.hashCount,
-            marks: m.ack.marks.map((k) => ({
-              senderPrefix: hex(k.senderPrefix),
-              ...(k.first === undefined ? {} : { first: k.first }),
-              sequence: k.sequence,
-            })),
-          },
-        }),
-    sequenceRepairRequest: m.sequenceRepairRequest.map((r) => ({ senderId: r.senderId, first: r.first, last: r.last })),
-    ...(m.signature === undefined ? {} : { signature: hex(m.signature) }),
-  };
-}
-
 function checkEncoding(): void {
   const { vectors } = load<{ name: string; message: JsonMessage; hex: string }>("encoding.json");
   const kinds = new Set<string>();
@@ -202,7 +142,7 @@ function checkEncoding(): void {
     const message = fromJson(v.message);
     assert.equal(hex(encodeMessage(message)), v.hex, `${v.name}: encode`);
     const decoded = decodeMessage(unhex(v.hex));
-    assert.deepEqual(toJson(decoded), v.message, `${v.name}: decode`);
+    assert.deepEqual(messageJson(decoded), v.message, `${v.name}: decode`);
     kinds.add(v.message.kind ?? "sds");
     if (v.message.kind !== undefined) {
       // A Chorus message: its id matches its fields and its signature verifies, as a receiver checks.

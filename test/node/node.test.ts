@@ -10,10 +10,13 @@ import type { NodeEvent } from "../../src/node/channel.js";
 import { ChorusNode, type Role } from "../../src/node/node.js";
 import { MemoryStore, SqliteStore, type Store } from "../../src/storage/index.js";
 import { MemoryBus } from "../../src/transport/memory-bus.js";
+import { pollUntil } from "../support/poll.js";
 
 const CHANNEL = "general";
 const text = (s: string) => new TextEncoder().encode(s);
 const dirs: string[] = [];
+/** How long a test waits for the nodes to get somewhere on the in-memory bus. */
+const WAIT = { timeoutMs: 10_000 };
 after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
@@ -42,14 +45,6 @@ function makeNode(
   });
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 test("messages sent on any of four nodes reach every node, with receipts back at the sender", async () => {
   const bus = new MemoryBus({ latency: { min: 1, max: 10 } });
   const nodes = [makeNode(bus, "owner", "owner"), ...["a", "b", "c"].map((n) => makeNode(bus, n, "member"))];
@@ -62,14 +57,22 @@ test("messages sent on any of four nodes reach every node, with receipts back at
   }
   const sent = [];
   for (let i = 0; i < 30; i++) sent.push(nodes[1 + (i % 3)]!.channel(CHANNEL).send(text(`hello ${i}`), false));
-  await until("every node to deliver 30 messages", () => nodes.every((n) => n.countDelivered(CHANNEL) === 30));
+  await pollUntil(
+    "every node to deliver 30 messages",
+    () => nodes.every((n) => n.countDelivered(CHANNEL) === 30),
+    WAIT,
+  );
   // Each node reported each message once.
   for (const n of nodes) assert.equal(delivered.get(n.senderId), 30);
   const first = sent[0]!;
-  await until("3 receipts on the first message", () => {
-    const s = nodes[1]!.channel(CHANNEL).status(first.messageId);
-    return s?.own === true && s.receipts.count === 3;
-  });
+  await pollUntil(
+    "3 receipts on the first message",
+    () => {
+      const s = nodes[1]!.channel(CHANNEL).status(first.messageId);
+      return s?.own === true && s.receipts.count === 3;
+    },
+    WAIT,
+  );
   const owner = nodes[0]!.channel(CHANNEL).engine.receipts(sent[1]!.messageId);
   assert.ok(owner !== undefined && owner.count >= 1, "the owner tracks receipts of every member's messages");
   for (const n of nodes) await n.stop();
@@ -84,10 +87,10 @@ test("a member offline during 1,000 messages catches up from the owner in at mos
   const sleeper = makeNode(bus, "sleeper", "member");
   for (const n of [owner, talker, sleeper]) await n.start();
   talker.channel(CHANNEL).send(text("before"), false);
-  await until("sleeper to get the first message", () => sleeper.countDelivered(CHANNEL) === 1);
+  await pollUntil("sleeper to get the first message", () => sleeper.countDelivered(CHANNEL) === 1, WAIT);
   bus.setOffline("sleeper", true);
   for (let i = 0; i < 1_000; i++) talker.channel(CHANNEL).send(text(`while away ${i}`), false);
-  await until("the owner to hold all 1,001", () => owner.countDelivered(CHANNEL) === 1_001, 30_000);
+  await pollUntil("the owner to hold all 1,001", () => owner.countDelivered(CHANNEL) === 1_001, { timeoutMs: 30_000 });
   bus.setOffline("sleeper", false);
   const report = await sleeper.catchUp(CHANNEL);
   assert.ok(report !== undefined, "no owner found");
@@ -109,7 +112,7 @@ test("a node restarted on its SQLite store delivers nothing twice and keeps its 
   const firstRun = [];
   for (let i = 0; i < 20; i++) firstRun.push(member.channel(CHANNEL).send(text(`first run ${i}`), false));
   for (let i = 0; i < 20; i++) other.channel(CHANNEL).send(text(`from other ${i}`), false);
-  await until("member to deliver 40", () => member.countDelivered(CHANNEL) === 40);
+  await pollUntil("member to deliver 40", () => member.countDelivered(CHANNEL) === 40, WAIT);
   // Stop without a final snapshot, as a crash would: the store has messages the last snapshot does not.
   await member.transport.stop();
   const senderId = member.senderId;
@@ -122,7 +125,7 @@ test("a node restarted on its SQLite store delivers nothing twice and keeps its 
   assert.equal(events.filter((e) => e.type === "delivered").length, 0, "no delivery is reported twice");
   const next = member.channel(CHANNEL).send(text("after restart"), false);
   assert.equal(next.seq, 21, "sequence numbers continue, never reused");
-  await until("other to deliver the new message", () => other.countDelivered(CHANNEL) === 41);
+  await pollUntil("other to deliver the new message", () => other.countDelivered(CHANNEL) === 41, WAIT);
   await member.stop();
   await other.stop();
 });

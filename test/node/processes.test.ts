@@ -6,14 +6,15 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
   deliveredIds,
-  dialAddress,
   exited,
   getJson,
   type LaunchedNode,
+  launchMesh,
   launchNode,
   type NodeSpec,
   postMessage,
 } from "../../src/cli/launch.js";
+import { pollUntil, sleep } from "../support/poll.js";
 
 const CHANNEL = "qa";
 const root = mkdtempSync(join(tmpdir(), "chorus-processes-"));
@@ -29,20 +30,8 @@ const params = {
 };
 const basePort = 30_000 + Math.floor(Math.random() * 20_000);
 
-async function until<T>(what: string, probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await probe();
-      if (ok(last)) return last;
-    } catch {
-      // A node that is restarting refuses connections for a moment.
-    }
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+// Nodes are separate processes answering over HTTP: poll them gently, and give restarts time.
+const POLL = { timeoutMs: 60_000, intervalMs: 250 };
 
 async function restart(index: number): Promise<void> {
   const old = nodes[index]!;
@@ -51,29 +40,7 @@ async function restart(index: number): Promise<void> {
 }
 
 before(async () => {
-  const owner = await launchNode({
-    name: "owner",
-    role: "owner",
-    dataDir: join(root, "owner"),
-    channels: [CHANNEL],
-    listen: `/ip4/127.0.0.1/tcp/${basePort}`,
-    params,
-  });
-  nodes.push(owner);
-  const bootstrap = [await dialAddress(owner)];
-  for (let i = 1; i <= 3; i++) {
-    const member = await launchNode({
-      name: `member${i}`,
-      role: "member",
-      dataDir: join(root, `member${i}`),
-      channels: [CHANNEL],
-      listen: `/ip4/127.0.0.1/tcp/${basePort + i}`,
-      bootstrap: [...bootstrap],
-      params,
-    });
-    nodes.push(member);
-    bootstrap.push(await dialAddress(member));
-  }
+  await launchMesh({ root, channelId: CHANNEL, members: 3, basePort, params }, nodes);
 });
 
 after(async () => {
@@ -86,20 +53,19 @@ test("messages sent on each of four nodes reach all four, with receipts counting
   const sent: { messageId: string }[] = [];
   for (const n of nodes) sent.push(await postMessage(n, CHANNEL, `hello from ${n.spec.name}`));
   for (const n of nodes) {
-    await until(
-      `${n.spec.name} to deliver 4`,
-      () => deliveredIds(n, CHANNEL),
-      (ids) => ids.length >= 4,
-    );
+    await pollUntil(`${n.spec.name} to deliver 4`, () => deliveredIds(n, CHANNEL), {
+      ...POLL,
+      accept: (ids) => ids.length >= 4,
+    });
   }
   const first = sent[1]!;
-  const status = await until(
+  const status = await pollUntil(
     "member1's first message to be delivered to 3 of 3",
     () =>
       getJson<{ receipts: { count: number; members: number } }>(
         `${nodes[1]!.url}/v1/channels/${CHANNEL}/messages/${first.messageId}`,
       ),
-    (s) => s.receipts.count >= 3,
+    { ...POLL, accept: (s) => s.receipts.count >= 3 },
   );
   assert.equal(status.receipts.count, 3);
 });
@@ -116,18 +82,16 @@ test("a member offline while 1,000 messages are sent catches up from the owner",
     );
   }
   const expected = before + 1_000;
-  await until(
-    "the owner to hold every message",
-    () => deliveredIds(nodes[0]!, CHANNEL),
-    (ids) => ids.length >= expected,
-  );
+  await pollUntil("the owner to hold every message", () => deliveredIds(nodes[0]!, CHANNEL), {
+    ...POLL,
+    accept: (ids) => ids.length >= expected,
+  });
   const started = Date.now();
   await restart(sleeper);
-  const ids = await until(
-    "the returning member to catch up",
-    () => deliveredIds(nodes[sleeper]!, CHANNEL),
-    (list) => list.length >= expected,
-  );
+  const ids = await pollUntil("the returning member to catch up", () => deliveredIds(nodes[sleeper]!, CHANNEL), {
+    ...POLL,
+    accept: (list) => list.length >= expected,
+  });
   assert.equal(new Set(ids).size, ids.length, "no message is delivered twice");
   const metrics = await (await fetch(`${nodes[sleeper]!.url}/metrics`)).text();
   const counter = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, "m").exec(metrics)?.[1]);
@@ -149,16 +113,15 @@ test("a member killed with SIGKILL while sending restarts with nothing lost and 
       () => undefined,
     ),
   );
-  await new Promise((r) => setTimeout(r, 30));
+  await sleep(30);
   nodes[victim]!.child.kill("SIGKILL");
   await Promise.all(sends);
   await restart(victim);
   for (const n of nodes) {
-    const ids = await until(
-      `${n.spec.name} to hold every acknowledged message`,
-      () => deliveredIds(n, CHANNEL),
-      (list) => acknowledged.every((id) => list.includes(id)),
-    );
+    const ids = await pollUntil(`${n.spec.name} to hold every acknowledged message`, () => deliveredIds(n, CHANNEL), {
+      ...POLL,
+      accept: (list) => acknowledged.every((id) => list.includes(id)),
+    });
     assert.equal(new Set(ids).size, ids.length, `${n.spec.name} delivered a message twice`);
   }
 });
@@ -169,19 +132,18 @@ test("members keep talking while the owner is down, and the owner catches up whe
   const sent: { messageId: string }[] = [];
   for (let i = 0; i < 10; i++) sent.push(await postMessage(nodes[1 + (i % 3)]!, CHANNEL, `owner away ${i}`));
   for (const n of nodes.slice(1)) {
-    await until(
+    await pollUntil(
       `${n.spec.name} to get the messages sent while the owner was away`,
       () => deliveredIds(n, CHANNEL),
-      (ids) => sent.every((s) => ids.includes(s.messageId)),
+      { ...POLL, accept: (ids) => sent.every((s) => ids.includes(s.messageId)) },
     );
   }
   await restart(0);
   // The owner learns of the gap from the members' next messages and repairs it from them.
   for (const n of nodes.slice(1)) await postMessage(n, CHANNEL, `owner is back, says ${n.spec.name}`);
-  await until(
-    "the owner to repair what it missed",
-    () => deliveredIds(nodes[0]!, CHANNEL),
-    (ids) => sent.every((s) => ids.includes(s.messageId)),
-    90_000,
-  );
+  await pollUntil("the owner to repair what it missed", () => deliveredIds(nodes[0]!, CHANNEL), {
+    ...POLL,
+    timeoutMs: 90_000,
+    accept: (ids) => sent.every((s) => ids.includes(s.messageId)),
+  });
 });

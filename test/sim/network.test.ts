@@ -1,10 +1,10 @@
-// The simulator's instruments: the seeded PRNG, the event queue, the histogram, and the network model
-// (measured loss and latency must match what was configured).
+// The simulator's instruments: the moments of its seeded draws (src/core/prng.ts), the event queue, the
+// histogram, and the network model (measured loss and latency must match what was configured).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { Sfc32 } from "../../src/core/prng.js";
 import { EventQueue } from "../../src/sim/event-queue.js";
 import { Network } from "../../src/sim/network.js";
-import { Rng } from "../../src/sim/prng.js";
 import { runSimulation } from "../../src/sim/run.js";
 import { resolveScenario } from "../../src/sim/scenario.js";
 import { Histogram } from "../../src/sim/stats.js";
@@ -16,29 +16,9 @@ function close(actual: number, expected: number, tolerance: number, what: string
   );
 }
 
-describe("Rng", () => {
-  test("a seed and a label name one stream; other seeds and labels give other streams", () => {
-    const a = new Rng("42", "x");
-    const b = new Rng("42", "x");
-    const seqA = Array.from({ length: 5 }, () => a.nextUint32());
-    assert.deepEqual(
-      Array.from({ length: 5 }, () => b.nextUint32()),
-      seqA,
-    );
-    assert.notDeepEqual(
-      Array.from({ length: 5 }, () => new Rng("43", "x").nextUint32()),
-      seqA,
-    );
-    assert.notDeepEqual(
-      Array.from({ length: 5 }, () => new Rng("42", "y").nextUint32()),
-      seqA,
-    );
-    assert.equal(new Rng("42").fork("k").label, "k");
-    assert.equal(new Rng("42", "a").fork("k").label, "a/k");
-  });
-
+describe("Sfc32", () => {
   test("uniform, exponential and log-normal draws have the right moments", () => {
-    const r = new Rng("moments");
+    const r = new Sfc32("moments");
     const n = 100_000;
     let sum = 0;
     let exp = 0;
@@ -62,7 +42,7 @@ describe("Rng", () => {
 describe("EventQueue", () => {
   test("pops by time, and events at the same instant in the order they were pushed", () => {
     const q = new EventQueue<string>();
-    const r = new Rng("queue");
+    const r = new Sfc32("queue");
     // Pushes and pops interleaved, more events than the initial capacity, with many ties.
     const popped: string[] = [];
     const expectedPops: string[] = [];
@@ -94,7 +74,7 @@ describe("EventQueue", () => {
 describe("Histogram", () => {
   test("quantiles are within 0.5 % of the exact sample quantiles", () => {
     const h = new Histogram();
-    const r = new Rng("hist");
+    const r = new Sfc32("hist");
     const xs: number[] = [];
     for (let i = 0; i < 20_000; i++) {
       const v = r.logNormal(200, 1);
@@ -115,7 +95,7 @@ describe("Network model", () => {
 
   test("latency: the measured median and 99th percentile match the configuration", () => {
     const s = resolveScenario({ latencyMs: 120, latencyP99Ms: 600, loss: 0 });
-    const net = new Network(s, 10, new Set(), new Rng("lat"), start);
+    const net = new Network(s, 10, new Set(), new Sfc32("lat"), start);
     for (let i = 0; i < 50_000; i++) net.sampleLatency();
     close(net.latency.quantile(0.5)!, 120, 120 * 0.03, "median latency");
     close(net.latency.quantile(0.99)!, 600, 600 * 0.08, "p99 latency");
@@ -123,7 +103,7 @@ describe("Network model", () => {
 
   test("independent loss: the measured rate matches", () => {
     const s = resolveScenario({ loss: 0.2 });
-    const net = new Network(s, 10, new Set(), new Rng("loss"), start);
+    const net = new Network(s, 10, new Set(), new Sfc32("loss"), start);
     let lost = 0;
     const n = 100_000;
     for (let i = 0; i < n; i++) if (net.dropOnSend()) lost++;
@@ -133,7 +113,7 @@ describe("Network model", () => {
 
   test("Gilbert-Elliott: long-run loss matches, and losses come in bursts of the configured length", () => {
     const s = resolveScenario({ loss: 0, burstLoss: 0.1, burstMeanMs: 2_000, burstBadLoss: 1 });
-    const net = new Network(s, 1, new Set(), new Rng("ge"), start);
+    const net = new Network(s, 1, new Set(), new Sfc32("ge"), start);
     const step = 10;
     const n = 2_000_000;
     let lost = 0;
@@ -158,7 +138,7 @@ describe("Network model", () => {
   test("partitions: the configured share is cut off from the rest during the window, and the owner never", () => {
     const s = resolveScenario({ members: 100, partitions: [{ atMs: 1_000, durationMs: 5_000, fraction: 0.3 }] });
     const owner = 100;
-    const net = new Network(s, 101, new Set([owner]), new Rng("part"), start);
+    const net = new Network(s, 101, new Set([owner]), new Sfc32("part"), start);
     const cut = (at: number) => {
       let n = 0;
       for (let i = 0; i < 100; i++) if (net.separated(owner, i, at)) n++;

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { type PeerId, type Transport, TransportError, type TransportErrorCode } from "../../src/transport/transport.js";
+import { pollUntil, sleep } from "../support/poll.js";
 
 export interface TransportNetwork {
   /** Started transports that can all reach each other. */
@@ -24,19 +25,6 @@ export interface ContractOptions {
   readonly waitMs?: number;
   /** How long to wait before concluding that something did not arrive. */
   readonly graceMs?: number;
-}
-
-/** Polls `condition` every 10 ms until true; fails after `timeoutMs` saying what it waited for. */
-export async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -89,10 +77,10 @@ export function transportContract(
 
     async function ready(topic: string, members: readonly Transport[]): Promise<void> {
       if (network?.ready) return network.ready(topic, members);
-      await waitFor(
-        () => members.every((m) => members.every((o) => o === m || m.peers(topic).includes(o.peerId))),
-        waitMs,
+      await pollUntil(
         `every member to see the others subscribed to ${topic}`,
+        () => members.every((m) => members.every((o) => o === m || m.peers(topic).includes(o.peerId))),
+        { timeoutMs: waitMs },
       );
     }
 
@@ -105,7 +93,9 @@ export function transportContract(
         });
         await ready("room", [a, b, c]);
         await a.publish("room", text("hello"));
-        await waitFor(() => boxes[1]?.messages.length === 1 && boxes[2]?.messages.length === 1, waitMs, "delivery");
+        await pollUntil("delivery", () => boxes[1]?.messages.length === 1 && boxes[2]?.messages.length === 1, {
+          timeoutMs: waitMs,
+        });
         assert.deepEqual(boxes[1]?.messages, [{ text: "hello", from: a.peerId }]);
         assert.deepEqual(boxes[2]?.messages, [{ text: "hello", from: a.peerId }]);
         await sleep(graceMs);
@@ -124,7 +114,9 @@ export function transportContract(
         await ready("topic-2", [a, c]);
         await a.publish("topic-1", text("one"));
         await a.publish("topic-2", text("two"));
-        await waitFor(() => onB.messages.length > 0 && onC.messages.length > 0, waitMs, "delivery on both topics");
+        await pollUntil("delivery on both topics", () => onB.messages.length > 0 && onC.messages.length > 0, {
+          timeoutMs: waitMs,
+        });
         await sleep(graceMs);
         assert.deepEqual(
           onB.messages.map((m) => m.text),
@@ -145,12 +137,14 @@ export function transportContract(
         c.subscribe("room", onC.handler);
         await ready("room", [a, b, c]);
         await a.publish("room", text("before"));
-        await waitFor(() => onB.messages.length === 1 && onC.messages.length === 1, waitMs, "first delivery");
+        await pollUntil("first delivery", () => onB.messages.length === 1 && onC.messages.length === 1, {
+          timeoutMs: waitMs,
+        });
 
         b.unsubscribe("room");
         b.unsubscribe("room");
         await a.publish("room", text("after"));
-        await waitFor(() => onC.messages.length === 2, waitMs, "second delivery to c");
+        await pollUntil("second delivery to c", () => onC.messages.length === 2, { timeoutMs: waitMs });
         await sleep(graceMs);
         assert.deepEqual(
           onB.messages.map((m) => m.text),
@@ -161,7 +155,7 @@ export function transportContract(
         b.subscribe("room", again.handler);
         await ready("room", [a, b]);
         await a.publish("room", text("again"));
-        await waitFor(() => again.messages.length === 1, waitMs, "delivery after resubscribing");
+        await pollUntil("delivery after resubscribing", () => again.messages.length === 1, { timeoutMs: waitMs });
         assert.equal(again.messages[0]?.text, "again");
       });
 
@@ -178,7 +172,7 @@ export function transportContract(
         insidePublish = false;
         bytes.set(text("MUTATED!"));
         await sent;
-        await waitFor(() => seen.length === 1, waitMs, "delivery");
+        await pollUntil("delivery", () => seen.length === 1, { timeoutMs: waitMs });
         assert.deepEqual(seen, [{ inside: false, text: "original" }]);
       });
 
@@ -192,7 +186,7 @@ export function transportContract(
         const large = new Uint8Array(100_000).map((_, i) => (i * 7) & 0xff);
         await a.publish("bin", all);
         await a.publish("bin", large);
-        await waitFor(() => got.length === 2, waitMs, "two binary messages");
+        await pollUntil("two binary messages", () => got.length === 2, { timeoutMs: waitMs });
         const sorted = got.sort((x, y) => x.length - y.length);
         assert.deepEqual(sorted[0], all);
         assert.deepEqual(sorted[1], large);
@@ -200,14 +194,14 @@ export function transportContract(
 
       it("lists connected peers, and subscribed peers per topic", async () => {
         const [a, b, c] = (await start(3)) as [Transport, Transport, Transport];
-        await waitFor(
-          () => [a, b, c].every((t) => t.peers().length === 2),
-          waitMs,
+        await pollUntil(
           "every transport to list the two others",
+          () => [a, b, c].every((t) => t.peers().length === 2),
+          { timeoutMs: waitMs },
         );
         assert.deepEqual(a.peers(), [b.peerId, c.peerId].sort());
         b.subscribe("only-b", () => {});
-        await waitFor(() => a.peers("only-b").length === 1, waitMs, "a to see b's subscription");
+        await pollUntil("a to see b's subscription", () => a.peers("only-b").length === 1, { timeoutMs: waitMs });
         assert.deepEqual(a.peers("only-b"), [b.peerId]);
         assert.deepEqual(a.peers("nobody"), []);
       });
@@ -373,11 +367,9 @@ export function transportContract(
         await a.request(b.peerId, "/test/echo/1", text("x"));
         await network?.close();
         network = undefined;
-        await waitFor(
-          () => socketHandles().length <= before,
-          waitMs,
-          `sockets to close (${socketHandles().join(", ")})`,
-        );
+        await pollUntil(`sockets to close (${socketHandles().join(", ")})`, () => socketHandles().length <= before, {
+          timeoutMs: waitMs,
+        });
       });
     });
   });

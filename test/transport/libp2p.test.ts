@@ -5,7 +5,8 @@ import { generateKeyPairFromSeed } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { Libp2pTransport, type Libp2pTransportOptions } from "../../src/transport/libp2p-transport.js";
 import { TransportError } from "../../src/transport/transport.js";
-import { transportContract, waitFor } from "./contract.js";
+import { pollUntil } from "../support/poll.js";
+import { transportContract } from "./contract.js";
 
 const WAIT_MS = 10_000;
 
@@ -24,11 +25,9 @@ async function fullMesh(n: number, options: Libp2pTransportOptions = {}): Promis
     for (let j = 0; j < i; j++)
       await (transports[i] as Libp2pTransport).dial((transports[j] as Libp2pTransport).multiaddrs()[0] as string);
   }
-  await waitFor(
-    () => transports.every((t) => t.peers().length === n - 1),
-    WAIT_MS,
-    "every node to connect to every other",
-  );
+  await pollUntil("every node to connect to every other", () => transports.every((t) => t.peers().length === n - 1), {
+    timeoutMs: WAIT_MS,
+  });
   return transports;
 }
 
@@ -74,7 +73,9 @@ describe("Libp2pTransport", () => {
     await hub?.start();
     const [leaf] = track(new Libp2pTransport({ bootstrap: [...(hub?.multiaddrs() ?? [])] }));
     await leaf?.start();
-    await waitFor(() => leaf?.peers().includes(hub?.peerId ?? "") ?? false, WAIT_MS, "the leaf to connect to the hub");
+    await pollUntil("the leaf to connect to the hub", () => leaf?.peers().includes(hub?.peerId ?? "") ?? false, {
+      timeoutMs: WAIT_MS,
+    });
   });
 
   it("starts even when a bootstrap peer is down", async () => {
@@ -100,14 +101,14 @@ describe("Libp2pTransport", () => {
       got.push(`${from === a.peerId ? "a" : from}:${new TextDecoder().decode(bytes)}`),
     );
     // b forwards only to peers in its mesh for the topic; grafting happens on a heartbeat (1 s).
-    await waitFor(
-      () => b.meshPeers("line").includes(a.peerId) && b.meshPeers("line").includes(c.peerId),
-      WAIT_MS,
+    await pollUntil(
       "b's mesh to hold a and c",
+      () => b.meshPeers("line").includes(a.peerId) && b.meshPeers("line").includes(c.peerId),
+      { timeoutMs: WAIT_MS },
     );
     assert.equal(a.peers().includes(c.peerId), false);
     await a.publish("line", new TextEncoder().encode("over the hill"));
-    await waitFor(() => got.length === 1, WAIT_MS, "c to receive a's message through b");
+    await pollUntil("c to receive a's message through b", () => got.length === 1, { timeoutMs: WAIT_MS });
     assert.deepEqual(got, ["a:over the hill"]);
   });
 

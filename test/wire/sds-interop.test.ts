@@ -27,22 +27,11 @@ const repair: SdsHistoryEntry[] = [
   { messageId: MessageChannel.getMessageId(bytes("lost")), retrievalHint: Uint8Array.of(1, 2, 3), senderId: "carol" },
 ];
 
-/** The SDS fields of a message, as SDS's decoder or constructor holds them. */
-function sdsFields(m: Message) {
-  return {
-    senderId: m.senderId,
-    messageId: m.messageId,
-    channelId: m.channelId,
-    lamportTimestamp: m.lamportTimestamp,
-    causalHistory: m.causalHistory,
-    bloomFilter: m.bloomFilter,
-    repairRequest: m.repairRequest,
-    content: m.content,
-  };
-}
-
-/** The same fields of a Chorus message, with absent ones undefined as in SDS. */
-function chorusSdsFields(m: WireMessage) {
+/**
+ * The SDS fields of a message: an SDS message as its decoder or constructor holds them, or a Chorus message
+ * with absent ones undefined as in SDS.
+ */
+function sdsFields(m: Message | WireMessage) {
   return {
     senderId: m.senderId,
     messageId: m.messageId,
@@ -106,7 +95,7 @@ describe("interop: @waku/sds messages decode in Chorus", () => {
       repair,
     );
     const decoded = decodeMessage(sds.encode());
-    assert.deepEqual(chorusSdsFields(decoded), sdsFields(sds));
+    assert.deepEqual(sdsFields(decoded), sdsFields(sds));
     assertNoChorusFields(decoded);
     assert.equal(kindOf(decoded), "content");
   });
@@ -114,7 +103,7 @@ describe("interop: @waku/sds messages decode in Chorus", () => {
   test("SyncMessage", () => {
     const sds = new SyncMessage("sync-k3j4h5", "general", "bob", history, 9n, bloomFilter, undefined, repair);
     const decoded = decodeMessage(sds.encode());
-    assert.deepEqual(chorusSdsFields(decoded), sdsFields(sds));
+    assert.deepEqual(sdsFields(decoded), sdsFields(sds));
     assertNoChorusFields(decoded);
     assert.equal(kindOf(decoded), "sync");
   });
@@ -131,7 +120,7 @@ describe("interop: @waku/sds messages decode in Chorus", () => {
       payload,
     );
     const decoded = decodeMessage(sds.encode());
-    assert.deepEqual(chorusSdsFields(decoded), sdsFields(sds));
+    assert.deepEqual(sdsFields(decoded), sdsFields(sds));
     assertNoChorusFields(decoded);
     assert.equal(kindOf(decoded), "ephemeral");
   });
@@ -160,7 +149,7 @@ describe("interop: @waku/sds messages decode in Chorus", () => {
       out.map((m) => kindOf(decodeMessage(m.encode()))),
       ["content", "content", "sync", "ephemeral"],
     );
-    for (const m of out) assert.deepEqual(chorusSdsFields(decodeMessage(m.encode())), sdsFields(m));
+    for (const m of out) assert.deepEqual(sdsFields(decodeMessage(m.encode())), sdsFields(m));
     // The second message names the first, with the hint the transport returned for it.
     assert.deepEqual(decodeMessage(out[1]?.encode() ?? new Uint8Array()).causalHistory, [
       { messageId: out[0]?.messageId, retrievalHint: Uint8Array.of(1), senderId: "alice" },
@@ -173,7 +162,7 @@ describe("interop: Chorus messages decode in @waku/sds", () => {
     const chorus = fullMessage();
     const sds = Message.decode(encodeMessage(chorus));
     assert.ok(sds instanceof ContentMessage, `expected ContentMessage, got ${sds?.constructor.name}`);
-    assert.deepEqual(sdsFields(sds), chorusSdsFields(chorus));
+    assert.deepEqual(sdsFields(sds), sdsFields(chorus));
   });
 
   test("a sync message", () => {
@@ -183,7 +172,7 @@ describe("interop: Chorus messages decode in @waku/sds", () => {
     assert.equal(kindOf(decodeMessage(bytes)), "sync");
     const sds = Message.decode(bytes);
     assert.ok(sds instanceof SyncMessage, `expected SyncMessage, got ${sds?.constructor.name}`);
-    assert.deepEqual(sdsFields(sds), chorusSdsFields(chorus));
+    assert.deepEqual(sdsFields(sds), sdsFields(chorus));
   });
 
   test("an ephemeral message", () => {
@@ -191,7 +180,7 @@ describe("interop: Chorus messages decode in @waku/sds", () => {
     const chorus: WireMessage = { ...rest, kind: "ephemeral" };
     const sds = Message.decode(encodeMessage(chorus));
     assert.ok(sds instanceof EphemeralMessage, `expected EphemeralMessage, got ${sds?.constructor.name}`);
-    assert.deepEqual(sdsFields(sds), chorusSdsFields(chorus));
+    assert.deepEqual(sdsFields(sds), sdsFields(chorus));
   });
 
   /** Feeds one Chorus message to an SDS MessageChannel; returns what it delivered and the task errors it raised. */
