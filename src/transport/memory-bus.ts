@@ -485,42 +485,49 @@ export class MemoryTransport implements Transport {
       this.bus.send(this.peerId, peer, () => {
         const target = this.bus.running(peer);
         if (target === undefined || !this.bus.canReach(this.peerId, peer)) return finish(unreachable());
-        const handler = target.handlerFor(protocol);
-        if (handler === undefined) {
-          return reply(new TransportError("UNSUPPORTED_PROTOCOL", `${what}: the peer does not handle this protocol`));
-        }
-        Promise.resolve()
-          .then(() => handler(payload, this.peerId))
-          .then(
-            (response) => {
-              if (!(response instanceof Uint8Array)) {
-                return reply(
-                  new TransportError(
-                    "HANDLER_FAILED",
-                    `${what}: the handler returned ${typeof response}, not a Uint8Array`,
-                  ),
-                );
-              }
-              if (response.length > this.bus.maxFrameBytes) {
-                return reply(
-                  new TransportError(
-                    "PROTOCOL_ERROR",
-                    `${what}: response of ${response.length} bytes is over the frame limit of ${this.bus.maxFrameBytes}`,
-                  ),
-                );
-              }
-              reply(undefined, new Uint8Array(response));
-            },
-            (error: unknown) =>
-              reply(
-                new TransportError(
-                  "HANDLER_FAILED",
-                  `${what}: ${error instanceof Error ? error.message : String(error)}`,
-                ),
-              ),
-          );
+        this.answer(target.handlerFor(protocol), payload, what, reply);
       });
     });
+  }
+
+  /** Runs the peer's handler for a request and replies with its response or what went wrong. */
+  private answer(
+    handler: RequestHandler | undefined,
+    payload: Uint8Array,
+    what: string,
+    reply: (error: TransportError | undefined, response?: Uint8Array) => void,
+  ): void {
+    if (handler === undefined) {
+      reply(new TransportError("UNSUPPORTED_PROTOCOL", `${what}: the peer does not handle this protocol`));
+      return;
+    }
+    Promise.resolve()
+      .then(() => handler(payload, this.peerId))
+      .then(
+        (response) => {
+          if (!(response instanceof Uint8Array)) {
+            return reply(
+              new TransportError(
+                "HANDLER_FAILED",
+                `${what}: the handler returned ${typeof response}, not a Uint8Array`,
+              ),
+            );
+          }
+          if (response.length > this.bus.maxFrameBytes) {
+            return reply(
+              new TransportError(
+                "PROTOCOL_ERROR",
+                `${what}: response of ${response.length} bytes is over the frame limit of ${this.bus.maxFrameBytes}`,
+              ),
+            );
+          }
+          reply(undefined, new Uint8Array(response));
+        },
+        (error: unknown) =>
+          reply(
+            new TransportError("HANDLER_FAILED", `${what}: ${error instanceof Error ? error.message : String(error)}`),
+          ),
+      );
   }
 
   /** @internal Hands a message to the topic handler; false when there is none. */
