@@ -5,6 +5,12 @@ import type { MessageCache } from "./message-cache.js";
 import type { Params } from "./params.js";
 import type { GapTracker } from "./repair/gaps.js";
 
+export function checkContent(content: Uint8Array): void {
+  if (!(content instanceof Uint8Array) || content.length === 0) {
+    throw new TypeError("content must be a non-empty Uint8Array");
+  }
+}
+
 /** A message and the bytes that encode it. */
 export interface Composed {
   readonly bytes: Uint8Array;

@@ -12,14 +12,16 @@ import { OwnReceipts } from "./acks/receipts.js";
 import { SummaryWriter } from "./acks/summary.js";
 import { type AdmissionRules, RateQuota, refusalOf } from "./admission.js";
 import { CausalBuffer } from "./causal-buffer.js";
-import { MessageComposer } from "./composer.js";
+import { checkContent, MessageComposer } from "./composer.js";
 import type { EngineConfig, ReceiveOptions } from "./config.js";
 import { TimerHeap, type TimerKind } from "./heap.js";
 import { createSigner, createVerifier } from "./identity.js";
 import { type ChannelId, computeMessageId, type MessageId, type SenderId, senderPrefixHex } from "./ids.js";
 import { type DependencyKey, idKey, seqKey } from "./keys.js";
 import { MemberDirectory } from "./members.js";
-import { MessageCache } from "./message-cache.js";
+import { deliveredView, MessageCache } from "./message-cache.js";
+import { OwnerLink } from "./owner/link.js";
+import { MemberOwnerPath } from "./owner/member.js";
 import { type Params, resolveParams } from "./params.js";
 import { RateWindow } from "./rate-window.js";
 import { GapTracker, type MissingEntry } from "./repair/gaps.js";
@@ -38,14 +40,27 @@ import type { DeliveredMessage, MessageRef, MessageStatus, OutgoingPurpose, Send
 
 export type { EngineConfig, ReceiveOptions } from "./config.js";
 export type { EngineSnapshot } from "./snapshot.js";
+export type BufferSizes = Record<
+  | "pending"
+  | "missing"
+  | "own"
+  | "seen"
+  | "cache"
+  | "members"
+  | "senders"
+  | "timers"
+  | "responses"
+  | "waiters"
+  | "quotas",
+  number
+>;
 
 /**
  * The Chorus protocol engine for one member in one channel. Pure: time and randomness come in as
  * arguments, and every call returns the bytes to publish and the events that happened.
  *
- * The engine tells the story of one message (receive, admit, accept, deliver) and dispatches timers; the
- * state lives in parts that own it (docs/architecture.md): senders, members, the message cache, the causal
- * buffer, gap tracking and repair requests, the responder, the acknowledgement summary and receipts.
+ * It tells the story of one message (receive, admit, accept, deliver) and dispatches timers; the state lives
+ * in parts that own it (docs/architecture.md).
  */
 export class ChannelEngine {
   readonly channelId: ChannelId;
@@ -67,6 +82,9 @@ export class ChannelEngine {
   private readonly responder: Responder;
   private readonly summary: SummaryWriter;
   private readonly ownReceipts: OwnReceipts;
+  private readonly link: OwnerLink;
+  /** This member's side of the direct path to the owner node: roster, receipt reports, news, gap fill. */
+  readonly owner: MemberOwnerPath;
   /** With trackAllReceipts: who holds everyone's messages. */
   private readonly others: OthersReceipts | undefined;
 
@@ -99,7 +117,8 @@ export class ChannelEngine {
       self: this.senderId,
       params: p,
       verify: config.verifySignature ?? createVerifier(),
-      isMember: config.isMember,
+      // The roster, once the owner published one; the caller's rule besides.
+      isMember: (id) => this.link.admits(id) && (config.isMember === undefined || config.isMember(id)),
     };
     this.quota = p.senderQuotaPer600s > 0 ? new RateQuota(p) : undefined;
     const salt = channelSalt(config.channelId);
@@ -119,8 +138,10 @@ export class ChannelEngine {
       this.gaps,
     );
     this.summary = new SummaryWriter(p, salt, config.random, this.senders, this.cache);
-    this.ownReceipts = new OwnReceipts(p, salt, this.ownPrefix, this.timers, this.members);
     const signer = config.sign ?? createSigner(config.identity.secretKey);
+    this.link = new OwnerLink(config.channelId, this.senderId, signer, this.senders);
+    this.ownReceipts = new OwnReceipts(p, salt, this.ownPrefix, this.timers, this.members, this.link);
+    this.owner = new MemberOwnerPath(this.channelId, this.link, this.gaps, this.senders, this.ownReceipts);
     this.composer = new MessageComposer(
       p,
       config.channelId,
@@ -165,7 +186,7 @@ export class ChannelEngine {
     return { ...step.result(), messageId, sequence, lamportTimestamp: lamport };
   }
 
-  /** Sends a message with no reliability: no timestamp, history, acknowledgement, resend or log entry. */
+  /** Sends a message with no timestamp, history, acknowledgement, resend or log entry. */
   sendEphemeral(content: Uint8Array, _now: number): SendResult {
     checkContent(content);
     const messageId = computeMessageId({
@@ -325,7 +346,8 @@ export class ChannelEngine {
     step.events.push({ type: "accepted", messageId: id, senderId: sender, sequence: seq });
     this.summary.noteReceived(id);
     this.ackDirty = true;
-    this.scheduleSync(now);
+    // With the owner path up, receipts go to the owner in reports: no sync is owed for them.
+    if (!this.link.up) this.scheduleSync(now);
     if (deps.length === 0) this.deliver(message, bytes, now, step);
     else this.buffer.add(message, bytes, now, deps);
   }
@@ -364,7 +386,13 @@ export class ChannelEngine {
 
   /** Records a sender's sequence number as delivered or given up; progress is news for our marks. */
   private advance(state: SenderState, seq: number, delivered: boolean): void {
-    if (this.senders.advance(state, seq, delivered) && state.id !== this.senderId) this.summary.noteProgress(state);
+    if (this.senders.advance(state, seq, delivered) && state.id !== this.senderId) this.noteProgress(state);
+  }
+
+  /** Another sender's contiguous mark moved: news for our marks, and for the owner. */
+  private noteProgress(state: SenderState): void {
+    this.summary.noteProgress(state);
+    this.link.noteProgress(state);
   }
 
   private declareLost(entry: MissingEntry, now: number, step: StepBuilder): void {
@@ -373,7 +401,7 @@ export class ChannelEngine {
     if (messageId !== undefined) this.cache.markGivenUp(messageId);
     const state = senderId === undefined ? undefined : this.senders.get(senderId);
     if (state !== undefined && sequence !== undefined && this.senders.giveUp(state, sequence)) {
-      if (state.id !== this.senderId) this.summary.noteProgress(state);
+      if (state.id !== this.senderId) this.noteProgress(state);
     }
     const queue: [WireMessage, Uint8Array][] = [];
     this.release(entry.key, queue);
@@ -495,7 +523,22 @@ export class ChannelEngine {
     const unannounced = this.summary.unannounced(this.params.ackMaxMarks);
     if (unannounced === 0) return;
     this.ackDirty = true;
+    if (this.link.up) return;
     this.scheduleSync(now, unannounced > this.params.ackMaxMarks ? this.params.backlogSyncIntervalMs : undefined);
+  }
+
+  // -------------------------------------------------------------- owner path
+
+  /**
+   * The owner node is reachable over a direct path (`up`), or no longer. While it is, gaps are fetched from the
+   * owner first (topic requests wait `ownerFetchGraceMs` longer), receipts go to it in reports, and no sync is
+   * owed for acknowledgements; when it goes away, the topic takes over again.
+   */
+  setOwnerPath(up: boolean, now: number): void {
+    if (this.link.up === up) return;
+    this.link.up = up;
+    this.gaps.deferRequests(up ? this.params.ownerFetchGraceMs : 0);
+    if (!up && this.ackDirty) this.scheduleSync(now);
   }
 
   /** Replaces the preferred responders, e.g. once the owner node's sender id is learnt. */
@@ -583,20 +626,7 @@ export class ChannelEngine {
   }
 
   /** Sizes of every buffer, for tests of the bounds and for metrics. */
-  bufferSizes(): Record<
-    | "pending"
-    | "missing"
-    | "own"
-    | "seen"
-    | "cache"
-    | "members"
-    | "senders"
-    | "timers"
-    | "responses"
-    | "waiters"
-    | "quotas",
-    number
-  > {
+  bufferSizes(): BufferSizes {
     return {
       pending: this.buffer.size,
       missing: this.gaps.size,
@@ -667,24 +697,3 @@ export class ChannelEngine {
     };
   }
 }
-
-function checkContent(content: Uint8Array): void {
-  if (!(content instanceof Uint8Array) || content.length === 0) {
-    throw new TypeError("content must be a non-empty Uint8Array");
-  }
-}
-
-/** What the application sees of a delivered message. */
-function deliveredView(m: WireMessage, deliveredAt: number, own: boolean): DeliveredMessage {
-  return {
-    messageId: m.messageId as MessageId,
-    senderId: m.senderId as SenderId,
-    sequence: m.sequence,
-    lamportTimestamp: m.lamportTimestamp ?? 0n,
-    content: m.content ?? new Uint8Array(),
-    deliveredAt,
-    own,
-  };
-}
-
-export type { MessageKind };

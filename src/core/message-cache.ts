@@ -26,6 +26,19 @@ export function fromHex(hex: string): Uint8Array {
   return out;
 }
 
+/** What the application sees of a delivered message. */
+export function deliveredView(m: WireMessage, deliveredAt: number, own: boolean): DeliveredMessage {
+  return {
+    messageId: m.messageId as MessageId,
+    senderId: m.senderId as SenderId,
+    sequence: m.sequence,
+    lamportTimestamp: m.lamportTimestamp ?? 0n,
+    content: m.content ?? new Uint8Array(),
+    deliveredAt,
+    own,
+  };
+}
+
 function byLamportThenId(a: DeliveredMessage, b: DeliveredMessage): number {
   if (a.lamportTimestamp !== b.lamportTimestamp) return a.lamportTimestamp < b.lamportTimestamp ? -1 : 1;
   return a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0;
@@ -139,15 +152,7 @@ export class MessageCache {
   deliveredLog(): DeliveredMessage[] {
     const out: DeliveredMessage[] = [];
     for (const { message: m, deliveredAt } of this.cache.values()) {
-      out.push({
-        messageId: m.messageId as MessageId,
-        senderId: m.senderId as SenderId,
-        sequence: m.sequence,
-        lamportTimestamp: m.lamportTimestamp ?? 0n,
-        content: m.content ?? new Uint8Array(),
-        deliveredAt,
-        own: m.senderId === this.self,
-      });
+      out.push(deliveredView(m, deliveredAt, m.senderId === this.self));
     }
     return out.sort(byLamportThenId);
   }

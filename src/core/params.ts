@@ -60,6 +60,11 @@ export interface Params {
   readonly repairRequestDelayMs: number;
   /** Wait for an answer before asking again; doubles with each attempt. */
   readonly repairRetryMs: number;
+  /**
+   * While the owner path is up, a gap is fetched from the owner at once; a repair request on the topic waits
+   * this long on top of its usual delay, for when the owner lacks the message or its answer is lost.
+   */
+  readonly ownerFetchGraceMs: number;
   /** Scale of the randomised delay before answering a repair request. */
   readonly repairResponseDelayMs: number;
   /** Extra wait of ordinary members when a preferred responder (the owner) was heard recently. */
@@ -117,6 +122,7 @@ export const DEFAULT_PARAMS: Params = Object.freeze({
   senderQuotaBurst: 240,
   repairRequestDelayMs: 1_000,
   repairRetryMs: 5_000,
+  ownerFetchGraceMs: 3_000,
   repairResponseDelayMs: 1_000,
   preferredResponderGraceMs: 2_000,
   backupResponders: 4,
@@ -177,6 +183,7 @@ const RANGES: Record<NumericKey, readonly [number, number, boolean]> = {
   senderQuotaBurst: [1, 10_000_000, true],
   repairRequestDelayMs: [0, 3_600_000, false],
   repairRetryMs: [1, 3_600_000, false],
+  ownerFetchGraceMs: [0, 3_600_000, false],
   repairResponseDelayMs: [0, 3_600_000, false],
   preferredResponderGraceMs: [0, 3_600_000, false],
   backupResponders: [0, 1_000_000, false],

@@ -22,7 +22,8 @@ export interface MessageRef {
   readonly sequence?: number;
 }
 
-export type GapSource = "causal-history" | "sequence" | "ack-mark";
+/** How a gap was noticed; `owner-head` is a sender's newest sequence number as the owner told it. */
+export type GapSource = "causal-history" | "sequence" | "ack-mark" | "owner-head";
 
 /** Why an incoming message was refused, as a stable code (the event's `reason` adds the values involved). */
 export type RejectionCode =

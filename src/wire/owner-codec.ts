@@ -35,7 +35,8 @@ export interface ReceiptReport {
 export interface ReceiptNews {
   readonly sequence: number;
   readonly count: number;
-  readonly holders: readonly Uint8Array[];
+  /** Bit i (byte i >> 3, bit i & 7) is the roster's member i. */
+  readonly holders: Uint8Array;
 }
 
 export interface Head {
@@ -64,7 +65,6 @@ export interface OwnerLimits {
   readonly maxBytes: number;
   readonly maxRanges: number;
   readonly maxReceipts: number;
-  readonly maxHolders: number;
   readonly maxHeads: number;
   readonly maxRosterMembers: number;
 }
@@ -73,7 +73,6 @@ export const DEFAULT_OWNER_LIMITS: OwnerLimits = Object.freeze({
   maxBytes: 4 * 1024 * 1024,
   maxRanges: 16_384,
   maxReceipts: 16_384,
-  maxHolders: 100_000,
   maxHeads: 100_000,
   maxRosterMembers: 100_000,
 });
@@ -209,7 +208,7 @@ export function encodeOwnerNews(news: OwnerNews): Uint8Array {
       rosterSize: news.rosterSize,
       rosterVersion: BigInt(news.rosterVersion),
       receipts: news.receipts.map((r) =>
-        create(ReceiptSchema, { sequence: BigInt(r.sequence), count: r.count, holders: [...r.holders] }),
+        create(ReceiptSchema, { sequence: BigInt(r.sequence), count: r.count, holders: r.holders }),
       ),
       heads: news.heads.map((h) => create(HeadSchema, { senderPrefix: h.senderPrefix, sequence: BigInt(h.sequence) })),
     }),
@@ -221,11 +220,16 @@ export function decodeOwnerNews(bytes: Uint8Array, limits: OwnerLimits = DEFAULT
   checkId("channel_id", pb.channelId);
   checkCount("receipts", pb.receipts.length, limits.maxReceipts);
   checkCount("heads", pb.heads.length, limits.maxHeads);
-  let holders = 0;
+  const maxBitmap = Math.ceil(pb.rosterSize / 8);
   const receipts = pb.receipts.map((r, i) => {
-    holders += r.holders.length;
-    checkCount("receipts[].holders", holders, limits.maxHolders);
-    r.holders.forEach((h, j) => checkPrefix(`receipts[${i}].holders[${j}]`, h));
+    if (r.holders.length > maxBitmap) {
+      throw new DecodeError(
+        `receipts[${i}].holders`,
+        `is ${r.holders.length} bytes, a roster of ${pb.rosterSize} needs ${maxBitmap}`,
+      );
+    }
+    if (r.count > pb.rosterSize)
+      throw new DecodeError(`receipts[${i}].count`, `${r.count} exceeds the roster size ${pb.rosterSize}`);
     const sequence = toNumber(`receipts[${i}].sequence`, r.sequence);
     if (sequence < 1) throw new DecodeError(`receipts[${i}].sequence`, "must be at least 1");
     return { sequence, count: r.count, holders: r.holders };
@@ -263,7 +267,9 @@ export function decodeRoster(bytes: Uint8Array, limits: OwnerLimits = DEFAULT_OW
   checkId("channel_id", pb.channelId);
   checkId("owner", pb.owner);
   checkCount("members", pb.members.length, limits.maxRosterMembers);
-  pb.members.forEach((m, i) => checkId(`members[${i}]`, m));
+  pb.members.forEach((m, i) => {
+    checkId(`members[${i}]`, m);
+  });
   const signature = checkSignature(bytes, pb.signature);
   return {
     channelId: pb.channelId,

@@ -51,6 +51,8 @@ export class OwnReceipts {
     private readonly ownPrefix: string,
     private readonly timers: TimerHeap,
     private readonly members: MemberDirectory,
+    /** N for "k of N" when the channel has a roster (its size minus us); members heard from otherwise. */
+    private readonly roster: { denominator(): number | undefined },
   ) {
     this.own = new BoundedMap(params.maxTrackedOwn, (id, entry) => {
       if (this.bySeq.get(entry.sequence) === id) this.bySeq.delete(entry.sequence);
@@ -174,8 +176,19 @@ export class OwnReceipts {
       messageId: own.messageId,
       by,
       count: own.ackedBy.size,
-      members: this.members.size,
+      members: this.denominator(),
     });
+  }
+
+  private denominator(): number {
+    return this.roster.denominator() ?? this.members.size;
+  }
+
+  /** The owner says who holds our message `seq`. */
+  confirmFromOwner(seq: number, holders: readonly SenderId[], step: StepBuilder): void {
+    const own = this.at(seq);
+    if (own === undefined) return;
+    for (const by of holders) if (by !== own.message.senderId) this.confirm(own, by, step);
   }
 
   /** The "resend" timer of `id` fired at `at`: publish it again if nobody confirmed it, or a member lacks it. */
@@ -205,7 +218,7 @@ export class OwnReceipts {
   status(id: MessageId): MessageStatus | undefined {
     const own = this.own.get(id);
     if (own === undefined) return undefined;
-    const members = this.members.size;
+    const members = this.denominator();
     const count = own.ackedBy.size;
     const quorum = Math.max(1, Math.ceil(this.params.ackQuorum * members));
     const state: OwnState =

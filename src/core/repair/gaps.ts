@@ -51,6 +51,8 @@ export class GapTracker {
   private readonly missing = new Map<DependencyKey, MissingEntry>();
   /** Marks naming senders not heard from yet, by key prefix (hex): a gap opens once the sender turns up. */
   private readonly strayMarks = new BoundedMap<string, { sequence: number; lamport: bigint }>(1024);
+  /** Added to every new request's delay while gaps are fetched from the owner first. */
+  private deferral = 0;
 
   constructor(
     private readonly params: Params,
@@ -87,7 +89,7 @@ export class GapTracker {
       ref,
       detectedAt: now,
       giveUpAt: now + this.params.dependencyTimeoutMs,
-      requestAt: now + this.members.suppressionDelay(this.params.repairRequestDelayMs),
+      requestAt: now + this.members.suppressionDelay(this.params.repairRequestDelayMs) + this.deferral,
       attempts: 0,
       retrievalHint: hint,
     };
@@ -156,6 +158,21 @@ export class GapTracker {
     if (state === undefined) return;
     if (sequence > Math.max(state.contiguous, state.dismissedClaimsUpTo))
       this.openSequenceGap(state, sequence, now, "ack-mark", step);
+  }
+
+  /** While the owner path is up, requests on the topic wait `ms` longer: the owner is asked first. */
+  deferRequests(ms: number): void {
+    this.deferral = ms;
+  }
+
+  /** The owner lacks these: ask on the topic now (after the usual suppression delay). */
+  askTopic(key: DependencyKey, now: number): void {
+    const entry = this.missing.get(key);
+    if (entry === undefined) return;
+    const at = now + this.members.suppressionDelay(this.params.repairRequestDelayMs);
+    if (at >= entry.requestAt) return;
+    entry.requestAt = at;
+    this.timers.push({ at, kind: "request", key });
   }
 
   /** Another member asked for what we miss: wait for the answer instead of asking too. */

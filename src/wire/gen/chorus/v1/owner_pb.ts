@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file chorus/v1/owner.proto.
  */
 export const file_chorus_v1_owner: GenFile = /*@__PURE__*/
-  fileDesc("ChVjaG9ydXMvdjEvb3duZXIucHJvdG8SCWNob3J1cy52MSI/CglIZWxkUmFuZ2USFQoNc2VuZGVyX3ByZWZpeBgBIAEoDBINCgVmaXJzdBgCIAEoBBIMCgRsYXN0GAMgASgEIpMBCg1SZWNlaXB0UmVwb3J0EhIKCmNoYW5uZWxfaWQYASABKAkSEAoIcmVwb3J0ZXIYAiABKAkSEgoKd3JpdHRlbl9hdBgDIAEoBBIiCgRoZWxkGAQgAygLMhQuY2hvcnVzLnYxLkhlbGRSYW5nZRIWCglzaWduYXR1cmUYDyABKAxIAIgBAUIMCgpfc2lnbmF0dXJlIjsKB1JlY2VpcHQSEAoIc2VxdWVuY2UYASABKAQSDQoFY291bnQYAiABKA0SDwoHaG9sZGVycxgDIAMoDCIvCgRIZWFkEhUKDXNlbmRlcl9wcmVmaXgYASABKAwSEAoIc2VxdWVuY2UYAiABKAQiogEKCU93bmVyTmV3cxISCgpjaGFubmVsX2lkGAEgASgJEg4KBmN1cnNvchgCIAEoBBITCgtyb3N0ZXJfc2l6ZRgDIAEoDRIWCg5yb3N0ZXJfdmVyc2lvbhgEIAEoBBIkCghyZWNlaXB0cxgFIAMoCzISLmNob3J1cy52MS5SZWNlaXB0Eh4KBWhlYWRzGAYgAygLMg8uY2hvcnVzLnYxLkhlYWQicwoGUm9zdGVyEhIKCmNoYW5uZWxfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoBBIPCgdtZW1iZXJzGAMgAygJEg0KBW93bmVyGAQgASgJEhYKCXNpZ25hdHVyZRgPIAEoDEgAiAEBQgwKCl9zaWduYXR1cmViBnByb3RvMw");
+  fileDesc("ChVjaG9ydXMvdjEvb3duZXIucHJvdG8SCWNob3J1cy52MSI/CglIZWxkUmFuZ2USFQoNc2VuZGVyX3ByZWZpeBgBIAEoDBINCgVmaXJzdBgCIAEoBBIMCgRsYXN0GAMgASgEIpMBCg1SZWNlaXB0UmVwb3J0EhIKCmNoYW5uZWxfaWQYASABKAkSEAoIcmVwb3J0ZXIYAiABKAkSEgoKd3JpdHRlbl9hdBgDIAEoBBIiCgRoZWxkGAQgAygLMhQuY2hvcnVzLnYxLkhlbGRSYW5nZRIWCglzaWduYXR1cmUYDyABKAxIAIgBAUIMCgpfc2lnbmF0dXJlIjsKB1JlY2VpcHQSEAoIc2VxdWVuY2UYASABKAQSDQoFY291bnQYAiABKA0SDwoHaG9sZGVycxgDIAEoDCIvCgRIZWFkEhUKDXNlbmRlcl9wcmVmaXgYASABKAwSEAoIc2VxdWVuY2UYAiABKAQiogEKCU93bmVyTmV3cxISCgpjaGFubmVsX2lkGAEgASgJEg4KBmN1cnNvchgCIAEoBBITCgtyb3N0ZXJfc2l6ZRgDIAEoDRIWCg5yb3N0ZXJfdmVyc2lvbhgEIAEoBBIkCghyZWNlaXB0cxgFIAMoCzISLmNob3J1cy52MS5SZWNlaXB0Eh4KBWhlYWRzGAYgAygLMg8uY2hvcnVzLnYxLkhlYWQicwoGUm9zdGVyEhIKCmNoYW5uZWxfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoBBIPCgdtZW1iZXJzGAMgAygJEg0KBW93bmVyGAQgASgJEhYKCXNpZ25hdHVyZRgPIAEoDEgAiAEBQgwKCl9zaWduYXR1cmViBnByb3RvMw");
 
 /**
  * A run of one sender's sequence numbers, first..last inclusive, that the reporter holds.
@@ -115,11 +115,11 @@ export type Receipt = Message<"chorus.v1.Receipt"> & {
   count: number;
 
   /**
-   * 8-byte key prefixes of the members that came to hold it since the recipient's cursor.
+   * Who holds it: bit i (byte i / 8, bit i % 8, least significant first) is the roster's member i.
    *
-   * @generated from field: repeated bytes holders = 3;
+   * @generated from field: bytes holders = 3;
    */
-  holders: Uint8Array[];
+  holders: Uint8Array;
 };
 
 /**

@@ -1,0 +1,115 @@
+import {
+  appendOwnerSignature,
+  encodeReportUnsigned,
+  type HeldRange,
+  type OwnerNews,
+  ownerSigningInput,
+  REPORT_DOMAIN,
+} from "../../wire/owner-codec.js";
+import { type SenderId, senderPrefixBytes } from "../ids.js";
+import type { SenderState, SenderTable } from "../senders.js";
+import type { RosterIndex } from "./roster.js";
+
+/** What a report claimed, per sender: acknowledged by the owner, the claims count as told. */
+export type ReportToken = ReadonlyMap<SenderId, number>;
+
+/** News from the owner, resolved against the roster. */
+export interface ResolvedNews {
+  readonly receipts: readonly { sequence: number; holders: SenderId[] }[];
+  readonly heads: readonly { senderId: SenderId; sequence: number }[];
+}
+
+/**
+ * A member's side of the owner path: which of its holdings the owner has been told of, what to report next,
+ * where its news cursor stands, and whether the owner is reachable (the runtime says so). Reports carry only
+ * what is new since the last acknowledged report; a report that failed is folded into the next one.
+ */
+export class OwnerLink {
+  /** The owner answered recently: receipts and gap fill go over the direct path, not the topic. */
+  up = false;
+  /** Where our news from the owner stands. */
+  cursor = 0;
+  roster: RosterIndex | undefined;
+  /** Highest sequence number per sender the owner has acknowledged a report of. */
+  private readonly reported = new Map<SenderId, number>();
+  private readonly dirty = new Set<SenderId>();
+
+  constructor(
+    private readonly channelId: string,
+    private readonly self: SenderId,
+    private readonly sign: (unsigned: Uint8Array) => Uint8Array,
+    private readonly senders: SenderTable,
+  ) {}
+
+  /** Another sender's contiguous mark moved: the owner has news coming. */
+  noteProgress(state: SenderState): void {
+    this.dirty.add(state.id);
+  }
+
+  get hasNews(): boolean {
+    return this.dirty.size > 0;
+  }
+
+  /** A signed report of what the owner has not been told yet, or undefined when there is nothing new. */
+  takeReport(now: number): { bytes: Uint8Array; token: ReportToken } | undefined {
+    const held: HeldRange[] = [];
+    const token = new Map<SenderId, number>();
+    for (const sender of this.dirty) {
+      const state = this.senders.get(sender);
+      if (state === undefined) continue;
+      const first = Math.max(state.runStart, state.floor + 1, (this.reported.get(sender) ?? 0) + 1);
+      if (first > state.contiguous) continue;
+      held.push({ senderPrefix: senderPrefixBytes(sender), first, last: state.contiguous });
+      token.set(sender, state.contiguous);
+    }
+    this.dirty.clear();
+    if (held.length === 0) return undefined;
+    const unsigned = encodeReportUnsigned({ channelId: this.channelId, reporter: this.self, writtenAt: now, held });
+    const bytes = appendOwnerSignature(unsigned, this.sign(ownerSigningInput(REPORT_DOMAIN, unsigned)));
+    return { bytes, token };
+  }
+
+  /** The owner acknowledged the report (`ok`), or it was lost: its claims go into the next report. */
+  reportDone(token: ReportToken, ok: boolean): void {
+    for (const [sender, upTo] of token) {
+      if (ok) {
+        if (upTo > (this.reported.get(sender) ?? 0)) this.reported.set(sender, upTo);
+      } else this.dirty.add(sender);
+    }
+  }
+
+  /** A new roster: the owner's ledger starts over, so everything is reported again. */
+  setRoster(roster: RosterIndex): void {
+    const changed = this.roster?.version !== roster.version;
+    this.roster = roster;
+    if (!changed) return;
+    this.reported.clear();
+    this.cursor = 0;
+    for (const state of this.senders.values()) if (state.id !== this.self) this.dirty.add(state.id);
+  }
+
+  /** Resolves news against the roster and moves the cursor. Undefined when it needs a roster we lack. */
+  resolve(news: OwnerNews): ResolvedNews | undefined {
+    const roster = this.roster;
+    if (roster === undefined || news.rosterVersion !== roster.version) return undefined;
+    this.cursor = Math.max(this.cursor, news.cursor);
+    const receipts = news.receipts.map((r) => ({ sequence: r.sequence, holders: roster.holders(r.holders) }));
+    const heads: { senderId: SenderId; sequence: number }[] = [];
+    for (const h of news.heads) {
+      const i = roster.indexOfPrefix(h.senderPrefix);
+      const id = i === undefined ? undefined : roster.idAt(i);
+      if (id !== undefined && id !== this.self) heads.push({ senderId: id, sequence: h.sequence });
+    }
+    return { receipts, heads };
+  }
+
+  /** Whether a sender id is on the roster (everyone is, without one). */
+  admits(id: string): boolean {
+    return this.roster === undefined || this.roster.has(id);
+  }
+
+  /** N for "delivered to k of N": the roster minus ourselves, or undefined without a roster. */
+  denominator(): number | undefined {
+    return this.roster === undefined ? undefined : this.roster.size - (this.roster.has(this.self) ? 1 : 0);
+  }
+}

@@ -1,0 +1,215 @@
+// The owner path in the core: signed rosters, receipt reports, the owner's ledger and news, and what a member's
+// engine makes of them (receipts against the roster, gaps from heads, topic traffic held back).
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { createSigner, createVerifier } from "../../src/core/identity.js";
+import { ReceiptLedger } from "../../src/core/owner/ledger.js";
+import { openRoster, signRoster } from "../../src/core/owner/roster.js";
+import { OwnerService, OwnerServiceError } from "../../src/core/owner/service.js";
+import type { EngineEvent } from "../../src/core/types.js";
+import { decodeOwnerNews, decodeReport } from "../../src/wire/owner-codec.js";
+import { CHANNEL, enc, identity, makeEngine } from "./fixtures.js";
+
+const owner = identity(900);
+const [alice, bob, carol, mallory] = [identity(901), identity(902), identity(903), identity(904)];
+const verify = createVerifier();
+
+function roster(members = [owner, alice, bob, carol], version = 1) {
+  const bytes = signRoster(
+    { channelId: CHANNEL, version, members: members.map((m) => m.senderId), owner: owner.senderId },
+    createSigner(owner.secretKey),
+  );
+  return { bytes, index: openRoster(bytes, CHANNEL, owner.senderId, verify) };
+}
+
+/** Three members with the roster, and the owner's service; alice sends, bob and carol receive. */
+function channel() {
+  const { index } = roster();
+  const engines = [alice, bob, carol].map((id, i) => {
+    const e = makeEngine({ id, seed: i + 1 });
+    e.owner.setRoster(index);
+    e.setOwnerPath(true, 0);
+    return e;
+  });
+  const service = new OwnerService({ channelId: CHANNEL, roster: index, verify, window: 64 });
+  return { engines, service, index };
+}
+
+const acks = (events: readonly EngineEvent[]) =>
+  events.flatMap((e) => (e.type === "acknowledged" ? [{ by: e.by, count: e.count, members: e.members }] : []));
+
+describe("roster", () => {
+  it("opens a roster signed by the owner, and names what is wrong with one that is not", () => {
+    const { bytes, index } = roster();
+    assert.equal(index.size, 4);
+    assert.equal(index.indexOf(bob.senderId), 2);
+    assert.throws(
+      () => openRoster(bytes, "other", owner.senderId, verify),
+      /roster is for channel "community\/general"/,
+    );
+    assert.throws(() => openRoster(bytes, CHANNEL, alice.senderId, verify), /signed for owner/);
+    const tampered = bytes.slice();
+    tampered[tampered.length - 1]! ^= 1;
+    assert.throws(() => openRoster(tampered, CHANNEL, owner.senderId, verify), /signature does not verify/);
+  });
+
+  it("maps a holders bitmap back to member ids", () => {
+    const { index } = roster();
+    assert.deepEqual(index.holders(Uint8Array.of(0b1010)), [alice.senderId, carol.senderId]);
+  });
+});
+
+describe("receipt ledger", () => {
+  it("counts each (message, holder) once, whatever order and repetition the reports come in", () => {
+    const ledger = new ReceiptLedger(4, 16);
+    ledger.noteMessage(1, 5);
+    assert.equal(ledger.noteHeld(2, 1, 1, 5), 5);
+    assert.equal(ledger.noteHeld(2, 1, 3, 5), 0);
+    assert.equal(ledger.noteHeld(3, 1, 4, 4), 1);
+    assert.equal(ledger.receipt(1, 4)?.count, 2);
+    assert.equal(ledger.receipt(1, 5)?.count, 1);
+    assert.equal(ledger.noteHeld(1, 1, 1, 5), 0, "a sender holding its own messages is no receipt");
+  });
+
+  it("keeps holders for a window of messages per sender and reports changes since a cursor", () => {
+    const ledger = new ReceiptLedger(3, 4);
+    for (let seq = 1; seq <= 10; seq++) ledger.noteMessage(0, seq);
+    ledger.noteHeld(1, 0, 1, 10);
+    assert.equal(ledger.receipt(0, 6), undefined, "older than the window");
+    assert.equal(ledger.receipt(0, 7)?.count, 1);
+    const cursor = ledger.cursor;
+    ledger.noteHeld(2, 0, 9, 10);
+    assert.deepEqual(
+      ledger.receiptsSince(0, cursor, 100).map((r) => [r.sequence, r.count]),
+      [
+        [9, 2],
+        [10, 2],
+      ],
+    );
+    assert.deepEqual(ledger.headsSince(0), [{ sender: 0, sequence: 10 }]);
+    assert.ok(ledger.sizes().tracked <= 8);
+  });
+});
+
+describe("owner service and member engines", () => {
+  it("turns members' reports into receipts for the sender, counted against the roster", () => {
+    const { engines, service } = channel();
+    const [a, b, c] = engines as [
+      ReturnType<typeof makeEngine>,
+      ReturnType<typeof makeEngine>,
+      ReturnType<typeof makeEngine>,
+    ];
+    const sent = a.send(enc("hello"), 10);
+    service.noteMessage(alice.senderId, sent.sequence!);
+    for (const e of [b, c]) e.receive(sent.outgoing[0]!.bytes, 20);
+    for (const e of [b, c]) {
+      const report = e.owner.takeReport(30)!;
+      assert.equal(service.acceptReport(report.bytes), e.senderId);
+      e.owner.reportDone(report.token, true);
+      assert.equal(e.owner.takeReport(31), undefined, "nothing new to report");
+    }
+    const news = a.owner.applyNews(service.newsBytes(alice.senderId, a.owner.cursor()), 40);
+    assert.equal(news.stale, false);
+    assert.deepEqual(acks(news.events), [
+      { by: bob.senderId, count: 1, members: 3 },
+      { by: carol.senderId, count: 2, members: 3 },
+    ]);
+    const status = a.status(sent.messageId);
+    assert.ok(status?.own);
+    assert.equal(status.receipts.members, 3, "N is the roster minus the sender from the first response");
+    assert.deepEqual(acks(a.owner.applyNews(service.newsBytes(alice.senderId, a.owner.cursor()), 50).events), []);
+  });
+
+  it("tells a member the head of a sender whose last message it missed", () => {
+    const { engines, service } = channel();
+    const [a, , c] = engines;
+    const first = a!.send(enc("one"), 10);
+    const second = a!.send(enc("two"), 20);
+    c!.receive(first.outgoing[0]!.bytes, 30);
+    service.noteMessage(alice.senderId, 1);
+    service.noteMessage(alice.senderId, 2);
+    const step = c!.owner.applyNews(service.newsBytes(carol.senderId, 0), 40);
+    assert.deepEqual(
+      step.events.filter((e) => e.type === "missing"),
+      [{ type: "missing", ref: { senderId: alice.senderId, sequence: 2 }, source: "owner-head" }],
+    );
+    assert.equal(second.sequence, 2);
+  });
+
+  it("refuses reports that are forged, off the roster or for another channel, and applies none of them", () => {
+    const { engines, service } = channel();
+    const [a, b] = engines;
+    const sent = a!.send(enc("x"), 10);
+    service.noteMessage(alice.senderId, 1);
+    b!.receive(sent.outgoing[0]!.bytes, 20);
+    const good = b!.owner.takeReport(30)!.bytes;
+    const forged = good.slice();
+    forged[forged.length - 1]! ^= 1;
+    assert.throws(() => service.acceptReport(forged), OwnerServiceError);
+    const outsider = makeEngine({ id: mallory });
+    outsider.receive(sent.outgoing[0]!.bytes, 20);
+    assert.throws(() => service.acceptReport(outsider.owner.takeReport(30)!.bytes), /not on the roster/);
+    const elsewhere = makeEngine({ id: bob, channelId: "other" });
+    elsewhere.receive(makeEngine({ id: alice, channelId: "other" }).send(enc("y"), 5).outgoing[0]!.bytes, 6);
+    assert.throws(() => service.acceptReport(elsewhere.owner.takeReport(7)!.bytes), /report is for channel "other"/);
+    assert.deepEqual(service.counters, { reports: 0, refused: 3, pairs: 0 });
+    service.acceptReport(good);
+    assert.equal(service.receipt(alice.senderId, 1)?.count, 1);
+  });
+
+  it("folds a report that was lost into the next one", () => {
+    const { engines } = channel();
+    const [a, b] = engines;
+    const one = a!.send(enc("1"), 10);
+    b!.receive(one.outgoing[0]!.bytes, 11);
+    const lost = b!.owner.takeReport(12)!;
+    b!.owner.reportDone(lost.token, false);
+    const two = a!.send(enc("2"), 13);
+    b!.receive(two.outgoing[0]!.bytes, 14);
+    const next = decodeReport(b!.owner.takeReport(15)!.bytes);
+    assert.deepEqual(
+      next.held.map((h) => [h.first, h.last]),
+      [[1, 2]],
+    );
+  });
+
+  it("news against another roster version is stale until the member has that roster", () => {
+    const { engines, service } = channel();
+    const [a] = engines;
+    const newer = roster([owner, alice, bob, carol, mallory], 2);
+    service.replaceRoster(newer.index);
+    const bytes = service.newsBytes(alice.senderId, 0);
+    assert.equal(decodeOwnerNews(bytes).rosterSize, 5);
+    assert.equal(a!.owner.applyNews(bytes, 10).stale, true);
+    a!.owner.setRoster(newer.index);
+    assert.equal(a!.owner.applyNews(bytes, 11).stale, false);
+  });
+
+  it("with the owner path up, a gap waits ownerFetchGraceMs longer before the topic is asked", () => {
+    const up = makeEngine({ id: carol, seed: 3 });
+    const down = makeEngine({ id: carol, seed: 3 });
+    up.setOwnerPath(true, 0);
+    const sender = makeEngine({ id: alice });
+    sender.send(enc("1"), 10);
+    const two = sender.send(enc("2"), 20);
+    const three = sender.send(enc("3"), 30);
+    for (const e of [up, down]) {
+      e.receive(two.outgoing[0]!.bytes, 40);
+      e.receive(three.outgoing[0]!.bytes, 41);
+    }
+    assert.ok(up.nextDeadline()! > down.nextDeadline()!);
+    up.owner.lacks(up.missingRefs(), 50);
+    assert.ok(up.nextDeadline()! <= 50 + up.params.repairRequestDelayMs);
+  });
+
+  it("a member off the roster cannot post once the roster is known", () => {
+    const { engines, index } = channel();
+    const outsider = makeEngine({ id: mallory });
+    const step = engines[0]!.receive(outsider.send(enc("spam"), 5).outgoing[0]!.bytes, 10);
+    assert.deepEqual(
+      step.events.map((e) => (e.type === "rejected" ? e.code : e.type)),
+      ["not-a-member"],
+    );
+    assert.equal(index.has(mallory.senderId), false);
+  });
+});
