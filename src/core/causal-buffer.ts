@@ -6,9 +6,9 @@ import type { MessageId, SenderId } from "./ids.js";
 import { type DependencyKey, idKey, seqKey } from "./keys.js";
 import type { MessageCache } from "./message-cache.js";
 import type { Params } from "./params.js";
+import type { GapTracker } from "./repair/gaps.js";
 import type { SenderState, SenderTable } from "./senders.js";
 import type { StepBuilder } from "./step.js";
-import type { GapSource, MessageRef } from "./types.js";
 
 /** A received message waiting for its dependencies. */
 export interface WaitingMessage {
@@ -23,18 +23,7 @@ export interface WaitingMessage {
 }
 
 /** The part of the gap tracker a dependency check needs: registering (or just asking about) what is missing. */
-export interface MissingRegistry {
-  has(key: DependencyKey): boolean;
-  markMissing(
-    key: DependencyKey,
-    ref: MessageRef,
-    now: number,
-    source: GapSource,
-    hint: Uint8Array | undefined,
-    step: StepBuilder,
-  ): boolean;
-  openSequenceGap(state: SenderState, upTo: number, now: number, source: GapSource, step: StepBuilder): void;
-}
+export type MissingRegistry = Pick<GapTracker, "has" | "markMissing" | "openSequenceGap">;
 
 /**
  * Received messages waiting for their causal dependencies (an id named in their history, or their sender's
