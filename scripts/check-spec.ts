@@ -323,7 +323,7 @@ export function readSpecInputs(root = ROOT): {
     .filter((f) => !f.endsWith("coverage.test.ts"))
     .map((f) => ({ path: relative(root, join(root, "test", f)), text: readFileSync(join(root, "test", f), "utf8") }));
   return {
-    proto: read("proto/chorus/v1/message.proto"),
+    proto: ["message", "owner"].map((f) => read(`proto/chorus/v1/${f}.proto`)).join("\n"),
     spec: read("spec/chorus.md"),
     makeVectors: read("scripts/make-vectors.ts"),
     vectors,

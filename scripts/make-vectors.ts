@@ -22,6 +22,7 @@ import {
 } from "../src/core/index.js";
 import { appendSignature, encodeMessage, encodeUnsigned, MAX_LAMPORT, type WireMessage } from "../src/wire/index.js";
 import { messageJson } from "./vector-json.js";
+import { buildOwnerVectors } from "./vector-owner.js";
 import { buildScenarios } from "./vector-scenarios.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -325,6 +326,7 @@ const files: Record<string, unknown> = {
   "filter.json": filter,
   "signatures.json": signatures,
   "scenarios.json": buildScenarios(),
+  "owner.json": buildOwnerVectors(),
 };
 
 const check = process.argv.includes("--check");

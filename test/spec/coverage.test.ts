@@ -45,15 +45,21 @@ function replaceLine(text: string, pattern: RegExp, edit: (line: string) => stri
 }
 
 describe("spec coverage: .proto fields (spec section 5)", () => {
-  test("the parser finds every message, field and enum value of message.proto", () => {
+  test("the parser finds every message, field and enum value of message.proto and owner.proto", () => {
     const proto = parseProto(inputs.proto);
     const byName = new Map(proto.map((m) => [m.name, m]));
     assert.deepEqual([...byName.keys()].sort(), [
       "AckSummary",
+      "Head",
+      "HeldRange",
       "HistoryEntry",
       "Kind",
       "Message",
+      "OwnerNews",
+      "Receipt",
+      "ReceiptReport",
       "ReceivedUpTo",
+      "Roster",
       "SequenceRange",
     ]);
     const message = byName.get("Message")!;
