@@ -7,8 +7,13 @@ import { seqKey } from "./keys.js";
 import type { Params } from "./params.js";
 import type { DeliveredMessage } from "./types.js";
 
+/** The fields of a delivered message worth keeping: the decoded message itself (history, summary) is not kept. */
 interface CachedMessage {
-  readonly message: WireMessage;
+  readonly messageId: MessageId;
+  readonly senderId: SenderId;
+  readonly sequence: number | undefined;
+  readonly lamportTimestamp: bigint;
+  readonly content: Uint8Array;
   readonly bytes: Uint8Array;
   readonly deliveredAt: number;
   retrievalHint: Uint8Array | undefined;
@@ -64,8 +69,8 @@ export class MessageCache {
   ) {
     this.seen = new BoundedMap(params.maxSeenIds);
     this.givenUp = new BoundedMap(params.maxSeenIds);
-    this.cache = new BoundedMap(params.repairCacheSize, (id, { message }) => {
-      if (message.sequence !== undefined) this.bySeq.delete(seqKey(message.senderId, message.sequence));
+    this.cache = new BoundedMap(params.repairCacheSize, (id, entry) => {
+      if (entry.sequence !== undefined) this.bySeq.delete(seqKey(entry.senderId, entry.sequence));
       onEvict(id);
     });
     this.history = new Ring(params.causalHistorySize);
@@ -103,7 +108,16 @@ export class MessageCache {
     this.seen.set(id, true);
     // A late copy of a message given up on by id: delivered now, whatever the seen set forgets later.
     if (message.senderId !== this.self) this.givenUp.delete(id);
-    this.cache.set(id, { message, bytes, deliveredAt, retrievalHint: undefined });
+    this.cache.set(id, {
+      messageId: id,
+      senderId: message.senderId as SenderId,
+      sequence: message.sequence,
+      lamportTimestamp: message.lamportTimestamp ?? 0n,
+      content: message.content ?? new Uint8Array(),
+      bytes,
+      deliveredAt,
+      retrievalHint: undefined,
+    });
     if (message.sequence !== undefined) this.bySeq.set(seqKey(message.senderId, message.sequence), id);
     this.history.push(id);
   }
@@ -116,13 +130,10 @@ export class MessageCache {
     return this.cache.get(id)?.bytes;
   }
 
-  /** A cached message with its bytes. */
-  entryOf(id: MessageId): { readonly message: WireMessage; readonly bytes: Uint8Array } | undefined {
-    return this.cache.get(id);
-  }
-
-  messageOf(id: MessageId): WireMessage | undefined {
-    return this.cache.get(id)?.message;
+  /** (sender, sequence) of a cached message; undefined for SDS messages and for messages not cached. */
+  sequenceOf(id: MessageId): { senderId: SenderId; sequence: number } | undefined {
+    const cached = this.cache.get(id);
+    return cached?.sequence === undefined ? undefined : { senderId: cached.senderId, sequence: cached.sequence };
   }
 
   idAt(sender: string, seq: number): MessageId | undefined {
@@ -151,8 +162,16 @@ export class MessageCache {
   /** The recent delivered log (bounded by `repairCacheSize`), ordered by (lamport timestamp, message id). */
   deliveredLog(): DeliveredMessage[] {
     const out: DeliveredMessage[] = [];
-    for (const { message: m, deliveredAt } of this.cache.values()) {
-      out.push(deliveredView(m, deliveredAt, m.senderId === this.self));
+    for (const c of this.cache.values()) {
+      out.push({
+        messageId: c.messageId,
+        senderId: c.senderId,
+        sequence: c.sequence,
+        lamportTimestamp: c.lamportTimestamp,
+        content: c.content,
+        deliveredAt: c.deliveredAt,
+        own: c.senderId === this.self,
+      });
     }
     return out.sort(byLamportThenId);
   }
@@ -188,7 +207,11 @@ export class MessageCache {
       const m = decodeMessage(bytes, limits);
       const id = m.messageId as MessageId;
       this.cache.set(id, {
-        message: m,
+        messageId: id,
+        senderId: m.senderId as SenderId,
+        sequence: m.sequence,
+        lamportTimestamp: m.lamportTimestamp ?? 0n,
+        content: m.content ?? new Uint8Array(),
         bytes,
         deliveredAt: c.deliveredAt,
         retrievalHint: c.hint === undefined ? undefined : fromHex(c.hint),

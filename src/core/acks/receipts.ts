@@ -7,13 +7,13 @@ import { type MessageId, markPrefixHex, type SenderId } from "../ids.js";
 import type { MemberDirectory } from "../members.js";
 import { fromHex } from "../message-cache.js";
 import type { Params } from "../params.js";
+import { lazyOutgoing } from "../repair/responder.js";
 import type { StepBuilder } from "../step.js";
 import type { MessageStatus, OwnState } from "../types.js";
 
 interface OwnEntry {
   readonly messageId: MessageId;
   readonly sequence: number;
-  readonly message: WireMessage;
   readonly bytes: Uint8Array;
   readonly lamportTimestamp: bigint;
   readonly sentAt: number;
@@ -70,7 +70,6 @@ export class OwnReceipts {
     const entry: OwnEntry = {
       messageId,
       sequence,
-      message,
       bytes,
       lamportTimestamp: message.lamportTimestamp ?? 0n,
       sentAt,
@@ -188,7 +187,7 @@ export class OwnReceipts {
   confirmFromOwner(seq: number, holders: readonly SenderId[], step: StepBuilder): void {
     const own = this.at(seq);
     if (own === undefined) return;
-    for (const by of holders) if (by !== own.message.senderId) this.confirm(own, by, step);
+    for (const by of holders) this.confirm(own, by, step);
   }
 
   /** The "resend" timer of `id` fired at `at`: publish it again if nobody confirmed it, or a member lacks it. */
@@ -207,7 +206,7 @@ export class OwnReceipts {
     own.resendAt =
       own.resends < p.maxResends ? now + p.resendAfterMs * p.resendBackoff ** own.resends : Number.POSITIVE_INFINITY;
     if (Number.isFinite(own.resendAt)) this.timers.push({ at: own.resendAt, kind: "resend", key: id });
-    step.outgoing.push({ bytes: own.bytes, message: own.message, messageId: id, kind: "content", purpose: "resend" });
+    step.outgoing.push(lazyOutgoing(own.bytes, id, "resend"));
   }
 
   isLive(id: MessageId, at: number): boolean {
@@ -262,7 +261,6 @@ export class OwnReceipts {
       const entry: OwnEntry = {
         messageId: m.messageId as MessageId,
         sequence: m.sequence ?? 0,
-        message: m,
         bytes,
         lamportTimestamp: m.lamportTimestamp ?? 0n,
         sentAt: o.sentAt,

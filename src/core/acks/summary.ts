@@ -145,11 +145,10 @@ export class SummaryWriter {
     const ids: MessageId[] = [];
     if (capacity <= 0) return ids;
     for (const id of this.recentReceived.newest()) {
-      const cached = this.cache.messageOf(id);
-      const seq = cached?.sequence;
-      if (seq !== undefined) {
-        const state = marked.get(cached!.senderId as SenderId);
-        if (state !== undefined && state.contiguous >= seq && seq >= state.runStart) continue;
+      const cached = this.cache.sequenceOf(id);
+      if (cached !== undefined) {
+        const state = marked.get(cached.senderId);
+        if (state !== undefined && state.contiguous >= cached.sequence && cached.sequence >= state.runStart) continue;
       }
       ids.push(id);
       if (ids.length >= capacity) break;

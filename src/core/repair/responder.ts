@@ -1,4 +1,4 @@
-import type { WireMessage } from "../../wire/index.js";
+import { decodeMessage, type WireMessage } from "../../wire/index.js";
 import { BoundedMap } from "../bounded.js";
 import type { CausalBuffer } from "../causal-buffer.js";
 import type { TimerHeap } from "../heap.js";
@@ -9,9 +9,25 @@ import type { MessageCache } from "../message-cache.js";
 import type { Params } from "../params.js";
 import { RateWindow } from "../rate-window.js";
 import type { StepBuilder } from "../step.js";
+import type { Outgoing } from "../types.js";
 import type { GapTracker } from "./gaps.js";
 
 const MAX_RANGE_LOOKUPS_PER_MESSAGE = 1_024;
+
+/** An outgoing content message whose decoded form is made from its bytes on first use. */
+export function lazyOutgoing(bytes: Uint8Array, messageId: MessageId, purpose: "repair-response" | "resend"): Outgoing {
+  let message: WireMessage | undefined;
+  return {
+    bytes,
+    messageId,
+    kind: "content",
+    purpose,
+    get message(): WireMessage {
+      message ??= decodeMessage(bytes);
+      return message;
+    },
+  };
+}
 
 /**
  * Answers other members' repair requests by rebroadcasting what we hold, after a suppression delay (at once for
@@ -124,18 +140,18 @@ export class Responder {
 
   private respond(id: MessageId, now: number, step: StepBuilder): void {
     this.scheduled.delete(id);
-    const held = this.cache.entryOf(id) ?? this.buffer.entryOf(id);
-    if (held === undefined) return;
+    const waiting = this.buffer.entryOf(id);
+    const bytes = this.cache.bytesOf(id) ?? waiting?.bytes;
+    if (bytes === undefined) return;
     // An owner's larger share comes from its parameters (OWNER_PARAMS), not from being preferred.
     if (!this.budget.take(this.params.responseBudgetPer600s, now)) return;
     this.sawOnWire(id, now);
-    step.outgoing.push({
-      bytes: held.bytes,
-      message: held.message,
-      messageId: id,
-      kind: "content",
-      purpose: "repair-response",
-    });
+    // The cache keeps bytes, not decoded messages (memory): a caller that wants the message decodes it once.
+    step.outgoing.push(
+      waiting === undefined
+        ? lazyOutgoing(bytes, id, "repair-response")
+        : { bytes, message: waiting.message, messageId: id, kind: "content", purpose: "repair-response" },
+    );
   }
 
   isLive(id: MessageId, at: number): boolean {
