@@ -4,6 +4,7 @@ import { chorusCpu, sdsCpu } from "./cpu.js";
 import { chorusThroughput, sdsThroughput } from "./decode.js";
 import { type Job, RESULT_PREFIX } from "./lib/jobs.js";
 import { chorusMemory, sdsMemory } from "./memory.js";
+import { ownerCost } from "./owner.js";
 import { chorusWire, sdsWire } from "./wire.js";
 
 async function run(job: Job): Promise<unknown> {
@@ -16,6 +17,8 @@ async function run(job: Job): Promise<unknown> {
       return job.impl === "chorus" ? chorusWire(job) : sdsWire(job.members, job.chat);
     case "decode":
       return job.impl === "chorus" ? chorusThroughput(job) : sdsThroughput(job);
+    case "owner":
+      return ownerCost(job.members, job.messages);
   }
 }
 

@@ -4,6 +4,7 @@ import type { CpuResult } from "./cpu.js";
 import type { ThroughputResult } from "./decode.js";
 import { type Ratio, ratio, type Stats } from "./lib/measure.js";
 import type { MemoryResult } from "./memory.js";
+import type { OwnerResult } from "./owner.js";
 import type { WireResult } from "./wire.js";
 
 export const SCHEMA = "chorus-bench/1";
@@ -60,6 +61,8 @@ export interface Results {
     /** Chorus decode throughput over SDS decode throughput. */
     readonly ratio: number;
   } | null;
+  /** Null when the section was not run (--only), or in results from before it existed. */
+  readonly owner?: { readonly unit: string; readonly rows: readonly OwnerResult[] } | null;
   readonly notes: readonly string[];
 }
 
@@ -112,6 +115,7 @@ export function formatTable(r: Results): string {
   if (r.wire.rows.length > 0) formatWire(r, out);
   if (r.memory !== null) formatMemory(r.memory, out);
   if (r.decode !== null) formatDecode(r.decode, out);
+  if (r.owner != null) formatOwner(r.owner, out);
   for (const n of r.notes) out.push(`note: ${n}`);
   return out.join("\n");
 }
@@ -209,6 +213,24 @@ function formatDecode(d: NonNullable<Results["decode"]>, out: string[]): void {
     ),
   );
   out.push(`  Chorus / SDS decode: ${d.ratio.toFixed(1)}x\n`);
+}
+
+function formatOwner(o: NonNullable<Results["owner"]>, out: string[]): void {
+  out.push("Owner path: what the owner pays per message (every member reports it; native ed25519)");
+  out.push(
+    table(
+      ["roster", "reports", "CPU µs/msg", "CPU µs/msg/member", "bytes/msg", "bytes/msg/member"],
+      o.rows.map((r) => [
+        int(r.members),
+        int(r.reports),
+        int(r.cpuUsPerMessage),
+        r.cpuUsPerMessageAndMember.toFixed(1),
+        int(r.bytesPerMessage),
+        r.bytesPerMessageAndMember.toFixed(1),
+      ]),
+    ),
+  );
+  out.push("  Flat per-member columns: the owner's cost grows O(N) with the roster.\n");
 }
 
 // ------------------------------------------------------------------ chart
@@ -432,6 +454,17 @@ export function checkResults(value: unknown): string[] {
     );
     num((decode.sds.decode as { messagesPerSecond?: unknown })?.messagesPerSecond, "decode.sds.decode");
     num(decode.ratio, "decode.ratio");
+  }
+  const owner = value.owner;
+  if (owner !== undefined && owner !== null) {
+    if (!isObject(owner) || !Array.isArray(owner.rows) || owner.rows.length === 0) problems.push("owner.rows: missing");
+    else {
+      for (const [i, row] of (owner.rows as unknown[]).entries()) {
+        const r = isObject(row) ? row : {};
+        for (const key of ["members", "reports", "cpuUsPerMessage", "bytesPerMessage"])
+          num(r[key], `owner.rows[${i}].${key}`);
+      }
+    }
   }
   if (!Array.isArray(value.notes)) problems.push("notes: missing");
   return problems;

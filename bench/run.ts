@@ -18,6 +18,7 @@ import type { CpuResult } from "./cpu.js";
 import type { ThroughputResult } from "./decode.js";
 import { type Job, RESULT_PREFIX } from "./lib/jobs.js";
 import type { MemoryResult } from "./memory.js";
+import type { OwnerResult } from "./owner.js";
 import {
   type CpuRow,
   cpuRow,
@@ -44,6 +45,8 @@ interface Plan {
   readonly wire: readonly { members: number; chat: number; rate: number; tailSeconds: number; loss: number }[];
   readonly sdsWireMessages: number;
   readonly decode: { readonly pool: number; readonly warmup: number; readonly iterations: number };
+  /** Roster sizes and messages for the owner path's cost. */
+  readonly owner: readonly { members: number; messages: number }[];
 }
 
 const QUICK: Plan = {
@@ -60,6 +63,10 @@ const QUICK: Plan = {
   ],
   sdsWireMessages: 100,
   decode: { pool: 100, warmup: 20, iterations: 15 },
+  owner: [
+    { members: 100, messages: 20 },
+    { members: 1_000, messages: 5 },
+  ],
 };
 
 const FULL: Plan = {
@@ -76,9 +83,14 @@ const FULL: Plan = {
   ],
   sdsWireMessages: 600,
   decode: { pool: 1_000, warmup: 10, iterations: 30 },
+  owner: [
+    { members: 100, messages: 100 },
+    { members: 1_000, messages: 20 },
+    { members: 10_000, messages: 3 },
+  ],
 };
 
-const SECTIONS = ["cpu", "wire", "memory", "decode"] as const;
+const SECTIONS = ["cpu", "wire", "memory", "decode", "owner"] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Args {
@@ -108,7 +120,9 @@ function parseArgs(argv: readonly string[]): Args {
       only = new Set(names as Section[]);
     } else if (a === "--sizes") sizes = value().split(",").map(Number);
     else if (a === "--help" || a === "-h") {
-      console.log("usage: npm run bench -- [--quick] [--out DIR] [--only cpu,wire,memory,decode] [--sizes 1000,10000]");
+      console.log(
+        "usage: npm run bench -- [--quick] [--out DIR] [--only cpu,wire,memory,decode,owner] [--sizes 1000,10000]",
+      );
       process.exit(0);
     } else throw new RangeError(`unknown argument "${a}"`);
   }
@@ -332,6 +346,15 @@ async function main(): Promise<void> {
     };
   }
 
+  let owner: NonNullable<Results["owner"]> | undefined;
+  if (args.only.has("owner")) {
+    const rows = await runJobs<OwnerResult>(
+      plan.owner.map((o) => ({ kind: "owner", impl: "chorus", ...o })),
+      args.quick,
+    );
+    owner = { unit: "owner CPU (µs) and bytes per message, every member reporting every message", rows };
+  }
+
   const first = cpu[0]?.chorus;
   const last = cpu[cpu.length - 1]?.chorus;
   const results: Results = {
@@ -354,6 +377,7 @@ async function main(): Promise<void> {
     wire: { unit: "bytes per message beyond the payload", p99Target: WIRE_P99_TARGET, rows: wire },
     memory: memory ?? null,
     decode: decode ?? null,
+    owner: owner ?? null,
     notes,
   };
 

@@ -19,6 +19,7 @@ export type Job =
       tailSeconds: number;
       loss: number;
     }
-  | { kind: "decode"; impl: "chorus" | "sds"; pool: number; warmup: number; iterations: number };
+  | { kind: "decode"; impl: "chorus" | "sds"; pool: number; warmup: number; iterations: number }
+  | { kind: "owner"; impl: "chorus"; members: number; messages: number };
 
 export const RESULT_PREFIX = "BENCH-RESULT ";

@@ -13,7 +13,7 @@ import { signedPortion } from "../wire/index.js";
 const PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
 const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 const DOMAIN = Buffer.from("chorus/sig/v1");
-const MAX_KEYS = 4_096;
+const MAX_KEYS = 16_384;
 
 export function nativeSigner(secretKey: Uint8Array): (unsigned: Uint8Array) => Uint8Array {
   const key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, secretKey]), format: "der", type: "pkcs8" });

@@ -37,6 +37,13 @@ test("quick benchmark run writes valid results JSON and an SVG chart", { timeout
       [10, 100, 1_000],
     );
 
+    const owner = results.owner as { rows: { members: number }[] };
+    assert.deepEqual(
+      owner.rows.map((r) => r.members),
+      [100, 1_000],
+    );
+    assert.match(run.stdout, /Owner path: what the owner pays per message/);
+
     const svg = readFileSync(join(out, "latest.svg"), "utf8");
     assert.match(svg, /^<svg[\s\S]*<\/svg>\s*$/);
     assert.match(svg, /CPU per message/);
