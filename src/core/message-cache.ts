@@ -108,18 +108,23 @@ export class MessageCache {
     this.seen.set(id, true);
     // A late copy of a message given up on by id: delivered now, whatever the seen set forgets later.
     if (message.senderId !== this.self) this.givenUp.delete(id);
+    this.put(message, bytes, deliveredAt, undefined);
+    this.history.push(id);
+  }
+
+  private put(m: WireMessage, bytes: Uint8Array, deliveredAt: number, hint: Uint8Array | undefined): void {
+    const id = m.messageId as MessageId;
     this.cache.set(id, {
       messageId: id,
-      senderId: message.senderId as SenderId,
-      sequence: message.sequence,
-      lamportTimestamp: message.lamportTimestamp ?? 0n,
-      content: message.content ?? new Uint8Array(),
+      senderId: m.senderId as SenderId,
+      sequence: m.sequence,
+      lamportTimestamp: m.lamportTimestamp ?? 0n,
+      content: m.content ?? new Uint8Array(),
       bytes,
       deliveredAt,
-      retrievalHint: undefined,
+      retrievalHint: hint,
     });
-    if (message.sequence !== undefined) this.bySeq.set(seqKey(message.senderId, message.sequence), id);
-    this.history.push(id);
+    if (m.sequence !== undefined) this.bySeq.set(seqKey(m.senderId, m.sequence), id);
   }
 
   has(id: MessageId): boolean {
@@ -204,19 +209,7 @@ export class MessageCache {
     for (const id of s.lost) this.givenUp.set(id as MessageId, true);
     for (const c of s.cache) {
       const bytes = fromHex(c.bytes);
-      const m = decodeMessage(bytes, limits);
-      const id = m.messageId as MessageId;
-      this.cache.set(id, {
-        messageId: id,
-        senderId: m.senderId as SenderId,
-        sequence: m.sequence,
-        lamportTimestamp: m.lamportTimestamp ?? 0n,
-        content: m.content ?? new Uint8Array(),
-        bytes,
-        deliveredAt: c.deliveredAt,
-        retrievalHint: c.hint === undefined ? undefined : fromHex(c.hint),
-      });
-      if (m.sequence !== undefined) this.bySeq.set(seqKey(m.senderId, m.sequence), id);
+      this.put(decodeMessage(bytes, limits), bytes, c.deliveredAt, c.hint === undefined ? undefined : fromHex(c.hint));
     }
     for (const id of s.history) this.history.push(id as MessageId);
   }

@@ -1,6 +1,6 @@
 /**
  * Seeded pseudo-random numbers, the one source of them in the project. Nothing here reads the clock or
- * Math.random: the same seed gives the same numbers, bit for bit, which is what makes a simulation
+ * the platform's random source: the same seed gives the same numbers, bit for bit, which is what makes a simulation
  * replay from its seed and the recorded test vectors reproducible.
  *
  * Two generators share one set of draws (`Random`):
