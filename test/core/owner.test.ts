@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createSigner, createVerifier } from "../../src/core/identity.js";
-import { ReceiptLedger } from "../../src/core/owner/ledger.js";
+import { CLAIM_MARGIN, ReceiptLedger } from "../../src/core/owner/ledger.js";
 import { openRoster, signRoster } from "../../src/core/owner/roster.js";
 import { OwnerService, OwnerServiceError } from "../../src/core/owner/service.js";
 import type { EngineEvent } from "../../src/core/types.js";
@@ -69,6 +69,13 @@ describe("receipt ledger", () => {
     assert.equal(ledger.receipt(1, 4)?.count, 2);
     assert.equal(ledger.receipt(1, 5)?.count, 1);
     assert.equal(ledger.noteHeld(1, 1, 1, 5), 0, "a sender holding its own messages is no receipt");
+  });
+
+  it("keeps claims past a sender's head to a small margin", () => {
+    const ledger = new ReceiptLedger(4, 16);
+    ledger.noteMessage(1, 5);
+    assert.equal(ledger.noteHeld(2, 1, 1, 1_000_000), 5 + CLAIM_MARGIN);
+    assert.equal(ledger.sizes().tracked, 5 + CLAIM_MARGIN);
   });
 
   it("keeps holders for a window of messages per sender and reports changes since a cursor", () => {

@@ -1,5 +1,8 @@
 import type { ReceiptNews } from "../../wire/owner-codec.js";
 
+/** Sequence numbers past a sender's head that a report may claim (it arrived at the member before the owner). */
+export const CLAIM_MARGIN = 16;
+
 /** One message of one sender in the window: who holds it, as a bitmap over roster indices. */
 interface Track {
   readonly holders: Uint8Array;
@@ -83,9 +86,10 @@ export class ReceiptLedger {
   noteHeld(holder: number, sender: number, first: number, last: number): number {
     if (holder === sender) return 0;
     const book = this.book(sender);
-    // A member may report a message before the owner has it; claims reach at most a window past the head.
+    // A member may report a message before the owner has it: claims reach a few numbers past the head, so that
+    // a member making up claims cannot make the owner keep bitmaps for messages that do not exist.
     const from = Math.max(first, book.head - this.window + 1, 1);
-    const to = Math.min(last, book.head + this.window);
+    const to = Math.min(last, book.head + CLAIM_MARGIN);
     let added = 0;
     for (let seq = from; seq <= to; seq++) {
       let track = book.tracks.get(seq);
