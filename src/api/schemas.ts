@@ -254,9 +254,11 @@ export const getMessageSchema = {
   summary: "One message: state and receipts",
   description:
     "For own messages, `state` is pending, possibly-acknowledged or acknowledged (with the owner's receipts " +
-    "counted in), and `receipts` says who holds it. A member also asks the owner (within a bounded time; skipped while the owner is away), so " +
-    "it counts members it never heard from. For others' messages, `state` is delivered, pending (waiting " +
-    "for what it depends on), missing or lost.",
+    "counted in), and `receipts` says who holds it (`ackedBy`) and who not yet (`notYet`) of N (`members`). " +
+    "In a channel with a roster, N is the roster minus the sender and the owner pushes receipts as members " +
+    "report them; without one, a member also asks the owner (within a bounded time; skipped while the owner " +
+    "is away), so it counts members it never heard from. For others' messages, `state` is delivered, pending " +
+    "(waiting for what it depends on), missing or lost.",
   tags: ["messages"],
   params: {
     type: "object",
