@@ -1,4 +1,11 @@
-import { type Identity, identityFromSecretKey, OWNER_PARAMS, type Params, type SenderId } from "../core/index.js";
+import {
+  type Identity,
+  identityFromSecretKey,
+  OWNER_PARAMS,
+  type Params,
+  type SenderId,
+  type SignatureVerifier,
+} from "../core/index.js";
 import { nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
 import type { Store, StoredMessage } from "../storage/index.js";
 import { type Transport, TransportError } from "../transport/transport.js";
@@ -79,6 +86,7 @@ const MISSING_DEBOUNCE_MS = 20;
 const DEFAULT_WATCH_HOLD_MS = 20_000;
 const MAX_WATCH_HOLD_MS = 20_000;
 const DEFAULT_OWNER_WINDOW = 256;
+const VERIFIER_KEYS = 4_096;
 
 /**
  * A running Chorus member or owner: channels (engine + timers), durable store, transport. The owner also
@@ -94,7 +102,7 @@ export class ChorusNode {
   private readonly clock: () => number;
   private readonly channels = new Map<string, ChannelRuntime>();
   private readonly sign: (unsigned: Uint8Array) => Uint8Array;
-  private readonly verifySignature = nativeVerifier();
+  private readonly verifySignature: SignatureVerifier;
   private readonly listeners = new Set<(event: NodeEvent) => void>();
   private ownerPeer: string | undefined;
   private ownerSenderId: string | undefined;
@@ -120,6 +128,8 @@ export class ChorusNode {
     }
     this.identity = identityFromSecretKey(secret);
     this.sign = nativeSigner(secret);
+    // One decoded key per roster member: an owner verifies every member's reports.
+    this.verifySignature = nativeVerifier(Math.max(VERIFIER_KEYS, (options.roster?.length ?? 0) + 64));
     this.params = options.role === "owner" ? { ...OWNER_PARAMS, ...options.params } : { ...options.params };
     for (const channelId of options.channels ?? []) this.store.joinChannel(channelId);
     this.rosterOwner = options.ownerSenderId;
@@ -245,7 +255,7 @@ export class ChorusNode {
         candidates: () => (this.ownerPeer === undefined ? [] : [this.ownerPeer]).concat(this.transport.peers()),
         found: (peer, ownerId) => {
           this.rosterOwner ??= ownerId;
-          this.adoptOwner(peer, ownerId);
+          if (peer !== undefined) this.adoptOwner(peer, ownerId);
         },
         fallbackFetch: (r) => this.askOwnerSoon(r),
       },

@@ -27,8 +27,8 @@ export interface OwnerClientContext {
   ownerId(): string | undefined;
   /** Peers to ask for the roster, the owner's last known peer first. */
   candidates(): string[];
-  /** `peer` served a roster signed by `ownerId`: it is the owner. */
-  found(peer: string, ownerId: string): void;
+  /** `peer` served a roster signed by `ownerId`: it is the owner (no peer: a cached roster named the owner). */
+  found(peer: string | undefined, ownerId: string): void;
   /** Missing messages while the owner path is down: the node's other ways (history service, topic). */
   fallbackFetch(runtime: ChannelRuntime): void;
 }
@@ -112,6 +112,8 @@ export class OwnerClient {
     fetchedMessages: 0,
   };
   private peer: string | undefined;
+  /** The peer that last served our roster. */
+  private lastPeer: string | undefined;
   private up = false;
   private notKept = false;
   private failures = 0;
@@ -146,7 +148,7 @@ export class OwnerClient {
     const cached = this.runtime.cachedRoster;
     if (cached !== undefined) {
       try {
-        this.adopt(cached);
+        this.ctx.found(undefined, this.adopt(cached));
       } catch {
         // A roster from another owner, or damaged: fetch a new one.
       }
@@ -241,21 +243,26 @@ export class OwnerClient {
   private async locate(): Promise<boolean> {
     this.notKept = false;
     const peers = [...new Set(this.ctx.candidates())].slice(0, MAX_CANDIDATES);
+    // The peer that served our roster before only needs to say it is unchanged (the transport authenticates peers).
+    const held = this.owner.roster()?.version ?? 0;
     const answers = peers.map(async (peer) => {
-      const response = await this.request({ kind: "roster", channelId: this.channelId, known: 0 }, peer);
+      const known = peer === this.lastPeer ? held : 0;
+      const response = await this.request({ kind: "roster", channelId: this.channelId, known }, peer);
       if (response.status === "refused" && response.code === "notKept") this.notKept = true;
+      if (response.status === "unchanged" && known !== 0) return { peer, roster: undefined };
       if (response.status !== "roster") throw new Error(`no roster from ${peer}`);
       this.open(response.roster);
       return { peer, roster: response.roster };
     });
-    let winner: { peer: string; roster: Uint8Array };
+    let winner: { peer: string; roster: Uint8Array | undefined };
     try {
       winner = await Promise.any(answers);
     } catch {
       return false;
     }
-    const ownerId = this.adopt(winner.roster);
+    const ownerId = winner.roster === undefined ? this.owner.roster()!.roster.owner : this.adopt(winner.roster);
     this.peer = winner.peer;
+    this.lastPeer = winner.peer;
     this.notKept = false;
     this.ctx.found(winner.peer, ownerId);
     this.succeeded();

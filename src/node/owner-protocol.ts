@@ -66,7 +66,29 @@
  *
  * Which responses answer which request: REPORT → NEWS | REFUSED; WATCH → NEWS | REFUSED;
  * FETCH → MESSAGES | REFUSED; ROSTER → ROSTER | UNCHANGED | REFUSED. Any other pairing is a protocol error
- * on the requester's side.
+ * on the requester's side. FETCH is answered from the owner's store for any channel it keeps, with or
+ * without a roster; REPORT, WATCH and ROSTER only for channels with a roster (NOT_KEPT otherwise).
+ *
+ * ## How the two sides use it (this implementation: owner-server.ts, owner-client.ts)
+ *
+ * Member. Finds the owner by sending ROSTER to its peers (the last owner peer first, with `known` set; the
+ * others with 0): the first peer that serves a roster signed by the owner's sender id (configured; without
+ * one, the roster's own `owner` field the first time, then that id) is the owner. It keeps one WATCH open
+ * (holdMs 20,000, its own timeout holdMs + 5 s) and sends another as soon as one is answered; sends a REPORT
+ * when the engine has something new to report, at most every 250 ms (2 s after a failed or refused one);
+ * sends a FETCH 20 ms after the engine detects a gap, for everything missing that the owner did not lack in
+ * the last 10 s, and tells the engine what the owner lacked. It applies a NEWS's receipts at once and its
+ * heads 1 s later (a message the owner just got is usually still on its way over the topic). NEWS for another
+ * roster version (or a refused REPORT) makes it fetch the roster again. The owner path is up from the first
+ * exchange that succeeds and down after 2 consecutive failed ones (a failed exchange: a transport error, a
+ * malformed or unexpected response); while it is down, receipts and repair go over the topic.
+ *
+ * Owner. Signs one roster per channel from its member list (itself first); the roster version is the
+ * owner's clock in ms when it signed it, at least one more than the last, and is also the epoch of its
+ * receipt ledger: a restarted owner publishes a new version, and members start their reports and cursors
+ * over. A REPORT is answered at once and wakes the WATCH of every sender it names; a sender's new head wakes
+ * every WATCH, at most once per second; a WATCH is held at most 20 s and 1 s less than the transport lets an
+ * inbound exchange last. The owner's own holdings enter the ledger as its own signed reports.
  */
 
 export const OWNER_PROTOCOL = "/chorus/owner/1";
