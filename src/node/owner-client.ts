@@ -55,6 +55,8 @@ export const HEAD_GRACE_MS = 1_000;
 /** Consecutive failed exchanges after which the owner path is down and the topic takes over. */
 const DOWN_AFTER_FAILURES = 2;
 const RETRY_MS = [250, 1_000, 2_000, 5_000];
+/** Every so often (and when the path comes back up) a WATCH asks for everything: every sender's head again. */
+const FULL_NEWS_EVERY_MS = 5 * 60_000;
 /** How often a member asks again whether an owner that keeps no roster for the channel has one now. */
 const NOT_KEPT_RETRY_MS = 30_000;
 /** What the owner did not have is not asked of it again for this long. */
@@ -117,6 +119,8 @@ export class OwnerClient {
   private up = false;
   private notKept = false;
   private failures = 0;
+  /** When the last WATCH asked for all news (cursor 0); -Infinity: the next one does. */
+  private fullNewsAt = Number.NEGATIVE_INFINITY;
   private active = false;
   private interrupt: (() => void) | undefined;
   private reportTimer: ReturnType<typeof setTimeout> | undefined;
@@ -210,12 +214,15 @@ export class OwnerClient {
   }
 
   private async watchOnce(): Promise<void> {
+    // Now and then, and after the path was down, from cursor 0: every head again, whatever was missed.
+    const full = this.ctx.clock() - this.fullNewsAt >= FULL_NEWS_EVERY_MS;
+    if (full) this.fullNewsAt = this.ctx.clock();
     const response = await this.request({
       kind: "watch",
       channelId: this.channelId,
       member: this.ctx.self,
       rosterVersion: this.owner.roster()?.version ?? 0,
-      cursor: this.owner.cursor(),
+      cursor: full ? 0 : this.owner.cursor(),
       holdMs: this.ctx.holdMs,
     });
     if (response.status === "news") {
@@ -314,7 +321,10 @@ export class OwnerClient {
     this.up = up;
     this.runtime.engine.setOwnerPath(up, this.ctx.clock());
     this.runtime.applyStep();
-    if (!up) return;
+    if (!up) {
+      this.fullNewsAt = Number.NEGATIVE_INFINITY;
+      return;
+    }
     this.scheduleReport();
     if (this.runtime.missingCount() > 0) this.onMissing();
   }

@@ -23,7 +23,7 @@ interface Trio {
   stop(): Promise<void>;
 }
 
-async function trio(options: { configureOwner?: boolean; holdMs?: number } = {}): Promise<Trio> {
+async function trio(options: { configureOwner?: boolean; holdMs?: number; window?: number } = {}): Promise<Trio> {
   const bus = new MemoryBus({ latency: { min: 1, max: 5 } });
   const keys = ["owner", "alice", "bob"].map(() => new Uint8Array(randomBytes(32)));
   const ids = keys.map((k) => identityFromSecretKey(k).senderId);
@@ -37,6 +37,7 @@ async function trio(options: { configureOwner?: boolean; holdMs?: number } = {})
       random: Math.random,
       params: PARAMS,
       ownerWatchHoldMs: options.holdMs ?? 2_000,
+      ...(options.window === undefined ? {} : { ownerWindow: options.window }),
       ...(role === "owner" ? { roster: ids.slice(1) } : {}),
       ...(role === "member" && options.configureOwner !== false ? { ownerSenderId: ids[0]! } : {}),
     });
@@ -134,6 +135,39 @@ describe("owner path (memory bus)", () => {
     );
     assert.ok(t.bob.ownerPathStats().client.fetchedMessages >= 1, "fetched from the owner");
     assert.ok(t.owner.ownerPathStats().server!.fetches >= 1);
+  });
+
+  it("the owner's ledger keeps a window of messages per sender, however many are sent", async () => {
+    const t = await trio({ window: 16 });
+    running.push(t);
+    await up(t.alice);
+    await up(t.bob);
+    const sent = Array.from({ length: 80 }, (_, i) => t.alice.channel(CHANNEL).send(text(`m${i}`), false));
+    const last = sent.at(-1)!.messageId;
+    await pollUntil(
+      "the last message at 2 of 2",
+      async () => (await t.alice.messageView(CHANNEL, last))?.receipts?.count === 2,
+      WAIT,
+    );
+    const { ledgerMessages, pairsLearnt } = t.owner.ownerPathStats().server!;
+    assert.ok(ledgerMessages <= 2 * 16, `the ledger tracks ${ledgerMessages} messages`);
+    assert.ok(pairsLearnt >= 2 * 16, `pairs learnt: ${pairsLearnt}`);
+  });
+
+  it("what the owner lacks too is asked for on the topic, without waiting out the owner's grace", async () => {
+    const t = await trio();
+    running.push(t);
+    await up(t.alice);
+    await up(t.bob);
+    const one = t.alice.channel(CHANNEL).send(text("one"), false);
+    await pollUntil("bob to deliver one", () => t.bob.getMessage(CHANNEL, one.messageId)?.deliveredPos, WAIT);
+    // Neither bob nor the owner hears "two"; both hear "three", and bob finds "two" missing.
+    t.bus.partition(["alice"], ["bob", "owner"]);
+    const two = t.alice.channel(CHANNEL).send(text("two"), false);
+    t.bus.heal();
+    t.alice.channel(CHANNEL).send(text("three"), false);
+    await pollUntil("bob to get two from alice", () => t.bob.getMessage(CHANNEL, two.messageId)?.deliveredPos, WAIT);
+    assert.ok(t.owner.ownerPathStats().server!.fetches >= 1, "bob asked the owner first");
   });
 
   it("falls back to the topic while the owner is away, and takes the owner path again when it is back", async () => {
