@@ -51,6 +51,99 @@ function catchUpTotal(node: ChorusNode, of: (report: ChorusNode["catchUps"][numb
   return [[{}, node.catchUps.reduce((sum, report) => sum + of(report), 0)]];
 }
 
+type OwnerStats = ReturnType<ChorusNode["ownerPathStats"]>;
+
+/** One total of the owner path: the owner's side (absent on members) or a member's client side. */
+function ownerTotal(node: ChorusNode, of: (stats: OwnerStats) => number | undefined): Sample[] {
+  const value = of(node.ownerPathStats());
+  return value === undefined ? [] : [[{}, value]];
+}
+
+/** A metric of the owner path, read at scrape time; `of` gives undefined where it does not apply (owner vs member). */
+function ownerRow(
+  name: string,
+  help: string,
+  type: "counter" | "gauge",
+  of: (stats: OwnerStats) => number | undefined,
+): MetricRow {
+  return { name, help, type, collect: ({ node }) => ownerTotal(node, of) };
+}
+
+/** Member-side totals: the owner node reports its own side instead. */
+const onMember = (of: (client: OwnerStats["client"]) => number) => (s: OwnerStats) =>
+  s.server === undefined ? of(s.client) : undefined;
+
+/** The owner path's metrics: what the owner serves (and keeps), and what a member sends and receives. */
+const OWNER_METRICS: readonly MetricRow[] = [
+  ownerRow(
+    "chorus_owner_reports_accepted_total",
+    "Receipt reports the owner accepted (signature and roster checked).",
+    "counter",
+    (s) => s.server?.reportsAccepted,
+  ),
+  ownerRow(
+    "chorus_owner_reports_refused_total",
+    "Receipt reports the owner refused.",
+    "counter",
+    (s) => s.server?.reportsRefused,
+  ),
+  ownerRow(
+    "chorus_owner_pairs_learnt_total",
+    "(message, member) receipts the owner learnt from reports.",
+    "counter",
+    (s) => s.server?.pairsLearnt,
+  ),
+  ownerRow(
+    "chorus_owner_news_sent_total",
+    "News the owner sent (answers to reports and watches).",
+    "counter",
+    (s) => s.server?.newsSent,
+  ),
+  ownerRow(
+    "chorus_owner_fetches_served_total",
+    "Gap fills (FETCH) the owner answered.",
+    "counter",
+    (s) => s.server?.fetches,
+  ),
+  ownerRow("chorus_owner_watches", "Members waiting for news (open watches).", "gauge", (s) => s.server?.watches),
+  ownerRow(
+    "chorus_owner_ledger_messages",
+    "Messages whose holders the owner's ledger keeps (bounded by its window).",
+    "gauge",
+    (s) => s.server?.ledgerMessages,
+  ),
+  ownerRow(
+    "chorus_owner_ledger_bytes",
+    "Bytes of holder bitmaps in the owner's ledger.",
+    "gauge",
+    (s) => s.server?.ledgerBytes,
+  ),
+  ownerRow(
+    "chorus_owner_reports_sent_total",
+    "Receipt reports of this member the owner accepted.",
+    "counter",
+    onMember((c) => c.reportsSent),
+  ),
+  ownerRow(
+    "chorus_owner_reports_failed_total",
+    "Receipt reports that failed or were refused (their claims go into the next one).",
+    "counter",
+    onMember((c) => c.reportsFailed),
+  ),
+  ownerRow(
+    "chorus_owner_news_received_total",
+    "News this member received from the owner.",
+    "counter",
+    onMember((c) => c.newsReceived),
+  ),
+  ownerRow(
+    "chorus_owner_fetched_messages_total",
+    "Messages this member fetched from the owner to fill gaps.",
+    "counter",
+    onMember((c) => c.fetchedMessages),
+  ),
+];
+
 /** Every metric of the API, in the order of the exposition. */
 export const METRICS: readonly MetricRow[] = [
   {
@@ -170,6 +263,14 @@ export const METRICS: readonly MetricRow[] = [
     type: "gauge",
     collect: ({ node }) => [[{}, node.transport.peers().length]],
   },
+  {
+    name: "chorus_owner_path_up",
+    help: "1 while the channel's owner path is up (members), or served here (the owner); 0 otherwise.",
+    type: "gauge",
+    labels: CHANNEL,
+    collect: ({ node }) => perChannel(node, (id) => (["up", "self"].includes(node.ownerPath(id)) ? 1 : 0)),
+  },
+  ...OWNER_METRICS,
 ];
 
 /** A registered metric, reduced to what the table drives: add to it, or replace its values at scrape time. */

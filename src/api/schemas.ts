@@ -70,14 +70,32 @@ export const logEntrySchema = {
 const receiptsSchema = {
   type: ["object", "null"],
   description:
-    "Who holds the message: the local view of own messages merged with the owner's aggregate (union of " +
-    "ackedBy, the larger member count). Null when nobody tracks it.",
-  required: ["count", "members", "ratio", "ackedBy"],
+    "Who holds the message: 'delivered to count of members'. In a channel with a roster (`denominator` " +
+    "roster), members is the roster minus the sender from the first answer on, and the owner pushes each " +
+    "member's receipt to the sender as it learns it. Without one (`denominator` heard-from), the local view " +
+    "of own messages is merged with the owner's aggregate (union of ackedBy, the larger member count). Null " +
+    "when nobody tracks it.",
+  required: ["count", "members", "ratio", "ackedBy", "notYet", "denominator"],
   properties: {
     count: { type: "integer", description: "Members known to hold it (not counting the sender)." },
-    members: { type: "integer", description: "Known members other than the sender." },
+    members: {
+      type: "integer",
+      description: "N: the roster's members other than the sender, or (without a roster) members heard from.",
+    },
     ratio: { type: "number", description: "count / members, 0 when no member is known." },
+    denominator: {
+      type: "string",
+      enum: ["roster", "heard-from"],
+      description: "What members counts: the channel's signed roster, or the members heard from (no roster).",
+    },
     ackedBy: { type: "array", items: { type: "string" }, description: "Sender ids of the members that hold it." },
+    notYet: {
+      type: "array",
+      items: { type: "string" },
+      description:
+        "Members counted in N not known to hold it yet: with a roster, exactly the others; without one, the " +
+        "members this node heard from.",
+    },
     possiblyBy: {
       type: "array",
       items: { type: "string" },
@@ -236,9 +254,11 @@ export const getMessageSchema = {
   summary: "One message: state and receipts",
   description:
     "For own messages, `state` is pending, possibly-acknowledged or acknowledged (with the owner's receipts " +
-    "counted in), and `receipts` says who holds it. A member also asks the owner (within a bounded time; skipped while the owner is away), so " +
-    "it counts members it never heard from. For others' messages, `state` is delivered, pending (waiting " +
-    "for what it depends on), missing or lost.",
+    "counted in), and `receipts` says who holds it (`ackedBy`) and who not yet (`notYet`) of N (`members`). " +
+    "In a channel with a roster, N is the roster minus the sender and the owner pushes receipts as members " +
+    "report them; without one, a member also asks the owner (within a bounded time; skipped while the owner " +
+    "is away), so it counts members it never heard from. For others' messages, `state` is delivered, pending " +
+    "(waiting for what it depends on), missing or lost.",
   tags: ["messages"],
   params: {
     type: "object",
@@ -315,6 +335,44 @@ export const membersSchema = {
               senderId: { type: "string" },
               lastHeardAt: { type: "integer", description: "Unix ms." },
             },
+          },
+        },
+      },
+    },
+    ...errors,
+  },
+};
+
+export const rosterSchema = {
+  summary: "The channel's roster and owner path",
+  description:
+    "The signed member list the owner publishes (the N of 'delivered to k of N'), as this node verified it, " +
+    "and whether the direct path to the owner (/chorus/owner/1) is up: receipts pushed within a second, gaps " +
+    "fetched from the owner in one round trip. Without a roster, receipts count the members heard from.",
+  tags: ["channels"],
+  params: channelParams,
+  response: {
+    200: {
+      description: "Roster and owner path.",
+      type: "object",
+      required: ["channelId", "denominator", "ownerPath", "roster"],
+      properties: {
+        channelId: { type: "string" },
+        denominator: { type: "string", enum: ["roster", "heard-from"], description: "What N in receipts counts." },
+        ownerPath: {
+          type: "string",
+          enum: ["up", "down", "none", "self"],
+          description:
+            "up: the owner answers (receipts and gap fill over the direct path); down: it does not answer now " +
+            "(the topic carries receipts and repair); none: no roster; self: this node is the owner and serves it.",
+        },
+        roster: {
+          type: ["object", "null"],
+          required: ["version", "owner", "members"],
+          properties: {
+            version: { type: "integer", description: "Rises with every change (and owner restart)." },
+            owner: { type: "string", description: "The owner's sender id, which signed it." },
+            members: { type: "array", items: { type: "string" }, description: "Sender ids, the owner's included." },
           },
         },
       },

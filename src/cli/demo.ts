@@ -1,4 +1,12 @@
-import { ChannelEngine, type EngineEvent, identityFromSecretKey, type Outgoing } from "../core/index.js";
+import {
+  ChannelEngine,
+  createSigner,
+  createVerifier,
+  type EngineEvent,
+  identityFromSecretKey,
+  type Outgoing,
+} from "../core/index.js";
+import { openRoster, signRoster } from "../core/owner/roster.js";
 import { seededRandom } from "../core/prng.js";
 
 export interface DemoOptions {
@@ -23,6 +31,7 @@ export function runDemo(options: DemoOptions): void {
   const random = seededRandom(options.seed);
   const names = ["alice", "bob", "carol"];
   const engines = names.map((_, i) => demoEngine(i, random));
+  giveRoster(engines);
   const nameOf = new Map(engines.map((e, i) => [e.senderId as string, names[i]!]));
   const inFlight: InFlight[] = [];
   let dropped = 0;
@@ -101,6 +110,21 @@ function demoEngine(i: number, random: () => number): ChannelEngine {
     now: 0,
     params: { syncIntervalMs: 20_000, resendAfterMs: 10_000, controlBudgetPer600s: 30 },
   });
+}
+
+/**
+ * The channel's member list, signed by the community's owner key (the demo runs no owner node): every member
+ * counts "delivered to k of N" against it, N = the other two, from the first receipt on.
+ */
+function giveRoster(engines: readonly ChannelEngine[]): void {
+  const owner = identityFromSecretKey(new Uint8Array(32).fill(9));
+  const channelId = engines[0]!.channelId;
+  const bytes = signRoster(
+    { channelId, version: 1, members: engines.map((e) => e.senderId), owner: owner.senderId },
+    createSigner(owner.secretKey),
+  );
+  const roster = openRoster(bytes, channelId, owner.senderId, createVerifier());
+  for (const e of engines) e.owner.setRoster(roster);
 }
 
 /** What each message's sender knows of its receipts, and whether every log came out the same. */

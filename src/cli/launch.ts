@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { nodeSenderId } from "./identity.js";
 
 const BIN = resolve(fileURLToPath(import.meta.url), "../../../bin/chorus.js");
 const READY = /ready: (http:\/\/\S+?)\/ /;
@@ -13,6 +14,10 @@ export interface NodeSpec {
   readonly listen?: string;
   readonly bootstrap?: readonly string[];
   readonly params?: Readonly<Record<string, number | boolean>>;
+  /** Owner: the roster's members (`--member`). */
+  readonly members?: readonly string[];
+  /** Member: the owner's sender id (`--owner`). */
+  readonly owner?: string;
 }
 
 export interface LaunchedNode {
@@ -31,6 +36,8 @@ export function launchNode(spec: NodeSpec, timeoutMs = 60_000): Promise<Launched
   if (spec.listen !== undefined) args.push("--listen", spec.listen);
   for (const b of spec.bootstrap ?? []) args.push("--bootstrap", b);
   for (const [k, v] of Object.entries(spec.params ?? {})) args.push("--param", `${k}=${v}`);
+  for (const m of spec.members ?? []) args.push("--member", m);
+  if (spec.owner !== undefined) args.push("--owner", spec.owner);
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -67,6 +74,13 @@ export interface MeshOptions {
   /** The owner listens on 127.0.0.1 at this port, member i at `basePort + i`. */
   readonly basePort: number;
   readonly params?: NodeSpec["params"];
+  /** Give the channel a roster: the owner lists every member, members check it against the owner's id. */
+  readonly roster?: boolean;
+}
+
+/** The roster flags of an owner and its members, from their data dirs (identities are created as needed). */
+export function rosterSpecs(ownerDir: string, memberDirs: readonly string[]): { owner: string; members: string[] } {
+  return { owner: nodeSenderId(ownerDir), members: memberDirs.map((dir) => nodeSenderId(dir)) };
 }
 
 /**
@@ -77,6 +91,8 @@ export interface MeshOptions {
 export async function launchMesh(options: MeshOptions, nodes: LaunchedNode[]): Promise<void> {
   const { root, basePort, params } = options;
   const channels = [options.channelId];
+  const memberDirs = Array.from({ length: options.members }, (_, i) => join(root, `member${i + 1}`));
+  const roster = options.roster === true ? rosterSpecs(join(root, "owner"), memberDirs) : undefined;
   const owner = await launchNode({
     name: "owner",
     role: "owner",
@@ -84,6 +100,7 @@ export async function launchMesh(options: MeshOptions, nodes: LaunchedNode[]): P
     channels,
     listen: `/ip4/127.0.0.1/tcp/${basePort}`,
     ...(params === undefined ? {} : { params }),
+    ...(roster === undefined ? {} : { members: roster.members }),
   });
   nodes.push(owner);
   const bootstrap = [await dialAddress(owner)];
@@ -91,11 +108,12 @@ export async function launchMesh(options: MeshOptions, nodes: LaunchedNode[]): P
     const member = await launchNode({
       name: `member${i}`,
       role: "member",
-      dataDir: join(root, `member${i}`),
+      dataDir: memberDirs[i - 1]!,
       channels,
       listen: `/ip4/127.0.0.1/tcp/${basePort + i}`,
       bootstrap: [...bootstrap],
       ...(params === undefined ? {} : { params }),
+      ...(roster === undefined ? {} : { owner: roster.owner }),
     });
     nodes.push(member);
     bootstrap.push(await dialAddress(member));

@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError } from "commander";
+import { senderIdOption } from "./identity.js";
 import type { NodeCommandOptions } from "./node-runner.js";
 import { integer } from "./options.js";
 
@@ -35,6 +36,18 @@ export function registerNodeCommand(program: Command): void {
     .option("--api-port <port>", "REST API port (0 picks a free one)", integer("--api-port", 0, 65_535), 8080)
     .option("--channel <id>", "channel to join at start (repeatable)", collect, [])
     .option("--param <name=value>", "engine parameter, e.g. syncIntervalMs=15000 (repeatable)", param, {})
+    .option(
+      "--member <senderId>",
+      "owner: a member of the channels' roster (repeatable; the owner is on it too)",
+      (v: string, prev: string[]) => [...prev, senderIdOption("--member")(v)],
+      [],
+    )
+    .option("--roster-file <path>", "owner: roster members, a JSON array or whitespace-separated sender ids")
+    .option(
+      "--owner <senderId>",
+      "member: the owner's sender id, which must sign the roster",
+      senderIdOption("--owner"),
+    )
     .action(async (opts: NodeCommandOptions) => {
       const listen = opts.listen.length > 0 ? opts.listen : ["/ip4/127.0.0.1/tcp/0"];
       const { runNode } = await import("./node-runner.js");

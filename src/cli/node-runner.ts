@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { createApi } from "../api/index.js";
 import { resolveParams } from "../core/index.js";
 import { ChorusNode, type Role } from "../node/node.js";
 import { SqliteStore } from "../storage/index.js";
 import "../transport/polyfill.js";
 import { Libp2pTransport } from "../transport/libp2p-transport.js";
+import { readRosterFile, storePath } from "./identity.js";
 
 export interface NodeCommandOptions {
   readonly dataDir: string;
@@ -18,6 +18,24 @@ export interface NodeCommandOptions {
   readonly channel: string[];
   /** Engine parameter overrides (see src/core/params.ts), validated by the engine. */
   readonly param?: Record<string, number | boolean>;
+  /** Owner: roster members (sender ids). */
+  readonly member?: string[];
+  /** Owner: a file of roster members. */
+  readonly rosterFile?: string;
+  /** Member: the owner's sender id. */
+  readonly owner?: string;
+}
+
+/** How long an inbound exchange may last: a member's WATCH waits up to 20 s for news. */
+const INBOUND_TIMEOUT_MS = 30_000;
+
+/** The roster an owner is started with (undefined: none), after checking that the flags fit the role. */
+function rosterOption(options: NodeCommandOptions): string[] | undefined {
+  const members = [...(options.member ?? []), ...(options.rosterFile ? readRosterFile(options.rosterFile) : [])];
+  const listed = (options.member?.length ?? 0) > 0 || options.rosterFile !== undefined;
+  if (options.role === "member" && listed) throw new Error("--member and --roster-file are for --role owner");
+  if (options.role === "owner" && options.owner !== undefined) throw new Error("--owner is for --role member");
+  return options.role === "owner" && listed ? members : undefined;
 }
 
 /** CSPRNG-backed uniform numbers: the engine's ack nonces must be unpredictable in a real node. */
@@ -29,15 +47,21 @@ function secureRandom(): number {
 export async function runNode(options: NodeCommandOptions): Promise<{ stop: () => Promise<void>; url: string }> {
   // Bad parameters fail here, naming the parameter, before anything is opened.
   resolveParams(options.param ?? {});
+  const roster = rosterOption(options);
   mkdirSync(options.dataDir, { recursive: true });
-  const store = new SqliteStore({ path: join(options.dataDir, "chorus.sqlite") });
+  const store = new SqliteStore({ path: storePath(options.dataDir) });
   let secret = store.getIdentity();
   if (secret === undefined) {
     secret = new Uint8Array(randomBytes(32));
     store.setIdentity(secret);
   }
   // One key for both: the peer id and the Chorus sender id name the same node.
-  const transport = new Libp2pTransport({ secretKey: secret, listen: options.listen, bootstrap: options.bootstrap });
+  const transport = new Libp2pTransport({
+    secretKey: secret,
+    listen: options.listen,
+    bootstrap: options.bootstrap,
+    inboundTimeoutMs: INBOUND_TIMEOUT_MS,
+  });
   const node = new ChorusNode({
     store,
     transport,
@@ -46,6 +70,8 @@ export async function runNode(options: NodeCommandOptions): Promise<{ stop: () =
     newSecretKey: () => new Uint8Array(randomBytes(32)),
     random: secureRandom,
     params: options.param ?? {},
+    ...(roster === undefined ? {} : { roster }),
+    ...(options.owner === undefined ? {} : { ownerSenderId: options.owner }),
   });
   await node.start();
   const api = createApi(node);

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { Command } from "commander";
-import { dialAddress, exited, type LaunchedNode, launchNode } from "./launch.js";
+import { dialAddress, exited, type LaunchedNode, launchNode, rosterSpecs } from "./launch.js";
 import { integer } from "./options.js";
 
 /** Runs an owner and `members` members as separate processes on loopback, until Ctrl-C. */
@@ -32,28 +32,25 @@ async function launchAll(
   nodes: LaunchedNode[],
   log: (line: string) => void,
 ): Promise<void> {
-  // Quicker syncs than the defaults, so that "delivered to k of N" fills in while you watch.
+  // Quicker syncs than the defaults: receipts ride the topic whenever the owner is away.
   const params = { syncIntervalMs: 15_000 };
   const channels = [options.channel];
+  // The channel's roster is the nodes started here: the owner lists the members, members check its signature.
+  const memberDirs = Array.from({ length: options.members }, (_, i) => join(options.dataDir, `member${i + 1}`));
+  const roster = rosterSpecs(join(options.dataDir, "owner"), memberDirs);
   const owner = await launchNode({
     name: "owner",
     role: "owner",
     dataDir: join(options.dataDir, "owner"),
     channels,
     params,
+    members: roster.members,
   });
   nodes.push(owner);
   const bootstrap = [await dialAddress(owner)];
   const members = await Promise.all(
-    Array.from({ length: options.members }, (_, i) =>
-      launchNode({
-        name: `member${i + 1}`,
-        role: "member",
-        dataDir: join(options.dataDir, `member${i + 1}`),
-        channels,
-        bootstrap,
-        params,
-      }),
+    memberDirs.map((dataDir, i) =>
+      launchNode({ name: `member${i + 1}`, role: "member", dataDir, channels, bootstrap, params, owner: roster.owner }),
     ),
   );
   nodes.push(...members);

@@ -42,6 +42,8 @@ interface StoredSnapshot {
   readonly engine: EngineSnapshot;
   /** Length of the delivered log when the snapshot was taken: deliveries after it are replayed at restart. */
   readonly delivered: number;
+  /** The owner's signed roster (hex), as last fetched: checked again when the channel opens. */
+  readonly roster?: string;
 }
 
 const SNAPSHOT_EVERY_MS = 2_000;
@@ -72,6 +74,8 @@ export class ChannelRuntime {
   private batched: (() => void)[] | undefined;
   /** Called with the refs of newly missing messages, so the node can ask the owner directly. */
   onMissing: ((runtime: ChannelRuntime) => void) | undefined;
+  /** The owner's signed roster as last fetched (kept in the stored snapshot), or undefined. */
+  cachedRoster: Uint8Array | undefined;
 
   private constructor(
     private readonly ctx: ChannelContext,
@@ -94,16 +98,12 @@ export class ChannelRuntime {
       ...(ctx.verifySignature === undefined ? {} : { verifySignature: ctx.verifySignature }),
     };
     const saved = store.getSnapshot(channelId);
-    let engine: ChannelEngine;
-    let replayFrom = 0;
-    if (saved === undefined) {
-      engine = new ChannelEngine({ ...config, now });
-    } else {
-      const parsed = JSON.parse(saved) as StoredSnapshot;
-      engine = ChannelEngine.restore(parsed.engine, config);
-      replayFrom = parsed.delivered;
-    }
+    const parsed = saved === undefined ? undefined : (JSON.parse(saved) as StoredSnapshot);
+    const engine =
+      parsed === undefined ? new ChannelEngine({ ...config, now }) : ChannelEngine.restore(parsed.engine, config);
     const runtime = new ChannelRuntime(ctx, channelId, engine);
+    const replayFrom = parsed?.delivered ?? 0;
+    if (parsed?.roster !== undefined) runtime.cachedRoster = Uint8Array.from(Buffer.from(parsed.roster, "hex"));
     runtime.replay(replayFrom, now);
     runtime.saveSnapshot(now);
     return runtime;
@@ -173,6 +173,15 @@ export class ChannelRuntime {
     }
     const step = this.engine.receive(bytes, now, decoded, options);
     this.apply(step, now, decoded && kindOf(decoded) === "content" ? { message: decoded, bytes } : undefined);
+  }
+
+  /**
+   * A step the engine returned outside receive, send and tick (news from the owner, a change of the owner path):
+   * stored, published and reported like any other. Without one, only re-arms the timer.
+   */
+  applyStep(step: Step = { outgoing: [], events: [] }): void {
+    if (this.stopped) return;
+    this.apply(step, this.ctx.clock(), undefined);
   }
 
   tick(): void {
@@ -306,6 +315,7 @@ export class ChannelRuntime {
       // The store holds every message, and de-duplicates deliveries: the snapshot needs only recent ones.
       engine: this.engine.snapshot({ cache: SNAPSHOT_CACHE, seen: SNAPSHOT_SEEN }),
       delivered: this.ctx.store.countDelivered(this.channelId),
+      ...(this.cachedRoster === undefined ? {} : { roster: Buffer.from(this.cachedRoster).toString("hex") }),
     };
     this.ctx.store.putSnapshot(this.channelId, JSON.stringify(snapshot));
     this.lastSnapshotAt = now;

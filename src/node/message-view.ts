@@ -95,6 +95,49 @@ export function mergeReceipts(
   };
 }
 
+/** What N in "delivered to k of N" is: the channel's roster, or (without one) the members heard from. */
+export type Denominator = "roster" | "heard-from";
+
+/** Receipts as the API shows them: the merge, with N's meaning and who has not confirmed yet. */
+export interface ViewReceipts extends MergedReceipts {
+  readonly denominator: Denominator;
+  /** Members counted in N that are not known to hold it (with a roster: exactly the roster's others). */
+  readonly notYet: string[];
+}
+
+/**
+ * Counts merged receipts against the roster when the channel has one: N is the roster minus the sender, from
+ * the first answer on, and only roster members count as holders. Without a roster N stays as merged (members
+ * heard from), and `notYet` lists the members this node heard from that are not known to hold it.
+ */
+export function countAgainst(
+  merged: MergedReceipts,
+  sender: string | undefined,
+  roster: readonly string[] | undefined,
+  heardFrom: readonly string[],
+): ViewReceipts {
+  if (roster === undefined) {
+    const held = new Set(merged.ackedBy);
+    const notYet = heardFrom.filter((m) => m !== sender && !held.has(m)).sort();
+    return { ...merged, denominator: "heard-from", notYet };
+  }
+  const others = roster.filter((m) => m !== sender);
+  const onRoster = new Set(others);
+  const ackedBy = merged.ackedBy.filter((m) => onRoster.has(m));
+  const held = new Set(ackedBy);
+  const members = others.length;
+  return {
+    ...merged,
+    count: ackedBy.length,
+    members,
+    ratio: members === 0 ? 0 : ackedBy.length / members,
+    ackedBy,
+    possiblyBy: merged.possiblyBy.filter((m) => onRoster.has(m) && !held.has(m)),
+    denominator: "roster",
+    notYet: others.filter((m) => !held.has(m)).sort(),
+  };
+}
+
 const OWN_STATES: readonly OwnState[] = ["pending", "possibly-acknowledged", "acknowledged"];
 
 /**
@@ -128,7 +171,7 @@ export interface MessageView {
   readonly receivedAt: number | null;
   /** Own messages the engine still tracks: times it was published again. */
   readonly resends?: number;
-  readonly receipts: MergedReceipts | null;
+  readonly receipts: ViewReceipts | null;
 }
 
 /** What a message view reads from one channel of the node. */
@@ -140,8 +183,12 @@ export interface ViewSource {
   status(messageId: string): MessageStatus | undefined;
   stored(messageId: string): StoredMessage | undefined;
   missing(): readonly MessageRef[];
-  /** The engine's receipts of anyone's message (the owner tracks them all). */
+  /** The engine's receipts of anyone's message (the owner tracks them all; with a roster, its ledger). */
   receipts(messageId: string): LocalReceipts | undefined;
+  /** The channel's roster (sender ids), or undefined when it has none. */
+  roster(): readonly string[] | undefined;
+  /** Members heard from, other than this node. */
+  heardFrom(): readonly string[];
 }
 
 /**
@@ -169,7 +216,9 @@ export async function messageView(
     : source.role === "owner"
       ? source.receipts(messageId)
       : undefined;
-  const receipts = mergeReceipts(local, await askOwner(), senderId ?? undefined);
+  const merged = mergeReceipts(local, await askOwner(), senderId ?? undefined);
+  const receipts =
+    merged === null ? null : countAgainst(merged, senderId ?? undefined, source.roster(), source.heardFrom());
   return {
     messageId,
     senderId,

@@ -1,4 +1,11 @@
-import { type Identity, identityFromSecretKey, OWNER_PARAMS, type Params, type SenderId } from "../core/index.js";
+import {
+  type Identity,
+  identityFromSecretKey,
+  OWNER_PARAMS,
+  type Params,
+  type SenderId,
+  type SignatureVerifier,
+} from "../core/index.js";
 import { nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
 import type { Store, StoredMessage } from "../storage/index.js";
 import { type Transport, TransportError } from "../transport/transport.js";
@@ -17,7 +24,10 @@ import {
   type ReceiptSummary,
 } from "./history-protocol.js";
 import { type LogEntry, logEntry, type MessageView, messageView, type ViewSource } from "./message-view.js";
+import { OwnerClient, type OwnerClientStats, type OwnerPathState } from "./owner-client.js";
+import { OWNER_PROTOCOL } from "./owner-protocol.js";
 import { type OwnerQueryOptions, OwnerReceipts } from "./owner-receipts.js";
+import { OwnerServer, type OwnerServerStats } from "./owner-server.js";
 
 export type Role = "owner" | "member";
 
@@ -32,6 +42,27 @@ export interface NodeOptions {
   readonly newSecretKey: () => Uint8Array;
   readonly random: () => number;
   readonly clock?: () => number;
+  /**
+   * Owner: the channel's members (sender ids; the owner is added). With it, every channel the owner keeps has
+   * a signed roster, and the owner serves the owner path (`/chorus/owner/1`). Without it, channels have no
+   * roster and receipts count the members heard from.
+   */
+  readonly roster?: readonly string[];
+  /** Member: the owner's sender id, which its roster must be signed by. Learnt from the first roster when absent. */
+  readonly ownerSenderId?: string;
+  /** Member: how long a WATCH asks the owner to wait for news. Default 20 s. */
+  readonly ownerWatchHoldMs?: number;
+  /** Owner: messages per sender whose holders the receipt ledger keeps. Default 256. */
+  readonly ownerWindow?: number;
+}
+
+/** Where a channel's owner path stands, with the owner's own view: `self` on an owner with a roster. */
+export type OwnerPath = OwnerPathState | "self";
+
+/** The owner path's counters, for metrics: the owner's side, or a member's totals over its channels. */
+export interface OwnerPathStats {
+  readonly server: OwnerServerStats | undefined;
+  readonly client: OwnerClientStats;
 }
 
 export interface CatchUpReport {
@@ -52,6 +83,10 @@ export class ChannelNotJoinedError extends Error {
 const CATCH_UP_OVERLAP_MS = 10 * 60_000;
 const OWNER_REQUEST_TIMEOUT_MS = 5_000;
 const MISSING_DEBOUNCE_MS = 20;
+const DEFAULT_WATCH_HOLD_MS = 20_000;
+const MAX_WATCH_HOLD_MS = 20_000;
+const DEFAULT_OWNER_WINDOW = 256;
+const VERIFIER_KEYS = 4_096;
 
 /**
  * A running Chorus member or owner: channels (engine + timers), durable store, transport. The owner also
@@ -67,10 +102,15 @@ export class ChorusNode {
   private readonly clock: () => number;
   private readonly channels = new Map<string, ChannelRuntime>();
   private readonly sign: (unsigned: Uint8Array) => Uint8Array;
-  private readonly verifySignature = nativeVerifier();
+  private readonly verifySignature: SignatureVerifier;
   private readonly listeners = new Set<(event: NodeEvent) => void>();
   private ownerPeer: string | undefined;
   private ownerSenderId: string | undefined;
+  /** The owner's sender id its roster must be signed by: configured, or learnt from the first roster. */
+  private rosterOwner: string | undefined;
+  private readonly server: OwnerServer | undefined;
+  private readonly clients = new Map<string, OwnerClient>();
+  private readonly watchHoldMs: number;
   private readonly missingTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private started = false;
   readonly catchUps: CatchUpReport[] = [];
@@ -88,8 +128,29 @@ export class ChorusNode {
     }
     this.identity = identityFromSecretKey(secret);
     this.sign = nativeSigner(secret);
+    // One decoded key per roster member: an owner verifies every member's reports.
+    this.verifySignature = nativeVerifier(Math.max(VERIFIER_KEYS, (options.roster?.length ?? 0) + 64));
     this.params = options.role === "owner" ? { ...OWNER_PARAMS, ...options.params } : { ...options.params };
     for (const channelId of options.channels ?? []) this.store.joinChannel(channelId);
+    this.rosterOwner = options.ownerSenderId;
+    this.watchHoldMs = options.ownerWatchHoldMs ?? DEFAULT_WATCH_HOLD_MS;
+    if (options.role === "owner") {
+      // A watch must be answered before the transport gives up on the exchange.
+      const limit = options.transport.inboundTimeoutMs;
+      this.server = new OwnerServer(
+        {
+          self: this.identity.senderId,
+          store: this.store,
+          clock: this.clock,
+          sign: this.sign,
+          verify: this.verifySignature,
+          maxHoldMs: Math.max(1, Math.min(MAX_WATCH_HOLD_MS, (limit ?? Number.POSITIVE_INFINITY) - 1_000)),
+          window: options.ownerWindow ?? DEFAULT_OWNER_WINDOW,
+          channel: (id) => this.channels.get(id),
+        },
+        options.roster,
+      );
+    }
   }
 
   get senderId(): SenderId {
@@ -99,6 +160,7 @@ export class ChorusNode {
   async start(): Promise<void> {
     // Every node answers from its store: the owner first of all, members when the owner is away or restarting.
     this.transport.handle(HISTORY_PROTOCOL, (bytes) => this.answerHistory(bytes));
+    if (this.server !== undefined) this.transport.handle(OWNER_PROTOCOL, this.server.handle);
     await this.transport.start();
     for (const channelId of this.store.listChannels()) this.openChannel(channelId);
     this.started = true;
@@ -107,6 +169,9 @@ export class ChorusNode {
   async stop(): Promise<void> {
     for (const t of this.missingTimers.values()) clearTimeout(t);
     this.missingTimers.clear();
+    for (const client of this.clients.values()) client.stop();
+    this.clients.clear();
+    this.server?.stop();
     for (const runtime of this.channels.values()) {
       this.transport.unsubscribe(runtime.topic);
       runtime.stop();
@@ -156,16 +221,88 @@ export class ChorusNode {
           });
         },
         emit: (_channel, event) => {
+          this.server?.noteEvent(event);
+          this.clients.get(event.channelId)?.noteEvent(event);
           for (const l of this.listeners) l(event);
         },
       },
       channelId,
     );
     if (this.ownerSenderId !== undefined) runtime.engine.setPreferredResponders([this.ownerSenderId]);
-    runtime.onMissing = (r) => this.askOwnerSoon(r);
     this.channels.set(channelId, runtime);
     this.transport.subscribe(runtime.topic, (bytes) => runtime.receive(bytes));
     runtime.start();
+    if (this.server !== undefined) {
+      this.server.open(runtime);
+      runtime.onMissing = (r) => this.askOwnerSoon(r);
+      return;
+    }
+    const client = this.ownerClient(runtime);
+    this.clients.set(channelId, client);
+    runtime.onMissing = () => client.onMissing();
+    client.start();
+  }
+
+  private ownerClient(runtime: ChannelRuntime): OwnerClient {
+    return new OwnerClient(
+      {
+        transport: this.transport,
+        self: this.senderId,
+        clock: this.clock,
+        verify: this.verifySignature,
+        holdMs: this.watchHoldMs,
+        ownerId: () => this.rosterOwner,
+        candidates: () => (this.ownerPeer === undefined ? [] : [this.ownerPeer]).concat(this.transport.peers()),
+        found: (peer, ownerId) => {
+          this.rosterOwner ??= ownerId;
+          if (peer !== undefined) this.adoptOwner(peer, ownerId);
+        },
+        fallbackFetch: (r) => this.askOwnerSoon(r),
+      },
+      runtime,
+    );
+  }
+
+  // ------------------------------------------------------------- owner path
+
+  /**
+   * Owner: replaces the member list of every channel's roster (the owner is always on it). Members fetch the
+   * new roster; the ledger starts over and members report afresh.
+   */
+  setRoster(members: readonly string[]): void {
+    if (this.server === undefined) throw new Error("only an owner node publishes a roster");
+    this.server.setMembers(members);
+    for (const runtime of this.channels.values()) this.server.open(runtime);
+  }
+
+  /** The roster a channel's receipts count against, or undefined when it has none. */
+  rosterOf(channelId: string): { version: number; owner: string; members: readonly string[] } | undefined {
+    const runtime = this.channel(channelId);
+    const index = this.server?.roster(channelId) ?? runtime.engine.owner.roster();
+    return index === undefined
+      ? undefined
+      : { version: index.version, owner: index.roster.owner, members: index.roster.members };
+  }
+
+  /** Whether a channel's owner path is up (members), or served here (`self`, an owner with a roster). */
+  ownerPath(channelId: string): OwnerPath {
+    this.channel(channelId);
+    if (this.server !== undefined) return this.server.roster(channelId) === undefined ? "none" : "self";
+    return this.clients.get(channelId)?.state() ?? "none";
+  }
+
+  ownerPathStats(): OwnerPathStats {
+    const client: OwnerClientStats = {
+      reportsSent: 0,
+      reportsFailed: 0,
+      newsReceived: 0,
+      fetches: 0,
+      fetchedMessages: 0,
+    };
+    for (const c of this.clients.values()) {
+      for (const key of Object.keys(client) as (keyof OwnerClientStats)[]) client[key] += c.stats[key];
+    }
+    return { server: this.server?.stats(), client };
   }
 
   // ------------------------------------------------------------ owner side
@@ -223,8 +360,10 @@ export class ChorusNode {
           return encodeResponse(header(0, { error: "receipts are aggregated by the owner" }), []);
         const runtime = this.channel(request.channelId);
         const receipts: Record<string, ReceiptSummary> = {};
+        const rostered = this.server?.roster(request.channelId) !== undefined;
         for (const id of request.ids) {
-          const r = runtime.receipts(id);
+          // With a roster, N is the roster: the ledger answers (in its window).
+          const r = rostered ? this.server?.receiptOf(request.channelId, id) : runtime.receipts(id);
           if (r !== undefined) receipts[id] = { count: r.count, members: r.members, ackedBy: r.ackedBy };
         }
         return encodeResponse(header(0, { receipts }), []);
@@ -414,7 +553,7 @@ export class ChorusNode {
    * What this node knows of one message (state, log position, content, receipts), with the owner's
    * receipts merged in when `owner` is given and the owner answers. Undefined when the message is unknown.
    */
-  messageView(channelId: string, messageId: string, owner?: OwnerReceipts): Promise<MessageView | undefined> {
+  async messageView(channelId: string, messageId: string, owner?: OwnerReceipts): Promise<MessageView | undefined> {
     const runtime = this.channel(channelId);
     const source: ViewSource = {
       self: this.senderId,
@@ -423,9 +562,20 @@ export class ChorusNode {
       status: (id) => runtime.status(id),
       stored: (id) => this.store.getMessage(channelId, id),
       missing: () => runtime.missing(),
-      receipts: (id) => runtime.receipts(id),
+      receipts: (id) =>
+        this.server?.roster(channelId) === undefined ? runtime.receipts(id) : this.server.receiptOf(channelId, id),
+      roster: () => this.rosterOf(channelId)?.members,
+      heardFrom: () => runtime.members().map((m) => m.senderId),
     };
-    return messageView(source, messageId, async () => owner?.of(channelId, messageId));
+    // With a roster, the owner pushes the receipts of the own messages the engine tracks: nothing to ask.
+    const pushed = runtime.engine.owner.roster() !== undefined && runtime.status(messageId)?.own === true;
+    const view = await messageView(source, messageId, async () =>
+      pushed ? undefined : owner?.of(channelId, messageId),
+    );
+    const heard = (this.clients.get(channelId)?.stats.newsReceived ?? 0) > 0;
+    if (view?.receipts == null || !pushed || !heard) return view;
+    // The engine's count holds what the owner pushed: say so.
+    return { ...view, receipts: { ...view.receipts, sources: ["local", "owner"] } };
   }
 
   /** One stored message of a joined channel, delivered or still waiting; undefined when not stored. */

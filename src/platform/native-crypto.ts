@@ -20,8 +20,11 @@ export function nativeSigner(secretKey: Uint8Array): (unsigned: Uint8Array) => U
   return (unsigned) => new Uint8Array(sign(null, Buffer.concat([DOMAIN, unsigned]), key));
 }
 
-/** A verifier with the decoded public keys of recent senders cached. */
-export function nativeVerifier(): SignatureVerifier {
+/**
+ * A verifier with the decoded public keys of recent senders cached: up to `maxKeys` (decoding a key costs about
+ * as much as a verification, so an owner that verifies every member's reports keeps one per roster member).
+ */
+export function nativeVerifier(maxKeys = MAX_KEYS): SignatureVerifier {
   const keys = new Map<string, KeyObject | null>();
   return (bytes: Uint8Array, signature: Uint8Array, senderId: SenderId) => {
     const signed = signedPortion(bytes);
@@ -37,7 +40,7 @@ export function nativeVerifier(): SignatureVerifier {
       } catch {
         key = null;
       }
-      if (keys.size >= MAX_KEYS) keys.delete(keys.keys().next().value as string);
+      if (keys.size >= maxKeys) keys.delete(keys.keys().next().value as string);
       keys.set(senderId, key);
     }
     if (key === null) return false;

@@ -46,6 +46,8 @@ export interface Libp2pTransportOptions {
   readonly maxMessageBytes?: number;
   readonly maxFrameBytes?: number;
   readonly requestTimeoutMs?: number;
+  /** How long an inbound exchange may take before it is aborted (a long poll needs more). Default: requestTimeoutMs. */
+  readonly inboundTimeoutMs?: number;
   /** Overrides for gossipsub's options, on top of the defaults below. */
   readonly gossipsub?: Partial<GossipsubOpts>;
 }
@@ -183,6 +185,13 @@ function errorName(error: unknown): string {
   return error instanceof Error ? error.name : "";
 }
 
+function checkInboundTimeout(value: unknown): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`options.inboundTimeoutMs must be a positive number, got ${String(value)}`);
+  }
+  return value;
+}
+
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -194,6 +203,7 @@ export class Libp2pTransport implements Transport {
   readonly maxMessageBytes: number;
   readonly maxFrameBytes: number;
   readonly requestTimeoutMs: number;
+  readonly inboundTimeoutMs: number;
   private readonly privateKey: ReturnType<typeof libp2pKey>;
   private readonly listen: string[];
   private readonly bootstrap: string[];
@@ -226,6 +236,8 @@ export class Libp2pTransport implements Transport {
     this.maxMessageBytes = limits.maxMessageBytes;
     this.maxFrameBytes = limits.maxFrameBytes;
     this.requestTimeoutMs = limits.requestTimeoutMs;
+    this.inboundTimeoutMs =
+      options.inboundTimeoutMs === undefined ? limits.requestTimeoutMs : checkInboundTimeout(options.inboundTimeoutMs);
     this.gossipsubOverrides = options.gossipsub ?? {};
     // Every in-flight request and inbound exchange listens here; Node would warn past 10.
     setMaxListeners(Number.POSITIVE_INFINITY, this.lifetime.signal);
@@ -540,7 +552,7 @@ export class Libp2pTransport implements Transport {
         const what = `${protocol} request from ${connection.remotePeer.toString()}`;
         // Bounds how long one exchange may hold the stream; stop() ends it early, so that a handler
         // that never settles leaves no timer behind.
-        const timer = setTimeout(() => stream.abort(new Error(`${what}: timed out`)), this.requestTimeoutMs);
+        const timer = setTimeout(() => stream.abort(new Error(`${what}: timed out`)), this.inboundTimeoutMs);
         const onStop = () => {
           clearTimeout(timer);
           stream.abort(new Error(`${what}: transport stopped`));

@@ -43,6 +43,11 @@ export interface Transport {
   readonly maxMessageBytes: number;
   /** Largest request or response body; a history service must page its answers below it. */
   readonly maxFrameBytes: number;
+  /**
+   * How long this transport lets a request handler take before it aborts the exchange; undefined when it sets
+   * no limit. A handler that holds a request open on purpose (a long poll) must answer sooner.
+   */
+  readonly inboundTimeoutMs?: number;
 
   /** Joins the network. Subscriptions and handlers registered before start take effect here. */
   start(): Promise<void>;

@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { type ApiOptions, createApi } from "../../src/api/index.js";
-import type { Params } from "../../src/core/index.js";
+import { identityFromSecretKey, type Params } from "../../src/core/index.js";
 import { ChorusNode, type Role } from "../../src/node/node.js";
 import { MemoryStore } from "../../src/storage/index.js";
 import { MemoryBus } from "../../src/transport/memory-bus.js";
@@ -40,22 +40,43 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
+export interface ClusterOptions {
+  readonly channels?: readonly string[];
+  readonly api?: ApiOptions;
+  readonly params?: Partial<Params>;
+  readonly latency?: number;
+  /** Give the channels a roster: the owner lists the nodes of `spec`, members check it against the owner's id. */
+  readonly roster?: boolean;
+}
+
 export async function startCluster(
   spec: readonly { name: string; role: Role; params?: Partial<Params> }[],
-  options: { channels?: readonly string[]; api?: ApiOptions; params?: Partial<Params>; latency?: number } = {},
+  options: ClusterOptions = {},
 ): Promise<Cluster> {
   const bus = new MemoryBus({ latency: options.latency ?? 2 });
   const members: Member[] = [];
+  // Keys made up front, so that the owner's roster can name every node before any starts.
+  const keys = new Map(spec.map((s) => [s.name, new Uint8Array(randomBytes(32))]));
+  const idOf = (name: string) => identityFromSecretKey(keys.get(name)!).senderId;
+  const ownerName = spec.find((s) => s.role === "owner")?.name;
+  const rosterOptions = (role: Role) => {
+    if (options.roster !== true || ownerName === undefined) return {};
+    return role === "owner"
+      ? { roster: spec.filter((s) => s.role === "member").map((s) => idOf(s.name)) }
+      : { ownerSenderId: idOf(ownerName) };
+  };
   const add = async (name: string, role: Role, params: Partial<Params> = {}) => {
     const store = new MemoryStore();
+    const key = keys.get(name) ?? new Uint8Array(randomBytes(32));
     const node = new ChorusNode({
       store,
       transport: bus.createTransport(name),
       role,
       channels: options.channels ?? ["general"],
       params: { ...FAST_PARAMS, ...options.params, ...params },
-      newSecretKey: () => new Uint8Array(randomBytes(32)),
+      newSecretKey: () => key,
       random: Math.random,
+      ...rosterOptions(role),
     });
     await node.start();
     const api = createApi(node, { processMetrics: false, heartbeatMs: 200, ...options.api });

@@ -143,3 +143,58 @@ describe("web UI", () => {
     assert.deepEqual(pageErrors, []);
   });
 });
+
+describe("web UI on a channel with a roster", () => {
+  let c: Cluster;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    // Topic syncs far apart: what moves the mark within a second is the owner path.
+    c = await startCluster(OWNER_ALICE_BOB, {
+      roster: true,
+      params: { syncIntervalMs: 60_000, resendAfterMs: 60_000 },
+    });
+    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    const url = await c.get("alice").api.listen({ host: "127.0.0.1", port: 0 });
+    page = await browser.newPage({ viewport: { width: 1180, height: 760 } });
+    page.on("pageerror", (err) => pageErrors.push(err.message));
+    await pollUntil("alice's owner path up", () => c.get("alice").node.ownerPath("general") === "up", {
+      timeoutMs: 10_000,
+    });
+    await page.goto(url);
+    await page.locator("#conn[data-state=live]").waitFor();
+    await page.locator("#channel-stats", { hasText: "3 members on the roster" }).waitFor();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await c?.close();
+  });
+
+  it("counts the roster from the first mark, and the tick reaches 2 of 2 as the owner pushes receipts", async () => {
+    await page.evaluate(`
+      window.__marks = [];
+      new MutationObserver(() => {
+        const row = [...document.querySelectorAll(".msg.own")].find((r) => r.textContent.includes("Roster check"));
+        const text = row?.querySelector(".mark")?.textContent;
+        if (text && window.__marks.at(-1) !== text) window.__marks.push(text);
+      }).observe(document.getElementById("log"), { subtree: true, childList: true, characterData: true });
+    `);
+    const started = Date.now();
+    await page.fill("#content", "Roster check");
+    await page.press("#content", "Enter");
+    const mark = page.locator(".msg.own", { hasText: "Roster check" }).locator(".mark");
+    await mark.filter({ hasText: "delivered to 2 of 2" }).waitFor({ timeout: 10_000 });
+    console.log(`# web UI with a roster: "delivered to 2 of 2" ${Date.now() - started} ms after Enter`);
+    const marks = (await page.evaluate("window.__marks")) as string[];
+    assert.ok(
+      marks.every((m) => m === "sent" || /^delivered to [12] of 2$/.test(m)),
+      `N is the roster's 2 throughout: ${marks.join(" → ")}`,
+    );
+    const title = String(await mark.getAttribute("title"));
+    assert.match(title, /^held by \w{8}, \w{8}\nN: the channel's roster$/);
+    assert.deepEqual(pageErrors, []);
+  });
+});

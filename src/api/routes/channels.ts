@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { ChorusNode } from "../../node/node.js";
-import { joinChannelSchema, listChannelsSchema, membersSchema } from "../schemas.js";
+import { joinChannelSchema, listChannelsSchema, membersSchema, rosterSchema } from "../schemas.js";
 import { type ApiContext, type ChannelParams, documenter } from "./context.js";
 
 function summary(node: ChorusNode, channelId: string) {
@@ -13,7 +13,7 @@ function summary(node: ChorusNode, channelId: string) {
   };
 }
 
-/** Channels: list, join, and the members of one. */
+/** Channels: list, join, the members of one and its roster. */
 export const channelRoutes: FastifyPluginAsync<Pick<ApiContext, "node" | "routes">> = async (app, { node, routes }) => {
   const route = documenter(app, routes);
   route("GET", "/v1/channels", listChannelsSchema, async () => ({
@@ -35,5 +35,16 @@ export const channelRoutes: FastifyPluginAsync<Pick<ApiContext, "node" | "routes
     const { channelId } = request.params as ChannelParams;
     // The members the engine counts in its receipts' "of N", most recently heard first.
     return { channelId, self: node.senderId, members: node.channel(channelId).members() };
+  });
+  route("GET", "/v1/channels/:channelId/roster", rosterSchema, async (request) => {
+    const { channelId } = request.params as ChannelParams;
+    const roster = node.rosterOf(channelId);
+    return {
+      channelId,
+      denominator: roster === undefined ? "heard-from" : "roster",
+      ownerPath: node.ownerPath(channelId),
+      roster:
+        roster === undefined ? null : { version: roster.version, owner: roster.owner, members: [...roster.members] },
+    };
   });
 };

@@ -1,8 +1,9 @@
 // The Chorus web UI: one page over the node's REST API and event stream. No framework, no build step.
 //
 // The log is the node's delivered log, appended in position order. Own messages carry a receipt mark
-// that follows "acknowledged" events (each one refetches the message's receipts). Gaps appear as a line
-// when detected and turn into "repaired" or "lost".
+// that follows "acknowledged" events (each one refetches the message's receipts): "delivered to k of N",
+// where N is the channel's roster when it has one (the owner pushes each receipt as it learns it), or the
+// members heard from. Gaps appear as a line when detected and turn into "repaired" or "lost".
 
 const $ = (id) => document.getElementById(id);
 
@@ -10,6 +11,8 @@ const state = {
   health: null,
   channels: [],
   channel: null,
+  /** The channel's roster and owner path (GET .../roster), null until loaded. */
+  roster: null,
   /** Last log position shown; the next delivery to append is lastPosition + 1. */
   lastPosition: 0,
   rows: new Map(),
@@ -18,6 +21,7 @@ const state = {
   events: null,
   loading: null,
   reloadAgain: false,
+  /** Pending receipt refreshes by message id: {timer, at}. */
   receiptTimers: new Map(),
   /** Bumped on every channel switch, so late answers for the previous channel are dropped. */
   generation: 0,
@@ -174,9 +178,27 @@ function renderChannels() {
 }
 
 function renderStats(c) {
-  const parts = [`${c.delivered} message${c.delivered === 1 ? "" : "s"}`, `${c.members + 1} members`];
+  const roster = state.roster?.roster;
+  const members = roster ? `${roster.members.length} members on the roster` : `${c.members + 1} members`;
+  const parts = [`${c.delivered} message${c.delivered === 1 ? "" : "s"}`, members];
   if (c.missing > 0) parts.push(`${c.missing} missing`);
+  const path = state.roster?.ownerPath;
+  if (path === "up") parts.push("owner path up");
+  if (path === "down") parts.push("owner away: receipts over the topic");
   $("channel-stats").textContent = parts.join(" · ");
+}
+
+async function loadRoster() {
+  const generation = state.generation;
+  try {
+    const roster = await api("GET", `${channelPath(state.channel)}/roster`);
+    if (generation !== state.generation) return;
+    state.roster = roster;
+    const current = state.channels.find((c) => c.channelId === state.channel);
+    if (current) renderStats(current);
+  } catch {
+    // Shown again at the next refresh.
+  }
 }
 
 async function joinChannel(event) {
@@ -315,7 +337,10 @@ async function loadTail(count) {
 // ------------------------------------------------------------------------------------------ receipts
 
 function scheduleReceipt(messageId, delay = 120) {
-  if (state.receiptTimers.has(messageId)) return;
+  // An acknowledgement soon after the send brings a pending refresh forward rather than waiting for it.
+  const pending = state.receiptTimers.get(messageId);
+  if (pending && pending.at <= Date.now() + delay) return;
+  if (pending) clearTimeout(pending.timer);
   const generation = state.generation;
   const timer = setTimeout(async () => {
     state.receiptTimers.delete(messageId);
@@ -327,13 +352,15 @@ function scheduleReceipt(messageId, delay = 120) {
       // The next acknowledgement refreshes it.
     }
   }, delay);
-  state.receiptTimers.set(messageId, timer);
+  state.receiptTimers.set(messageId, { timer, at: Date.now() + delay });
 }
 
 function renderReceipt(messageId, m) {
   const mark = state.rows.get(messageId)?.querySelector(".mark");
   if (!mark || !m.receipts) return;
-  const { count, members, ackedBy } = m.receipts;
+  const { count, members, ackedBy, notYet = [], denominator } = m.receipts;
+  // A late answer must not take the mark back: receipts only rise.
+  if (Number(mark.dataset.count ?? -1) > count) return;
   if (count === 0) {
     mark.dataset.state = "sent";
     mark.textContent = "sent";
@@ -342,7 +369,10 @@ function renderReceipt(messageId, m) {
     mark.textContent = `delivered to ${count} of ${members}`;
   }
   mark.dataset.count = String(count);
-  mark.title = ackedBy.length ? `held by ${ackedBy.map(shortId).join(", ")}` : "no member has confirmed it yet";
+  const lines = [ackedBy.length ? `held by ${ackedBy.map(shortId).join(", ")}` : "no member has confirmed it yet"];
+  if (notYet.length) lines.push(`not yet: ${notYet.map(shortId).join(", ")}`);
+  lines.push(denominator === "roster" ? "N: the channel's roster" : "N: the members heard from (no roster)");
+  mark.title = lines.join("\n");
 }
 
 // ----------------------------------------------------------------------------------------------- gaps
@@ -465,11 +495,12 @@ function bumpStats() {
 async function selectChannel(channelId) {
   state.generation++;
   state.channel = channelId;
+  state.roster = null;
   state.lastPosition = 0;
   state.rows.clear();
   state.gaps.clear();
   state.loading = null;
-  for (const t of state.receiptTimers.values()) clearTimeout(t);
+  for (const t of state.receiptTimers.values()) clearTimeout(t.timer);
   state.receiptTimers.clear();
   $("log").replaceChildren();
   $("channel-title").textContent = channelId ? `# ${channelId}` : "No channel";
@@ -497,6 +528,7 @@ async function selectChannel(channelId) {
   if (generation !== state.generation) return;
   for (const ref of missing) addGap(ref, undefined);
   refreshMembers();
+  loadRoster();
   loadChannels().catch(() => {});
 }
 
@@ -564,6 +596,7 @@ async function start() {
   setInterval(() => {
     refreshPeers();
     refreshMembers();
+    if (state.channel) loadRoster();
   }, 5000);
 }
 
