@@ -91,6 +91,8 @@
  * inbound exchange last. The owner's own holdings enter the ledger as its own signed reports.
  */
 
+import { encodeUvarint } from "../wire/varint.js";
+
 export const OWNER_PROTOCOL = "/chorus/owner/1";
 
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
@@ -172,14 +174,7 @@ class Writer {
     if (!Number.isSafeInteger(value) || value < 0) {
       throw new OwnerProtocolError(field, `must be an integer in 0..${Number.MAX_SAFE_INTEGER}, got ${value}`);
     }
-    const out: number[] = [];
-    let v = value;
-    while (v >= 0x80) {
-      out.push((v % 0x80) | 0x80);
-      v = Math.floor(v / 0x80);
-    }
-    out.push(v);
-    return this.raw(Uint8Array.from(out));
+    return this.raw(encodeUvarint(value));
   }
 
   bytes(field: string, value: Uint8Array, max: number): this {

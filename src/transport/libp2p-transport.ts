@@ -6,6 +6,7 @@
 //   responder -> requester: varint(n) || status (1 byte) || body (n - 1 bytes), then it closes
 //   status 0: body is the response; status 1: the handler failed, body is a UTF-8 reason.
 // Both sides refuse a frame over `maxFrameBytes` as soon as its length prefix arrives.
+import { encodeUvarint } from "../wire/varint.js";
 import "./polyfill.js";
 import { setMaxListeners } from "node:events";
 import { privateKeyFromRaw } from "@libp2p/crypto/keys";
@@ -94,20 +95,9 @@ function libp2pKey(secretKey: Uint8Array) {
   return privateKeyFromRaw(raw);
 }
 
-function encodeVarint(value: number): Uint8Array {
-  const out: number[] = [];
-  let v = value;
-  while (v >= 0x80) {
-    out.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  out.push(v);
-  return Uint8Array.from(out);
-}
-
 function frame(parts: readonly Uint8Array[]): Uint8Array {
   const length = parts.reduce((n, p) => n + p.length, 0);
-  const header = encodeVarint(length);
+  const header = encodeUvarint(length);
   const out = new Uint8Array(header.length + length);
   out.set(header, 0);
   let offset = header.length;
