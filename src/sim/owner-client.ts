@@ -14,8 +14,6 @@ import {
 import { type CallKind, type DirectPath, fieldBytes, varintBytes } from "./owner-path.js";
 import type { Publication, World } from "./world.js";
 
-/** A member reports what it holds at most this often while it has news for the owner. */
-export const REPORT_INTERVAL_MS = 250;
 /** While the owner is unreachable, a member probes it this often. */
 export const PROBE_MS = 5_000;
 /** The path is down after this many failed calls in a row ... */
@@ -62,7 +60,7 @@ function cursorRequestBytes(member: string, cursor: number): number {
 
 /**
  * A member's end of the direct path to the owner, driving the real engine's owner API: receipt reports (at most
- * every REPORT_INTERVAL_MS while there is news) answered with the member's news, one parked watch for receipts
+ * every `reportIntervalMs` while there is news) answered with the member's news, one parked watch for receipts
  * of its own messages, gap fill by one batched fetch, its own messages pushed to the owner, and the path's
  * state: up after an answer, down after failures (the engine then falls back to the topic), probed while down.
  */
@@ -175,7 +173,7 @@ export class OwnerClient {
   }
 
   private scheduleReport(now: number): void {
-    const at = Math.max(now, this.lastReportAt + REPORT_INTERVAL_MS);
+    const at = Math.max(now, this.lastReportAt + this.ctx.world.scenario.reportIntervalMs);
     if (at >= this.reportAt) return;
     this.reportAt = at;
     this.later(at, (t) => {

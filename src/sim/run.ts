@@ -74,6 +74,7 @@ function describeScenario(s: Scenario, protocol: Protocol): Record<string, unkno
     owner_path: s.owner && s.ownerPath,
     path_latency_ms: s.pathLatencyMs,
     path_failure: s.pathFailure,
+    report_interval_ms: s.reportIntervalMs,
     warmup_ms: s.warmupMs,
     warmup_rate: s.warmupRate,
     settle_ms: s.settleMs,

@@ -81,6 +81,8 @@ export interface Scenario {
   readonly pathLatencyMs: number;
   /** Probability that a direct-path call fails (its request or its answer is lost, the stream resets). */
   readonly pathFailure: number;
+  /** A member sends a receipt report to the owner at most this often while it has news for it. */
+  readonly reportIntervalMs: number;
   /**
    * Time between the start (every member but the late joiners joins) and the first measured message.
    * During it, unmeasured background messages (`warmupRate`) bring the channel to a steady state: every
@@ -142,6 +144,7 @@ export const DEFAULT_SCENARIO: Scenario = Object.freeze({
   ownerPath: true,
   pathLatencyMs: 100,
   pathFailure: 0,
+  reportIntervalMs: 250,
   warmupMs: 240_000,
   warmupRate: 0.2,
   settleMs: 600_000,
@@ -200,6 +203,7 @@ export function resolveScenario(input: ScenarioInput): Scenario {
   check(typeof s.ownerPath === "boolean", `ownerPath must be true or false, got ${String(s.ownerPath)}`);
   num("pathLatencyMs", s.pathLatencyMs, 0, 1e7);
   num("pathFailure", s.pathFailure, 0, 1);
+  num("reportIntervalMs", s.reportIntervalMs, 0, 1e9);
   num("settleMs", s.settleMs, 0, 1e10);
   num("warmupMs", s.warmupMs, 0, 1e10);
   num("warmupRate", s.warmupRate, 0, 1e6);
