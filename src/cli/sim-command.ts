@@ -7,10 +7,12 @@ import { runSweep, type SweepConfig } from "../sim/sweep.js";
 import { number } from "./options.js";
 import { Progress } from "./progress.js";
 
-function onOff(value: string): boolean {
-  if (value === "on" || value === "true") return true;
-  if (value === "off" || value === "false") return false;
-  throw new InvalidArgumentError(`--owner must be on or off, got "${value}"`);
+function onOff(name: string): (value: string) => boolean {
+  return (value) => {
+    if (value === "on" || value === "true") return true;
+    if (value === "off" || value === "false") return false;
+    throw new InvalidArgumentError(`${name} must be on or off, got "${value}"`);
+  };
 }
 
 function partition(value: string, previous: Partition[] = []): Partition[] {
@@ -71,6 +73,10 @@ const SCENARIO_FIELDS = [
   "lateJoin",
   "owner",
   "ownerAvailability",
+  "ownerPath",
+  "pathLatencyMs",
+  "pathFailure",
+  "reportIntervalMs",
   "settleMs",
   "warmupMs",
   "warmupRate",
@@ -143,11 +149,27 @@ function simOptions(): Option[] {
       number("--late-join", 0, 1),
     ),
     option("--partition <at:duration:fraction>", "a partition that heals (repeatable)", partition),
-    option("--owner <on|off>", "an owner node that stores everything and answers repairs first", onOff),
+    option("--owner <on|off>", "an owner node that stores everything and answers repairs first", onOff("--owner")),
     option(
       "--owner-availability <fraction>",
       "share of time the owner is online",
       number("--owner-availability", 0.01, 1),
+    ),
+    option(
+      "--owner-path <on|off>",
+      "with an owner: a direct path from each member to it for receipts, heads and gap fill (default on)",
+      onOff("--owner-path"),
+    ),
+    option(
+      "--path-latency-ms <ms>",
+      "median one-way latency of the direct path (default: --latency-ms, same spread)",
+      number("--path-latency-ms", 0, 1e7),
+    ),
+    option("--path-failure <p>", "probability that a direct-path call fails", number("--path-failure", 0, 1)),
+    option(
+      "--report-interval-ms <ms>",
+      "a member reports its receipts to the owner at most this often (default 250)",
+      number("--report-interval-ms", 0, 1e9),
     ),
     option("--settle-ms <ms>", "quiet time after the last message, everyone online", number("--settle-ms", 0, 1e10)),
     option(

@@ -9,10 +9,14 @@ import {
   type SenderId,
   type Step,
 } from "../core/index.js";
+import { openRoster, type RosterIndex, signRoster } from "../core/owner/roster.js";
 import type { Sfc32 } from "../core/prng.js";
 import { nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
 import type { WireMessage } from "../wire/index.js";
 import type { Purpose } from "./metrics.js";
+import { OwnerClient, type PathContext } from "./owner-client.js";
+import { OwnerHost } from "./owner-host.js";
+import { DirectPath } from "./owner-path.js";
 import { type Scenario, SIM_PARAMS } from "./scenario.js";
 import { StringPool } from "./string-pool.js";
 import { verifyOnce } from "./verify-once.js";
@@ -57,6 +61,11 @@ export class ChorusProtocol implements Protocol {
   private readonly verify = verifyOnce(nativeVerifier());
   private readonly memberParams;
   private readonly ownerParams;
+  /** With the owner path: the channel's signed roster (every node), the path model, the owner's side, the members' sides. */
+  private readonly roster: RosterIndex | undefined;
+  private path: DirectPath | undefined;
+  private host: OwnerHost | undefined;
+  private readonly clients: (OwnerClient | undefined)[] = [];
 
   constructor(
     private readonly scenario: Scenario,
@@ -74,6 +83,14 @@ export class ChorusProtocol implements Protocol {
     }
     this.memberParams = resolveParams({ ...SIM_PARAMS, ...scenario.params });
     this.ownerParams = resolveParams({ ...SIM_PARAMS, ...OWNER_PARAMS, ...scenario.params, ...scenario.ownerParams });
+    if (scenario.owner && scenario.ownerPath) {
+      const owner = this.identities[scenario.members]!;
+      const bytes = signRoster(
+        { channelId: CHANNEL_ID, version: 1, members: this.senderIds, owner: owner.senderId },
+        nativeSigner(owner.secretKey),
+      );
+      this.roster = openRoster(bytes, CHANNEL_ID, owner.senderId, nativeVerifier());
+    }
   }
 
   describe(): Record<string, unknown> {
@@ -98,7 +115,7 @@ export class ChorusProtocol implements Protocol {
       sign: nativeSigner(this.identities[node]!.secretKey),
     });
     this.engines[node] = engine;
-    return {
+    const member: SimMember = {
       send: (x, content, at) => {
         const result = engine.send(content, at);
         // x = -1: a warm-up message, which no metric counts.
@@ -108,10 +125,51 @@ export class ChorusProtocol implements Protocol {
           this.bySequence[node]![result.sequence! - 1] = x;
         }
         this.handle(world, node, result, at);
+        const client = this.clients[node];
+        const out = result.outgoing.find((o) => o.kind === "content");
+        if (client !== undefined && out !== undefined) {
+          client.push(out.bytes, this.decodedCache.get(out.bytes) ?? out.message, x);
+        }
       },
-      receive: (pub, at) => this.handle(world, node, engine.receive(pub.bytes, at, pub.decoded as WireMessage), at),
+      receive: (pub, at) => {
+        if (this.clients[node]?.hold(pub) === true) return;
+        const decoded = pub.decoded as WireMessage;
+        this.handle(world, node, engine.receive(pub.bytes, at, decoded), at, pub.bytes, decoded);
+      },
       tick: (at) => this.handle(world, node, engine.tick(at), at),
       nextDeadline: () => engine.nextDeadline(),
+    };
+    if (this.roster === undefined) return member;
+    engine.owner.setRoster(this.roster);
+    this.path ??= new DirectPath(world, world.ownerIndex!, world.rng.fork("path"));
+    if (owner) {
+      const host = new OwnerHost(world, node, engine, this.roster, this.senderIds, this.nodeOf);
+      this.host = host;
+      return { ...member, online: () => host.restart() };
+    }
+    const client = new OwnerClient(this.pathContext(world), node, engine, this.senderIds[node]!, now);
+    this.clients[node] = client;
+    if (world.nodes[node]!.online) client.connect(now);
+    return { ...member, online: (at) => client.connect(at) };
+  }
+
+  /** What members' clients need from the protocol: the path, the owner's side, steps run through `handle`. */
+  private pathContext(world: World): PathContext {
+    const self = this;
+    return {
+      world,
+      path: this.path!,
+      get host() {
+        return self.host!;
+      },
+      handle: (node, step, now) => this.handle(world, node, step, now),
+      ownerTakes: (bytes, decoded, x) => {
+        const owner = world.ownerIndex!;
+        if (x >= 0) world.recorder.arrived(owner, x, world.now);
+        const step = this.engines[owner]!.receive(bytes, world.now, decoded, { requested: true });
+        this.handle(world, owner, step, world.now, bytes, decoded);
+      },
+      indexOf: (id) => this.messageIndex.get(id) ?? -1,
     };
   }
 
@@ -127,7 +185,14 @@ export class ChorusProtocol implements Protocol {
     return undefined;
   }
 
-  private handle(world: World, node: number, step: Step, now: number): void {
+  private handle(
+    world: World,
+    node: number,
+    step: Step,
+    now: number,
+    received?: Uint8Array,
+    receivedDecoded?: WireMessage,
+  ): void {
     const rec = world.recorder;
     for (const e of step.events) {
       switch (e.type) {
@@ -177,6 +242,8 @@ export class ChorusProtocol implements Protocol {
         decoded,
       } satisfies Omit<Publication, "from">);
     }
+    if (node === world.ownerIndex) this.host?.afterStep(step, received, receivedDecoded);
+    else this.clients[node]?.afterStep(step, now);
   }
 
   private keepDecoded(bytes: Uint8Array, decoded: WireMessage): void {
@@ -198,6 +265,16 @@ export class ChorusProtocol implements Protocol {
       const merged = new Set(status.receipts.ackedBy);
       for (const by of owner?.receipts(id)?.ackedBy ?? []) if (by !== this.senderIds[sender]) merged.add(by);
       world.recorder.receipts(x, merged.size, undefined, status.receipts.count);
+    }
+    if (this.path !== undefined && this.host !== undefined) {
+      world.recorder.ownerPath = {
+        detail: {
+          ...this.path.detail(),
+          owner: { ...this.host.counts, ...this.host.service.counters, ledger: this.host.service.sizes() },
+        },
+        cpuUs: this.host.cpuUs,
+        bytes: this.path.ownerBytes,
+      };
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { RejectionCode } from "../core/index.js";
+import { receiptTimes, trafficOverContent } from "./receipt-stats.js";
 import { Histogram, round } from "./stats.js";
 
 /**
@@ -44,6 +45,22 @@ import { Histogram, round } from "./stats.js";
  *   moment (no copy had reached it) / all acknowledgements learnt.
  * - undetected_gaps: expected pairs never delivered, of which no copy ever reached the member, and that
  *   the member never reported missing or lost: messages a member never received and never knew it missed.
+ * - receipts.latency_p50_ms/p99_ms: over (message, recipient) pairs, recipient = any node other than the
+ *   sender that delivered the message, once the sender's receipts (its engine's "acknowledged" events, owner
+ *   news applied) include the recipient: that time - the recipient's delivery time.
+ * - receipts.complete_p50_ms/p99_ms: over messages whose sender by the end shows every node that holds them:
+ *   the time the last of those was shown - send time (the sender's count then equals the holders).
+ * - bandwidth_vs_content: for each ordinary member, (bytes it sent + bytes that reached it, on the topic and
+ *   on the direct path to the owner, after the warm-up) / (wire bytes of the content messages it delivered,
+ *   each once at its size as sent); the mean over members. 1 is the floor: every chat message received once
+ *   and nothing else. detail.bandwidth_vs_payload divides by the chat content alone instead.
+ * - topic_repair_broadcasts_per_loss: repair requests and repair answers published on the topic / content
+ *   messages whose original publication missed at least one node (as repair_broadcasts_per_loss).
+ * - owner.cpu_us_per_message: CPU time of the owner's service work (reports with their signature checks, the
+ *   ledger, news, the store, fetch answers), after the warm-up, / content messages sent. Measured with the
+ *   process's CPU clock: it varies between runs and is left out of `resultJson(r, false)`.
+ * - owner.bytes_per_message: bytes the owner received and sent on direct paths, after the warm-up / content
+ *   messages sent. Both owner figures are null without the owner path.
  */
 export interface SimMetrics {
   delivery: {
@@ -72,6 +89,24 @@ export interface SimMetrics {
     false_ack_rate: number | null;
   };
   undetected_gaps: number;
+  receipts: {
+    latency_p50_ms: number | null;
+    latency_p99_ms: number | null;
+    complete_p50_ms: number | null;
+    complete_p99_ms: number | null;
+  };
+  bandwidth_vs_content: number | null;
+  topic_repair_broadcasts_per_loss: number | null;
+  owner: { cpu_us_per_message: number | null; bytes_per_message: number | null };
+}
+
+/** What the owner path adds to a run's figures (set by the protocol when it has one). */
+export interface OwnerPathFigures {
+  readonly detail: Record<string, unknown>;
+  /** CPU µs of the owner's service work. */
+  readonly cpuUs: number;
+  /** Bytes the owner received and sent on direct paths. */
+  readonly bytes: number;
 }
 
 /** Figures beyond the required ones, for diagnosis: where the numbers above come from. */
@@ -116,6 +151,17 @@ export interface SimDetail {
     latency_p50_ms: number | null;
     latency_p99_ms: number | null;
   };
+  /** (message, recipient) pairs delivered, and the share of them the sender showed by the end. */
+  receipts_pairs: number;
+  receipts_shown_share: number | null;
+  /** Messages held by someone besides the sender, and the share of them the sender showed complete. */
+  receipts_messages: number;
+  receipts_complete_share: number | null;
+  bandwidth_vs_payload: number | null;
+  /** Repair requests published on the topic (what topic_repair_broadcasts_per_loss adds to the answers). */
+  topic_repair_requests: number;
+  /** The direct path: calls by kind, their failures and bytes, and the owner's counters; null without it. */
+  owner_path: Record<string, unknown> | null;
 }
 
 export interface Undelivered {
@@ -164,6 +210,12 @@ export class Recorder {
   private readonly kOfN: number[] = [];
   private readonly kOfNAll: number[] = [];
   private readonly kOfNLocal: number[] = [];
+  /** When the sender first showed node n holding x, at n * messages + x. */
+  private readonly ackedAt: Float64Array;
+  /** Wire and content bytes of each content message, as first published. */
+  private readonly contentWire: Float64Array;
+  private readonly contentPayload: Float64Array;
+  ownerPath: OwnerPathFigures | undefined;
 
   constructor(
     /** Ordinary members are nodes 0..members-1; the owner, if any, is node `members`. */
@@ -186,6 +238,9 @@ export class Recorder {
     this.receivedBytes = new Float64Array(nodes);
     for (let i = 0; i < nodes; i++) this.controlTimes.push([]);
     this.firstAck = new Float64Array(messages).fill(Number.NaN);
+    this.ackedAt = new Float64Array(pairs).fill(Number.NaN);
+    this.contentWire = new Float64Array(messages);
+    this.contentPayload = new Float64Array(messages);
   }
 
   get messagesSent(): number {
@@ -206,6 +261,10 @@ export class Recorder {
   }
 
   published(node: number, purpose: Purpose, wireBytes: number, contentBytes: number, x: number, at: number): void {
+    if (purpose === "content" && x >= 0 && this.contentWire[x] === 0) {
+      this.contentWire[x] = wireBytes;
+      this.contentPayload[x] = contentBytes;
+    }
     if (at < this.measureFrom) return;
     this.publications[purpose] = (this.publications[purpose] ?? 0) + 1;
     this.publicationBytes[purpose] = (this.publicationBytes[purpose] ?? 0) + wireBytes;
@@ -222,6 +281,13 @@ export class Recorder {
   received(node: number, wireBytes: number, at: number): void {
     if (at < this.measureFrom) return;
     this.receivedBytes[node]! += wireBytes;
+  }
+
+  /** Bytes `node` sent and received on a direct path (to or from the owner), outside the topic. */
+  direct(node: number, sent: number, received: number, at: number): void {
+    if (at < this.measureFrom) return;
+    this.sentBytes[node]! += sent;
+    this.receivedBytes[node]! += received;
   }
 
   /** A copy of content message x reached `node` (any publication carrying it). */
@@ -262,6 +328,8 @@ export class Recorder {
     this.knowledge.add(at - sent);
     if (Number.isNaN(this.firstAck[x]!)) this.firstAck[x] = at;
     if (by >= 0) {
+      const i = by * this.messages + x;
+      if (Number.isNaN(this.ackedAt[i]!)) this.ackedAt[i] = at;
       const arrived = this.arrivedAt[by * this.messages + x]!;
       if (Number.isNaN(arrived) || arrived > at) this.falseAcks++;
     } else {
@@ -416,6 +484,60 @@ export class Recorder {
     return { firstAck, acknowledged };
   }
 
+  /** Receipt timing, traffic over content, topic repair traffic and the owner's cost: the owner path's figures. */
+  private ownerPathStats(messagesNeedingRepair: number) {
+    const arrays = {
+      nodes: this.nodes,
+      members: this.members,
+      messages: this.messages,
+      sender: this.sender,
+      sentAt: this.sentAt,
+      deliveredAt: this.deliveredAt,
+      ackedAt: this.ackedAt,
+    };
+    const r = receiptTimes(arrays);
+    const traffic = (m: number) => this.sentBytes[m]! + this.receivedBytes[m]!;
+    const ratio = trafficOverContent(arrays, traffic, this.contentWire, this.contentPayload);
+    const requests = this.publications["repair-request"] ?? 0;
+    const o = this.ownerPath;
+    const perMessage = (v: number | undefined, digits: number) =>
+      v === undefined || this.sentCount === 0 ? null : round(v / this.sentCount, digits);
+    const metrics: Pick<
+      SimMetrics,
+      "receipts" | "bandwidth_vs_content" | "topic_repair_broadcasts_per_loss" | "owner"
+    > = {
+      receipts: {
+        latency_p50_ms: round(r.latency.quantile(0.5), 1),
+        latency_p99_ms: round(r.latency.quantile(0.99), 1),
+        complete_p50_ms: round(r.complete.quantile(0.5), 1),
+        complete_p99_ms: round(r.complete.quantile(0.99), 1),
+      },
+      bandwidth_vs_content: round(ratio.wire, 3),
+      topic_repair_broadcasts_per_loss:
+        messagesNeedingRepair === 0 ? null : round((requests + this.repairBroadcasts) / messagesNeedingRepair, 3),
+      owner: { cpu_us_per_message: perMessage(o?.cpuUs, 1), bytes_per_message: perMessage(o?.bytes, 0) },
+    };
+    const detail: Pick<
+      SimDetail,
+      | "receipts_pairs"
+      | "receipts_shown_share"
+      | "receipts_messages"
+      | "receipts_complete_share"
+      | "bandwidth_vs_payload"
+      | "topic_repair_requests"
+      | "owner_path"
+    > = {
+      receipts_pairs: r.pairs,
+      receipts_shown_share: r.pairs === 0 ? null : round(r.shown / r.pairs, 6),
+      receipts_messages: r.held,
+      receipts_complete_share: r.held === 0 ? null : round(r.completed / r.held, 6),
+      bandwidth_vs_payload: round(ratio.payload, 3),
+      topic_repair_requests: requests,
+      owner_path: o?.detail ?? null,
+    };
+    return { metrics, detail };
+  }
+
   /** Long because it lays out the whole JSON report, field by field, in the order readers see it. */
   finish(
     endMs: number,
@@ -428,6 +550,7 @@ export class Recorder {
     const { declaredLost, lostThenDelivered, messagesNeedingRepair } = pairs;
     const { bw, controlTotal, controlMax, onlineShare } = this.trafficStats(endMs, startMs);
     const { firstAck, acknowledged } = this.firstAckStats();
+    const extra = this.ownerPathStats(messagesNeedingRepair);
     const mean = (xs: number[]) => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
 
     const metrics: SimMetrics = {
@@ -462,6 +585,7 @@ export class Recorder {
         false_ack_rate: this.acks === 0 ? null : round(this.falseAcks / this.acks, 6),
       },
       undetected_gaps: undetected,
+      ...extra.metrics,
     };
     const sentTotal = this.sentCount;
     const detail: SimDetail = {
@@ -489,6 +613,7 @@ export class Recorder {
       k_of_n_acknowledged_as_all_error_mean: round(mean(this.kOfNAll), 4),
       rejected: sortKeys(this.rejected),
       network,
+      ...extra.detail,
     };
     return { metrics, detail };
   }

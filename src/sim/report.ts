@@ -26,6 +26,11 @@ export const COLUMNS: readonly Column[] = [
   { title: "repair bcasts/loss", get: (r) => r.repair_broadcasts_per_loss },
   { title: "k-of-N error", get: (r) => r.acks.k_of_n_abs_error_mean },
   { title: "false ack rate", get: (r) => r.acks.false_ack_rate },
+  { title: "receipts p50 ms", get: (r) => r.receipts.latency_p50_ms },
+  { title: "receipts p99 ms", get: (r) => r.receipts.latency_p99_ms },
+  { title: "bandwidth / content", get: (r) => r.bandwidth_vs_content },
+  { title: "topic repair bcasts/loss", get: (r) => r.topic_repair_broadcasts_per_loss },
+  { title: "owner B/msg", get: (r) => r.owner.bytes_per_message },
   { title: "wall s", get: (r) => Math.round(r.wall_ms / 100) / 10 },
 ];
 
@@ -46,6 +51,9 @@ const CHARTS: readonly Chart[] = [
   { title: "Control messages per member per 600 s", get: (r) => r.control_messages_per_member_per_600s },
   { title: "Repair broadcasts per loss", get: (r) => r.repair_broadcasts_per_loss },
   { title: "Sender's k-of-N error (share of N)", get: (r) => r.acks.k_of_n_abs_error_mean },
+  { title: "Receipt latency p99 (ms)", get: (r) => r.receipts.latency_p99_ms, log: true },
+  { title: "Member traffic over chat content received", get: (r) => r.bandwidth_vs_content },
+  { title: "Topic repair broadcasts per loss", get: (r) => r.topic_repair_broadcasts_per_loss },
 ];
 
 function fmt(v: unknown): string {
@@ -208,6 +216,27 @@ const DEFINITIONS: readonly [string, string][] = [
   ["repair broadcasts per loss", "repair responses published / messages whose first publication missed a node"],
   ["k-of-N error", "|receipts the sender reports - nodes that hold the message| / (nodes - 1), mean over messages"],
   ["false ack rate", "acknowledgements learnt for a node that had not received the message then / all learnt"],
+  [
+    "receipts.latency",
+    "over (message, recipient) pairs: when the sender's receipts first included the recipient - its delivery time",
+  ],
+  [
+    "receipts.complete",
+    "over messages: when the sender's receipts included every node holding the message at the end - send time",
+  ],
+  [
+    "bandwidth_vs_content",
+    "a member's bytes sent + received (topic and direct path) / wire bytes of the chat messages it delivered; mean over members",
+  ],
+  [
+    "topic repair broadcasts per loss",
+    "repair requests + repair answers on the topic / messages whose first publication missed a node",
+  ],
+  [
+    "owner.cpu_us_per_message",
+    "CPU µs of the owner's service work (reports, signatures, ledger, news, fetches) / messages sent",
+  ],
+  ["owner.bytes_per_message", "bytes the owner received and sent on direct paths / messages sent"],
 ];
 
 function page(title: string, body: string): string {
@@ -310,6 +339,11 @@ export function runSummary(r: SimResult): string {
     ["repair broadcasts/loss", r.repair_broadcasts_per_loss],
     ["ack knowledge p50 / p99 ms", `${r.acks.knowledge_p50_ms} / ${r.acks.knowledge_p99_ms}`],
     ["k-of-N error / false acks", `${r.acks.k_of_n_abs_error_mean} / ${r.acks.false_ack_rate}`],
+    ["receipts p50 / p99 ms", `${r.receipts.latency_p50_ms} / ${r.receipts.latency_p99_ms}`],
+    ["receipts complete p50 / p99 ms", `${r.receipts.complete_p50_ms} / ${r.receipts.complete_p99_ms}`],
+    ["bandwidth / content", r.bandwidth_vs_content],
+    ["topic repair broadcasts/loss", r.topic_repair_broadcasts_per_loss],
+    ["owner cpu µs / B per message", `${r.owner.cpu_us_per_message} / ${r.owner.bytes_per_message}`],
     ["simulated s / wall s", `${r.detail.simulated_ms / 1000} / ${r.wall_ms / 1000}`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

@@ -10,7 +10,7 @@ export interface SimResult extends SimMetrics {
   seed: string;
   params: Record<string, unknown>;
   detail: SimDetail;
-  /** Wall-clock time of the run; the only field that differs between two runs of the same scenario. */
+  /** Wall-clock time of the run; with `owner.cpu_us_per_message`, the only fields that differ between two runs of the same scenario. */
   wall_ms: number;
 }
 
@@ -71,6 +71,10 @@ function describeScenario(s: Scenario, protocol: Protocol): Record<string, unkno
     owner: s.owner,
     owner_availability: s.ownerAvailability,
     owner_outage_mean_ms: s.ownerOutageMeanMs,
+    owner_path: s.owner && s.ownerPath,
+    path_latency_ms: s.pathLatencyMs,
+    path_failure: s.pathFailure,
+    report_interval_ms: s.reportIntervalMs,
     warmup_ms: s.warmupMs,
     warmup_rate: s.warmupRate,
     settle_ms: s.settleMs,
@@ -78,9 +82,13 @@ function describeScenario(s: Scenario, protocol: Protocol): Record<string, unkno
   };
 }
 
-/** The JSON text of a result, with or without `wall_ms` (without: byte-identical for the same scenario). */
+/**
+ * The JSON text of a result, with or without the figures that depend on the machine (`wall_ms` and
+ * `owner.cpu_us_per_message`); without them, byte-identical for the same scenario.
+ */
 export function resultJson(result: SimResult, withWall = true): string {
   if (withWall) return `${JSON.stringify(result, null, 2)}\n`;
-  const { wall_ms: _wall, ...rest } = result;
-  return `${JSON.stringify(rest, null, 2)}\n`;
+  const { wall_ms: _wall, owner, ...rest } = result;
+  const { cpu_us_per_message: _cpu, ...ownerRest } = owner;
+  return `${JSON.stringify({ ...rest, owner: ownerRest }, null, 2)}\n`;
 }

@@ -72,6 +72,18 @@ export interface Scenario {
   /** Mean length of an owner outage. */
   readonly ownerOutageMeanMs: number;
   /**
+   * With an owner: every member also keeps a direct path to it (receipt reports, receipts pushed to senders,
+   * heads, gap fill, its own messages pushed), as Waku light clients use a service node. False: the owner is
+   * only one more member on the topic, as before the owner path.
+   */
+  readonly ownerPath: boolean;
+  /** Median one-way latency of a direct-path leg (member to owner or back); default `latencyMs`, same spread. */
+  readonly pathLatencyMs: number;
+  /** Probability that a direct-path call fails (its request or its answer is lost, the stream resets). */
+  readonly pathFailure: number;
+  /** A member sends a receipt report to the owner at most this often while it has news for it. */
+  readonly reportIntervalMs: number;
+  /**
    * Time between the start (every member but the late joiners joins) and the first measured message.
    * During it, unmeasured background messages (`warmupRate`) bring the channel to a steady state: every
    * member has synced once, so the owner has been heard and counts as online, as in a channel that has
@@ -129,6 +141,10 @@ export const DEFAULT_SCENARIO: Scenario = Object.freeze({
   owner: true,
   ownerAvailability: 0.95,
   ownerOutageMeanMs: 300_000,
+  ownerPath: true,
+  pathLatencyMs: 100,
+  pathFailure: 0,
+  reportIntervalMs: 250,
   warmupMs: 240_000,
   warmupRate: 0.2,
   settleMs: 600_000,
@@ -158,6 +174,7 @@ export function resolveScenario(input: ScenarioInput): Scenario {
   const s: Scenario = {
     ...DEFAULT_SCENARIO,
     latencyP99Ms: 4 * latencyMs,
+    pathLatencyMs: latencyMs,
     ...stripUndefined(input),
     sds: { ...DEFAULT_SDS_OPTIONS, ...stripUndefined(input.sds ?? {}) },
     params: { ...(input.params ?? {}) },
@@ -183,6 +200,10 @@ export function resolveScenario(input: ScenarioInput): Scenario {
   num("lateJoin", s.lateJoin, 0, 1);
   num("ownerAvailability", s.ownerAvailability, 0.01, 1);
   num("ownerOutageMeanMs", s.ownerOutageMeanMs, 1, 1e10);
+  check(typeof s.ownerPath === "boolean", `ownerPath must be true or false, got ${String(s.ownerPath)}`);
+  num("pathLatencyMs", s.pathLatencyMs, 0, 1e7);
+  num("pathFailure", s.pathFailure, 0, 1);
+  num("reportIntervalMs", s.reportIntervalMs, 0, 1e9);
   num("settleMs", s.settleMs, 0, 1e10);
   num("warmupMs", s.warmupMs, 0, 1e10);
   num("warmupRate", s.warmupRate, 0, 1e6);

@@ -27,6 +27,8 @@ export interface SimMember {
   tick(now: number): void | Promise<void>;
   /** When `tick` next has work; undefined for none. */
   nextDeadline(): number | undefined;
+  /** The node came back online: connections it had are gone (the owner path reconnects). */
+  online?(now: number): void;
 }
 
 /** A protocol under test: builds members and reads its own view of receipts at the end. */
@@ -309,6 +311,7 @@ export class World {
     }
     n.online = online;
     if (online && n.member !== undefined) {
+      n.member.online?.(this.now);
       // Timers that fell due while it was away fire now.
       n.tickAt = Number.POSITIVE_INFINITY;
       this.reschedule(n);

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { Command } from "commander";
-import { registerSimCommand } from "../../src/cli/sim-command.js";
+import { registerSimCommand, scenarioFromOptions } from "../../src/cli/sim-command.js";
 
 describe("chorus sim command", () => {
   function program(): Command {
@@ -67,6 +67,10 @@ describe("chorus sim command", () => {
         "repair_broadcasts_per_loss",
         "acks",
         "undetected_gaps",
+        "receipts",
+        "bandwidth_vs_content",
+        "topic_repair_broadcasts_per_loss",
+        "owner",
         "wall_ms",
       ]) {
         assert.ok(key in json, `JSON has ${key}`);
@@ -107,6 +111,31 @@ describe("chorus sim command", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test("the owner path options reach the scenario", () => {
+    const sim = program()
+      .commands[0]!.exitOverride()
+      .configureOutput({ writeErr: () => undefined });
+    sim.parseOptions([
+      "--owner-path",
+      "off",
+      "--path-latency-ms",
+      "40",
+      "--path-failure",
+      "0.05",
+      "--report-interval-ms",
+      "1000",
+    ]);
+    const scenario = scenarioFromOptions(sim.opts());
+    assert.equal(scenario.ownerPath, false);
+    assert.equal(scenario.pathLatencyMs, 40);
+    assert.equal(scenario.pathFailure, 0.05);
+    assert.equal(scenario.reportIntervalMs, 1000);
+    const bad = program()
+      .commands[0]!.exitOverride()
+      .configureOutput({ writeErr: () => undefined });
+    assert.throws(() => bad.parseOptions(["--owner-path", "maybe"]), /--owner-path must be on or off, got "maybe"/);
   });
 
   test("rejects a bad value with a message that names it", async () => {

@@ -27,6 +27,32 @@ describe("determinism", () => {
     assert.ok(resultJson(await runSimulation({ ...churn, seed: "7", messages: 5 })).includes('"wall_ms"'));
   });
 
+  test("chorus with the owner path: same seed, same JSON (its CPU figure aside), with path failures and outages", async () => {
+    const path: ScenarioInput = {
+      ...churn,
+      owner: true,
+      ownerPath: true,
+      offline: 0.2,
+      offlineMeanMs: 10_000,
+      lateJoin: 0.2,
+      ownerAvailability: 0.7,
+      ownerOutageMeanMs: 20_000,
+      pathFailure: 0.1,
+      partitions: [{ atMs: 2_000, durationMs: 3_000, fraction: 0.3 }],
+    };
+    const a = await runSimulation({ ...path, seed: "7" });
+    const b = await runSimulation({ ...path, seed: "7" });
+    const c = await runSimulation({ ...path, seed: "8" });
+    assert.equal(resultJson(a, false), resultJson(b, false));
+    assert.notEqual(resultJson(a, false), resultJson(c, false));
+    assert.ok(!resultJson(a, false).includes("cpu_us_per_message"));
+    assert.ok(resultJson(a).includes("cpu_us_per_message"));
+    assert.ok(a.owner.cpu_us_per_message! > 0, JSON.stringify(a.owner));
+    const calls = (a.detail.owner_path as { calls: Record<string, { failures: number }> }).calls;
+    const failures = Object.values(calls).reduce((n, k) => n + k.failures, 0);
+    assert.ok(failures > 0, "path failures and outages make calls fail");
+  });
+
   test("sds: same seed, same JSON", async () => {
     const small: ScenarioInput = { ...churn, protocol: "sds", members: 4, messages: 25 };
     const a = resultJson(await runSimulation({ ...small, seed: "7" }), false);

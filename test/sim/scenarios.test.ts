@@ -38,7 +38,9 @@ describe("chorus scenarios", () => {
     assert.ok(r.detail.acknowledged_share! > 0.9, show(r));
   });
 
-  test("10 % loss with an owner always online: gaps detected and repaired, no duplicates", async () => {
+  test("10 % loss with an owner always online on the topic only: gaps detected and repaired, no duplicates", async () => {
+    // The owner as a preferred responder on the topic, without the direct path (test/sim/owner-path.test.ts):
+    // the topic repair that members fall back to when the owner is unreachable.
     const r = await run({
       seed: "owner",
       members: 15,
@@ -46,6 +48,7 @@ describe("chorus scenarios", () => {
       rate: 10,
       loss: 0.1,
       owner: true,
+      ownerPath: false,
       ownerAvailability: 1,
       settleMs: 300_000,
     });

@@ -73,8 +73,11 @@ export class MemberOwnerPath {
     if (resolved === undefined) return { ...step.result(), stale: true };
     for (const r of resolved.receipts) this.receipts.confirmFromOwner(r.sequence, r.holders, step);
     for (const head of resolved.heads) {
-      const state = this.senders.get(head.senderId);
-      // Senders never heard from have no history of ours to chase: catch-up brings it.
+      // A sender never heard from is met through its head, as through another member's mark: its newest
+      // message is missing, and the usual chase goes back from there to what was sent since we joined.
+      const state =
+        this.senders.get(head.senderId) ??
+        this.senders.firstContactFromMark(head.senderId, head.sequence, BigInt(Math.max(0, Math.floor(now))));
       if (state !== undefined && head.sequence > state.contiguous) {
         this.gaps.openSequenceGap(state, head.sequence, now, "owner-head", step);
       }

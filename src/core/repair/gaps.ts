@@ -257,7 +257,8 @@ export class GapTracker {
    */
   collect(now: number, room: number): { ids: HistoryEntry[]; ranges: SequenceRange[] } {
     const p = this.params;
-    const due = selectDue(this.missing.values(), now, p);
+    // While gaps are fetched from the owner first, a request rides on a message only once it is due.
+    const due = selectDue(this.missing.values(), now, p, this.deferral === 0);
     const { ids, ranges, asked } = packRequests(due, room, p);
     for (const entry of asked) {
       entry.attempts++;

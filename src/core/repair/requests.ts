@@ -50,13 +50,14 @@ export function sequenceRangeSize(r: SequenceRange): number {
 
 /**
  * The requests a message sent now may carry: those due, and, since a message that goes out anyway saves a
- * later control message, every request not yet asked (unless another member's request suppressed it).
+ * later control message, every request not yet asked (unless another member's request suppressed it, or
+ * `early` is false: while the owner is asked first, the topic hears only of what is due).
  */
-export function selectDue(missing: Iterable<MissingEntry>, now: number, p: Params): DueRequests {
+export function selectDue(missing: Iterable<MissingEntry>, now: number, p: Params, early = true): DueRequests {
   const ids: MissingEntry[] = [];
   const bySender = new Map<string, MissingEntry[]>();
   for (const entry of missing) {
-    if (entry.requestAt > now && (entry.attempts > 0 || entry.suppressed === true)) continue;
+    if (entry.requestAt > now && (!early || entry.attempts > 0 || entry.suppressed === true)) continue;
     if (entry.ref.messageId !== undefined) {
       if (ids.length < p.maxRepairIdsPerMessage) ids.push(entry);
     } else if (entry.ref.senderId !== undefined && entry.ref.sequence !== undefined) {

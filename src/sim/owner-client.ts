@@ -1,0 +1,430 @@
+import type { ChannelEngine, MessageRef, SenderId, Step } from "../core/index.js";
+import type { ReportToken } from "../core/owner/link.js";
+import type { WireMessage } from "../wire/index.js";
+import {
+  type FetchAnswer,
+  fetchAnswerBytes,
+  type OwnerHost,
+  type RangeAnswer,
+  rangeAnswerBytes,
+  refsBytes,
+  type Stored,
+  WATCH_HOLD_MS,
+} from "./owner-host.js";
+import { type CallKind, type DirectPath, fieldBytes, varintBytes } from "./owner-path.js";
+import type { Publication, World } from "./world.js";
+
+/** While the owner is unreachable, a member probes it this often. */
+export const PROBE_MS = 5_000;
+/** The path is down after this many failed calls in a row ... */
+const DOWN_AFTER_FAILURES = 2;
+/** ... or after one failure when nothing was answered for this long. */
+const DOWN_AFTER_SILENCE_MS = 10_000;
+/** Gaps found together are fetched together: a fetch waits this long for more. */
+const FETCH_DEBOUNCE_MS = 5;
+/** A message asked of the owner is not asked again before this (its answer may be under way). */
+const FETCH_AGAIN_MS = 2_000;
+const MAX_REFS_PER_FETCH = 1_000;
+/**
+ * A message the owner lacked is asked of it once more after this long before the topic is asked: the owner
+ * lacks mostly what is still on its way to it (a gap seen from a later message that overtook it).
+ */
+const LACK_RETRY_MS = 1_000;
+/** Back from offline: the catch-up starts this long before the owner was last heard from. */
+const CATCH_UP_MARGIN_MS = 5_000;
+const CATCH_UP_PAGE = 500;
+/** Topic messages held back during a catch-up, at most. */
+const MAX_HELD = 20_000;
+
+/** What a member's client needs from the protocol around it. */
+export interface PathContext {
+  readonly world: World;
+  readonly path: DirectPath;
+  readonly host: OwnerHost;
+  /** Runs a member's step through the protocol: metrics, publications, and back to the member's client. */
+  handle(node: number, step: Step, now: number): void;
+  /** The owner's engine takes a message pushed to it. */
+  ownerTakes(bytes: Uint8Array, decoded: WireMessage, x: number): void;
+  /** The measured index of a content message, -1 for an unmeasured one. */
+  indexOf(messageId: string): number;
+}
+
+function refKey(ref: MessageRef): string {
+  return ref.messageId ?? `${ref.senderId}:${ref.sequence}`;
+}
+
+/** Bytes of a request that names the member and its news cursor (a poll or a watch). */
+function cursorRequestBytes(member: string, cursor: number): number {
+  return fieldBytes(member.length) + 1 + varintBytes(cursor);
+}
+
+/**
+ * A member's end of the direct path to the owner, driving the real engine's owner API: receipt reports (at most
+ * every `reportIntervalMs` while there is news) answered with the member's news, one parked watch for receipts
+ * of its own messages, gap fill by one batched fetch, its own messages pushed to the owner, and the path's
+ * state: up after an answer, down after failures (the engine then falls back to the topic), probed while down.
+ */
+export class OwnerClient {
+  /** Incremented when the member comes back online: what was under way before is void. */
+  private epoch = 0;
+  private up = false;
+  private failures = 0;
+  private lastAnswerAt = Number.NEGATIVE_INFINITY;
+  private reportToken: ReportToken | undefined;
+  private lastReportAt = Number.NEGATIVE_INFINITY;
+  private reportAt = Number.POSITIVE_INFINITY;
+  private polling = false;
+  private watching = false;
+  private fetchAt = Number.POSITIVE_INFINITY;
+  private probeAt = Number.POSITIVE_INFINITY;
+  private readonly asked = new Map<string, number>();
+  /** Refs the owner lacked once (asked again after LACK_RETRY_MS, then left to the topic). */
+  private readonly lacked = new Set<string>();
+  /** A catch-up by range is under way: gaps wait for it rather than being fetched one by one. */
+  private catchingUp = false;
+  /** Topic messages that arrived during the catch-up, delivered after it. */
+  private held: Publication[] = [];
+
+  constructor(
+    private readonly ctx: PathContext,
+    private readonly node: number,
+    private readonly engine: ChannelEngine,
+    private readonly self: SenderId,
+    private readonly joinedAt: number,
+  ) {}
+
+  /**
+   * Joined or back online: what was under way is lost. Back from offline, the member first catches up by range
+   * (everything the owner stored since it was last heard from, in order), then asks for news (heads); a member
+   * that just joined asks for news at once.
+   */
+  connect(now: number): void {
+    const since = Number.isFinite(this.lastAnswerAt) ? this.lastAnswerAt : this.joinedAt;
+    const returning = now > this.joinedAt;
+    this.epoch++;
+    if (this.reportToken !== undefined) this.engine.owner.reportDone(this.reportToken, false);
+    this.reportToken = undefined;
+    this.polling = false;
+    this.watching = false;
+    this.reportAt = Number.POSITIVE_INFINITY;
+    this.fetchAt = Number.POSITIVE_INFINITY;
+    this.probeAt = Number.POSITIVE_INFINITY;
+    this.asked.clear();
+    this.lacked.clear();
+    this.catchingUp = false;
+    if (returning) this.catchUp(since - CATCH_UP_MARGIN_MS, undefined);
+    else this.poll(now);
+    if (this.engine.owner.hasReport()) this.scheduleReport(now);
+    this.scheduleProbe(now + PROBE_MS);
+  }
+
+  /** After every engine step of this member. */
+  afterStep(step: Step, now: number): void {
+    if (this.up && step.events.some((e) => e.type === "missing")) this.scheduleFetch(now);
+    if (this.up && !this.catchingUp && this.reportToken === undefined && this.engine.owner.hasReport()) {
+      this.scheduleReport(now);
+    }
+  }
+
+  /** Runs `fn` at `at` if this member is online then and nothing voided it. */
+  private later(at: number, fn: (now: number) => void): void {
+    const epoch = this.epoch;
+    this.ctx.world.later(this.node, at, () => {
+      if (this.epoch === epoch) fn(this.ctx.world.now);
+    });
+  }
+
+  private call<A>(
+    kind: CallKind,
+    requestBytes: number,
+    serve: () => A,
+    answerBytes: (a: A) => number,
+    done: {
+      ok: (answer: A, now: number) => void;
+      fail: (now: number) => void;
+    },
+  ): void {
+    const epoch = this.epoch;
+    const world = this.ctx.world;
+    this.ctx.path.call<A>({
+      node: this.node,
+      kind,
+      requestBytes,
+      serve: (reply) => {
+        const a = serve();
+        reply(answerBytes(a), a);
+      },
+      onAnswer: (a) => {
+        if (this.epoch !== epoch) return;
+        done.ok(a, world.now);
+        this.success(world.now);
+      },
+      onFail: () => {
+        if (this.epoch !== epoch) return;
+        done.fail(world.now);
+        this.failure(world.now);
+      },
+    });
+  }
+
+  private applyNews(bytes: Uint8Array, now: number): void {
+    const step = this.engine.owner.applyNews(bytes, now);
+    this.ctx.handle(this.node, step, now);
+  }
+
+  private scheduleReport(now: number): void {
+    const at = Math.max(now, this.lastReportAt + this.ctx.world.scenario.reportIntervalMs);
+    if (at >= this.reportAt) return;
+    this.reportAt = at;
+    this.later(at, (t) => {
+      if (this.reportAt !== at) return;
+      this.reportAt = Number.POSITIVE_INFINITY;
+      if (this.up && !this.catchingUp) this.report(t);
+    });
+  }
+
+  /** A signed report of what the owner has not been told, with our cursor; the answer is our news. */
+  private report(now: number): boolean {
+    if (this.reportToken !== undefined) return true;
+    const r = this.engine.owner.takeReport(now);
+    if (r === undefined) return false;
+    this.reportToken = r.token;
+    this.lastReportAt = now;
+    const cursor = this.engine.owner.cursor();
+    this.call(
+      "report",
+      fieldBytes(r.bytes.length) + 1 + varintBytes(cursor),
+      () => this.ctx.host.report(this.node, r.bytes, cursor, r.token),
+      (news) => news.length,
+      {
+        ok: (news, t) => {
+          this.reportToken = undefined;
+          this.engine.owner.reportDone(r.token, true);
+          this.applyNews(news, t);
+          if (this.engine.owner.hasReport()) this.scheduleReport(t);
+        },
+        fail: () => {
+          this.reportToken = undefined;
+          this.engine.owner.reportDone(r.token, false);
+        },
+      },
+    );
+    return true;
+  }
+
+  /** News since our cursor, answered at once: heads when we (re)connect, and the probe while the path is down. */
+  private poll(now: number): void {
+    if (this.polling) return;
+    this.polling = true;
+    const cursor = this.engine.owner.cursor();
+    this.call(
+      "poll",
+      cursorRequestBytes(this.self, cursor),
+      () => this.ctx.host.poll(this.node, cursor),
+      (news) => news.length,
+      {
+        ok: (news, t) => {
+          this.polling = false;
+          this.applyNews(news, t);
+        },
+        fail: () => {
+          this.polling = false;
+        },
+      },
+    );
+    void now;
+  }
+
+  /** One page of the catch-up by range, fed to the engine in the order the messages were sent; then the next. */
+  private catchUp(since: number, from: number | undefined): void {
+    this.catchingUp = true;
+    const request = cursorRequestBytes(this.self, since) + (from === undefined ? 0 : 1 + varintBytes(from));
+    this.call<RangeAnswer>("range", request, () => this.ctx.host.range(since, from, CATCH_UP_PAGE), rangeAnswerBytes, {
+      ok: (page, t) => {
+        this.take(page.found, t);
+        if (page.next !== undefined) this.catchUp(since, page.next);
+        else this.caughtUp(t);
+      },
+      fail: (t) => this.caughtUp(t),
+    });
+  }
+
+  /**
+   * The catch-up is over (or failed): news, reports and the watch resume. They wait for it, since heads
+   * naming senders the catch-up has not reached yet would make it deliver their messages as old history.
+   */
+  private caughtUp(now: number): void {
+    this.catchingUp = false;
+    const held = this.held;
+    this.held = [];
+    for (const pub of held) {
+      const step = this.engine.receive(pub.bytes, now, pub.decoded as WireMessage);
+      this.ctx.handle(this.node, step, now);
+    }
+    this.poll(now);
+    if (this.engine.owner.hasReport()) this.scheduleReport(now);
+  }
+
+  /**
+   * A topic message arriving during a catch-up waits for the end of it: the catch-up brings each sender's
+   * messages oldest first, and a newer one taken before them would make them look like history from before
+   * our first contact with their sender (see `SenderTable.firstContact`). Returns true when it was held.
+   */
+  hold(pub: Publication): boolean {
+    if (!this.catchingUp || this.held.length >= MAX_HELD) return false;
+    this.held.push(pub);
+    return true;
+  }
+
+  /** Messages from the owner into the engine, each sender's in order. */
+  private take(found: readonly Stored[], now: number): void {
+    const sorted = [...found].sort((a, b) => {
+      const d = (a.decoded.lamportTimestamp ?? 0n) - (b.decoded.lamportTimestamp ?? 0n);
+      return d < 0n ? -1 : d > 0n ? 1 : 0;
+    });
+    const rec = this.ctx.world.recorder;
+    for (const m of sorted) {
+      const x = this.ctx.indexOf(m.decoded.messageId);
+      if (x >= 0) rec.arrived(this.node, x, now);
+      const step = this.engine.receive(m.bytes, now, m.decoded, { requested: true });
+      this.ctx.handle(this.node, step, now);
+    }
+  }
+
+  /** One outstanding long poll for receipts of our messages (and, every WATCH_HOLD_MS, heads). */
+  private watch(): void {
+    if (!this.up || this.watching || this.catchingUp) return;
+    this.watching = true;
+    const cursor = this.engine.owner.cursor();
+    const epoch = this.epoch;
+    const world = this.ctx.world;
+    this.ctx.path.call<Uint8Array>({
+      node: this.node,
+      kind: "watch",
+      requestBytes: cursorRequestBytes(this.self, cursor),
+      holdMs: WATCH_HOLD_MS,
+      serve: (reply) => this.ctx.host.watch(this.node, cursor, (news) => reply(news.length, news)),
+      onAnswer: (news) => {
+        if (this.epoch !== epoch) return;
+        this.watching = false;
+        this.applyNews(news, world.now);
+        this.success(world.now);
+        this.watch();
+      },
+      onFail: () => {
+        if (this.epoch !== epoch) return;
+        this.watching = false;
+        this.failure(world.now);
+        this.watch();
+      },
+    });
+  }
+
+  private scheduleFetch(now: number, delay = FETCH_DEBOUNCE_MS): void {
+    const at = now + delay;
+    if (at >= this.fetchAt) return;
+    this.fetchAt = at;
+    this.later(at, (t) => {
+      if (this.fetchAt !== at) return;
+      this.fetchAt = Number.POSITIVE_INFINITY;
+      if (this.up) this.fetch(t);
+    });
+  }
+
+  /** Everything the engine misses and has not just asked for, in one request; answers go into the engine. */
+  private fetch(now: number): void {
+    if (this.catchingUp) return;
+    const refs: MessageRef[] = [];
+    for (const ref of this.engine.missingRefs()) {
+      const key = refKey(ref);
+      const at = this.asked.get(key);
+      if (at !== undefined && now - at < FETCH_AGAIN_MS) continue;
+      this.asked.set(key, now);
+      refs.push(ref);
+      if (refs.length >= MAX_REFS_PER_FETCH) break;
+    }
+    if (this.asked.size > 4 * MAX_REFS_PER_FETCH) {
+      for (const [key, at] of this.asked) if (now - at >= FETCH_AGAIN_MS) this.asked.delete(key);
+    }
+    if (refs.length === 0) return;
+    this.call<FetchAnswer>(
+      "fetch",
+      fieldBytes(this.self.length) + refsBytes(refs),
+      () => this.ctx.host.fetch(refs),
+      fetchAnswerBytes,
+      {
+        ok: (answer, t) => this.fetched(answer, t),
+        fail: () => {
+          for (const ref of refs) this.asked.delete(refKey(ref));
+        },
+      },
+    );
+  }
+
+  private fetched(answer: FetchAnswer, now: number): void {
+    this.take(answer.found, now);
+    if (answer.lacking.length === 0) return;
+    const topic: MessageRef[] = [];
+    for (const ref of answer.lacking) {
+      const key = refKey(ref);
+      if (this.lacked.delete(key)) topic.push(ref);
+      else {
+        this.lacked.add(key);
+        this.asked.set(key, now + LACK_RETRY_MS - FETCH_AGAIN_MS);
+      }
+    }
+    if (this.lacked.size > MAX_REFS_PER_FETCH) this.lacked.clear();
+    if (topic.length > 0) this.engine.owner.lacks(topic, now);
+    if (topic.length < answer.lacking.length) this.scheduleFetch(now, LACK_RETRY_MS);
+  }
+
+  /** Our own message, pushed to the owner as it goes out on the topic. */
+  push(bytes: Uint8Array, decoded: WireMessage, x: number): void {
+    if (!this.up) return;
+    this.call<true>(
+      "push",
+      fieldBytes(bytes.length),
+      () => {
+        this.ctx.ownerTakes(bytes, decoded, x);
+        return true;
+      },
+      () => 1,
+      { ok: () => {}, fail: () => {} },
+    );
+  }
+
+  private success(now: number): void {
+    this.failures = 0;
+    this.lastAnswerAt = now;
+    if (!this.up) {
+      this.up = true;
+      this.engine.setOwnerPath(true, now);
+      if (this.engine.owner.hasReport()) this.scheduleReport(now);
+    }
+    this.watch();
+    if (this.engine.missingCount() > 0) this.scheduleFetch(now);
+  }
+
+  private failure(now: number): void {
+    this.failures++;
+    if (!this.up) return;
+    if (this.failures >= DOWN_AFTER_FAILURES || now - this.lastAnswerAt >= DOWN_AFTER_SILENCE_MS) {
+      this.up = false;
+      this.engine.setOwnerPath(false, now);
+      this.scheduleProbe(now + PROBE_MS);
+    }
+  }
+
+  /** While the path is down: a report if there is one, else a poll, every PROBE_MS. */
+  private scheduleProbe(at: number): void {
+    if (at >= this.probeAt) return;
+    this.probeAt = at;
+    this.later(at, (t) => {
+      if (this.probeAt !== at) return;
+      this.probeAt = Number.POSITIVE_INFINITY;
+      if (this.up) return;
+      if (!this.report(t)) this.poll(t);
+      this.scheduleProbe(t + PROBE_MS);
+    });
+  }
+}

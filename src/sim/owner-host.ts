@@ -1,0 +1,305 @@
+import type { ChannelEngine, MessageRef, SenderId, Step } from "../core/index.js";
+import type { ReportToken } from "../core/owner/link.js";
+import type { RosterIndex } from "../core/owner/roster.js";
+import { OwnerService, OwnerServiceError } from "../core/owner/service.js";
+import { nativeVerifier } from "../platform/native-crypto.js";
+import type { WireMessage } from "../wire/index.js";
+import { encodeOwnerNews } from "../wire/owner-codec.js";
+import { fieldBytes, varintBytes } from "./owner-path.js";
+import type { World } from "./world.js";
+
+/** Messages per sender whose holders the owner keeps (the member engine tracks as many of its own). */
+export const LEDGER_WINDOW = 256;
+/** A parked watch is answered after this long at the latest, with the heads that moved: the periodic refresh. */
+export const WATCH_HOLD_MS = 30_000;
+/** The owner's own holdings go into its ledger at most this often. */
+const SELF_REPORT_MS = 250;
+
+/** One message in the owner's store, as it arrived (the real owner node keeps these in SQLite). */
+export interface Stored {
+  readonly bytes: Uint8Array;
+  readonly decoded: WireMessage;
+}
+
+export interface FetchAnswer {
+  readonly found: readonly Stored[];
+  readonly lacking: readonly MessageRef[];
+}
+
+/** A page of the catch-up by range: messages in the order the owner stored them, and where the next page starts. */
+export interface RangeAnswer {
+  readonly found: readonly Stored[];
+  readonly next: number | undefined;
+}
+
+interface Parked {
+  cursor: number;
+  readonly reply: (news: Uint8Array) => void;
+}
+
+/**
+ * The owner node's side of the direct path in the simulator: the real `OwnerService` (signed reports checked
+ * against the roster, the receipt ledger, news), a store of every message the owner holds, by id and by
+ * (sender, sequence), and the parked watches of senders waiting for receipts (a long poll). The owner's own
+ * engine reports what it holds to its own service, so it counts as a holder like any member.
+ *
+ * Every service call is timed with the process's CPU clock (`cpuUs`): what the owner pays per message.
+ */
+export class OwnerHost {
+  readonly service: OwnerService;
+  private readonly byId = new Map<string, Stored>();
+  private readonly bySender = new Map<string, Map<number, Stored>>();
+  /** Every stored message in the order it was stored, with when: the catch-up by range reads it. */
+  private readonly log: Stored[] = [];
+  private readonly logAt: number[] = [];
+  private readonly watches = new Map<number, Parked>();
+  /** The newest cursor each member told us it holds: a parked watch never repeats what a member has. */
+  private readonly cursors = new Map<number, number>();
+  private epoch = 0;
+  private selfReportAt = Number.POSITIVE_INFINITY;
+  private lastSelfReport = Number.NEGATIVE_INFINITY;
+  /** CPU time spent in the owner service and store, in µs, after the warm-up. */
+  cpuUs = 0;
+  readonly counts = { refused: 0, watches_answered: 0, fetched: 0, lacking: 0, caught_up: 0 };
+
+  constructor(
+    private readonly world: World,
+    private readonly node: number,
+    readonly engine: ChannelEngine,
+    roster: RosterIndex,
+    private readonly senderIds: readonly SenderId[],
+    private readonly nodeOf: ReadonlyMap<string, number>,
+  ) {
+    this.service = new OwnerService({
+      channelId: engine.channelId,
+      roster,
+      verify: nativeVerifier(),
+      window: LEDGER_WINDOW,
+    });
+  }
+
+  private timed<T>(work: () => T): T {
+    if (this.world.now < this.world.recorder.measureFrom) return work();
+    const start = process.cpuUsage();
+    try {
+      return work();
+    } finally {
+      const used = process.cpuUsage(start);
+      this.cpuUs += used.user + used.system;
+    }
+  }
+
+  /** The owner came back: its streams died with it, parked watches among them. */
+  restart(): void {
+    this.epoch++;
+    this.watches.clear();
+  }
+
+  /**
+   * A step of the owner's engine on `bytes`: a content message it now holds goes into the store and the
+   * ledger (the sender's head moves). Then its own holdings are reported to its own ledger, batched.
+   */
+  afterStep(step: Step, bytes: Uint8Array | undefined, decoded: WireMessage | undefined): void {
+    if (bytes !== undefined && decoded !== undefined) {
+      for (const e of step.events) {
+        if (e.type !== "accepted" || e.messageId !== decoded.messageId || e.sequence === undefined) continue;
+        const seq = e.sequence;
+        this.timed(() => this.store({ bytes, decoded }, e.senderId, seq));
+      }
+    }
+    if (this.engine.owner.hasReport()) this.scheduleSelfReport();
+  }
+
+  private store(stored: Stored, sender: string, seq: number): void {
+    this.byId.set(stored.decoded.messageId, stored);
+    this.log.push(stored);
+    this.logAt.push(this.world.now);
+    let seqs = this.bySender.get(sender);
+    if (seqs === undefined) {
+      seqs = new Map();
+      this.bySender.set(sender, seqs);
+    }
+    seqs.set(seq, stored);
+    this.service.noteMessage(sender, seq);
+  }
+
+  private scheduleSelfReport(): void {
+    const w = this.world;
+    const at = Math.max(w.now, this.lastSelfReport + SELF_REPORT_MS);
+    if (at >= this.selfReportAt) return;
+    this.selfReportAt = at;
+    w.later(this.node, at, () => {
+      if (this.selfReportAt !== at) return;
+      this.selfReportAt = Number.POSITIVE_INFINITY;
+      this.lastSelfReport = w.now;
+      const report = this.engine.owner.takeReport(w.now);
+      if (report === undefined) return;
+      this.accept(report.bytes, report.token);
+      this.engine.owner.reportDone(report.token, true);
+    });
+  }
+
+  /** Applies a signed report; false when the service refused it. Wakes the watches of the senders it names. */
+  private accept(bytes: Uint8Array, senders: ReportToken): boolean {
+    const ok = this.timed(() => {
+      try {
+        this.service.acceptReport(bytes);
+        return true;
+      } catch (err) {
+        if (!(err instanceof OwnerServiceError)) throw err;
+        return false;
+      }
+    });
+    if (!ok) {
+      this.counts.refused++;
+      return false;
+    }
+    for (const sender of senders.keys()) {
+      const node = this.nodeOf.get(sender);
+      if (node !== undefined && this.watches.has(node)) this.wake(node);
+    }
+    return true;
+  }
+
+  private heard(node: number, cursor: number): number {
+    const known = Math.max(cursor, this.cursors.get(node) ?? 0);
+    this.cursors.set(node, known);
+    return known;
+  }
+
+  private newsFor(node: number, cursor: number): { bytes: Uint8Array; receipts: number } {
+    return this.timed(() => {
+      const news = this.service.news(this.senderIds[node]!, cursor);
+      return { bytes: encodeOwnerNews(news), receipts: news.receipts.length };
+    });
+  }
+
+  /** A member's receipt report with its cursor: answered with its news. */
+  report(node: number, bytes: Uint8Array, cursor: number, senders: ReportToken): Uint8Array {
+    const known = this.heard(node, cursor);
+    this.accept(bytes, senders);
+    return this.newsFor(node, known).bytes;
+  }
+
+  /** News since `cursor`, at once: heads at (re)connection, or a probe with nothing to report. */
+  poll(node: number, cursor: number): Uint8Array {
+    return this.newsFor(node, this.heard(node, cursor)).bytes;
+  }
+
+  /** A sender's long poll for receipts of its messages: answered when there are some, else parked. */
+  watch(node: number, cursor: number, reply: (news: Uint8Array) => void): void {
+    const known = this.heard(node, cursor);
+    const news = this.newsFor(node, known);
+    if (news.receipts > 0) {
+      this.counts.watches_answered++;
+      reply(news.bytes);
+      return;
+    }
+    const parked: Parked = { cursor: known, reply };
+    this.watches.set(node, parked);
+    const epoch = this.epoch;
+    this.world.later(this.node, this.world.now + WATCH_HOLD_MS, () => {
+      if (this.epoch !== epoch || this.watches.get(node) !== parked) return;
+      this.watches.delete(node);
+      reply(this.newsFor(node, this.heard(node, parked.cursor)).bytes);
+    });
+  }
+
+  private wake(node: number): void {
+    const parked = this.watches.get(node)!;
+    const news = this.newsFor(node, this.heard(node, parked.cursor));
+    if (news.receipts === 0) return;
+    this.watches.delete(node);
+    this.counts.watches_answered++;
+    parked.reply(news.bytes);
+  }
+
+  /** Messages by id or by (sender, sequence), from the store; what it lacks is named. */
+  fetch(refs: readonly MessageRef[]): FetchAnswer {
+    return this.timed(() => {
+      const found: Stored[] = [];
+      const seen = new Set<Stored>();
+      const lacking: MessageRef[] = [];
+      for (const ref of refs) {
+        let hit = ref.messageId === undefined ? undefined : this.byId.get(ref.messageId);
+        if (hit === undefined && ref.senderId !== undefined && ref.sequence !== undefined) {
+          hit = this.bySender.get(ref.senderId)?.get(ref.sequence);
+        }
+        if (hit === undefined) lacking.push(ref);
+        else if (!seen.has(hit)) {
+          seen.add(hit);
+          found.push(hit);
+        }
+      }
+      this.counts.fetched += found.length;
+      this.counts.lacking += lacking.length;
+      return { found, lacking };
+    });
+  }
+
+  /**
+   * Catch-up after an offline period (the owner node's history range): up to `limit` messages stored at or
+   * after `since`, or from position `from` of a previous page, in the order they were stored.
+   */
+  range(since: number, from: number | undefined, limit: number): RangeAnswer {
+    return this.timed(() => {
+      let start = from;
+      if (start === undefined) {
+        let lo = 0;
+        let hi = this.logAt.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (this.logAt[mid]! < since) lo = mid + 1;
+          else hi = mid;
+        }
+        start = lo;
+      }
+      const end = Math.min(this.log.length, start + limit);
+      this.counts.caught_up += end - start;
+      return { found: this.log.slice(start, end), next: end < this.log.length ? end : undefined };
+    });
+  }
+}
+
+/** Encoded size of a catch-up page: its messages and the next position. */
+export function rangeAnswerBytes(answer: RangeAnswer): number {
+  let n = 0;
+  for (const m of answer.found) n += fieldBytes(m.bytes.length);
+  return answer.next === undefined ? n : n + 1 + varintBytes(answer.next);
+}
+
+/** Encoded size of a fetch answer: each message as it was signed (length-prefixed), then the refs it lacks. */
+export function fetchAnswerBytes(answer: FetchAnswer): number {
+  let n = 0;
+  for (const m of answer.found) n += fieldBytes(m.bytes.length);
+  return n + refsBytes(answer.lacking);
+}
+
+/**
+ * Encoded size of a list of message refs as a fetch request carries them: an id as its 32 bytes, a run of one
+ * sender's sequence numbers as a HeldRange (8-byte key prefix, first, last).
+ */
+export function refsBytes(refs: readonly MessageRef[]): number {
+  let n = 0;
+  const runs = new Map<string, number[]>();
+  for (const ref of refs) {
+    if (ref.senderId !== undefined && ref.sequence !== undefined) {
+      let seqs = runs.get(ref.senderId);
+      if (seqs === undefined) {
+        seqs = [];
+        runs.set(ref.senderId, seqs);
+      }
+      seqs.push(ref.sequence);
+    } else n += fieldBytes(32);
+  }
+  for (const seqs of runs.values()) {
+    seqs.sort((a, b) => a - b);
+    for (let i = 0; i < seqs.length; ) {
+      let j = i;
+      while (j + 1 < seqs.length && seqs[j + 1]! <= seqs[j]! + 1) j++;
+      n += fieldBytes(fieldBytes(8) + 1 + varintBytes(seqs[i]!) + 1 + varintBytes(seqs[j]!));
+      i = j + 1;
+    }
+  }
+  return n;
+}
