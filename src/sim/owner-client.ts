@@ -15,7 +15,7 @@ import { type CallKind, type DirectPath, fieldBytes, varintBytes } from "./owner
 import type { Publication, World } from "./world.js";
 
 /** While the owner is unreachable, a member probes it this often. */
-export const PROBE_MS = 5_000;
+const PROBE_MS = 5_000;
 /** The path is down after this many failed calls in a row ... */
 const DOWN_AFTER_FAILURES = 2;
 /** ... or after one failure when nothing was answered for this long. */
@@ -113,7 +113,7 @@ export class OwnerClient {
     this.lacked.clear();
     this.catchingUp = false;
     if (returning) this.catchUp(since - CATCH_UP_MARGIN_MS, undefined);
-    else this.poll(now);
+    else this.poll();
     if (this.engine.owner.hasReport()) this.scheduleReport(now);
     this.scheduleProbe(now + PROBE_MS);
   }
@@ -213,7 +213,7 @@ export class OwnerClient {
   }
 
   /** News since our cursor, answered at once: heads when we (re)connect, and the probe while the path is down. */
-  private poll(now: number): void {
+  private poll(): void {
     if (this.polling) return;
     this.polling = true;
     const cursor = this.engine.owner.cursor();
@@ -232,7 +232,6 @@ export class OwnerClient {
         },
       },
     );
-    void now;
   }
 
   /** One page of the catch-up by range, fed to the engine in the order the messages were sent; then the next. */
@@ -261,7 +260,7 @@ export class OwnerClient {
       const step = this.engine.receive(pub.bytes, now, pub.decoded as WireMessage);
       this.ctx.handle(this.node, step, now);
     }
-    this.poll(now);
+    this.poll();
     if (this.engine.owner.hasReport()) this.scheduleReport(now);
   }
 
@@ -423,7 +422,7 @@ export class OwnerClient {
       if (this.probeAt !== at) return;
       this.probeAt = Number.POSITIVE_INFINITY;
       if (this.up) return;
-      if (!this.report(t)) this.poll(t);
+      if (!this.report(t)) this.poll();
       this.scheduleProbe(t + PROBE_MS);
     });
   }

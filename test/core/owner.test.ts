@@ -143,6 +143,38 @@ describe("owner service and member engines", () => {
     assert.equal(second.sequence, 2);
   });
 
+  it("a head of a sender never heard from opens its gap, once the join grace is over", () => {
+    const { engines, service } = channel();
+    const [a, b] = engines;
+    a!.send(enc("one"), 10);
+    service.noteMessage(alice.senderId, 1);
+    const early = b!.owner.applyNews(service.newsBytes(bob.senderId, 0), 20);
+    assert.deepEqual(
+      early.events.filter((e) => e.type === "missing"),
+      [],
+      "within joinGraceMs of joining, a sender's history is not ours to chase",
+    );
+    const later = b!.owner.applyNews(service.newsBytes(bob.senderId, 0), 60_000);
+    assert.deepEqual(
+      later.events.filter((e) => e.type === "missing"),
+      [{ type: "missing", ref: { senderId: alice.senderId, sequence: 1 }, source: "owner-head" }],
+    );
+  });
+
+  it("while the owner is asked first, a chat message carries no repair request that is not due yet", () => {
+    const carried = (up: boolean) => {
+      const c = makeEngine({ id: carol, seed: 3 });
+      if (up) c.setOwnerPath(true, 0);
+      const sender = makeEngine({ id: alice });
+      sender.send(enc("1"), 10);
+      c.receive(sender.send(enc("2"), 20).outgoing[0]!.bytes, 40);
+      const out = c.send(enc("reply"), 50).outgoing[0]!.message;
+      return out.repairRequest.length + out.sequenceRepairRequest.length;
+    };
+    assert.equal(carried(false), 1, "without the owner path, the request rides on the next message");
+    assert.equal(carried(true), 0);
+  });
+
   it("refuses reports that are forged, off the roster or for another channel, and applies none of them", () => {
     const { engines, service } = channel();
     const [a, b] = engines;
