@@ -150,6 +150,7 @@ class SampledProtocol implements Protocol {
         return m.tick(at);
       },
       nextDeadline: () => m.nextDeadline(),
+      ...(m.online === undefined ? {} : { online: (at: number) => m.online!(at) }),
     };
   }
 

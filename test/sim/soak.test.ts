@@ -29,4 +29,7 @@ test("soak, 3 virtual hours: buffers within their bounds every hour, no rate-quo
   );
   assert.ok((result.metrics.delivery.ratio ?? 0) > 0.95, `delivery ratio ${result.metrics.delivery.ratio}`);
   assert.equal(result.metrics.delivery.duplicates, 0);
+  // Members back from their offline spells reconnect to the owner and catch up by range.
+  const calls = (result.detail.owner_path as { calls: Record<string, { calls: number }> } | null)?.calls;
+  assert.ok((calls?.range?.calls ?? 0) > 0, `catch-ups after offline spells: ${JSON.stringify(calls)}`);
 });
