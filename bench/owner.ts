@@ -3,16 +3,11 @@
 
 import { senderPrefixBytes } from "../src/core/ids.js";
 import { identityFromSecretKey } from "../src/core/index.js";
+import { signReport } from "../src/core/owner/link.js";
 import { RosterIndex } from "../src/core/owner/roster.js";
 import { OwnerService } from "../src/core/owner/service.js";
 import { nativeSigner, nativeVerifier } from "../src/platform/native-crypto.js";
-import {
-  appendOwnerSignature,
-  encodeOwnerNews,
-  encodeReportUnsigned,
-  ownerSigningInput,
-  REPORT_DOMAIN,
-} from "../src/wire/owner-codec.js";
+import { encodeOwnerNews } from "../src/wire/owner-codec.js";
 import { cpuClockMs } from "./lib/measure.js";
 
 export interface OwnerResult {
@@ -56,13 +51,9 @@ export function ownerCost(members: number, messages: number): OwnerResult {
     const reports: Uint8Array[] = [];
     for (let r = 1; r < members; r++) {
       if (r === sender) continue;
-      const unsigned = encodeReportUnsigned({
-        channelId: CHANNEL,
-        reporter: ids[r]!.senderId,
-        writtenAt: 1_700_000_000_000 + m,
-        held: [{ senderPrefix: senderPrefixBytes(ids[sender]!.senderId), first: seq, last: seq }],
-      });
-      reports.push(appendOwnerSignature(unsigned, signers[r]!(ownerSigningInput(REPORT_DOMAIN, unsigned))));
+      const held = [{ senderPrefix: senderPrefixBytes(ids[sender]!.senderId), first: seq, last: seq }];
+      const report = { channelId: CHANNEL, reporter: ids[r]!.senderId, writtenAt: 1_700_000_000_000 + m, held };
+      reports.push(signReport(report, signers[r]!));
     }
     plan.push({ sender, seq, reports });
   }

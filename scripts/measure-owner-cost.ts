@@ -10,17 +10,12 @@
 import { randomBytes } from "node:crypto";
 import { senderPrefixBytes } from "../src/core/ids.js";
 import { ChannelEngine, type Identity, identityFromSecretKey } from "../src/core/index.js";
+import { signReport } from "../src/core/owner/link.js";
 import { ChannelRuntime } from "../src/node/channel.js";
 import { encodeOwnerRequest } from "../src/node/owner-protocol.js";
 import { OwnerServer } from "../src/node/owner-server.js";
 import { nativeSigner, nativeVerifier } from "../src/platform/native-crypto.js";
 import { MemoryStore } from "../src/storage/index.js";
-import {
-  appendOwnerSignature,
-  encodeReportUnsigned,
-  ownerSigningInput,
-  REPORT_DOMAIN,
-} from "../src/wire/owner-codec.js";
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -97,13 +92,8 @@ for (let m = 1; m <= MESSAGES; m++) {
   const step = sender.send(new TextEncoder().encode(`message ${m}`), now);
   runtime.receive(step.outgoing[0]!.bytes);
   const requests = members.slice(1).map((member, k) => {
-    const unsigned = encodeReportUnsigned({
-      channelId: CHANNEL,
-      reporter: member.senderId,
-      writtenAt: now,
-      held: [{ senderPrefix: senderPrefixBytes(members[0]!.senderId), first: m, last: m }],
-    });
-    const report = appendOwnerSignature(unsigned, signers[k + 1]!(ownerSigningInput(REPORT_DOMAIN, unsigned)));
+    const held = [{ senderPrefix: senderPrefixBytes(members[0]!.senderId), first: m, last: m }];
+    const report = signReport({ channelId: CHANNEL, reporter: member.senderId, writtenAt: now, held }, signers[k + 1]!);
     return encodeOwnerRequest({ kind: "report", channelId: CHANNEL, cursor: 0, report });
   });
   const started = process.cpuUsage();

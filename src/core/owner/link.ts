@@ -5,10 +5,20 @@ import {
   type OwnerNews,
   ownerSigningInput,
   REPORT_DOMAIN,
+  type ReceiptReport,
 } from "../../wire/owner-codec.js";
 import { type SenderId, senderPrefixBytes } from "../ids.js";
 import type { SenderState, SenderTable } from "../senders.js";
 import type { RosterIndex } from "./roster.js";
+
+/** Encodes and signs a receipt report with the reporter's signer (the one that signs its channel messages). */
+export function signReport(
+  report: Omit<ReceiptReport, "signature">,
+  sign: (unsigned: Uint8Array) => Uint8Array,
+): Uint8Array {
+  const unsigned = encodeReportUnsigned(report);
+  return appendOwnerSignature(unsigned, sign(ownerSigningInput(REPORT_DOMAIN, unsigned)));
+}
 
 /** What a report claimed, per sender: acknowledged by the owner, the claims count as told. */
 export type ReportToken = ReadonlyMap<SenderId, number>;
@@ -64,8 +74,7 @@ export class OwnerLink {
     }
     this.dirty.clear();
     if (held.length === 0) return undefined;
-    const unsigned = encodeReportUnsigned({ channelId: this.channelId, reporter: this.self, writtenAt: now, held });
-    const bytes = appendOwnerSignature(unsigned, this.sign(ownerSigningInput(REPORT_DOMAIN, unsigned)));
+    const bytes = signReport({ channelId: this.channelId, reporter: this.self, writtenAt: now, held }, this.sign);
     return { bytes, token };
   }
 
