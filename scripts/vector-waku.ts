@@ -50,7 +50,7 @@ export function buildWakuVectors() {
   return {
     description:
       "Deterministic Waku message hashes (RFC 14/WAKU2-MESSAGE): SHA-256 over pubsub topic, payload, content topic, meta and the timestamp as 8 bytes big-endian. The first four are RFC 14's own examples.",
-    hashes: [
+    vectors: [
       vector("RFC 14 example: meta", rfcTopic, {
         payload: rfcPayload,
         contentTopic: rfcContent,

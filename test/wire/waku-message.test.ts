@@ -30,13 +30,14 @@ interface HashVector {
   hash: string;
 }
 
-const vectors: { hashes: HashVector[] } = JSON.parse(
-  readFileSync(new URL("../../spec/vectors/waku.json", import.meta.url), "utf8"),
+const VECTORS = "waku.json";
+const vectors: { vectors: HashVector[] } = JSON.parse(
+  readFileSync(new URL(`../../spec/vectors/${VECTORS}`, import.meta.url), "utf8"),
 );
 const fromHex = (hex: string) => Uint8Array.from(hex.match(/../g) ?? [], (b) => Number.parseInt(b, 16));
 
 describe("waku.json hash vectors", () => {
-  for (const v of vectors.hashes) {
+  for (const v of vectors.vectors) {
     test(v.name, () => {
       const decoded = decodeWakuMessage(fromHex(v.envelope));
       assert.equal(bytesToHex(decoded.payload), v.payload);
