@@ -24,6 +24,7 @@ import { appendSignature, encodeMessage, encodeUnsigned, MAX_LAMPORT, type WireM
 import { messageJson } from "./vector-json.js";
 import { buildOwnerVectors } from "./vector-owner.js";
 import { buildScenarios } from "./vector-scenarios.js";
+import { buildStreamVectors } from "./vector-streams.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = join(root, "spec", "vectors");
@@ -327,6 +328,7 @@ const files: Record<string, unknown> = {
   "signatures.json": signatures,
   "scenarios.json": buildScenarios(),
   "owner.json": buildOwnerVectors(),
+  "streams.json": buildStreamVectors(),
 };
 
 const check = process.argv.includes("--check");

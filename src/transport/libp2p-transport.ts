@@ -1,12 +1,7 @@
 // A Transport over libp2p 3: TCP, noise, yamux, identify and gossipsub (one pubsub topic per
 // Chorus channel), plus request/response on libp2p protocol streams.
 //
-// Request/response framing, one exchange per stream:
-//   requester -> responder: varint(n) || request (n bytes), then the requester closes its write side
-//   responder -> requester: varint(n) || status (1 byte) || body (n - 1 bytes), then it closes
-//   status 0: body is the response; status 1: the handler failed, body is a UTF-8 reason.
-// Both sides refuse a frame over `maxFrameBytes` as soon as its length prefix arrives.
-import { encodeUvarint } from "../wire/varint.js";
+// Request/response framing, one exchange per stream: framing.ts (spec section 14.4).
 import "./polyfill.js";
 import { setMaxListeners } from "node:events";
 import { privateKeyFromRaw } from "@libp2p/crypto/keys";
@@ -19,6 +14,14 @@ import { yamux } from "@libp2p/yamux";
 import { multiaddr } from "@multiformats/multiaddr";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { createLibp2p, type Libp2p } from "libp2p";
+import {
+  concatChunks,
+  decodeFrameHeader,
+  encodeFrame,
+  STATUS_HANDLER_FAILED,
+  STATUS_OK,
+  splitResponse,
+} from "./framing.js";
 import {
   checkHandle,
   checkName,
@@ -56,8 +59,6 @@ export interface Libp2pTransportOptions {
 type Node = Libp2p<{ identify: ReturnType<ReturnType<typeof identify>>; pubsub: GossipSub }>;
 type Stream = Awaited<ReturnType<Node["dialProtocol"]>>;
 
-const STATUS_OK = 0;
-const STATUS_HANDLER_FAILED = 1;
 /** gossipsub drops inbound RPCs over 4 MiB; keep a message with its RPC framing below that. */
 const MAX_MESSAGE_LIMIT = 4 * 1024 * 1024 - 64 * 1024;
 const MAX_REASON_BYTES = 1024;
@@ -95,19 +96,6 @@ function libp2pKey(secretKey: Uint8Array) {
   return privateKeyFromRaw(raw);
 }
 
-function frame(parts: readonly Uint8Array[]): Uint8Array {
-  const length = parts.reduce((n, p) => n + p.length, 0);
-  const header = encodeUvarint(length);
-  const out = new Uint8Array(header.length + length);
-  out.set(header, 0);
-  let offset = header.length;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 /**
  * Reads exactly one length-prefixed frame. Rejects as soon as the prefix announces more than
  * `max` bytes, and when the stream ends early or carries bytes after the frame.
@@ -121,7 +109,7 @@ async function readFrame(stream: Stream, max: number, what: string): Promise<Uin
     chunks.push(bytes);
     received += bytes.length;
     if (header === undefined) {
-      header = decodeHeader(chunks, what);
+      header = decodeFrameHeader(chunks, what);
       if (header !== undefined && header.length > max) {
         throw new TransportError(
           "PROTOCOL_ERROR",
@@ -134,37 +122,10 @@ async function readFrame(stream: Stream, max: number, what: string): Promise<Uin
         throw new TransportError("PROTOCOL_ERROR", `${what}: unexpected bytes after the frame`);
       }
       // A fresh plain Uint8Array: chunks are often Buffers, whose slice() is a view, not a copy.
-      return new Uint8Array(concat(chunks, received).subarray(header.size));
+      return new Uint8Array(concatChunks(chunks, received).subarray(header.size));
     }
   }
   throw new TransportError("PROTOCOL_ERROR", `${what}: stream ended before a complete frame`);
-}
-
-function decodeHeader(chunks: readonly Uint8Array[], what: string): { length: number; size: number } | undefined {
-  let value = 0;
-  let scale = 1;
-  let size = 0;
-  for (const chunk of chunks) {
-    for (const byte of chunk) {
-      value += (byte & 0x7f) * scale;
-      size++;
-      if ((byte & 0x80) === 0) return { length: value, size };
-      scale *= 0x80;
-      if (size >= 8) throw new TransportError("PROTOCOL_ERROR", `${what}: malformed length prefix`);
-    }
-  }
-  return undefined;
-}
-
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
 
 async function send(stream: Stream, bytes: Uint8Array, signal?: AbortSignal): Promise<void> {
@@ -450,16 +411,15 @@ export class Libp2pTransport implements Transport {
         throw new TransportError("PEER_UNREACHABLE", `${what}: ${errorMessage(error)}`, { cause: error });
       }
       if (signal.aborted) abortStream();
-      await send(stream, frame([bytes]), signal);
+      await send(stream, encodeFrame([bytes]), signal);
       await stream.close({ signal });
       const response = await readFrame(stream, this.maxFrameBytes + 1, `${what}: response`);
-      if (response.length === 0) throw new TransportError("PROTOCOL_ERROR", `${what}: empty response frame`);
-      const body = response.subarray(1);
-      if (response[0] === STATUS_OK) return body;
-      if (response[0] === STATUS_HANDLER_FAILED) {
+      const { status, body } = splitResponse(response, what);
+      if (status === STATUS_OK) return body;
+      if (status === STATUS_HANDLER_FAILED) {
         throw new TransportError("HANDLER_FAILED", `${what}: ${new TextDecoder().decode(body)}`);
       }
-      throw new TransportError("PROTOCOL_ERROR", `${what}: unknown response status ${response[0]}`);
+      throw new TransportError("PROTOCOL_ERROR", `${what}: unknown response status ${status}`);
     } catch (error) {
       stream?.abort(error instanceof Error ? error : new Error(String(error)));
       if (signal.aborted) {
@@ -563,10 +523,10 @@ export class Libp2pTransport implements Transport {
                 `response of ${response.length} bytes is over the frame limit of ${this.maxFrameBytes}`,
               );
             }
-            reply = frame([Uint8Array.of(STATUS_OK), response]);
+            reply = encodeFrame([Uint8Array.of(STATUS_OK), response]);
           } catch (error) {
             const reason = new TextEncoder().encode(errorMessage(error)).slice(0, MAX_REASON_BYTES);
-            reply = frame([Uint8Array.of(STATUS_HANDLER_FAILED), reason]);
+            reply = encodeFrame([Uint8Array.of(STATUS_HANDLER_FAILED), reason]);
           }
           await send(stream, reply);
           await stream.close();
