@@ -2,11 +2,8 @@
 // and redialling, and request/response on libp2p protocol streams. Subclasses bring the libp2p
 // configuration and the publish/subscribe part (plain gossipsub, or Waku relay).
 //
-// Request/response framing, one exchange per stream:
-//   requester -> responder: varint(n) || request (n bytes), then the requester closes its write side
-//   responder -> requester: varint(n) || status (1 byte) || body (n - 1 bytes), then it closes
-//   status 0: body is the response; status 1: the handler failed, body is a UTF-8 reason.
-// Both sides refuse a frame over `maxFrameBytes` as soon as its length prefix arrives.
+// Request/response framing, one exchange per stream: framing.ts (spec section 14.4). Both sides refuse a
+// frame over `maxFrameBytes` as soon as its length prefix arrives.
 import "./polyfill.js";
 import { setMaxListeners } from "node:events";
 import { privateKeyFromRaw } from "@libp2p/crypto/keys";
@@ -14,6 +11,7 @@ import { peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import type { Libp2p } from "libp2p";
+import { STATUS_HANDLER_FAILED, STATUS_OK, splitResponse } from "./framing.js";
 import { frame, readFrame, type Stream, send } from "./stream-frames.js";
 import {
   checkHandle,
@@ -44,8 +42,6 @@ export interface Libp2pHostOptions {
   readonly inboundTimeoutMs?: number;
 }
 
-const STATUS_OK = 0;
-const STATUS_HANDLER_FAILED = 1;
 const MAX_REASON_BYTES = 1024;
 const MAX_INBOUND_REQUEST_STREAMS = 32;
 const REDIAL_INTERVAL_MS = 3_000;
@@ -335,13 +331,12 @@ export abstract class Libp2pHost<Node extends AnyLibp2p> {
       await send(open, frame([bytes]), signal);
       await open.close({ signal });
       const response = await readFrame(open, this.maxFrameBytes + 1, `${what}: response`);
-      if (response.length === 0) throw new TransportError("PROTOCOL_ERROR", `${what}: empty response frame`);
-      const body = response.subarray(1);
-      if (response[0] === STATUS_OK) return body;
-      if (response[0] === STATUS_HANDLER_FAILED) {
+      const { status, body } = splitResponse(response, what);
+      if (status === STATUS_OK) return body;
+      if (status === STATUS_HANDLER_FAILED) {
         throw new TransportError("HANDLER_FAILED", `${what}: ${new TextDecoder().decode(body)}`);
       }
-      throw new TransportError("PROTOCOL_ERROR", `${what}: unknown response status ${response[0]}`);
+      throw new TransportError("PROTOCOL_ERROR", `${what}: unknown response status ${status}`);
     } catch (error) {
       stream?.abort(error instanceof Error ? error : new Error(String(error)));
       if (signal.aborted) {

@@ -142,7 +142,6 @@ describe("WakuTransport", () => {
     await pollUntil("b's mesh to hold a and c", () => b.meshPeers().length === 2, { timeoutMs: WAIT_MS });
     assert.equal(a.peers().includes(c.peerId), false);
 
-    X;
     const pubsub = a.libp2p?.services.pubsub;
     await pubsub?.publish(a.pubsubTopic, Uint8Array.of(0xff, 0xff, 0xff));
     // A foreign app's envelope, pushed into a (as light push does): b relays it although nobody there wants it.
