@@ -10,7 +10,7 @@ import { chorusWire, sdsWire } from "./wire.js";
 async function run(job: Job): Promise<unknown> {
   switch (job.kind) {
     case "cpu":
-      return job.impl === "chorus" ? chorusCpu(job.logSize, job, job.crypto) : sdsCpu(job.logSize, job);
+      return job.impl === "chorus" ? chorusCpu(job.logSize, job, job.cryptos) : sdsCpu(job.logSize, job);
     case "memory":
       return job.impl === "chorus" ? chorusMemory(job.messages) : sdsMemory(job.messages);
     case "wire":

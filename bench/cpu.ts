@@ -1,5 +1,14 @@
 // CPU per message for sending and receiving, with the local log at a given size.
-import { type Crypto, chorusAtLogSize, freshMessages, STEP_MS } from "./lib/chorus-log.js";
+import { appendSignature, signedPortion } from "../src/wire/index.js";
+import {
+  type ChorusFixture,
+  type Crypto,
+  chorusAtLogSize,
+  cryptoFor,
+  freshMessages,
+  STEP_MS,
+} from "./lib/chorus-log.js";
+import { benchIdentity } from "./lib/chorus-traffic.js";
 import { cpuClockMs, measure, type Stats } from "./lib/measure.js";
 import { sdsAtLogSize, sdsReceive, sdsSend } from "./lib/sds-traffic.js";
 
@@ -16,6 +25,8 @@ export interface CpuResult {
   readonly receive: Stats;
   /** CPU seconds spent building the log before timing. */
   readonly buildCpuSeconds: number;
+  /** Chorus only: every way of signing measured on the same log (the top-level figures are one of them). */
+  readonly variants?: readonly ChorusVariant[];
 }
 
 export interface CpuOptions {
@@ -35,20 +46,60 @@ async function probeIterations(fn: () => Promise<unknown>, opts: CpuOptions): Pr
   return Math.max(3, Math.min(opts.iterations, Math.floor(budget / cost)));
 }
 
-export async function chorusCpu(logSize: number, opts: CpuOptions, crypto: Crypto = "portable"): Promise<CpuResult> {
-  const t0 = cpuClockMs();
-  const fx = chorusAtLogSize(logSize, SENDERS, crypto);
-  const buildCpuSeconds = (cpuClockMs() - t0) / 1000;
-  fx.setVerify(true);
-  const { engine, traffic } = fx;
+/** Chorus with one way of signing: per-message CPU, and what a byte-equal copy of a received message costs. */
+export interface ChorusVariant {
+  readonly crypto: Crypto;
+  readonly send: Stats;
+  readonly receive: Stats;
+  /** A byte-equal copy (a fresh buffer) of a message already received: skipped before the signature check. */
+  readonly duplicate: Stats;
+  /** Signature verifications the engine asked for per duplicate copy (0 when the skip works). */
+  readonly verificationsPerDuplicate: number;
+  /** One ed25519 signature and one verification on their own (null for "none"). */
+  readonly signature: { readonly sign: Stats; readonly verify: Stats } | null;
+}
 
+/**
+ * Builds one log of `logSize` messages, then measures each way of signing in turn on it (signatures apart
+ * first). The top-level figures are the portable ones, as before; `variants` has all of them.
+ */
+export async function chorusCpu(
+  logSize: number,
+  opts: CpuOptions,
+  cryptos: readonly Crypto[] = ["portable"],
+): Promise<CpuResult> {
+  const t0 = cpuClockMs();
+  const fx = chorusAtLogSize(logSize, SENDERS);
+  const buildCpuSeconds = (cpuClockMs() - t0) / 1000;
+  const variants: ChorusVariant[] = [];
+  for (const crypto of cryptos) variants.push(await chorusVariant(fx, logSize, opts, crypto));
+  const main = variants.find((v) => v.crypto === "portable") ?? variants[0]!;
+  return {
+    impl: "chorus",
+    logSize,
+    crypto: main.crypto,
+    send: main.send,
+    receive: main.receive,
+    buildCpuSeconds,
+    variants,
+  };
+}
+
+async function chorusVariant(
+  fx: ChorusFixture,
+  logSize: number,
+  opts: CpuOptions,
+  crypto: Crypto,
+): Promise<ChorusVariant> {
+  fx.setCrypto(crypto);
+  const { engine, traffic } = fx;
   // Fresh, really signed messages with real ack filters, generated before timing starts.
   const count = opts.warmup + opts.iterations;
   let now = fx.tick();
   const pool = freshMessages(traffic, now, count);
   let next = 0;
   const receive = await measure(
-    `chorus receive @${logSize}`,
+    `chorus ${crypto} receive @${logSize}`,
     () => {
       now += STEP_MS;
       const step = engine.receive(pool[next++]!.bytes, now);
@@ -56,18 +107,62 @@ export async function chorusCpu(logSize: number, opts: CpuOptions, crypto: Crypt
     },
     opts,
   );
+  // The same messages again, each in a buffer of its own, as a network hands over a second copy.
+  const copies = pool.map((m) => m.bytes.slice());
+  next = 0;
+  const before = fx.verifications;
+  const duplicate = await measure(
+    `chorus ${crypto} duplicate @${logSize}`,
+    () => {
+      now += STEP_MS;
+      const step = engine.receive(copies[next++]!, now);
+      if (step.events.length > 0) throw new Error(`duplicate: ${JSON.stringify(step.events)}`);
+    },
+    opts,
+  );
+  const verificationsPerDuplicate = (fx.verifications - before) / count;
 
   const encoder = new TextEncoder();
   let n = 0;
   const send = await measure(
-    `chorus send @${logSize}`,
+    `chorus ${crypto} send @${logSize}`,
     () => {
       now += STEP_MS;
       engine.send(encoder.encode(`timed message ${n++}: hello, channel`), now);
     },
     opts,
   );
-  return { impl: "chorus", logSize, crypto, send, receive, buildCpuSeconds };
+  return {
+    crypto,
+    send,
+    receive,
+    duplicate,
+    verificationsPerDuplicate,
+    signature: await signatureCost(crypto, pool[0]!.bytes),
+  };
+}
+
+/** ed25519 on its own: one signature over, and one verification of, a typical message's signed bytes. */
+async function signatureCost(crypto: Crypto, bytes: Uint8Array): Promise<ChorusVariant["signature"]> {
+  if (crypto === "none") return null;
+  const sender = benchIdentity("signature-cost");
+  const { sign, verify } = cryptoFor(crypto, sender.secretKey);
+  const unsigned = signedPortion(bytes);
+  if (unsigned === undefined) throw new Error("signatureCost: a message without a signature trailer");
+  const signature = sign(unsigned);
+  const signed = appendSignature(unsigned, signature);
+  const iterations = crypto === "native" ? 300 : 60;
+  const opts = { warmup: 20, iterations };
+  return {
+    sign: await measure(`${crypto} sign`, () => sign(unsigned), opts),
+    verify: await measure(
+      `${crypto} verify`,
+      () => {
+        if (!verify(signed, signature, sender.senderId)) throw new Error(`${crypto}: verification failed`);
+      },
+      opts,
+    ),
+  };
 }
 
 export async function sdsCpu(logSize: number, opts: CpuOptions): Promise<CpuResult> {

@@ -5,6 +5,8 @@
 //   npx tsx bench/profile.ts                       send and receive at a 10k log
 //   npx tsx bench/profile.ts --op send --size 100000 --count 3000
 //   npx tsx bench/profile.ts --op build            growing the log (decode, validate, accept, no signatures)
+//   npx tsx bench/profile.ts --crypto none         the engine's own work: no-op signer and verifier
+//                                                  (native: OpenSSL, as `chorus node` runs; default portable)
 //
 // The profile is written to bench/results/<op>-<size>.cpuprofile (git-ignored; open it in Chrome DevTools);
 // the summary lists functions by self time, then src/ functions by inclusive time. Only the timed loop
@@ -13,7 +15,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chorusAtLogSize, freshMessages, STEP_MS } from "./lib/chorus-log.js";
+import { CRYPTOS, type Crypto, chorusAtLogSize, freshMessages, STEP_MS } from "./lib/chorus-log.js";
 
 const root = resolve(fileURLToPath(import.meta.url), "../..");
 const args = process.argv.slice(2);
@@ -24,6 +26,8 @@ const arg = (name: string, fallback: string) => {
 const op = arg("op", "both");
 const size = Number(arg("size", "10000"));
 const count = Number(arg("count", "2000"));
+const crypto = arg("crypto", "portable") as Crypto;
+if (!CRYPTOS.includes(crypto)) throw new RangeError(`--crypto must be one of ${CRYPTOS.join(", ")}, got "${crypto}"`);
 const outDir = join(root, "bench/results");
 
 interface ProfileNode {
@@ -102,12 +106,11 @@ async function main(): Promise<void> {
     await profiled(`build-${size}.cpuprofile`, () => chorusAtLogSize(size, 50));
     return;
   }
-  const fx = chorusAtLogSize(size, 50);
-  fx.setVerify(true);
+  const fx = chorusAtLogSize(size, 50, crypto);
   if (op === "both" || op === "receive") {
     let now = fx.tick();
     const pool = freshMessages(fx.traffic, now, count);
-    await profiled(`receive-${size}.cpuprofile`, () => {
+    await profiled(`receive-${crypto}-${size}.cpuprofile`, () => {
       for (const m of pool) {
         now += STEP_MS;
         fx.engine.receive(m.bytes, now);
@@ -115,7 +118,7 @@ async function main(): Promise<void> {
     });
   }
   if (op === "both" || op === "send") {
-    await profiled(`send-${size}.cpuprofile`, () => {
+    await profiled(`send-${crypto}-${size}.cpuprofile`, () => {
       for (let i = 0; i < count; i++) fx.engine.send(encoder.encode(`profiled message ${i}`), fx.tick());
     });
   }

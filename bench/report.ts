@@ -1,6 +1,6 @@
 // The results document (bench/results/latest.json), the printed table and the SVG chart.
 import * as echarts from "echarts";
-import type { CpuResult } from "./cpu.js";
+import type { ChorusVariant, CpuResult } from "./cpu.js";
 import type { ThroughputResult } from "./decode.js";
 import { type Ratio, ratio, type Stats } from "./lib/measure.js";
 import type { MemoryResult } from "./memory.js";
@@ -9,6 +9,8 @@ import type { WireResult } from "./wire.js";
 
 export const SCHEMA = "chorus-bench/1";
 export const WIRE_P99_TARGET = 512;
+/** The engine's own work per message (signatures apart) at a 1,000-message log, in µs. */
+export const ENGINE_US_TARGET = 20;
 
 export interface CpuRow {
   readonly logSize: number;
@@ -45,6 +47,13 @@ export interface Results {
     readonly chorusNativeCrypto: CpuResult | null;
     /** Chorus cost at the largest log size over the smallest (target: at most 2). */
     readonly chorusGrowth: { readonly fromLogSize: number; readonly toLogSize: number; send: number; receive: number };
+    /** The same for the engine's own work (no-op signer and verifier); absent in results from before it existed. */
+    readonly engineGrowth?: {
+      readonly fromLogSize: number;
+      readonly toLogSize: number;
+      send: number;
+      receive: number;
+    } | null;
   };
   readonly wire: { readonly unit: string; readonly p99Target: number; readonly rows: readonly WireRow[] };
   /** Null when the section was not run (--only). */
@@ -137,16 +146,71 @@ function formatCpu(r: Results, out: string[]): void {
     ),
   );
   for (const row of r.cpu.rows) if (row.sdsSkipped) out.push(`  SDS at ${int(row.logSize)}: ${row.sdsSkipped}`);
-  const n = r.cpu.chorusNativeCrypto;
-  if (n) {
-    out.push(
-      `  Chorus with Node's native ed25519 (as \`chorus node\` runs) at ${int(n.logSize)}: send ${stat(n.send)}, receive ${stat(n.receive)}`,
-    );
-  }
   const g = r.cpu.chorusGrowth;
   out.push(
     `  Chorus growth ${int(g.fromLogSize)} -> ${int(g.toLogSize)}: send ${g.send.toFixed(2)}x, receive ${g.receive.toFixed(2)}x (target <= 2x)\n`,
   );
+  formatCrypto(r, out);
+}
+
+/** Chorus by way of signing, on the same log: the engine's own work, OpenSSL, portable; duplicates; ed25519 alone. */
+function formatCrypto(r: Results, out: string[]): void {
+  const rows = r.cpu.rows.filter((row) => row.chorus?.variants !== undefined);
+  if (rows.length === 0) return;
+  out.push("Chorus CPU per message by way of signing (same log): send / receive / byte-equal duplicate");
+  const cell = (v: ChorusVariant | undefined) =>
+    v ? `${us(v.send.median)} / ${us(v.receive.median)} / ${us(v.duplicate.median)}` : "-";
+  const variant = (row: CpuRow, c: string) => row.chorus?.variants?.find((v) => v.crypto === c);
+  const vsSds = (row: CpuRow, c: string) => {
+    const v = variant(row, c);
+    if (!v || !row.sds) return "-";
+    return `${(row.sds.send.median / v.send.median).toFixed(0)}x / ${(row.sds.receive.median / v.receive.median).toFixed(0)}x`;
+  };
+  out.push(
+    table(
+      [
+        "log size",
+        "no signatures",
+        "OpenSSL ed25519",
+        "portable ed25519",
+        "SDS/native send/recv",
+        "SDS/none send/recv",
+      ],
+      rows.map((row) => [
+        int(row.logSize),
+        cell(variant(row, "none")),
+        cell(variant(row, "native")),
+        cell(variant(row, "portable")),
+        vsSds(row, "native"),
+        vsSds(row, "none"),
+      ]),
+    ),
+  );
+  const own = variant(rows[0]!, "none");
+  if (own) {
+    const ok = (x: number) => (x <= ENGINE_US_TARGET ? "within" : "OVER");
+    out.push(
+      `  The engine's own work at ${int(rows[0]!.logSize)}: send ${us(own.send.median)} (${ok(own.send.median)} the ${ENGINE_US_TARGET} µs target), receive ${us(own.receive.median)} (${ok(own.receive.median)})`,
+    );
+  }
+  const eg = r.cpu.engineGrowth;
+  if (eg) {
+    out.push(
+      `  Its growth ${int(eg.fromLogSize)} -> ${int(eg.toLogSize)}: send ${eg.send.toFixed(2)}x, receive ${eg.receive.toFixed(2)}x (target <= 2x)`,
+    );
+  }
+  for (const c of ["native", "portable"]) {
+    const v = variant(rows[0]!, c);
+    if (v?.signature) {
+      out.push(
+        `  ${c === "native" ? "OpenSSL" : "portable"} ed25519 alone: sign ${stat(v.signature.sign)}, verify ${stat(v.signature.verify)}; ` +
+          (v.verificationsPerDuplicate === 0
+            ? "a byte-equal copy of a verified message skips its verification"
+            : `a duplicate copy asked for ${v.verificationsPerDuplicate} verifications`),
+      );
+    }
+  }
+  out.push("");
 }
 
 function formatWire(r: Results, out: string[]): void {

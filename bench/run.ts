@@ -16,6 +16,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CpuResult } from "./cpu.js";
 import type { ThroughputResult } from "./decode.js";
+import { CRYPTOS } from "./lib/chorus-log.js";
 import { type Job, RESULT_PREFIX } from "./lib/jobs.js";
 import type { MemoryResult } from "./memory.js";
 import type { OwnerResult } from "./owner.js";
@@ -36,7 +37,7 @@ const root = resolve(fileURLToPath(import.meta.url), "../..");
 interface Plan {
   readonly cpuSizes: readonly number[];
   readonly chorusCpu: { readonly warmup: number; readonly iterations: number };
-  /** Log size at which Chorus is also run with Node's native ed25519, as `chorus node` runs it. */
+  /** Log size whose native-ed25519 figures fill `chorusNativeCrypto` (every row measures all three ways). */
   readonly nativeCryptoLogSize: number;
   readonly sdsCpu: { readonly warmup: number; readonly iterations: number; readonly budgetMs: number };
   /** SDS is not run at a size where one send plus one receive is projected to cost more CPU than this. */
@@ -50,7 +51,7 @@ interface Plan {
 }
 
 const QUICK: Plan = {
-  cpuSizes: [1_000, 10_000],
+  cpuSizes: [1_000, 2_000, 10_000],
   chorusCpu: { warmup: 300, iterations: 50 },
   nativeCryptoLogSize: 1_000,
   sdsCpu: { warmup: 1, iterations: 20, budgetMs: 600 },
@@ -70,7 +71,7 @@ const QUICK: Plan = {
 };
 
 const FULL: Plan = {
-  cpuSizes: [1_000, 10_000, 100_000, 1_000_000],
+  cpuSizes: [1_000, 2_000, 10_000, 100_000, 1_000_000],
   chorusCpu: { warmup: 1_000, iterations: 500 },
   nativeCryptoLogSize: 10_000,
   sdsCpu: { warmup: 2, iterations: 50, budgetMs: 15_000 },
@@ -201,23 +202,18 @@ async function runCpu(
   sizes: readonly number[],
   quick: boolean,
   notes: string[],
-): Promise<{ rows: CpuRow[]; native: CpuResult }> {
+): Promise<{ rows: CpuRow[]; native: CpuResult | null }> {
   const rows: CpuRow[] = [];
-  const nativeJob: Job = {
+  const chorusJob = (logSize: number): Job => ({
     kind: "cpu",
     impl: "chorus",
-    logSize: plan.nativeCryptoLogSize,
+    logSize,
     ...plan.chorusCpu,
-    crypto: "native",
-  };
-  let native: CpuResult;
+    cryptos: CRYPTOS,
+  });
   if (quick) {
     // Quick: all sizes of one implementation in one process, SDS at every size (they are small).
-    const chorus = await runJobs<CpuResult>(
-      [...sizes.map((logSize): Job => ({ kind: "cpu", impl: "chorus", logSize, ...plan.chorusCpu })), nativeJob],
-      true,
-    );
-    native = chorus.pop()!;
+    const chorus = await runJobs<CpuResult>(sizes.map(chorusJob), true);
     const sds = await runJobs<CpuResult>(
       sizes.map((logSize) => ({ kind: "cpu", impl: "sds", logSize, ...plan.sdsCpu })),
       true,
@@ -228,7 +224,7 @@ async function runCpu(
   } else {
     let lastSds: CpuResult | undefined;
     for (const logSize of sizes) {
-      const chorus = await runJob<CpuResult>({ kind: "cpu", impl: "chorus", logSize, ...plan.chorusCpu });
+      const chorus = await runJob<CpuResult>(chorusJob(logSize));
       let sds: CpuResult | null = null;
       let skipped: string | null = null;
       const projected = lastSds === undefined ? 0 : projectSds(lastSds, logSize);
@@ -243,18 +239,39 @@ async function runCpu(
       }
       rows.push(cpuRow(logSize, chorus, sds, skipped));
     }
-    native = await runJob<CpuResult>(nativeJob);
   }
+  const nativeRow = rows.find((r) => r.logSize === plan.nativeCryptoLogSize) ?? rows[0];
+  const nativeVariant = nativeRow?.chorus?.variants?.find((v) => v.crypto === "native");
+  const native: CpuResult | null =
+    nativeRow?.chorus && nativeVariant
+      ? { ...nativeRow.chorus, crypto: "native", send: nativeVariant.send, receive: nativeVariant.receive }
+      : null;
   notes.push(
     `CPU: the member under test receives from 50 members (Zipf-distributed: a few write most) and sends one message in 50. Chorus holds ` +
       "every message (repairCacheSize and maxSeenIds raised to the log size); its log is built through receive() " +
-      "with signature checks off, then it receives fresh signed messages, verified with the engine's default " +
-      `verifier; ${plan.chorusCpu.warmup} of them are warm-up (the verifier's per-sender tables settle), the next ` +
-      "are timed. SDS's history is filled directly with the messages receiving would have left there (receiving " +
+      "with signatures off, then it receives fresh signed messages and sends, once per way of signing on the same log: " +
+      "none (a no-op signer and an accept-all verifier: the engine's own work), native (OpenSSL, as `chorus node` runs) and " +
+      `portable (@noble/curves, the engine's default); ${plan.chorusCpu.warmup} messages of each are warm-up (the verifier's ` +
+      "per-sender tables settle), the next are timed. Duplicate: the same messages again, each a byte-equal copy in a " +
+      "buffer of its own. SDS's history is filled directly with the messages receiving would have left there (receiving " +
       "them one by one is O(n² log n)); timed messages go through pushIncomingMessage/pushOutgoingMessage + " +
       "processTasks, with decode/encode.",
   );
   return { rows, native };
+}
+
+/** The engine's own work (signatures apart) at the largest log over the smallest. */
+function engineGrowth(rows: readonly CpuRow[]): Results["cpu"]["engineGrowth"] {
+  const own = (row: CpuRow | undefined) => row?.chorus?.variants?.find((v) => v.crypto === "none");
+  const first = own(rows[0]);
+  const last = own(rows[rows.length - 1]);
+  if (first === undefined || last === undefined) return null;
+  return {
+    fromLogSize: rows[0]!.logSize,
+    toLogSize: rows[rows.length - 1]!.logSize,
+    send: last.send.median / first.send.median,
+    receive: last.receive.median / first.receive.median,
+  };
 }
 
 function environment(): Record<string, string | number> {
@@ -373,6 +390,7 @@ async function main(): Promise<void> {
         send: first && last ? last.send.median / first.send.median : Number.NaN,
         receive: first && last ? last.receive.median / first.receive.median : Number.NaN,
       },
+      engineGrowth: engineGrowth(cpu),
     },
     wire: { unit: "bytes per message beyond the payload", p99Target: WIRE_P99_TARGET, rows: wire },
     memory: memory ?? null,

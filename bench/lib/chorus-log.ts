@@ -1,4 +1,12 @@
-import { ChannelEngine, createVerifier, type EngineConfig, type Params } from "../../src/core/index.js";
+import {
+  ChannelEngine,
+  createSigner,
+  createVerifier,
+  type EngineConfig,
+  type Params,
+  type SenderId,
+  type SignatureVerifier,
+} from "../../src/core/index.js";
 import { seededRandom } from "../../src/core/prng.js";
 import { nativeSigner, nativeVerifier } from "../../src/platform/native-crypto.js";
 import { benchIdentity, CHANNEL, ChorusTraffic } from "./chorus-traffic.js";
@@ -9,16 +17,40 @@ export const STEP_MS = 50;
 /** The member under test sends one message in this many. */
 export const OWN_EVERY = 50;
 
-/** Which ed25519 implementation signs and verifies. */
-export type Crypto = "portable" | "native";
+/**
+ * Who signs and verifies: "none" is a no-op signer (zero signature) and an accept-all verifier, which leaves
+ * the engine's own work; "native" is Node's OpenSSL ed25519, as `chorus node` and the simulator run it;
+ * "portable" is the engine's default (@noble/curves), as a browser would run it.
+ */
+export type Crypto = "none" | "native" | "portable";
+export const CRYPTOS: readonly Crypto[] = ["none", "native", "portable"];
+
+/** A signer and a verifier for the member under test, as `crypto` says. */
+export function cryptoFor(
+  crypto: Crypto,
+  secretKey: Uint8Array,
+): { sign: (u: Uint8Array) => Uint8Array; verify: SignatureVerifier } {
+  switch (crypto) {
+    case "none": {
+      const zero = new Uint8Array(64);
+      return { sign: () => zero, verify: () => true };
+    }
+    case "native":
+      return { sign: nativeSigner(secretKey), verify: nativeVerifier() };
+    case "portable":
+      return { sign: createSigner(secretKey), verify: createVerifier() };
+  }
+}
 
 export interface ChorusFixture {
   readonly engine: ChannelEngine;
   readonly traffic: ChorusTraffic;
   /** Advances the virtual clock by one message interval and returns it. */
   tick(): number;
-  /** Signature checks are off while the log is built, on afterwards. */
-  setVerify(on: boolean): void;
+  /** Signature checks are off while the log is built (`"none"`); this switches signer and verifier. */
+  setCrypto(crypto: Crypto): void;
+  /** Signature verifications asked of the verifier since the fixture was made. */
+  readonly verifications: number;
 }
 
 /**
@@ -94,19 +126,24 @@ export function freshMessages(traffic: ChorusTraffic, now: number, count: number
 /**
  * A member whose log holds `size` messages from `senders` other members (and its own, one in
  * `OWN_EVERY`), received through `receive` as on a real channel. Building uses pseudo-signed messages
- * with signature checks switched off (ed25519 would make a 1M log take an hour); everything else, from
- * decoding to id checks, runs as in production.
+ * with signatures off (ed25519 would make a 1M log take an hour); everything else, from decoding to id
+ * checks, runs as in production. `setCrypto` then picks what signs and verifies, so that one log serves
+ * the measurements with and without signatures.
  */
-export function chorusAtLogSize(size: number, senders: number, crypto: Crypto = "portable"): ChorusFixture {
-  let verify = false;
-  // "portable": the engine's defaults (@noble/curves, as in a browser); "native": what `chorus node` injects.
-  const verifier = crypto === "native" ? nativeVerifier() : createVerifier();
+export function chorusAtLogSize(size: number, senders: number, crypto: Crypto = "none"): ChorusFixture {
+  const secretKey = benchIdentity("member-under-test").secretKey;
+  let current = cryptoFor("none", secretKey);
+  let verifications = 0;
   const engine = memberUnderTest(size, {
-    verifySignature: (bytes, signature, senderId) => !verify || verifier(bytes, signature, senderId),
-    ...(crypto === "native" ? { sign: nativeSigner(benchIdentity("member-under-test").secretKey) } : {}),
+    verifySignature: (bytes, signature, senderId: SenderId) => {
+      verifications++;
+      return current.verify(bytes, signature, senderId);
+    },
+    sign: (unsigned) => current.sign(unsigned),
   });
   const traffic = new ChorusTraffic(senders);
   let now = feedLog(engine, traffic, size, START_MS);
+  current = cryptoFor(crypto, secretKey);
   return {
     engine,
     traffic,
@@ -114,8 +151,11 @@ export function chorusAtLogSize(size: number, senders: number, crypto: Crypto = 
       now += STEP_MS;
       return now;
     },
-    setVerify: (on) => {
-      verify = on;
+    setCrypto: (c) => {
+      current = cryptoFor(c, secretKey);
+    },
+    get verifications() {
+      return verifications;
     },
   };
 }

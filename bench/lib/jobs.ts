@@ -7,7 +7,8 @@ export type Job =
       warmup: number;
       iterations: number;
       budgetMs?: number;
-      crypto?: "portable" | "native";
+      /** Chorus: the ways of signing measured on the one log, in this order (default portable only). */
+      cryptos?: readonly ("none" | "native" | "portable")[];
     }
   | { kind: "memory"; impl: "chorus" | "sds"; messages: number }
   | {

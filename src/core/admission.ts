@@ -18,6 +18,12 @@ export interface AdmissionRules {
   readonly params: Params;
   readonly verify: SignatureVerifier;
   readonly isMember: ((senderId: string) => boolean) | undefined;
+  /**
+   * True when `bytes` equal the bytes of message `id` that this member holds (delivered or waiting), which passed
+   * these checks when they arrived. Ed25519 verification and the id hash are functions of the bytes, so a
+   * byte-equal copy passes them again: it skips them (duplicates are most copies in a busy channel).
+   */
+  readonly verifiedCopy?: (id: string, bytes: Uint8Array) => boolean;
 }
 
 function refuse(code: RejectionCode, reason: string): Refusal {
@@ -41,6 +47,7 @@ function signedRefusal(message: WireMessage, bytes: Uint8Array, rules: Admission
     return refuse("bad-sender-id", "sender id is not an ed25519 public key in hex");
   }
   if (message.signature === undefined) return refuse("missing-signature", "missing signature");
+  if (rules.verifiedCopy?.(message.messageId, bytes) === true) return undefined;
   const expected = expectedMessageId(message);
   if (expected !== message.messageId) {
     return refuse("id-mismatch", `message id does not match its fields (expected ${expected})`);

@@ -56,6 +56,11 @@ export class CausalBuffer {
     return this.waiting.has(id);
   }
 
+  /** The bytes of a waiting message. */
+  bytesOf(id: string): Uint8Array | undefined {
+    return this.waiting.get(id as MessageId)?.bytes;
+  }
+
   /** A waiting message with its bytes. */
   entryOf(id: MessageId): WaitingMessage | undefined {
     return this.waiting.get(id);

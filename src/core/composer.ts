@@ -1,4 +1,4 @@
-import { appendSignature, encodeUnsigned, type WireMessage } from "../wire/index.js";
+import { appendSignature, encodedLength, type WireMessage } from "../wire/index.js";
 import { SIGNATURE_FIELD_BYTES, type SummaryWriter, type UnsignedBase } from "./acks/summary.js";
 import type { MessageId, SenderId } from "./ids.js";
 import type { MessageCache } from "./message-cache.js";
@@ -53,7 +53,7 @@ export class MessageComposer {
       kind,
       ...(sequence === undefined ? {} : { sequence }),
     };
-    const used = encodeUnsigned(base).length + SIGNATURE_FIELD_BYTES - (content?.length ?? 0);
+    const used = encodedLength(base) + SIGNATURE_FIELD_BYTES - (content?.length ?? 0);
     const requests = this.gaps.collect(now, this.params.overheadBudgetBytes - used);
     return this.seal({ ...base, repairRequest: requests.ids, sequenceRepairRequest: requests.ranges });
   }

@@ -34,3 +34,19 @@ export interface ReceiveOptions {
    */
   readonly requested?: boolean;
 }
+
+/** Sizes of every buffer of an engine (`ChannelEngine.bufferSizes`). */
+export type BufferSizes = Record<
+  | "pending"
+  | "missing"
+  | "own"
+  | "seen"
+  | "cache"
+  | "members"
+  | "senders"
+  | "timers"
+  | "responses"
+  | "waiters"
+  | "quotas",
+  number
+>;

@@ -11,9 +11,10 @@ import { OthersReceipts } from "./acks/others.js";
 import { OwnReceipts } from "./acks/receipts.js";
 import { SummaryWriter } from "./acks/summary.js";
 import { type AdmissionRules, RateQuota, refusalOf } from "./admission.js";
+import { equalBytes } from "./bytes.js";
 import { CausalBuffer } from "./causal-buffer.js";
 import { checkContent, MessageComposer } from "./composer.js";
-import type { EngineConfig, ReceiveOptions } from "./config.js";
+import type { BufferSizes, EngineConfig, ReceiveOptions } from "./config.js";
 import { TimerHeap, type TimerKind } from "./heap.js";
 import { createSigner, createVerifier } from "./identity.js";
 import { type ChannelId, computeMessageId, type MessageId, type SenderId, senderPrefixHex } from "./ids.js";
@@ -38,22 +39,8 @@ import {
 import { StepBuilder } from "./step.js";
 import type { DeliveredMessage, MessageRef, MessageStatus, OutgoingPurpose, SendResult, Step } from "./types.js";
 
-export type { EngineConfig, ReceiveOptions } from "./config.js";
+export type { BufferSizes, EngineConfig, ReceiveOptions } from "./config.js";
 export type { EngineSnapshot } from "./snapshot.js";
-export type BufferSizes = Record<
-  | "pending"
-  | "missing"
-  | "own"
-  | "seen"
-  | "cache"
-  | "members"
-  | "senders"
-  | "timers"
-  | "responses"
-  | "waiters"
-  | "quotas",
-  number
->;
 
 /**
  * The Chorus protocol engine for one member in one channel. Pure: time and randomness come in as
@@ -117,6 +104,7 @@ export class ChannelEngine {
       self: this.senderId,
       params: p,
       verify: config.verifySignature ?? createVerifier(),
+      verifiedCopy: (id, bytes) => equalBytes(this.cache.bytesOf(id as MessageId) ?? this.buffer.bytesOf(id), bytes),
       // The roster, once the owner published one; the caller's rule besides.
       isMember: (id) => this.link.admits(id) && (config.isMember === undefined || config.isMember(id)),
     };

@@ -1,4 +1,5 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { writeUnsigned } from "./encode.js";
 import { DecodeError } from "./errors.js";
 import {
   MessageSchema,
@@ -43,6 +44,14 @@ function historyToPb(entries: readonly HistoryEntry[]) {
  * Field order is the field-number order, so the output is deterministic for a given message.
  */
 export function encodeUnsigned(message: WireMessage): Uint8Array {
+  return writeUnsigned(message);
+}
+
+/**
+ * `encodeUnsigned` through protobuf-es's reflective encoder: the reference the direct encoder (encode.ts) is
+ * checked against.
+ */
+export function encodeUnsignedReference(message: WireMessage): Uint8Array {
   const pb = create(MessageSchema, {
     senderId: message.senderId,
     messageId: message.messageId,

@@ -81,3 +81,35 @@ describe("deduplication beyond the seen set", () => {
     assert.equal(deliveredIds(restored.receive(sent[5]!, T + 600_002)).length, 1);
   });
 });
+
+describe("byte-equal copies skip the signature check", () => {
+  test("a copy equal to a held message is not verified again; a copy with other bytes under its id is", () => {
+    const a = makeEngine({ n: 1, seed: 1 });
+    const verify = cachedVerifier();
+    let verifications = 0;
+    const b = makeEngine({
+      n: 2,
+      seed: 2,
+      verifySignature: (bytes, signature, sender) => {
+        verifications++;
+        return verify(bytes, signature, sender);
+      },
+    });
+    const sent = a.send(enc("hello"), T).outgoing[0]!.bytes;
+    assert.equal(deliveredIds(b.receive(sent, T)).length, 1);
+    assert.equal(verifications, 1);
+    // A second copy in a buffer of its own, as the network hands it over: equal bytes, no verification, no event.
+    const copy = b.receive(sent.slice(), T + 10);
+    assert.deepEqual(copy.events, []);
+    assert.equal(verifications, 1);
+    // The same id with one signature byte changed: verified, and refused.
+    const forged = sent.slice();
+    forged[forged.length - 1]! ^= 1;
+    const refused = eventsOf(b.receive(forged, T + 20), "rejected");
+    assert.equal(verifications, 2);
+    assert.deepEqual(
+      refused.map((e) => e.code),
+      ["bad-signature"],
+    );
+  });
+});

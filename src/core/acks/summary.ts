@@ -1,5 +1,7 @@
 import {
   type AckSummary,
+  ackFieldLength,
+  encodedLength,
   encodeUnsigned,
   type ReceivedUpTo,
   SIGNATURE_BYTES,
@@ -66,25 +68,25 @@ export class SummaryWriter {
    * content, signature included) within `overheadBudgetBytes`. Its marks count as announced.
    */
   encodeFitting(base: UnsignedBase): { unsigned: Uint8Array; ack?: AckSummary } {
-    // Encoding is a tenth of the cost of a send: the encoding that is measured is the one that is signed.
-    const plain = encodeUnsigned(base);
-    if (base.kind === "ephemeral") return { unsigned: plain };
+    if (base.kind === "ephemeral") return { unsigned: encodeUnsigned(base) };
+    // Sizes are measured, not encoded: the summary field adds exactly its own length (wire encode.ts), so the one
+    // encoding written is the one that is signed.
+    const plainLength = encodedLength(base);
     const limit = this.params.overheadBudgetBytes;
     const contentBytes = base.content?.length ?? 0;
-    let budget = limit - (plain.length + SIGNATURE_FIELD_BYTES - contentBytes);
+    let budget = limit - (plainLength + SIGNATURE_FIELD_BYTES - contentBytes);
     // `build` estimates field sizes (varint lengths, mark sequence numbers); shrink until the real encoding fits.
     for (let attempt = 0; attempt < 8; attempt++) {
       const summary = this.build(budget);
       if (summary === undefined) break;
-      const withAck = encodeUnsigned({ ...base, ack: summary.ack });
-      const over = withAck.length + SIGNATURE_FIELD_BYTES - contentBytes;
+      const over = plainLength + ackFieldLength(summary.ack) + SIGNATURE_FIELD_BYTES - contentBytes;
       if (over <= limit) {
         this.noteAnnounced(summary.marked);
-        return { unsigned: withAck, ack: summary.ack };
+        return { unsigned: encodeUnsigned({ ...base, ack: summary.ack }), ack: summary.ack };
       }
       budget -= over - limit;
     }
-    return { unsigned: plain };
+    return { unsigned: encodeUnsigned(base) };
   }
 
   /**

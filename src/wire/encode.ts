@@ -1,0 +1,283 @@
+import type { AckSummary, HistoryEntry, MessageKind, ReceivedUpTo, SequenceRange, WireMessage } from "./types.js";
+
+/**
+ * The unsigned encoding of a message (proto/chorus/v1/message.proto), written directly: the bytes protobuf-es's
+ * `toBinary` writes for the same message (fields in field-number order, proto3 presence: implicit fields only
+ * when not zero, optional ones whenever set), which test/wire/encode.test.ts checks on random messages.
+ *
+ * Every message a member sends is encoded here, and its size is measured before its acknowledgement summary is
+ * chosen: building a reflective message object for that cost a third of a send. `encodedLength` measures
+ * without writing, and `ackFieldLength` is what a summary adds (field 32 sits between the fields before it and
+ * field 34, so the lengths add up exactly).
+ */
+
+const KIND_CODE: Record<MessageKind, number> = { content: 1, sync: 2, ephemeral: 3 };
+
+// Tags: (field number << 3) | wire type, as varints.
+const TAG_SENDER = 0x0a;
+const TAG_ID = 0x12;
+const TAG_CHANNEL = 0x1a;
+const TAG_LAMPORT = 0x50;
+const TAG_HISTORY = 0x5a;
+const TAG_BLOOM = 0x62;
+const TAG_REPAIR = 0x6a;
+const TAG_CONTENT = [0xa2, 0x01];
+const TAG_KIND = [0xf0, 0x01];
+const TAG_SEQUENCE = [0xf8, 0x01];
+const TAG_ACK = [0x82, 0x02];
+const TAG_RANGES = [0x92, 0x02];
+
+const textEncoder = new TextEncoder();
+
+/** UTF-8 length of a string. */
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        // A surrogate pair: 4 bytes for 2 UTF-16 units.
+        n += 2;
+        i++;
+      } else n += 2;
+    } else n += 2;
+  }
+  return n;
+}
+
+function varintLength(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+function varintLength64(v: bigint): number {
+  if (v >= 0n && v <= MAX_SAFE) return varintLength(Number(v));
+  let n = 1;
+  for (let x = BigInt.asUintN(64, v); x >= 0x80n; x >>= 7n) n++;
+  return n;
+}
+
+/** A length-delimited field of `length` bytes after a one- or two-byte tag. */
+function delimited(tagBytes: number, length: number): number {
+  return tagBytes + varintLength(length) + length;
+}
+
+function entryLength(e: HistoryEntry): number {
+  let n = 0;
+  if (e.messageId.length > 0) n += delimited(1, utf8Length(e.messageId));
+  if (e.retrievalHint !== undefined) n += delimited(1, e.retrievalHint.length);
+  if (e.senderId !== undefined) n += delimited(1, utf8Length(e.senderId));
+  return n;
+}
+
+function markLength(m: ReceivedUpTo): number {
+  let n = 0;
+  if (m.senderPrefix.length > 0) n += delimited(1, m.senderPrefix.length);
+  if (m.sequence !== 0) n += 1 + varintLength(m.sequence);
+  const first = m.first ?? 0;
+  if (first !== 0) n += 1 + varintLength(first);
+  return n;
+}
+
+function ackLength(a: AckSummary): number {
+  let n = 0;
+  if (a.nonce !== 0n) n += 9;
+  if (a.filter.length > 0) n += delimited(1, a.filter.length);
+  if (a.hashCount !== 0) n += 1 + varintLength(a.hashCount);
+  for (const m of a.marks) n += delimited(1, markLength(m));
+  return n;
+}
+
+function rangeLength(r: SequenceRange): number {
+  let n = 0;
+  if (r.senderId.length > 0) n += delimited(1, utf8Length(r.senderId));
+  if (r.first !== 0) n += 1 + varintLength(r.first);
+  if (r.last !== 0) n += 1 + varintLength(r.last);
+  return n;
+}
+
+/** Bytes the acknowledgement summary field adds to an encoding. */
+export function ackFieldLength(ack: AckSummary): number {
+  return delimited(2, ackLength(ack));
+}
+
+/** Length of `encodeUnsigned(message)`, without writing it. */
+export function encodedLength(message: WireMessage): number {
+  let n = 0;
+  if (message.senderId.length > 0) n += delimited(1, utf8Length(message.senderId));
+  if (message.messageId.length > 0) n += delimited(1, utf8Length(message.messageId));
+  if (message.channelId.length > 0) n += delimited(1, utf8Length(message.channelId));
+  if (message.lamportTimestamp !== undefined) n += 1 + varintLength64(message.lamportTimestamp);
+  for (const e of message.causalHistory) n += delimited(1, entryLength(e));
+  if (message.bloomFilter !== undefined) n += delimited(1, message.bloomFilter.length);
+  for (const e of message.repairRequest) n += delimited(1, entryLength(e));
+  if (message.content !== undefined) n += delimited(2, message.content.length);
+  if (message.kind !== undefined) n += 2 + varintLength(KIND_CODE[message.kind]);
+  if (message.sequence !== undefined) n += 2 + varintLength(message.sequence);
+  if (message.ack !== undefined) n += ackFieldLength(message.ack);
+  for (const r of message.sequenceRepairRequest) n += delimited(2, rangeLength(r));
+  return n;
+}
+
+/** Writes into a buffer of the exact length measured first. */
+class Writer {
+  pos = 0;
+  constructor(readonly buf: Uint8Array) {}
+
+  byte(b: number): void {
+    this.buf[this.pos++] = b;
+  }
+
+  tag(t: number | readonly number[]): void {
+    if (typeof t === "number") this.buf[this.pos++] = t;
+    else for (const b of t) this.buf[this.pos++] = b;
+  }
+
+  varint(v: number): void {
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v % 128) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.pos++] = v;
+  }
+
+  varint64(v: bigint): void {
+    if (v >= 0n && v <= MAX_SAFE) {
+      this.varint(Number(v));
+      return;
+    }
+    let x = BigInt.asUintN(64, v);
+    while (x >= 0x80n) {
+      this.buf[this.pos++] = Number(x & 0x7fn) | 0x80;
+      x >>= 7n;
+    }
+    this.buf[this.pos++] = Number(x);
+  }
+
+  bytes(tag: number | readonly number[], b: Uint8Array): void {
+    this.tag(tag);
+    this.varint(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  string(tag: number | readonly number[], s: string): void {
+    this.tag(tag);
+    const start = this.pos;
+    this.varint(s.length);
+    // ASCII (ids, most channel names): one byte per character, the length already right.
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        this.pos = start;
+        const encoded = textEncoder.encode(s);
+        this.varint(encoded.length);
+        this.buf.set(encoded, this.pos);
+        this.pos += encoded.length;
+        return;
+      }
+      this.buf[this.pos++] = c;
+    }
+  }
+
+  fixed64(v: bigint): void {
+    const x = BigInt.asUintN(64, v);
+    const lo = Number(x & 0xffff_ffffn);
+    const hi = Number(x >> 32n);
+    for (const word of [lo, hi]) {
+      this.buf[this.pos++] = word & 0xff;
+      this.buf[this.pos++] = (word >>> 8) & 0xff;
+      this.buf[this.pos++] = (word >>> 16) & 0xff;
+      this.buf[this.pos++] = (word >>> 24) & 0xff;
+    }
+  }
+
+  entry(tag: number, e: HistoryEntry): void {
+    this.tag(tag);
+    this.varint(entryLength(e));
+    if (e.messageId.length > 0) this.string(0x0a, e.messageId);
+    if (e.retrievalHint !== undefined) this.bytes(0x12, e.retrievalHint);
+    if (e.senderId !== undefined) this.string(0x1a, e.senderId);
+  }
+
+  ack(a: AckSummary): void {
+    this.tag(TAG_ACK);
+    this.varint(ackLength(a));
+    if (a.nonce !== 0n) {
+      this.byte(0x09);
+      this.fixed64(a.nonce);
+    }
+    if (a.filter.length > 0) this.bytes(0x12, a.filter);
+    if (a.hashCount !== 0) {
+      this.byte(0x18);
+      this.varint(a.hashCount);
+    }
+    for (const m of a.marks) {
+      this.byte(0x22);
+      this.varint(markLength(m));
+      if (m.senderPrefix.length > 0) this.bytes(0x0a, m.senderPrefix);
+      if (m.sequence !== 0) {
+        this.byte(0x10);
+        this.varint(m.sequence);
+      }
+      const first = m.first ?? 0;
+      if (first !== 0) {
+        this.byte(0x18);
+        this.varint(first);
+      }
+    }
+  }
+
+  range(r: SequenceRange): void {
+    this.tag(TAG_RANGES);
+    this.varint(rangeLength(r));
+    if (r.senderId.length > 0) this.string(0x0a, r.senderId);
+    if (r.first !== 0) {
+      this.byte(0x10);
+      this.varint(r.first);
+    }
+    if (r.last !== 0) {
+      this.byte(0x18);
+      this.varint(r.last);
+    }
+  }
+}
+
+/** Encodes everything but the signature: the bytes a signature covers. */
+export function writeUnsigned(message: WireMessage): Uint8Array {
+  const w = new Writer(new Uint8Array(encodedLength(message)));
+  if (message.senderId.length > 0) w.string(TAG_SENDER, message.senderId);
+  if (message.messageId.length > 0) w.string(TAG_ID, message.messageId);
+  if (message.channelId.length > 0) w.string(TAG_CHANNEL, message.channelId);
+  if (message.lamportTimestamp !== undefined) {
+    w.byte(TAG_LAMPORT);
+    w.varint64(message.lamportTimestamp);
+  }
+  for (const e of message.causalHistory) w.entry(TAG_HISTORY, e);
+  if (message.bloomFilter !== undefined) w.bytes(TAG_BLOOM, message.bloomFilter);
+  for (const e of message.repairRequest) w.entry(TAG_REPAIR, e);
+  if (message.content !== undefined) w.bytes(TAG_CONTENT, message.content);
+  if (message.kind !== undefined) {
+    w.tag(TAG_KIND);
+    w.varint(KIND_CODE[message.kind]);
+  }
+  if (message.sequence !== undefined) {
+    w.tag(TAG_SEQUENCE);
+    w.varint(message.sequence);
+  }
+  if (message.ack !== undefined) w.ack(message.ack);
+  for (const r of message.sequenceRepairRequest) w.range(r);
+  if (w.pos !== w.buf.length) {
+    throw new RangeError(`encodeUnsigned wrote ${w.pos} bytes, measured ${w.buf.length}`);
+  }
+  return w.buf;
+}
