@@ -47,7 +47,7 @@ function buildField(): Field {
   const log = new Uint8Array(ORDER);
   for (let bit = 0; bit < 8; bit++) {
     const width = 1 << bit;
-    for (let j = 0; j < width; j++) log[j + width] = (log[j] as number) ^ CANTOR_BASIS[bit];
+    for (let j = 0; j < width; j++) log[j + width] = (log[j] as number) ^ (CANTOR_BASIS[bit] as number);
   }
   for (let i = 0; i < ORDER; i++) log[i] = lfsrLog[log[i] as number] as number;
   const exp = new Uint8Array(ORDER);
@@ -228,17 +228,25 @@ function generator(dataCount: number, parityCount: number): readonly Uint8Array[
   return rows;
 }
 
+function swap(rows: Uint8Array[], i: number, j: number): void {
+  const t = rows[i] as Uint8Array;
+  rows[i] = rows[j] as Uint8Array;
+  rows[j] = t;
+}
+
 // Gauss–Jordan inversion of a small square matrix over the field; undefined when singular.
 function invert(matrix: readonly Uint8Array[]): Uint8Array[] | undefined {
   const n = matrix.length;
-  const a = matrix.map((row) => Uint8Array.from(row));
-  const inv = Array.from({ length: n }, (_, i) => Uint8Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
+  const a: Uint8Array[] = matrix.map((row) => Uint8Array.from(row));
+  const inv: Uint8Array[] = Array.from({ length: n }, (_, i) =>
+    Uint8Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)),
+  );
   for (let col = 0; col < n; col++) {
     let pivot = col;
     while (pivot < n && (a[pivot] as Uint8Array)[col] === 0) pivot++;
     if (pivot === n) return undefined;
-    [a[col], a[pivot]] = [a[pivot] as Uint8Array, a[col] as Uint8Array];
-    [inv[col], inv[pivot]] = [inv[pivot] as Uint8Array, inv[col] as Uint8Array];
+    swap(a, col, pivot);
+    swap(inv, col, pivot);
     const scale = gfInverse((a[col] as Uint8Array)[col] as number);
     for (const m of [a, inv]) {
       const row = m[col] as Uint8Array;
@@ -293,7 +301,9 @@ export function leopard8Decode(
   const out = data.slice() as (Uint8Array | undefined)[];
   missing.forEach((i, row) => {
     const shard = new Uint8Array(held.length);
-    syndromes.forEach((s, col) => mulAdd(shard, s, (inv[row] as Uint8Array)[col] as number));
+    syndromes.forEach((s, col) => {
+      mulAdd(shard, s, (inv[row] as Uint8Array)[col] as number);
+    });
     out[i] = shard;
   });
   return out as Uint8Array[];
