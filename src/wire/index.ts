@@ -10,3 +10,13 @@ export {
 export { ackFieldLength, encodedLength } from "./encode.js";
 export { DecodeError } from "./errors.js";
 export * from "./types.js";
+export {
+  type DataSegment,
+  decodeSegment,
+  encodeSegment,
+  MAX_SEGMENTS,
+  type ParitySegment,
+  SEGMENT_HASH_BYTES,
+  type Segment,
+  tryDecodeSegment,
+} from "./segment.js";
