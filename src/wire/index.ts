@@ -9,7 +9,6 @@ export {
 } from "./codec.js";
 export { ackFieldLength, encodedLength } from "./encode.js";
 export { DecodeError } from "./errors.js";
-export * from "./types.js";
 export {
   type DataSegment,
   decodeSegment,
@@ -20,3 +19,4 @@ export {
   type Segment,
   tryDecodeSegment,
 } from "./segment.js";
+export * from "./types.js";
