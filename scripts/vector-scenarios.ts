@@ -101,6 +101,13 @@ export function normalEvent(e: Exclude<EngineEvent, { type: "accepted" }>): Reco
       return { type: e.type, messageId: e.messageId, by: e.by, count: e.count, members: e.members };
     case "rejected":
       return { type: e.type, messageId: e.messageId ?? null, reason: e.reason };
+    case "equivocation":
+      return {
+        type: e.type,
+        senderId: e.equivocation.senderId,
+        sequence: e.equivocation.sequence,
+        messageIds: [...e.equivocation.messageIds],
+      };
   }
 }
 

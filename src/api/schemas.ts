@@ -51,6 +51,21 @@ const refSchema = {
   },
 };
 
+const equivocationSchema = {
+  type: "object",
+  description:
+    "One sender signed several different messages with one sequence number. Every version is in the log " +
+    "of every member, each delivered once (spec section 9.6); the sender is faulty or two processes share " +
+    "its identity.",
+  required: ["senderId", "seq", "messageIds", "detectedAt"],
+  properties: {
+    senderId: { type: "string" },
+    seq: { type: "integer" },
+    messageIds: { type: "array", items: { type: "string" }, description: "Every version found, ascending." },
+    detectedAt: { type: "integer", description: "When this node first found it, Unix ms." },
+  },
+};
+
 export const logEntrySchema = {
   type: "object",
   required: ["position", "messageId", "senderId", "seq", "lamportTimestamp", "content", "receivedAt", "own"],
@@ -64,6 +79,10 @@ export const logEntrySchema = {
     contentBase64: { type: "string", description: "Present only when the content is not valid UTF-8." },
     receivedAt: { type: "integer", description: "When this node received (or sent) it, Unix ms." },
     own: { type: "boolean", description: "Sent by this node." },
+    equivocation: {
+      ...equivocationSchema,
+      description: "Present when its sender signed another message with the same sequence number (spec 9.6).",
+    },
   },
 };
 
@@ -311,6 +330,24 @@ export const missingSchema = {
   },
 };
 
+export const equivocationsSchema = {
+  summary: "Equivocations found",
+  description:
+    "Senders this node found signing two or more different messages with one sequence number, oldest " +
+    "first (the newest 1,024 are kept). Each version stays in the log; see spec section 9.6.",
+  tags: ["messages"],
+  params: channelParams,
+  response: {
+    200: {
+      description: "Equivocations.",
+      type: "object",
+      required: ["channelId", "equivocations"],
+      properties: { channelId: { type: "string" }, equivocations: { type: "array", items: equivocationSchema } },
+    },
+    ...errors,
+  },
+};
+
 export const membersSchema = {
   summary: "Members heard from",
   description:
@@ -413,15 +450,17 @@ export const EVENT_TYPES = [
   "lost",
   "ephemeral",
   "rejected",
+  "equivocation",
 ] as const;
 
 export const eventsSchema = {
   summary: "Server-sent events",
   description:
-    "A text/event-stream. Each event has `event:` delivered, acknowledged, missing, repaired, lost, ephemeral " +
-    "or rejected, and `data:` one JSON object with channelId and at (Unix ms). delivered: {position, message " +
-    "(as in the log)}; acknowledged: {messageId, by, count, members}; missing: {ref, source}; repaired: " +
-    "{messageId, senderId, seq, afterMs}; lost: {ref, dependents}. A comment line is sent as a heartbeat.",
+    "A text/event-stream. Each event has `event:` delivered, acknowledged, missing, repaired, lost, ephemeral, " +
+    "rejected or equivocation, and `data:` one JSON object with channelId and at (Unix ms). delivered: " +
+    "{position, message (as in the log)}; acknowledged: {messageId, by, count, members}; missing: {ref, " +
+    "source}; repaired: {messageId, senderId, seq, afterMs}; lost: {ref, dependents}; equivocation: " +
+    "{senderId, seq, messageIds, detectedAt}. A comment line is sent as a heartbeat.",
   tags: ["events"],
   querystring: {
     type: "object",

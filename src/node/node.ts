@@ -538,7 +538,12 @@ export class ChorusNode {
 
   /** Up to `limit` entries of the delivered log after position `after`, content decoded. */
   logEntries(channelId: string, after: number, limit: number): LogEntry[] {
-    return this.listDelivered(channelId, after, limit).map((m) => logEntry(m, this.senderId));
+    const runtime = this.channel(channelId);
+    return this.listDelivered(channelId, after, limit).map((m) => {
+      const entry = logEntry(m, this.senderId);
+      const equivocation = runtime.equivocationOf(m.messageId);
+      return equivocation === undefined ? entry : { ...entry, equivocation };
+    });
   }
 
   /**
