@@ -348,6 +348,55 @@ export const equivocationsSchema = {
   },
 };
 
+const faultStateSchema = {
+  description: "What this node drops now, and how many messages it dropped since it started.",
+  type: "object",
+  required: ["loss", "isolated", "dropped"],
+  properties: {
+    loss: { type: "number", description: "Probability that one published or one received message is dropped." },
+    isolated: { type: "array", items: { type: "string" }, description: "Peer ids this node is cut off from." },
+    dropped: {
+      type: "object",
+      required: ["incoming", "outgoing", "requests"],
+      properties: { incoming: { type: "integer" }, outgoing: { type: "integer" }, requests: { type: "integer" } },
+    },
+  },
+};
+
+export const getFaultsSchema = {
+  summary: "Injected faults",
+  description: "The faults set with PUT /v1/faults (or `chorus node --loss`), and what they dropped so far.",
+  tags: ["faults"],
+  response: { 200: faultStateSchema },
+};
+
+export const setFaultsSchema = {
+  summary: "Inject faults",
+  description:
+    "For QA: `loss` drops each message this node publishes and each it receives with that probability " +
+    "(requests, the repair path, are kept); `isolated` names peers (ids as in GET /v1/peers) whose " +
+    "publications are dropped on arrival and whose requests fail both ways. This node's own messages still " +
+    "reach them through other peers' relays: isolate on both sides to cut both directions. Fields left out " +
+    "keep their value. Watch gaps open (GET .../missing, `missing` events) and close (`repaired`).",
+  tags: ["faults"],
+  body: {
+    type: "object",
+    additionalProperties: false,
+    properties: {
+      loss: { type: "number", minimum: 0, maximum: 1 },
+      isolated: { type: "array", maxItems: 256, items: { type: "string", minLength: 1, maxLength: 1024 } },
+    },
+  },
+  response: { 200: faultStateSchema, 400: errors[400] },
+};
+
+export const clearFaultsSchema = {
+  summary: "Heal: drop nothing",
+  description: "Sets loss to 0 and isolates no peer. The protocol then repairs whatever was dropped.",
+  tags: ["faults"],
+  response: { 200: faultStateSchema },
+};
+
 export const membersSchema = {
   summary: "Members heard from",
   description:

@@ -236,6 +236,7 @@ describe("metrics, OpenAPI, docs and UI", () => {
       "/v1/channels/{channelId}/missing",
       "/v1/channels/{channelId}/roster",
       "/v1/events",
+      "/v1/faults",
       "/v1/health",
       "/v1/peers",
     ]);
