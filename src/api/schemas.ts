@@ -144,6 +144,10 @@ export const healthSchema = {
         multiaddrs: { type: "array", items: { type: "string" }, description: "Addresses other nodes can dial." },
         channels: { type: "array", items: { type: "string" } },
         ownerPeerId: { type: ["string", "null"], description: "The owner's peer id, once found (members)." },
+        startChannel: {
+          type: ["string", "null"],
+          description: "The first channel the node was started with (`--channel`); the web UI opens it first.",
+        },
       },
     },
   },

@@ -118,6 +118,8 @@ export class ChorusNode {
   private readonly missingTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private started = false;
   readonly catchUps: CatchUpReport[] = [];
+  /** The first channel named at start, which a user of this node expects to see first. */
+  readonly startChannel: string | undefined;
 
   constructor(options: NodeOptions) {
     this.store = options.store;
@@ -137,6 +139,7 @@ export class ChorusNode {
     this.verifySignature = nativeVerifier(Math.max(VERIFIER_KEYS, (options.roster?.length ?? 0) + 64));
     this.params = options.role === "owner" ? { ...OWNER_PARAMS, ...options.params } : { ...options.params };
     for (const channelId of options.channels ?? []) this.store.joinChannel(channelId);
+    this.startChannel = options.channels?.[0];
     this.rosterOwner = options.ownerSenderId;
     this.watchHoldMs = options.ownerWatchHoldMs ?? DEFAULT_WATCH_HOLD_MS;
     if (options.role === "owner") {
