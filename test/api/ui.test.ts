@@ -203,7 +203,8 @@ describe("web UI on a channel with a roster", () => {
     assert.ok(receivers.includes(c.get("bob").node.senderId.slice(0, 8)), receivers);
     // The members list shows the roster, labels the owner and says who is online or not heard from.
     await page.locator("#members li .tag.owner").waitFor({ timeout: 10_000 });
-    await page.locator("#members .presence").first().waitFor();
+    // Nobody is heard from on the topic here (receipts go through the owner): that is said, not "offline".
+    await page.locator("#members li.unheard", { hasText: "not heard from" }).first().waitFor();
     // A 60 KB message without a single space wraps inside its bubble instead of running off the page.
     const long = "x".repeat(60_000);
     await page.evaluate(`fetch("/v1/channels/general/messages", { method: "POST",

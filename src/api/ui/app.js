@@ -253,11 +253,12 @@ async function refreshMembers() {
         const owner = m.senderId === state.roster?.roster?.owner;
         return el(
           "li",
-          { class: online ? "online" : "offline" },
+          { class: m.lastHeardAt === undefined ? "unheard" : online ? "online" : "offline" },
           el("span", { class: "dot", style: `--hue:${hue(m.senderId)}` }),
           el("code", { title: m.senderId }, shortId(m.senderId)),
           owner ? el("span", { class: "tag owner" }, "owner") : null,
-          el("span", { class: "presence" }, online ? "online" : "offline"),
+          // Not heard from on the topic says nothing about being offline: with a roster, members talk to the owner.
+          m.lastHeardAt === undefined ? null : el("span", { class: "presence" }, online ? "online" : "offline"),
           m.lastHeardAt === undefined
             ? el("span", { class: "ago" }, "not heard from")
             : el("span", { class: "ago", "data-at": String(m.lastHeardAt) }, `heard ${ago(m.lastHeardAt)}`),
