@@ -122,6 +122,13 @@ export function normalEvent(e: EngineEvent): Record<string, unknown> {
         senderId: e.senderId ?? null,
         reason: e.reason,
       };
+    case "equivocation":
+      return {
+        type: e.type,
+        senderId: e.equivocation.senderId,
+        sequence: e.equivocation.sequence,
+        messageIds: [...e.equivocation.messageIds],
+      };
   }
 }
 

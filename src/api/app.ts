@@ -15,6 +15,7 @@ import { channelRoutes } from "./routes/channels.js";
 import type { ApiContext } from "./routes/context.js";
 import { docsRoutes } from "./routes/docs.js";
 import { eventRoutes } from "./routes/events.js";
+import { faultRoutes } from "./routes/faults.js";
 import { healthRoutes } from "./routes/health.js";
 import { messageRoutes } from "./routes/messages.js";
 import { metricsRoutes } from "./routes/metrics.js";
@@ -46,6 +47,7 @@ const ROUTES: readonly FastifyPluginAsync<ApiContext>[] = [
   channelRoutes,
   messageRoutes,
   eventRoutes,
+  faultRoutes,
   metricsRoutes,
   docsRoutes,
   uiRoutes,

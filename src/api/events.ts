@@ -2,7 +2,7 @@ import type { ServerResponse } from "node:http";
 import type { MessageRef } from "../core/index.js";
 import type { NodeEvent } from "../node/channel.js";
 import { deliveredEntry } from "../node/message-view.js";
-import { logEntryJson, textOf } from "./messages.js";
+import { equivocationJson, logEntryJson, textOf } from "./messages.js";
 
 /** A node event as the API shows it: JSON-safe (bigints as decimal strings, content as text). */
 export interface ApiEvent {
@@ -53,6 +53,8 @@ export function toApiEvent(event: NodeEvent): ApiEvent {
         type: event.type,
         data: { ...base, messageId: event.messageId, by: event.by, count: event.count, members: event.members },
       };
+    case "equivocation":
+      return { type: event.type, data: { ...base, ...equivocationJson(event.equivocation) } };
     case "rejected":
       return {
         type: event.type,

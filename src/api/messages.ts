@@ -1,4 +1,10 @@
+import type { Equivocation } from "../core/index.js";
 import type { LogEntry, MessageView } from "../node/message-view.js";
+
+/** An equivocation as the API shows it (events, the channel's list, a log entry). */
+export function equivocationJson(e: Equivocation): Record<string, unknown> {
+  return { senderId: e.senderId, seq: e.sequence, messageIds: [...e.messageIds], detectedAt: e.detectedAt };
+}
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 const lenientUtf8 = new TextDecoder("utf-8");
@@ -23,6 +29,7 @@ export function logEntryJson(entry: LogEntry): Record<string, unknown> {
     ...textOf(entry.content),
     receivedAt: entry.receivedAt,
     own: entry.own,
+    ...(entry.equivocation === undefined ? {} : { equivocation: equivocationJson(entry.equivocation) }),
   };
 }
 

@@ -204,6 +204,13 @@ export const METRICS: readonly MetricRow[] = [
     observe: on("acknowledged"),
   },
   {
+    name: "chorus_equivocations_total",
+    help: "Times a sender was found signing another message with a sequence number already delivered.",
+    type: "counter",
+    labels: CHANNEL,
+    observe: on("equivocation"),
+  },
+  {
     name: "chorus_messages_rejected_total",
     help: "Incoming messages refused (bad signature, wrong id, too far in the future, ...).",
     type: "counter",

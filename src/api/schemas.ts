@@ -51,6 +51,21 @@ const refSchema = {
   },
 };
 
+const equivocationSchema = {
+  type: "object",
+  description:
+    "One sender signed several different messages with one sequence number. Every version is in the log " +
+    "of every member, each delivered once (spec section 9.6); the sender is faulty or two processes share " +
+    "its identity.",
+  required: ["senderId", "seq", "messageIds", "detectedAt"],
+  properties: {
+    senderId: { type: "string" },
+    seq: { type: "integer" },
+    messageIds: { type: "array", items: { type: "string" }, description: "Every version found, ascending." },
+    detectedAt: { type: "integer", description: "When this node first found it, Unix ms." },
+  },
+};
+
 export const logEntrySchema = {
   type: "object",
   required: ["position", "messageId", "senderId", "seq", "lamportTimestamp", "content", "receivedAt", "own"],
@@ -64,6 +79,10 @@ export const logEntrySchema = {
     contentBase64: { type: "string", description: "Present only when the content is not valid UTF-8." },
     receivedAt: { type: "integer", description: "When this node received (or sent) it, Unix ms." },
     own: { type: "boolean", description: "Sent by this node." },
+    equivocation: {
+      ...equivocationSchema,
+      description: "Present when its sender signed another message with the same sequence number (spec 9.6).",
+    },
   },
 };
 
@@ -125,6 +144,10 @@ export const healthSchema = {
         multiaddrs: { type: "array", items: { type: "string" }, description: "Addresses other nodes can dial." },
         channels: { type: "array", items: { type: "string" } },
         ownerPeerId: { type: ["string", "null"], description: "The owner's peer id, once found (members)." },
+        startChannel: {
+          type: ["string", "null"],
+          description: "The first channel the node was started with (`--channel`); the web UI opens it first.",
+        },
       },
     },
   },
@@ -311,6 +334,73 @@ export const missingSchema = {
   },
 };
 
+export const equivocationsSchema = {
+  summary: "Equivocations found",
+  description:
+    "Senders this node found signing two or more different messages with one sequence number, oldest " +
+    "first (the newest 1,024 are kept). Each version stays in the log; see spec section 9.6.",
+  tags: ["messages"],
+  params: channelParams,
+  response: {
+    200: {
+      description: "Equivocations.",
+      type: "object",
+      required: ["channelId", "equivocations"],
+      properties: { channelId: { type: "string" }, equivocations: { type: "array", items: equivocationSchema } },
+    },
+    ...errors,
+  },
+};
+
+const faultStateSchema = {
+  description: "What this node drops now, and how many messages it dropped since it started.",
+  type: "object",
+  required: ["loss", "isolated", "dropped"],
+  properties: {
+    loss: { type: "number", description: "Probability that one published or one received message is dropped." },
+    isolated: { type: "array", items: { type: "string" }, description: "Peer ids this node is cut off from." },
+    dropped: {
+      type: "object",
+      required: ["incoming", "outgoing", "requests"],
+      properties: { incoming: { type: "integer" }, outgoing: { type: "integer" }, requests: { type: "integer" } },
+    },
+  },
+};
+
+export const getFaultsSchema = {
+  summary: "Injected faults",
+  description: "The faults set with PUT /v1/faults (or `chorus node --loss`), and what they dropped so far.",
+  tags: ["faults"],
+  response: { 200: faultStateSchema },
+};
+
+export const setFaultsSchema = {
+  summary: "Inject faults",
+  description:
+    "For QA: `loss` drops each message this node publishes and each it receives with that probability " +
+    "(requests, the repair path, are kept); `isolated` names peers (ids as in GET /v1/peers) whose " +
+    "publications are dropped on arrival and whose requests fail both ways. This node's own messages still " +
+    "reach them through other peers' relays: isolate on both sides to cut both directions. Fields left out " +
+    "keep their value. Watch gaps open (GET .../missing, `missing` events) and close (`repaired`).",
+  tags: ["faults"],
+  body: {
+    type: "object",
+    additionalProperties: false,
+    properties: {
+      loss: { type: "number", minimum: 0, maximum: 1 },
+      isolated: { type: "array", maxItems: 256, items: { type: "string", minLength: 1, maxLength: 1024 } },
+    },
+  },
+  response: { 200: faultStateSchema, 400: errors[400] },
+};
+
+export const clearFaultsSchema = {
+  summary: "Heal: drop nothing",
+  description: "Sets loss to 0 and isolates no peer. The protocol then repairs whatever was dropped.",
+  tags: ["faults"],
+  response: { 200: faultStateSchema },
+};
+
 export const membersSchema = {
   summary: "Members heard from",
   description:
@@ -413,15 +503,17 @@ export const EVENT_TYPES = [
   "lost",
   "ephemeral",
   "rejected",
+  "equivocation",
 ] as const;
 
 export const eventsSchema = {
   summary: "Server-sent events",
   description:
-    "A text/event-stream. Each event has `event:` delivered, acknowledged, missing, repaired, lost, ephemeral " +
-    "or rejected, and `data:` one JSON object with channelId and at (Unix ms). delivered: {position, message " +
-    "(as in the log)}; acknowledged: {messageId, by, count, members}; missing: {ref, source}; repaired: " +
-    "{messageId, senderId, seq, afterMs}; lost: {ref, dependents}. A comment line is sent as a heartbeat.",
+    "A text/event-stream. Each event has `event:` delivered, acknowledged, missing, repaired, lost, ephemeral, " +
+    "rejected or equivocation, and `data:` one JSON object with channelId and at (Unix ms). delivered: " +
+    "{position, message (as in the log)}; acknowledged: {messageId, by, count, members}; missing: {ref, " +
+    "source}; repaired: {messageId, senderId, seq, afterMs}; lost: {ref, dependents}; equivocation: " +
+    "{senderId, seq, messageIds, detectedAt}. A comment line is sent as a heartbeat.",
   tags: ["events"],
   querystring: {
     type: "object",

@@ -14,6 +14,8 @@ export interface NodeSpec {
   readonly dataDir: string;
   readonly channels: readonly string[];
   readonly listen?: string;
+  /** Share of messages the node drops in and out (`--loss`). */
+  readonly loss?: number;
   /** REST API port; 0 (the default) picks a free one. */
   readonly apiPort?: number;
   readonly bootstrap?: readonly string[];
@@ -42,6 +44,7 @@ export function launchNode(spec: NodeSpec, timeoutMs = 60_000): Promise<Launched
   for (const [k, v] of Object.entries(spec.params ?? {})) args.push("--param", `${k}=${v}`);
   for (const m of spec.members ?? []) args.push("--member", m);
   if (spec.owner !== undefined) args.push("--owner", spec.owner);
+  if (spec.loss !== undefined && spec.loss > 0) args.push("--loss", String(spec.loss));
   return new Promise((done, fail) => {
     // stdin is a pipe the child watches: when this process dies, even by SIGKILL, the child sees it close and
     // stops, so that no node outlives the process that started it.

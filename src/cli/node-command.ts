@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import { senderIdOption } from "./identity.js";
 import { EXIT_WITH_PARENT } from "./launch.js";
 import type { NodeCommandOptions } from "./node-runner.js";
-import { integer } from "./options.js";
+import { fraction, integer } from "./options.js";
 
 function role(value: string): "owner" | "member" {
   if (value !== "owner" && value !== "member") {
@@ -36,6 +36,12 @@ export function registerNodeCommand(program: Command): void {
     .option("--api-host <host>", "REST API host", "127.0.0.1")
     .option("--api-port <port>", "REST API port (0 picks a free one)", integer("--api-port", 0, 65_535), 8080)
     .option("--channel <id>", "channel to join at start (repeatable)", collect, [])
+    .option(
+      "--loss <p>",
+      "drop this share of the messages sent and received (fault injection, see PUT /v1/faults)",
+      fraction("--loss"),
+      0,
+    )
     .option("--param <name=value>", "engine parameter, e.g. syncIntervalMs=15000 (repeatable)", param, {})
     .option(
       "--member <senderId>",

@@ -16,6 +16,8 @@ export interface NodeCommandOptions {
   readonly apiHost: string;
   readonly apiPort: number;
   readonly channel: string[];
+  /** Share of messages dropped in and out from the start (fault injection); 0 for none. */
+  readonly loss?: number;
   /** Engine parameter overrides (see src/core/params.ts), validated by the engine. */
   readonly param?: Record<string, number | boolean>;
   /** Owner: roster members (sender ids). */
@@ -89,6 +91,7 @@ async function startLocked(
     ...(options.owner === undefined ? {} : { ownerSenderId: options.owner }),
   });
   await node.start();
+  if ((options.loss ?? 0) > 0) node.setFaults({ loss: options.loss! });
   const api = createApi(node);
   const address = await api.listen({ host: options.apiHost, port: options.apiPort });
   const url = address.replace("0.0.0.0", "127.0.0.1");

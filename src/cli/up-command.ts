@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { DataDirLockedError, lockDataDir } from "../storage/index.js";
 import { dialAddress, exited, type LaunchedNode, launchNode, type NodeSpec, rosterSpecs } from "./launch.js";
-import { integer } from "./options.js";
+import { fraction, integer } from "./options.js";
 
 export interface UpOptions {
   readonly dataDir: string;
@@ -12,6 +12,8 @@ export interface UpOptions {
   readonly basePort: number;
   /** Start a node again when it dies. */
   readonly restart: boolean;
+  /** Share of incoming and outgoing messages every node drops (`chorus node --loss`), 0 for none. */
+  readonly loss: number;
 }
 
 export const DEFAULT_BASE_PORT = 8080;
@@ -116,6 +118,7 @@ async function launchAll(options: UpOptions, watch: (node: LaunchedNode) => void
     members: roster.members,
     apiPort: basePort,
     listen: listen(0),
+    loss: options.loss,
   };
   const owner = await launchNode(ownerSpec);
   watch(owner);
@@ -132,12 +135,18 @@ async function launchAll(options: UpOptions, watch: (node: LaunchedNode) => void
         owner: roster.owner,
         apiPort: basePort + i + 1,
         listen: listen(i + 1),
+        loss: options.loss,
       }),
     ),
   );
   for (const m of members) watch(m);
   log(`Chorus on loopback: channel "${options.channel}", data in ${options.dataDir}`);
   for (const n of [owner, ...members]) log(`  ${n.spec.name.padEnd(8)} ${n.url}/  (pid ${n.child.pid})`);
+  if (options.loss > 0) {
+    log(
+      `Every node drops ${Math.round(options.loss * 100)}% of the messages it sends and receives (PUT /v1/faults changes it).`,
+    );
+  }
   log("Open two of these pages, write in one, watch the receipts in the other. Ctrl-C stops every node.");
 }
 
@@ -155,6 +164,12 @@ export function registerUpCommand(program: Command): void {
       DEFAULT_BASE_PORT,
     )
     .option("--restart", "start a node again when it dies", false)
+    .option(
+      "--loss <p>",
+      "share of messages each node drops, in and out, to watch gaps open and close",
+      fraction("--loss"),
+      0,
+    )
     .action(async (opts: UpOptions) => {
       try {
         await runUp(opts);

@@ -106,10 +106,11 @@ export class RateQuota {
     return this.quota.size;
   }
 
-  charge(message: WireMessage, kind: MessageKind, now: number, missedById: boolean): Refusal | undefined {
+  /** `twin`: another version of a number the sender already paid for (an equivocation) costs one token. */
+  charge(message: WireMessage, kind: MessageKind, now: number, missedById: boolean, twin = false): Refusal | undefined {
     const signed = message.kind !== undefined;
     if (kind === "content" && !signed && missedById) return undefined;
-    const sequence = kind === "content" && signed ? message.sequence : undefined;
+    const sequence = kind === "content" && signed && !twin ? message.sequence : undefined;
     const syncLamport = kind === "sync" && signed ? (message.lamportTimestamp ?? 0n) : undefined;
     switch (this.quota.take(message.senderId, now, sequence, syncLamport)) {
       case "ok":

@@ -1,4 +1,5 @@
 import type { DecodeLimits } from "../wire/index.js";
+import type { OtherVersionLookup } from "./equivocation.js";
 import type { Identity, SignatureVerifier } from "./identity.js";
 import type { Params } from "./params.js";
 
@@ -25,6 +26,11 @@ export interface EngineConfig {
    * rejected before they touch any state. Everyone may post when omitted.
    */
   readonly isMember?: (senderId: string) => boolean;
+  /**
+   * Another message this member holds at (sender, sequence) besides `messageId`, beyond the repair cache (a
+   * node's store), so that an equivocation is recognised however old the first version is (spec 9.6).
+   */
+  readonly otherVersion?: OtherVersionLookup;
 }
 
 export interface ReceiveOptions {

@@ -15,6 +15,7 @@ import { equalBytes } from "./bytes.js";
 import { CausalBuffer } from "./causal-buffer.js";
 import { checkContent, MessageComposer } from "./composer.js";
 import type { BufferSizes, EngineConfig, ReceiveOptions } from "./config.js";
+import { EquivocationLog } from "./equivocation.js";
 import { TimerHeap, type TimerKind } from "./heap.js";
 import { createSigner, createVerifier } from "./identity.js";
 import { type ChannelId, computeMessageId, type MessageId, type SenderId, senderPrefixHex } from "./ids.js";
@@ -70,6 +71,7 @@ export class ChannelEngine {
   private readonly summary: SummaryWriter;
   private readonly ownReceipts: OwnReceipts;
   private readonly link: OwnerLink;
+  readonly equivocations: EquivocationLog; // spec 9.6: `of(id)`, `list()`
   /** This member's side of the direct path to the owner node: roster, receipt reports, news, gap fill. */
   readonly owner: MemberOwnerPath;
   /** With trackAllReceipts: who holds everyone's messages. */
@@ -115,6 +117,7 @@ export class ChannelEngine {
     this.cache = new MessageCache(p, this.senderId, (id) => this.responder.forget(id));
     this.buffer = new CausalBuffer(p, this.timers, this.senders);
     this.gaps = new GapTracker(p, this.timers, this.members, this.senders, this.buffer);
+    this.equivocations = new EquivocationLog(this.cache, this.senders, config.otherVersion);
     this.responder = new Responder(
       p,
       this.senderId,
@@ -239,7 +242,8 @@ export class ChannelEngine {
     if (sender === this.senderId || held) return step.result();
     if (this.quota !== undefined && options?.requested !== true) {
       const missedById = kind === "content" && message.kind === undefined && this.gaps.has(idKey(id));
-      const over = this.quota.charge(message, kind, now, missedById);
+      const twin = kind === "content" && this.equivocations.otherVersion(message) !== undefined;
+      const over = this.quota.charge(message, kind, now, missedById, twin);
       if (over !== undefined) {
         step.events.push({ type: "rejected", ...over, senderId: sender, messageId: id });
         return step.result();
@@ -295,7 +299,9 @@ export class ChannelEngine {
     const state = this.senders.get(message.senderId as SenderId);
     if (state === undefined) return false;
     const delivered = this.senders.delivered(state, seq);
-    return delivered === "unless-given-up" ? !this.cache.isGivenUp(id) : delivered;
+    const held = delivered === "unless-given-up" ? !this.cache.isGivenUp(id) : delivered;
+    // Another message at a delivered number is no copy: it is an equivocation (spec 9.6), and is kept too.
+    return held && this.equivocations.otherVersion(message) === undefined;
   }
 
   /** A content message that passed validation and is new: delivered now, or waiting for its dependencies. */
@@ -350,6 +356,7 @@ export class ChannelEngine {
       const seq = message.sequence;
       const lamport = message.lamportTimestamp ?? 0n;
       if (lamport > this.lamport) this.lamport = lamport;
+      if (seq !== undefined) this.equivocations.check(message, bytes, now, step);
       this.cache.remember(message, bytes, now);
       this.others?.noteDelivered(id, sender, seq);
       step.events.push({ type: "delivered", message: deliveredView(message, now, false) });
@@ -502,10 +509,8 @@ export class ChannelEngine {
   }
 
   /**
-   * Progress never announced (more senders than one summary has mark slots) keeps a sync owed, one sync
-   * interval later, and sooner (backlogSyncIntervalMs) while more of it waits than one summary has mark slots
-   * for: in a quiet spell the queue drains, and the senders learn their receipts. Repeats ride along on later
-   * messages.
+   * Progress never announced (more senders than a summary has mark slots) keeps a sync owed, one interval later,
+   * sooner (backlogSyncIntervalMs) while more waits than one summary holds: in a quiet spell the queue drains.
    */
   private owePendingMarks(now: number): void {
     const unannounced = this.summary.unannounced(this.params.ackMaxMarks);
@@ -682,6 +687,7 @@ export class ChannelEngine {
       gaps: this.gaps,
       receipts: this.ownReceipts,
       responder: this.responder,
+      equivocations: this.equivocations,
     };
   }
 }

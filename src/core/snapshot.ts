@@ -2,6 +2,7 @@ import { type DecodeLimits, decodeMessage } from "../wire/index.js";
 import type { OwnJson, OwnReceipts } from "./acks/receipts.js";
 import type { SummaryWriter } from "./acks/summary.js";
 import type { CausalBuffer } from "./causal-buffer.js";
+import type { EquivocationJson, EquivocationLog } from "./equivocation.js";
 import type { SenderId } from "./ids.js";
 import type { MemberDirectory } from "./members.js";
 import { type CachedJson, fromHex, type MessageCache } from "./message-cache.js";
@@ -35,6 +36,8 @@ export interface EngineSnapshot {
   readonly pending: readonly { bytes: string; receivedAt: number }[];
   readonly missing: readonly MissingJson[];
   readonly own: readonly OwnJson[];
+  /** Present only when an equivocation was found, so that other snapshots keep their format. */
+  readonly equivocations?: readonly EquivocationJson[];
 }
 
 /** The engine's own scalars, beside what its parts hold. */
@@ -58,6 +61,7 @@ export interface EngineParts {
   readonly gaps: GapTracker;
   readonly receipts: OwnReceipts;
   readonly responder: Responder;
+  readonly equivocations: EquivocationLog;
 }
 
 /** Size limits for callers that keep the messages themselves: the newest `cache` messages and `seen` ids. */
@@ -93,6 +97,7 @@ export function writeSnapshot(e: EngineScalars, parts: EngineParts, limits: Snap
     pending: parts.buffer.toJSON(),
     missing: parts.gaps.toJSON(),
     own: parts.receipts.toJSON(),
+    ...(parts.equivocations.size === 0 ? {} : { equivocations: parts.equivocations.toJSON() }),
   };
 }
 
@@ -115,6 +120,7 @@ export function readSnapshot(s: EngineSnapshot, parts: EngineParts, limits: Deco
     parts.buffer.add(message, p.bytes, p.receivedAt, deps, deps.length === 0 ? p.receivedAt : undefined);
   });
   parts.receipts.restore(s.memberConfirmed, s.own, limits);
+  parts.equivocations.restore(s.equivocations);
 }
 
 /** Throws unless `snapshot` is one this engine version reads, for this channel and identity. */

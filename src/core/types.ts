@@ -82,6 +82,8 @@ export type EngineEvent =
       readonly count: number;
       readonly members: number;
     }
+  /** A sender signed another message with a sequence number already delivered: every version is kept. */
+  | { readonly type: "equivocation"; readonly equivocation: Equivocation }
   /** An incoming message was refused; nothing in the engine changed because of it. */
   | {
       readonly type: "rejected";
@@ -91,7 +93,25 @@ export type EngineEvent =
       readonly messageId?: string;
     };
 
-export type OutgoingPurpose = "content" | "ephemeral" | "resend" | "sync" | "repair-request" | "repair-response";
+export type OutgoingPurpose =
+  | "content"
+  | "ephemeral"
+  | "resend"
+  | "sync"
+  | "repair-request"
+  | "repair-response"
+  /** Every version of an equivocation, published once by the member that found a new version (spec 9.6). */
+  | "equivocation";
+
+/** Two or more validly signed content messages of one sender with one sequence number (spec section 9.6). */
+export interface Equivocation {
+  readonly senderId: SenderId;
+  readonly sequence: number;
+  /** Every version found, ascending: each is in the log, delivered once. */
+  readonly messageIds: readonly MessageId[];
+  /** When this member first found it (local ms). */
+  readonly detectedAt: number;
+}
 
 /** Bytes the caller must publish on the channel's topic. */
 export interface Outgoing {

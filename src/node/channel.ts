@@ -2,6 +2,7 @@ import {
   ChannelEngine,
   type EngineEvent,
   type EngineSnapshot,
+  type Equivocation,
   type Identity,
   type MessageRef,
   type MessageStatus,
@@ -96,6 +97,12 @@ export class ChannelRuntime {
       params: ctx.params,
       ...(ctx.sign === undefined ? {} : { sign: ctx.sign }),
       ...(ctx.verifySignature === undefined ? {} : { verifySignature: ctx.verifySignature }),
+      // An equivocation is recognised however old the first version is: the store has every version.
+      otherVersion: (senderId: string, seq: number, messageId: string) => {
+        const held = store.listBySender(channelId, senderId, { fromSeq: seq, toSeq: seq, limit: 16 });
+        const other = held.find((m) => m.messageId !== messageId && m.deliveredPos !== null);
+        return other === undefined ? undefined : { messageId: other.messageId, bytes: other.bytes };
+      },
     };
     const saved = store.getSnapshot(channelId);
     const parsed = saved === undefined ? undefined : (JSON.parse(saved) as StoredSnapshot);
@@ -192,6 +199,16 @@ export class ChannelRuntime {
 
   status(messageId: string): MessageStatus | undefined {
     return this.engine.status(messageId);
+  }
+
+  /** Senders found signing two messages with one sequence number (spec 9.6), oldest first. */
+  equivocations(): Equivocation[] {
+    return this.engine.equivocations.list();
+  }
+
+  /** The equivocation a message is part of, if one was found. */
+  equivocationOf(messageId: string): Equivocation | undefined {
+    return this.engine.equivocations.of(messageId);
   }
 
   /** Messages known to be missing right now. */

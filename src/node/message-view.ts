@@ -1,4 +1,4 @@
-import type { DeliveredMessage, MessageRef, MessageStatus, OwnState } from "../core/index.js";
+import type { DeliveredMessage, Equivocation, MessageRef, MessageStatus, OwnState } from "../core/index.js";
 import type { StoredMessage } from "../storage/index.js";
 import { DecodeError, decodeMessage } from "../wire/index.js";
 import type { ReceiptSummary } from "./history-protocol.js";
@@ -15,6 +15,8 @@ export interface LogEntry {
   readonly content: Uint8Array;
   readonly receivedAt: number;
   readonly own: boolean;
+  /** Set when its sender signed another message with the same sequence number (spec 9.6). */
+  readonly equivocation?: Equivocation;
 }
 
 /** A stored message as the log shows it. The store keeps the signed bytes; the content is decoded from them. */

@@ -8,6 +8,7 @@ import {
 } from "../core/index.js";
 import { nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
 import type { Store, StoredMessage } from "../storage/index.js";
+import { type FaultSettings, type FaultState, FaultyTransport } from "../transport/faults.js";
 import { type Transport, TransportError } from "../transport/transport.js";
 import { ChannelRuntime, type NodeEvent } from "./channel.js";
 import {
@@ -30,6 +31,7 @@ import { type OwnerQueryOptions, OwnerReceipts } from "./owner-receipts.js";
 import { OwnerServer, type OwnerServerStats } from "./owner-server.js";
 
 export type Role = "owner" | "member";
+export type { FaultSettings, FaultState } from "../transport/faults.js";
 
 export interface NodeOptions {
   readonly store: Store;
@@ -97,6 +99,8 @@ export class ChorusNode {
   readonly role: Role;
   private readonly store: Store;
   readonly transport: Transport;
+  /** The transport as the node uses it: through the faults a QA engineer injects (none until asked). */
+  private readonly net: FaultyTransport;
   private readonly params: Partial<Params>;
   private readonly random: () => number;
   private readonly clock: () => number;
@@ -114,10 +118,13 @@ export class ChorusNode {
   private readonly missingTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private started = false;
   readonly catchUps: CatchUpReport[] = [];
+  /** The first channel named at start, which a user of this node expects to see first. */
+  readonly startChannel: string | undefined;
 
   constructor(options: NodeOptions) {
     this.store = options.store;
     this.transport = options.transport;
+    this.net = new FaultyTransport(options.transport, options.random);
     this.role = options.role;
     this.random = options.random;
     this.clock = options.clock ?? Date.now;
@@ -132,6 +139,7 @@ export class ChorusNode {
     this.verifySignature = nativeVerifier(Math.max(VERIFIER_KEYS, (options.roster?.length ?? 0) + 64));
     this.params = options.role === "owner" ? { ...OWNER_PARAMS, ...options.params } : { ...options.params };
     for (const channelId of options.channels ?? []) this.store.joinChannel(channelId);
+    this.startChannel = options.channels?.[0];
     this.rosterOwner = options.ownerSenderId;
     this.watchHoldMs = options.ownerWatchHoldMs ?? DEFAULT_WATCH_HOLD_MS;
     if (options.role === "owner") {
@@ -159,9 +167,9 @@ export class ChorusNode {
 
   async start(): Promise<void> {
     // Every node answers from its store: the owner first of all, members when the owner is away or restarting.
-    this.transport.handle(HISTORY_PROTOCOL, (bytes) => this.answerHistory(bytes));
-    if (this.server !== undefined) this.transport.handle(OWNER_PROTOCOL, this.server.handle);
-    await this.transport.start();
+    this.net.handle(HISTORY_PROTOCOL, (bytes) => this.answerHistory(bytes));
+    if (this.server !== undefined) this.net.handle(OWNER_PROTOCOL, this.server.handle);
+    await this.net.start();
     for (const channelId of this.store.listChannels()) this.openChannel(channelId);
     this.started = true;
   }
@@ -173,11 +181,11 @@ export class ChorusNode {
     this.clients.clear();
     this.server?.stop();
     for (const runtime of this.channels.values()) {
-      this.transport.unsubscribe(runtime.topic);
+      this.net.unsubscribe(runtime.topic);
       runtime.stop();
     }
     this.channels.clear();
-    await this.transport.stop();
+    await this.net.stop();
     this.started = false;
   }
 
@@ -216,7 +224,7 @@ export class ChorusNode {
         sign: this.sign,
         verifySignature: this.verifySignature,
         publish: (topic, bytes) => {
-          this.transport.publish(topic, bytes).catch(() => {
+          this.net.publish(topic, bytes).catch(() => {
             // Best effort by design: the protocol repairs what the network drops.
           });
         },
@@ -230,7 +238,7 @@ export class ChorusNode {
     );
     if (this.ownerSenderId !== undefined) runtime.engine.setPreferredResponders([this.ownerSenderId]);
     this.channels.set(channelId, runtime);
-    this.transport.subscribe(runtime.topic, (bytes) => runtime.receive(bytes));
+    this.net.subscribe(runtime.topic, (bytes) => runtime.receive(bytes));
     runtime.start();
     if (this.server !== undefined) {
       this.server.open(runtime);
@@ -246,13 +254,13 @@ export class ChorusNode {
   private ownerClient(runtime: ChannelRuntime): OwnerClient {
     return new OwnerClient(
       {
-        transport: this.transport,
+        transport: this.net,
         self: this.senderId,
         clock: this.clock,
         verify: this.verifySignature,
         holdMs: this.watchHoldMs,
         ownerId: () => this.rosterOwner,
-        candidates: () => (this.ownerPeer === undefined ? [] : [this.ownerPeer]).concat(this.transport.peers()),
+        candidates: () => (this.ownerPeer === undefined ? [] : [this.ownerPeer]).concat(this.net.peers()),
         found: (peer, ownerId) => {
           this.rosterOwner ??= ownerId;
           if (peer !== undefined) this.adoptOwner(peer, ownerId);
@@ -376,8 +384,7 @@ export class ChorusNode {
   /** Finds the owner among connected peers: the one whose history service says it is the owner. */
   private async findOwner(): Promise<string | undefined> {
     if (this.role === "owner") return undefined;
-    const candidates =
-      this.ownerPeer === undefined ? this.transport.peers() : [this.ownerPeer, ...this.transport.peers()];
+    const candidates = this.ownerPeer === undefined ? this.net.peers() : [this.ownerPeer, ...this.net.peers()];
     for (const peer of new Set(candidates)) {
       try {
         const probe = await this.request(peer, { type: "receipts", channelId: this.listChannels()[0] ?? "-", ids: [] });
@@ -396,7 +403,7 @@ export class ChorusNode {
   private async historyPeer(): Promise<string | undefined> {
     const owner = this.ownerPeer ?? (await this.findOwner());
     if (owner !== undefined) return owner;
-    const peers = this.transport.peers();
+    const peers = this.net.peers();
     return peers[Math.floor(this.random() * peers.length)];
   }
 
@@ -412,7 +419,7 @@ export class ChorusNode {
   }
 
   private async request(peer: string, request: HistoryRequest) {
-    const bytes = await this.transport.request(peer, HISTORY_PROTOCOL, encodeRequest(request), {
+    const bytes = await this.net.request(peer, HISTORY_PROTOCOL, encodeRequest(request), {
       timeoutMs: OWNER_REQUEST_TIMEOUT_MS,
     });
     return decodeResponse(bytes);
@@ -522,6 +529,16 @@ export class ChorusNode {
     return { ...(header.receipts ?? {}) };
   }
 
+  /** Drops messages on demand (loss in both directions, isolation from peers); fields left out are kept. */
+  setFaults(settings: Partial<FaultSettings>): FaultState {
+    return this.net.setFaults(settings);
+  }
+
+  /** What this node drops now, and how much it dropped so far. */
+  faults(): FaultState {
+    return this.net.faults();
+  }
+
   ownerPeerId(): string | undefined {
     return this.ownerPeer;
   }
@@ -538,7 +555,12 @@ export class ChorusNode {
 
   /** Up to `limit` entries of the delivered log after position `after`, content decoded. */
   logEntries(channelId: string, after: number, limit: number): LogEntry[] {
-    return this.listDelivered(channelId, after, limit).map((m) => logEntry(m, this.senderId));
+    const runtime = this.channel(channelId);
+    return this.listDelivered(channelId, after, limit).map((m) => {
+      const entry = logEntry(m, this.senderId);
+      const equivocation = runtime.equivocationOf(m.messageId);
+      return equivocation === undefined ? entry : { ...entry, equivocation };
+    });
   }
 
   /**

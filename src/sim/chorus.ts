@@ -39,6 +39,8 @@ const PURPOSE: Record<OutgoingPurpose, Purpose | undefined> = {
   sync: "sync",
   "repair-request": "repair-request",
   "repair-response": "repair-response",
+  // Publications of every version of an equivocation: the simulator's senders never equivocate.
+  equivocation: "repair-response",
   ephemeral: undefined,
 };
 

@@ -355,7 +355,7 @@ describe("REST API on an owner and two members", () => {
         "GET",
         "/v1/events?types=delivered,typo",
         undefined,
-        'query parameter types names an unknown event type "typo"; known: delivered, acknowledged, missing, repaired, lost, ephemeral, rejected',
+        'query parameter types names an unknown event type "typo"; known: delivered, acknowledged, missing, repaired, lost, ephemeral, rejected, equivocation',
         "types",
       ],
     ];

@@ -122,6 +122,14 @@ describe("event JSON", () => {
       { ...base, messageId: id, senderId: sender, content: "hi" },
     ],
     [
+      {
+        type: "equivocation",
+        equivocation: { senderId: sender, sequence: 6, messageIds: [id, "ef".repeat(16) as MessageId], detectedAt: 4 },
+        ...base,
+      },
+      { ...base, senderId: sender, seq: 6, messageIds: [id, "ef".repeat(16)], detectedAt: 4 },
+    ],
+    [
       { type: "rejected", code: "bad-signature", reason: "bad signature", senderId: sender, ...base },
       { ...base, reason: "bad signature", senderId: sender },
     ],
@@ -186,6 +194,7 @@ describe("metrics, OpenAPI, docs and UI", () => {
       "chorus_messages_lost_total",
       "chorus_acks_total",
       "chorus_messages_rejected_total",
+      "chorus_equivocations_total",
       "chorus_sse_clients",
       "chorus_catchups_total",
       "chorus_catchup_round_trips_total",
@@ -220,12 +229,14 @@ describe("metrics, OpenAPI, docs and UI", () => {
       "/metrics",
       "/openapi.json",
       "/v1/channels",
+      "/v1/channels/{channelId}/equivocations",
       "/v1/channels/{channelId}/members",
       "/v1/channels/{channelId}/messages",
       "/v1/channels/{channelId}/messages/{messageId}",
       "/v1/channels/{channelId}/missing",
       "/v1/channels/{channelId}/roster",
       "/v1/events",
+      "/v1/faults",
       "/v1/health",
       "/v1/peers",
     ]);

@@ -72,7 +72,7 @@ describe("web UI", () => {
     const mark = alice.locator(".msg.own", { hasText: "Hello from Alice" }).locator(".mark");
     await mark.filter({ hasText: "delivered to 2 of 2" }).waitFor({ timeout: 5_000 });
     const marks = (await alice.evaluate("window.__marks")) as string[];
-    assert.equal(marks[0], "sent", marks.join(" → "));
+    assert.ok(["checking receipts…", "sent"].includes(marks[0]!), marks.join(" → "));
     assert.equal(marks.at(-1), "delivered to 2 of 2", marks.join(" → "));
     const counts = marks.map((m) => Number(/delivered to (\d+)/.exec(m)?.[1] ?? 0));
     assert.deepEqual(
@@ -190,11 +190,68 @@ describe("web UI on a channel with a roster", () => {
     console.log(`# web UI with a roster: "delivered to 2 of 2" ${Date.now() - started} ms after Enter`);
     const marks = (await page.evaluate("window.__marks")) as string[];
     assert.ok(
-      marks.every((m) => m === "sent" || /^delivered to [12] of 2$/.test(m)),
+      marks.every((m) => m === "checking receipts…" || m === "sent" || /^delivered to [12] of 2$/.test(m)),
       `N is the roster's 2 throughout: ${marks.join(" → ")}`,
     );
     const title = String(await mark.getAttribute("title"));
     assert.match(title, /^held by \w{8}, \w{8}\nN: the channel's roster$/);
+    // Who received it is on the page, not only in the tooltip; the owner is named as such.
+    const receivers = String(
+      await page.locator(".msg.own", { hasText: "Roster check" }).locator(".receivers").textContent(),
+    );
+    assert.match(receivers, /^✓ .*owner \w{8}/);
+    assert.ok(receivers.includes(c.get("bob").node.senderId.slice(0, 8)), receivers);
+    // The members list shows the roster, labels the owner and says who is online or not heard from.
+    await page.locator("#members li .tag.owner").waitFor({ timeout: 10_000 });
+    // Nobody is heard from on the topic here (receipts go through the owner): that is said, not "offline".
+    await page.locator("#members li.unheard", { hasText: "not heard from" }).first().waitFor();
+    // A 60 KB message without a single space wraps inside its bubble instead of running off the page.
+    const long = "x".repeat(60_000);
+    await page.evaluate(`fetch("/v1/channels/general/messages", { method: "POST",
+      headers: { "content-type": "application/json" }, body: JSON.stringify({ content: "${long}" }) })`);
+    const text = page.locator(".msg.own .text", { hasText: "xxxxxxxx" });
+    await text.waitFor();
+    const fits = (await page.evaluate(`(() => {
+      const e = [...document.querySelectorAll(".msg.own .text")].find((x) => x.textContent.startsWith("xxxxxxxx"));
+      return e.scrollWidth <= e.clientWidth + 1 && e.getBoundingClientRect().right <= window.innerWidth;
+    })()`)) as boolean;
+    assert.ok(fits, "the long message wraps");
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: `${ARTIFACTS}ui-roster.png` });
     assert.deepEqual(pageErrors, []);
+  });
+});
+
+describe("web UI on a node alone, then down", () => {
+  let c: Cluster;
+  let browser: Browser;
+
+  before(async () => {
+    // Started with "zeta" first: the page opens it, not the alphabetically first "alpha".
+    c = await startCluster([{ name: "solo", role: "member" }], { channels: ["zeta", "alpha"] });
+    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await c?.close();
+  });
+
+  it("opens the start channel, says why a message stays 'sent', and says when the node is down", async () => {
+    const url = await c.get("solo").api.listen({ host: "127.0.0.1", port: 0 });
+    const page = await browser.newPage({ viewport: { width: 1180, height: 760 } });
+    await page.goto(url);
+    await page.locator("#channel-title", { hasText: "# zeta" }).waitFor();
+    await page.fill("#content", "Anyone here?");
+    await page.press("#content", "Enter");
+    const mark = page.locator(".msg.own", { hasText: "Anyone here?" }).locator(".mark");
+    await mark.filter({ hasText: "no other member has joined this channel yet" }).waitFor({ timeout: 5_000 });
+    // After a reload the mark says the same at once, not a bare "sent".
+    await page.reload();
+    await mark.filter({ hasText: "no other member has joined this channel yet" }).waitFor({ timeout: 5_000 });
+    await c.get("solo").api.close();
+    await page.locator("#conn[data-state=down]", { hasText: "node unreachable" }).waitFor({ timeout: 10_000 });
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: `${ARTIFACTS}ui-alone-down.png` });
   });
 });

@@ -113,8 +113,9 @@ test("chorus up: fixed ports, a second start refused, a dead node restarted, SIG
   assert.match(first.output(), /every node stopped/);
 
   // The next start resumes from the stores: nothing sent before the stop is lost, on any node.
-  const next = up();
+  const next = up("--loss", "0.2");
   await pollUntil("chorus up to start again", next.output, { ...POLL, accept: (o) => o.includes("Open two") });
+  assert.equal((await getJson<{ loss: number }>(`${url(1)}/v1/faults`)).loss, 0.2, "--loss reaches every node");
   for (const i of [0, 1, 2]) {
     await pollUntil(`node ${i} to hold the message after the restart`, () => logContents(i), {
       ...POLL,

@@ -109,6 +109,11 @@ export class Network {
     for (let to = 0; to < this.engines.length; to++) if (to !== except) this.enqueue(to, bytes);
   }
 
+  /** Publishes raw bytes from outside to the members in `to` only (each copy under the network's faults). */
+  injectTo(bytes: Uint8Array, to: readonly number[]): void {
+    for (const i of to) this.enqueue(i, bytes);
+  }
+
   /** Replaces member `i` by an engine restored from a JSON round trip of its snapshot. */
   restart(i: number): void {
     const snapshot = JSON.parse(JSON.stringify(this.engines[i]!.snapshot())) as EngineSnapshot;

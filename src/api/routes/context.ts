@@ -21,7 +21,7 @@ export interface ApiContext {
 
 /** Registers a route and records it for the OpenAPI document; `responses` documents answers that are not JSON. */
 export type Route = (
-  method: "GET" | "POST",
+  method: "GET" | "POST" | "PUT" | "DELETE",
   url: string,
   schema: Record<string, unknown>,
   handler: RouteHandlerMethod,

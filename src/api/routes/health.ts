@@ -27,6 +27,7 @@ export const healthRoutes: FastifyPluginAsync<Pick<ApiContext, "node" | "routes"
     multiaddrs: addresses(),
     channels: node.listChannels(),
     ownerPeerId: node.ownerPeerId() ?? null,
+    startChannel: node.startChannel ?? null,
   }));
   route("GET", "/v1/peers", peersSchema, async () => {
     const owner = node.ownerPeerId();

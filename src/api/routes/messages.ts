@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync } from "fastify";
 import { ApiError, quote } from "../errors.js";
 import { refJson } from "../events.js";
-import { logEntryJson, messageViewJson } from "../messages.js";
-import { getMessageSchema, listMessagesSchema, missingSchema, sendSchema } from "../schemas.js";
+import { equivocationJson, logEntryJson, messageViewJson } from "../messages.js";
+import { equivocationsSchema, getMessageSchema, listMessagesSchema, missingSchema, sendSchema } from "../schemas.js";
 import { type ApiContext, type ChannelParams, documenter } from "./context.js";
 
 const encoder = new TextEncoder();
@@ -57,5 +57,9 @@ export const messageRoutes: FastifyPluginAsync<
   route("GET", "/v1/channels/:channelId/missing", missingSchema, async (request) => {
     const { channelId } = request.params as ChannelParams;
     return { channelId, missing: node.channel(channelId).missing().map(refJson) };
+  });
+  route("GET", "/v1/channels/:channelId/equivocations", equivocationsSchema, async (request) => {
+    const { channelId } = request.params as ChannelParams;
+    return { channelId, equivocations: node.channel(channelId).equivocations().map(equivocationJson) };
   });
 };

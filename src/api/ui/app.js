@@ -6,6 +6,8 @@
 // members heard from. Gaps appear as a line when detected and turn into "repaired" or "lost".
 
 const $ = (id) => document.getElementById(id);
+/** Heard from within this long counts as online (a running member syncs or reports well within it). */
+const ONLINE_MS = 5 * 60_000;
 
 const state = {
   health: null,
@@ -45,11 +47,17 @@ function el(tag, attrs = {}, ...children) {
 }
 
 async function api(method, path, body) {
-  const response = await fetch(path, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    // fetch says only "Failed to fetch": the node's process is down or the network between us is.
+    throw new Error(`the node at ${location.host} does not answer: is it running? (retrying)`);
+  }
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     const error = new Error(data?.error?.message ?? `HTTP ${response.status}`);
@@ -223,8 +231,13 @@ async function refreshMembers() {
   if (!state.channel) return;
   const generation = state.generation;
   try {
-    const { members, self } = await api("GET", `${channelPath(state.channel)}/members`);
+    const heard = await api("GET", `${channelPath(state.channel)}/members`);
     if (generation !== state.generation) return;
+    const { self } = heard;
+    // With a roster, every member on it is listed (the owner too, though it talks over the owner path).
+    const rosterIds = (state.roster?.roster?.members ?? []).filter((id) => id !== self);
+    const known = new Set(heard.members.map((m) => m.senderId));
+    const members = [...heard.members, ...rosterIds.filter((id) => !known.has(id)).map((senderId) => ({ senderId }))];
     $("member-count").textContent = String(members.length + 1);
     $("members").replaceChildren(
       el(
@@ -234,15 +247,23 @@ async function refreshMembers() {
         el("code", { title: self }, shortId(self)),
         el("span", { class: "ago" }, "you"),
       ),
-      ...members.map((m) =>
-        el(
+      ...members.map((m) => {
+        // Members send a sync at least every few minutes while they run: silence beyond that means offline.
+        const online = m.lastHeardAt !== undefined && Date.now() - m.lastHeardAt < ONLINE_MS;
+        const owner = m.senderId === state.roster?.roster?.owner;
+        return el(
           "li",
-          {},
+          { class: m.lastHeardAt === undefined ? "unheard" : online ? "online" : "offline" },
           el("span", { class: "dot", style: `--hue:${hue(m.senderId)}` }),
           el("code", { title: m.senderId }, shortId(m.senderId)),
-          el("span", { class: "ago", "data-at": String(m.lastHeardAt) }, `heard ${ago(m.lastHeardAt)}`),
-        ),
-      ),
+          owner ? el("span", { class: "tag owner" }, "owner") : null,
+          // Not heard from on the topic says nothing about being offline: with a roster, members talk to the owner.
+          m.lastHeardAt === undefined ? null : el("span", { class: "presence" }, online ? "online" : "offline"),
+          m.lastHeardAt === undefined
+            ? el("span", { class: "ago" }, "not heard from")
+            : el("span", { class: "ago", "data-at": String(m.lastHeardAt) }, `heard ${ago(m.lastHeardAt)}`),
+        );
+      }),
     );
   } catch {
     // Shown again at the next refresh.
@@ -253,7 +274,10 @@ async function refreshMembers() {
 
 function messageRow(m) {
   const own = m.senderId === state.health?.senderId;
-  const mark = own ? el("span", { class: "mark", "data-state": "sent" }, "sent") : null;
+  // Until the first receipt answer, an own message's state is unknown (after a reload it may be long delivered).
+  const mark = own ? el("span", { class: "mark", "data-state": "checking" }, "checking receipts…") : null;
+  const receivers = own ? el("div", { class: "receivers" }) : null;
+  const flag = m.equivocation ? equivocationLine(m.equivocation) : null;
   const row = el(
     "li",
     {
@@ -275,7 +299,9 @@ function messageRow(m) {
         m.ephemeral ? el("span", {}, "ephemeral") : null,
       ),
       el("div", { class: "text" }, m.content),
+      flag,
       mark,
+      receivers,
     ),
   );
   return row;
@@ -361,7 +387,10 @@ function renderReceipt(messageId, m) {
   const { count, members, ackedBy, notYet = [], denominator } = m.receipts;
   // A late answer must not take the mark back: receipts only rise.
   if (Number(mark.dataset.count ?? -1) > count) return;
-  if (count === 0) {
+  if (count === 0 && members === 0) {
+    mark.dataset.state = "alone";
+    mark.textContent = "sent · no other member has joined this channel yet";
+  } else if (count === 0) {
     mark.dataset.state = "sent";
     mark.textContent = "sent";
   } else {
@@ -373,6 +402,28 @@ function renderReceipt(messageId, m) {
   if (notYet.length) lines.push(`not yet: ${notYet.map(shortId).join(", ")}`);
   lines.push(denominator === "roster" ? "N: the channel's roster" : "N: the members heard from (no roster)");
   mark.title = lines.join("\n");
+  const receivers = mark.parentElement?.querySelector(".receivers");
+  if (receivers) {
+    const parts = [];
+    if (ackedBy.length) parts.push(`✓ ${ackedBy.map(memberName).join(", ")}`);
+    if (notYet.length) parts.push(`… not yet: ${notYet.map(memberName).join(", ")}`);
+    receivers.textContent = parts.join("   ");
+  }
+}
+
+/** A member as the page names it: "you", "owner" (from the roster), or the start of its sender id. */
+function memberName(senderId) {
+  if (senderId === state.health?.senderId) return "you";
+  if (senderId === state.roster?.roster?.owner) return `owner ${shortId(senderId)}`;
+  return shortId(senderId);
+}
+
+function equivocationLine(e) {
+  return el(
+    "div",
+    { class: "equivocation", title: e.messageIds.join("\n") },
+    `⚠ equivocation: ${who(e.senderId)} signed ${e.messageIds.length} different messages as #${e.seq}; every member keeps them all`,
+  );
 }
 
 // ----------------------------------------------------------------------------------------------- gaps
@@ -441,7 +492,8 @@ function openEvents() {
   };
   source.onerror = () => {
     $("conn").dataset.state = "down";
-    $("conn").textContent = "reconnecting";
+    $("conn").textContent = "node unreachable: reconnecting";
+    $("conn").title = `the node at ${location.host} does not answer; the page reconnects when it is back`;
   };
   const on = (type, fn) =>
     source.addEventListener(type, (e) => {
@@ -457,6 +509,14 @@ function openEvents() {
     append(messageRow({ ...d, position: null, seq: null, receivedAt: d.at, ephemeral: true }));
   });
   on("acknowledged", (d) => scheduleReceipt(d.messageId));
+  on("equivocation", (d) => {
+    for (const id of d.messageIds) {
+      const bubble = state.rows.get(id)?.querySelector(".bubble");
+      if (!bubble) continue;
+      bubble.querySelector(".equivocation")?.remove();
+      bubble.querySelector(".text")?.after(equivocationLine(d));
+    }
+  });
   on("missing", (d) => {
     addGap(d.ref, d.source);
     bumpStats();
@@ -535,6 +595,9 @@ async function selectChannel(channelId) {
 function channelFromHash() {
   const id = decodeURIComponent(location.hash.slice(1));
   if (id && state.channels.some((c) => c.channelId === id)) return id;
+  // The channel the node was started with, not the alphabetically first one.
+  const first = state.health?.startChannel;
+  if (first && state.channels.some((c) => c.channelId === first)) return first;
   return state.channels[0]?.channelId ?? null;
 }
 

@@ -1,0 +1,102 @@
+// Equivocation (spec section 9.6): a sender signs two different messages with one sequence number. Every
+// honest member must end with the same log whatever order the versions reach it in, find the equivocation,
+// and deliver each version once. The equivocator is member 0 plus a clone of its engine (two processes on one
+// identity); its own log is not held to the property: it drops its own echoes, the clone's version included.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import fc from "fast-check";
+import { ChannelEngine, type EngineSnapshot, type Params } from "../../src/core/index.js";
+import { CHANNEL, cachedVerifier, enc, prng } from "./fixtures.js";
+import { bufferViolations, Network } from "./harness.js";
+
+const JOINED = 10_001;
+const PARAMS: Partial<Params> = { dependencyTimeoutMs: 3_600_000 };
+
+/** A second engine with member 0's identity and state: what a second process on its data folder would be. */
+function cloneOf(net: Network): ChannelEngine {
+  const snapshot = JSON.parse(JSON.stringify(net.engines[0]!.snapshot())) as EngineSnapshot;
+  return ChannelEngine.restore(snapshot, {
+    channelId: CHANNEL,
+    identity: net.ids[0]!,
+    random: prng(99),
+    params: PARAMS,
+    verifySignature: cachedVerifier(),
+  });
+}
+
+const scenario = fc.record({
+  seed: fc.integer({ min: 1, max: 0x7fff_ffff }),
+  members: fc.integer({ min: 3, max: 5 }),
+  drop: fc.constantFrom(0, 0, 0.1, 0.3),
+  duplicate: fc.double({ min: 0, max: 0.3, noNaN: true }),
+  maxDelayMs: fc.integer({ min: 10, max: 5_000 }),
+  before: fc.array(fc.nat(4), { maxLength: 6 }),
+  /** Which members (by index among the others) get version A and which version B first. */
+  reachA: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+  reachB: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+  /** Milliseconds between publishing A and B, either way round. */
+  gapMs: fc.integer({ min: -3_000, max: 3_000 }),
+  after: fc.array(fc.oneof(fc.nat(4), fc.constant(-1)), { maxLength: 8 }),
+  restart: fc.option(fc.integer({ min: 1, max: 4 })),
+});
+
+describe("equivocation", () => {
+  test("honest members converge on the same log under any arrival order, loss and restart, each version delivered once", () => {
+    fc.assert(
+      fc.property(scenario, (s) => {
+        const net = new Network({
+          members: s.members,
+          seed: s.seed,
+          params: PARAMS,
+          faults: { drop: s.drop, duplicate: s.duplicate, minDelayMs: 10, maxDelayMs: s.maxDelayMs },
+        });
+        net.runUntil(JOINED);
+        for (const m of s.before) net.send(m % s.members);
+        net.runUntil(net.now + 2_000);
+        const clone = cloneOf(net);
+        const others = Array.from({ length: s.members - 1 }, (_, i) => i + 1);
+        const a = clone.send(enc("version A"), net.now);
+        const b = net.engines[0]!.send(enc("version B"), net.now + Math.abs(s.gapMs));
+        assert.equal(a.sequence, b.sequence, "one sequence number, two messages");
+        assert.notEqual(a.messageId, b.messageId);
+        const publishA = () =>
+          net.injectTo(
+            a.outgoing[0]!.bytes,
+            others.filter((_, i) => s.reachA[i]),
+          );
+        const publishB = () =>
+          net.injectTo(
+            b.outgoing[0]!.bytes,
+            others.filter((_, i) => s.reachB[i]),
+          );
+        if (s.gapMs < 0) publishB();
+        else publishA();
+        net.runUntil(net.now + Math.abs(s.gapMs));
+        if (s.gapMs < 0) publishA();
+        else publishB();
+        for (const m of s.after) {
+          if (m === -1) net.runUntil(net.now + 1_500);
+          else net.send(m % s.members);
+        }
+        if (s.restart !== null) net.restart(s.restart % s.members || 1);
+        net.heal();
+        assert.ok(net.settle(), "the network went quiet");
+        assert.deepEqual(bufferViolations(net), []);
+        assert.deepEqual(net.violations, [], "no message delivered twice");
+        const reference = net.logIds(1);
+        for (const i of others) assert.deepEqual(net.logIds(i), reference, `member ${i}'s log`);
+        // Version B went out through member 0, which keeps talking: it always reaches everyone. A reaches
+        // everyone too when one honest member got it; then each honest member found the equivocation.
+        assert.ok(reference.includes(b.messageId));
+        if (reference.includes(a.messageId)) {
+          for (const i of others) {
+            const found = net.engines[i]!.equivocations.of(a.messageId);
+            assert.deepEqual(found?.messageIds, [a.messageId, b.messageId].sort(), `member ${i} found it`);
+            assert.equal(found?.sequence, a.sequence);
+          }
+        }
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
