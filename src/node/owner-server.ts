@@ -1,3 +1,4 @@
+import { senderPrefixBytes } from "../core/ids.js";
 import { isChorusSenderId, type SenderId, type SignatureVerifier } from "../core/index.js";
 import { RosterIndex, signRoster } from "../core/owner/roster.js";
 import { OwnerService, OwnerServiceError } from "../core/owner/service.js";
@@ -204,8 +205,37 @@ export class OwnerServer {
       if (err instanceof OwnerServiceError) return refusal("badReport", err.message);
       throw err;
     }
-    this.wake(served, reportSenders(served.service.rosterIndex, report));
+    const claims = reportClaims(served.service.rosterIndex, report);
+    this.wake(served, claims.keys());
+    this.chaseClaims(served, claims);
     return this.news(served, reporter, cursor);
+  }
+
+  /**
+   * A member holds messages past what the owner holds: the owner was cut off while they were sent. In a quiet
+   * channel nothing else would tell it soon (members learn of a missed tail from the owner's heads; the owner
+   * has nobody's heads), so the claims become heads for the owner's engine, as another member's marks would:
+   * it opens the gaps and repairs them. Claims come from signed reports of roster members, trusted as marks are.
+   */
+  private chaseClaims(served: Served, claims: ReadonlyMap<string, number>): void {
+    const { service, runtime } = served;
+    const heads: { senderPrefix: Uint8Array; sequence: number }[] = [];
+    for (const [sender, last] of claims) {
+      if (sender !== this.ctx.self && last > service.head(sender)) {
+        heads.push({ senderPrefix: senderPrefixBytes(sender as SenderId), sequence: last });
+      }
+    }
+    if (heads.length === 0) return;
+    const owner = runtime.engine.owner;
+    const news = encodeOwnerNews({
+      channelId: runtime.channelId,
+      cursor: owner.cursor(),
+      rosterSize: service.rosterIndex.size,
+      rosterVersion: service.rosterIndex.version,
+      receipts: [],
+      heads,
+    });
+    runtime.applyStep(owner.applyNews(news, this.ctx.clock()));
   }
 
   private watch(served: Served, request: Extract<OwnerRequest, { kind: "watch" }>): Uint8Array | Promise<Uint8Array> {
@@ -275,7 +305,7 @@ export class OwnerServer {
       ok = false;
     }
     owner.reportDone(taken.token, ok);
-    if (ok) this.wake(served, reportSenders(served.service.rosterIndex, taken.bytes));
+    if (ok) this.wake(served, reportClaims(served.service.rosterIndex, taken.bytes).keys());
   }
 
   /** Receipts of the owner's own messages, for its engine (heads are its own: left out). */
@@ -371,13 +401,13 @@ export function rosterMembers(owner: string, members: readonly string[]): string
   return [...new Set([owner, ...members])];
 }
 
-/** The senders whose messages a (verified) report names. */
-function reportSenders(roster: RosterIndex, report: Uint8Array): Set<string> {
-  const out = new Set<string>();
+/** The senders whose messages a (verified) report names, each with the highest sequence number it claims. */
+function reportClaims(roster: RosterIndex, report: Uint8Array): Map<string, number> {
+  const out = new Map<string, number>();
   for (const range of decodeReport(report).held) {
     const i = roster.indexOfPrefix(range.senderPrefix);
     const id = i === undefined ? undefined : roster.idAt(i);
-    if (id !== undefined) out.add(id);
+    if (id !== undefined) out.set(id, Math.max(out.get(id) ?? 0, range.last));
   }
   return out;
 }
