@@ -1,5 +1,6 @@
 import { senderPrefixBytes } from "../core/ids.js";
 import { isChorusSenderId, type SenderId, type SignatureVerifier } from "../core/index.js";
+import { CLAIM_MARGIN } from "../core/owner/ledger.js";
 import { RosterIndex, signRoster } from "../core/owner/roster.js";
 import { OwnerService, OwnerServiceError } from "../core/owner/service.js";
 import type { Store } from "../storage/index.js";
@@ -54,6 +55,8 @@ interface Served {
   roster: Uint8Array;
   readonly watches: Map<string, Watch>;
   headTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Reports with claims too far past the owner's heads for the ledger to take yet (see `defer`). */
+  deferred: Uint8Array[];
   ownTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -61,6 +64,8 @@ interface Served {
 export const HEAD_FLUSH_MS = 1_000;
 /** The owner's own holdings go into its ledger in batches this far apart. */
 const OWN_REPORT_MS = 50;
+/** Reports kept per channel for claims the ledger could not take yet; the oldest go first. */
+const MAX_DEFERRED_REPORTS = 256;
 /** After a restart, the heads are rebuilt from this many of the newest deliveries. */
 const HEADS_FROM_TAIL = 10_000;
 
@@ -103,6 +108,7 @@ export class OwnerServer {
       roster: bytes,
       watches: new Map(),
       headTimer: undefined,
+      deferred: [],
       ownTimer: undefined,
     };
     this.served.set(runtime.channelId, served);
@@ -128,6 +134,8 @@ export class OwnerServer {
       const { index, bytes } = this.signed(served.runtime.channelId, this.members);
       served.service.replaceRoster(index);
       served.roster = bytes;
+      // Members report everything afresh to the new ledger.
+      served.deferred = [];
       served.runtime.engine.owner.setRoster(index);
       for (const watch of [...served.watches.values()]) watch.answer();
       this.scheduleOwnReport(served);
@@ -208,7 +216,44 @@ export class OwnerServer {
     const claims = reportClaims(served.service.rosterIndex, report);
     this.wake(served, claims.keys());
     this.chaseClaims(served, claims);
+    if (this.pastMargin(served, claims)) this.defer(served, report);
     return this.news(served, reporter, cursor);
+  }
+
+  /** Whether a report claims numbers past a sender's head by more than the ledger takes (CLAIM_MARGIN). */
+  private pastMargin(served: Served, claims: ReadonlyMap<string, number>): boolean {
+    for (const [sender, last] of claims) if (last > served.service.head(sender) + CLAIM_MARGIN) return true;
+    return false;
+  }
+
+  /**
+   * The ledger took the report's claims only up to CLAIM_MARGIN past the owner's heads, but the member counts
+   * the whole report as told and never repeats it: without more, those receipts would be missing for good
+   * (a sender would read "3 of 4" forever after the owner was cut off for a while). The signed report is kept
+   * and applied again as the heads move (reports are unions, so applying one twice changes nothing else).
+   */
+  private defer(served: Served, report: Uint8Array): void {
+    served.deferred.push(report);
+    if (served.deferred.length > MAX_DEFERRED_REPORTS) served.deferred.shift();
+  }
+
+  /** Applies the deferred reports again (the heads moved); keeps those still past the heads. */
+  private retryDeferred(served: Served): void {
+    if (served.deferred.length === 0) return;
+    const pending = served.deferred;
+    served.deferred = [];
+    for (const bytes of pending) {
+      const claims = reportClaims(served.service.rosterIndex, bytes);
+      try {
+        // Counted again in the accepted reports: a re-application is rare (only after the owner was cut off).
+        served.service.acceptReport(bytes);
+      } catch (err) {
+        if (!(err instanceof OwnerServiceError)) throw err;
+        continue;
+      }
+      this.wake(served, claims.keys());
+      if (this.pastMargin(served, claims)) served.deferred.push(bytes);
+    }
   }
 
   /**
@@ -278,6 +323,7 @@ export class OwnerServer {
     if (served.headTimer !== undefined || this.stopped) return;
     served.headTimer = setTimeout(() => {
       served.headTimer = undefined;
+      this.retryDeferred(served);
       this.wake(served, [...served.watches.keys()]);
     }, HEAD_FLUSH_MS);
     served.headTimer.unref?.();
