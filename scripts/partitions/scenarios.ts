@@ -232,12 +232,13 @@ async function describeFailure(ctx: RunContext, sent: readonly SentMessage[], c:
     const missing = [...ctx.acknowledged].filter((id) => !ids.has(id));
     if (missing.length > 0) c.problems.push(`${name} lacks ${missing.length}: ${missing.slice(0, 4).join(", ")}`);
   }
-  for (const node of ctx.cluster.nodes) {
-    const peers = await readPeers(node).catch((err: Error) => err.message);
-    c.problems.push(
-      `${node.name}'s peers: ${typeof peers === "string" ? peers : `${peers.peers}${peers.owner ? "" : ", owner unknown"}`}`,
-    );
-  }
+  const peers = await Promise.all(
+    ctx.cluster.nodes.map(async (node) => {
+      const p = await readPeers(node).catch((err: Error) => err.message);
+      return `${node.name} ${typeof p === "string" ? p : `${p.peers}${p.owner ? "" : " (owner unknown)"}`}`;
+    }),
+  );
+  c.problems.push(`peers: ${peers.join(", ")}`);
   const orders = new Set([...c.logs.values()].map(logOrder));
   if (orders.size > 1) c.problems.push(`the nodes hold ${orders.size} different logs`);
   if (c.outOfSequence > 0) c.problems.push(`${c.outOfSequence} deliveries out of their sender's sequence order`);
