@@ -291,6 +291,28 @@ async function converge(ctx: RunContext, sent: readonly SentMessage[]): Promise<
   }
 }
 
+/**
+ * When every node was connected to every other again, polled from the heal on (undefined: not within the
+ * convergence timeout). It separates the transport's recovery from the protocol's.
+ */
+async function reconnected(ctx: RunContext): Promise<number | undefined> {
+  const want = ctx.cluster.nodes.length - 1;
+  const deadline = Date.now() + ctx.timing.convergeTimeoutMs;
+  while (Date.now() < deadline) {
+    const counts = await Promise.all(
+      ctx.cluster.nodes.map((n) =>
+        readPeers(n).then(
+          (p) => p.peers,
+          () => -1,
+        ),
+      ),
+    );
+    if (counts.every((k) => k >= want)) return Date.now();
+    await sleep(200);
+  }
+  return undefined;
+}
+
 /** Plays one scenario on a running cluster and returns its figures. */
 export async function runScenario(ctx: RunContext, scenario: ScenarioPlan): Promise<ScenarioResult> {
   const { timing, lab, cluster } = ctx;
@@ -308,8 +330,10 @@ export async function runScenario(ctx: RunContext, scenario: ScenarioPlan): Prom
     lab.heal();
     healAt = Date.now();
   }
+  const reconnecting = reconnected(ctx);
   await chat(ctx, scenario.name, "after", cluster.nodes, timing.afterMs, sent, failures);
   const convergence = await converge(ctx, sent);
+  const reconnectedAt = await reconnecting;
   convergence.problems.unshift(...failures);
   return scenarioFigures({
     scenario,
@@ -320,5 +344,6 @@ export async function runScenario(ctx: RunContext, scenario: ScenarioPlan): Prom
     startedAt,
     faultAt,
     healAt,
+    reconnectedAt,
   });
 }
