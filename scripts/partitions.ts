@@ -48,12 +48,12 @@ function scenarioList(value: string): ScenarioName[] {
 
 function parse(): Options {
   return new Command()
-    .option("--quick", "the short version run by npm test: 3 members, 5 s faults, no baseline")
+    .option("--quick", "the short version run by npm test: 3 members, 4 s faults, no baseline")
     .option("--scenarios <list>", `comma-separated, of ${SCENARIO_NAMES.join(", ")}`, scenarioList)
     .option("--members <n>", "members besides the owner (default 4, quick 3)", integer("--members", 2, 12))
     .option(
       "--fault-seconds <n>",
-      "how long each fault holds (default 20, quick 5)",
+      "how long each fault holds (default 20, quick 4)",
       integer("--fault-seconds", 1, 600),
     )
     .option("--loss <percent>", "packet loss on the lossy member's link, each way", integer("--loss", 1, 90), 20)
@@ -102,7 +102,7 @@ function teardownNow(res: Resources): void {
 async function run(opts: Options, res: Resources, log: (l: string) => void): Promise<ScenarioResult[]> {
   const quick = opts.quick === true;
   const members = opts.members ?? (quick ? 3 : 4);
-  const faultMs = (opts.faultSeconds ?? (quick ? 5 : 20)) * 1000;
+  const faultMs = (opts.faultSeconds ?? (quick ? 4 : 20)) * 1000;
   const names = ["owner", ...Array.from({ length: members }, (_, i) => `member${i + 1}`)];
   res.root = mkdtempSync(join(tmpdir(), "chorus-partitions-"));
   res.lab = NetLab.create(names);
@@ -119,7 +119,7 @@ async function run(opts: Options, res: Resources, log: (l: string) => void): Pro
     recorder: res.recorder,
     channelId: CHANNEL,
     timing: quick
-      ? { beforeMs: 1_000, faultMs, afterMs: 1_000, intervalMs: 250, convergeTimeoutMs: 45_000 }
+      ? { beforeMs: 500, faultMs, afterMs: 1_000, intervalMs: 250, convergeTimeoutMs: 45_000 }
       : { beforeMs: 3_000, faultMs, afterMs: 2_000, intervalMs: 250, convergeTimeoutMs: 120_000 },
     acknowledged: new Set(),
     log,
@@ -167,7 +167,7 @@ async function main(): Promise<void> {
     throw err;
   } finally {
     await res.recorder?.stop();
-    await res.cluster?.stop();
+    await res.cluster?.stop(2_000);
     // The nodes' logs and stores of a failed run are what reproduces it.
     if (!results.every((r) => r.converged)) res.keep = true;
     teardownNow(res);

@@ -1,7 +1,7 @@
 /**
  * Chorus nodes as separate `chorus node` processes, one per namespace of a NetLab: an owner with a roster
  * and members that know the owner's id. Identities are made before any node starts, so every node can be
- * given every peer's address up front and all start at once (a node redials unreachable bootstrap peers).
+ * given every peer's address up front and the members start at once (a node redials unreachable bootstrap peers).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -101,9 +101,14 @@ export class Cluster {
     return n;
   }
 
-  /** Starts every node at once; each bootstraps to the nodes listed before it. Resolves when all are ready. */
+  /**
+   * Starts the owner, then every member at once; each bootstraps to the nodes listed before it (a member not
+   * up yet is dialled again). Resolves when all are ready. The owner goes first, as in `chorus up`: an owner
+   * still starting answers a member's roster request with "not kept here", and the member waits 30 s.
+   */
   async start(): Promise<void> {
-    await Promise.all(this.nodes.map((n, i) => this.launch(n, this.nodes.slice(0, i))));
+    await this.launch(this.owner, []);
+    await Promise.all(this.members.map((n, i) => this.launch(n, this.nodes.slice(0, i + 1))));
   }
 
   private args(node: ClusterNode, earlier: readonly ClusterNode[]): string[] {

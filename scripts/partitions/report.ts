@@ -32,6 +32,8 @@ export interface ScenarioResult {
   readonly outOfSequence: number;
   /** Deliveries (message, receiver) that crossed the cut before it was healed: must be 0. */
   readonly leaks: number;
+  /** From the heal until every node was connected to every other again. */
+  readonly reconnectedMs: number | null;
   /** From the heal until every log was identical and complete, and until every receipt read N of N. */
   readonly logsConvergedMs: number | null;
   readonly receiptsConvergedMs: number | null;
@@ -57,6 +59,7 @@ export interface FigureInput {
   readonly startedAt: number;
   readonly faultAt: number;
   readonly healAt: number;
+  readonly reconnectedAt: number | undefined;
 }
 
 /** First time each (node, message) was delivered, and first time each message read N of N on a node. */
@@ -119,6 +122,7 @@ export function scenarioFigures(input: FigureInput): ScenarioResult {
     duplicated: c.duplicated,
     outOfSequence: c.outOfSequence,
     leaks,
+    reconnectedMs: input.reconnectedAt === undefined ? null : input.reconnectedAt - healAt,
     logsConvergedMs: c.logsAt === undefined ? null : c.logsAt - healAt,
     receiptsConvergedMs: c.receiptsAt === undefined ? null : c.receiptsAt - healAt,
     delivery: spread(delivery),
@@ -158,13 +162,16 @@ export function markdown(report: RunReport): string {
     ...Object.entries(report.setup).map(([k, v]) => `- ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`),
     ...Object.entries(report.environment).map(([k, v]) => `- ${k}: ${v}`),
     "",
-    "| scenario | fault | sent (before/during/after) | lost | dup | logs identical after heal | N of N after heal |",
-    "|---|---|---|---|---|---|---|",
+    "| scenario | fault | sent (before/during/after) | lost | dup | reconnected | logs identical | N of N |",
+    "|---|---|---|---|---|---|---|---|",
     ...report.scenarios.map(
       (s) =>
         `| ${s.converged ? "" : "**FAILED** "}${s.name} | ${s.fault} | ${s.sent.before}/${s.sent.during}/${s.sent.after}` +
-        ` | ${s.lost} | ${s.duplicated} | ${ms(s.logsConvergedMs)} | ${ms(s.receiptsConvergedMs)} |`,
+        ` | ${s.lost} | ${s.duplicated} | ${ms(s.reconnectedMs)} | ${ms(s.logsConvergedMs)} | ${ms(s.receiptsConvergedMs)} |`,
     ),
+    "",
+    "The last three columns count from the heal: every node connected to every other again, every log identical",
+    'and complete, every sender reading "delivered to N of N" for each message.',
     "",
     "Times as p50 / p95 / max (samples). Delivery: send to delivery on each receiver the fault did not separate",
     "from the sender; after heal: heal to delivery for those it did. Repair: a node's gap detection to its",

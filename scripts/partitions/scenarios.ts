@@ -232,12 +232,13 @@ async function describeFailure(ctx: RunContext, sent: readonly SentMessage[], c:
     const missing = [...ctx.acknowledged].filter((id) => !ids.has(id));
     if (missing.length > 0) c.problems.push(`${name} lacks ${missing.length}: ${missing.slice(0, 4).join(", ")}`);
   }
-  for (const node of ctx.cluster.nodes) {
-    const peers = await readPeers(node).catch((err: Error) => err.message);
-    c.problems.push(
-      `${node.name}'s peers: ${typeof peers === "string" ? peers : `${peers.peers}${peers.owner ? "" : ", owner unknown"}`}`,
-    );
-  }
+  const peers = await Promise.all(
+    ctx.cluster.nodes.map(async (node) => {
+      const p = await readPeers(node).catch((err: Error) => err.message);
+      return `${node.name} ${typeof p === "string" ? p : `${p.peers}${p.owner ? "" : " (owner unknown)"}`}`;
+    }),
+  );
+  c.problems.push(`peers: ${peers.join(", ")}`);
   const orders = new Set([...c.logs.values()].map(logOrder));
   if (orders.size > 1) c.problems.push(`the nodes hold ${orders.size} different logs`);
   if (c.outOfSequence > 0) c.problems.push(`${c.outOfSequence} deliveries out of their sender's sequence order`);
@@ -290,6 +291,28 @@ async function converge(ctx: RunContext, sent: readonly SentMessage[]): Promise<
   }
 }
 
+/**
+ * When every node was connected to every other again, polled from the heal on (undefined: not within the
+ * convergence timeout). It separates the transport's recovery from the protocol's.
+ */
+async function reconnected(ctx: RunContext): Promise<number | undefined> {
+  const want = ctx.cluster.nodes.length - 1;
+  const deadline = Date.now() + ctx.timing.convergeTimeoutMs;
+  while (Date.now() < deadline) {
+    const counts = await Promise.all(
+      ctx.cluster.nodes.map((n) =>
+        readPeers(n).then(
+          (p) => p.peers,
+          () => -1,
+        ),
+      ),
+    );
+    if (counts.every((k) => k >= want)) return Date.now();
+    await sleep(200);
+  }
+  return undefined;
+}
+
 /** Plays one scenario on a running cluster and returns its figures. */
 export async function runScenario(ctx: RunContext, scenario: ScenarioPlan): Promise<ScenarioResult> {
   const { timing, lab, cluster } = ctx;
@@ -307,8 +330,10 @@ export async function runScenario(ctx: RunContext, scenario: ScenarioPlan): Prom
     lab.heal();
     healAt = Date.now();
   }
+  const reconnecting = reconnected(ctx);
   await chat(ctx, scenario.name, "after", cluster.nodes, timing.afterMs, sent, failures);
   const convergence = await converge(ctx, sent);
+  const reconnectedAt = await reconnecting;
   convergence.problems.unshift(...failures);
   return scenarioFigures({
     scenario,
@@ -319,5 +344,6 @@ export async function runScenario(ctx: RunContext, scenario: ScenarioPlan): Prom
     startedAt,
     faultAt,
     healAt,
+    reconnectedAt,
   });
 }

@@ -131,6 +131,8 @@ export class OwnerClient {
   private fetching = false;
   private fetchAgain = false;
   private readonly lacked = new Map<string, number>();
+  /** Asks again for what the owner lacked, once the lack expires. */
+  private lackedTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(
@@ -452,6 +454,13 @@ export class OwnerClient {
         if (this.lacked.size >= MAX_LACKED) this.lacked.delete(this.lacked.keys().next().value as string);
         this.lacked.set(refKey(r), now);
       }
+      // "Lacked" often means "not yet": the owner was cut off from the sender too and catches up soon after.
+      // Nothing else may ask again (no new gap opens in a quiet channel, and the topic may not answer), so the
+      // owner is asked again once the lack expires, for as long as the messages are missing.
+      this.lackedTimer ??= this.later(LACKED_MS + FETCH_DEBOUNCE_MS, () => {
+        this.lackedTimer = undefined;
+        if (this.runtime.missingCount() > 0) this.onMissing();
+      });
     }
     return false;
   }

@@ -1,4 +1,6 @@
+import { senderPrefixBytes } from "../core/ids.js";
 import { isChorusSenderId, type SenderId, type SignatureVerifier } from "../core/index.js";
+import { CLAIM_MARGIN } from "../core/owner/ledger.js";
 import { RosterIndex, signRoster } from "../core/owner/roster.js";
 import { OwnerService, OwnerServiceError } from "../core/owner/service.js";
 import type { Store } from "../storage/index.js";
@@ -53,6 +55,8 @@ interface Served {
   roster: Uint8Array;
   readonly watches: Map<string, Watch>;
   headTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Reports with claims too far past the owner's heads for the ledger to take yet (see `defer`). */
+  deferred: Uint8Array[];
   ownTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -60,6 +64,8 @@ interface Served {
 export const HEAD_FLUSH_MS = 1_000;
 /** The owner's own holdings go into its ledger in batches this far apart. */
 const OWN_REPORT_MS = 50;
+/** Reports kept per channel for claims the ledger could not take yet; the oldest go first. */
+const MAX_DEFERRED_REPORTS = 256;
 /** After a restart, the heads are rebuilt from this many of the newest deliveries. */
 const HEADS_FROM_TAIL = 10_000;
 
@@ -102,6 +108,7 @@ export class OwnerServer {
       roster: bytes,
       watches: new Map(),
       headTimer: undefined,
+      deferred: [],
       ownTimer: undefined,
     };
     this.served.set(runtime.channelId, served);
@@ -127,6 +134,8 @@ export class OwnerServer {
       const { index, bytes } = this.signed(served.runtime.channelId, this.members);
       served.service.replaceRoster(index);
       served.roster = bytes;
+      // Members report everything afresh to the new ledger.
+      served.deferred = [];
       served.runtime.engine.owner.setRoster(index);
       for (const watch of [...served.watches.values()]) watch.answer();
       this.scheduleOwnReport(served);
@@ -204,8 +213,74 @@ export class OwnerServer {
       if (err instanceof OwnerServiceError) return refusal("badReport", err.message);
       throw err;
     }
-    this.wake(served, reportSenders(served.service.rosterIndex, report));
+    const claims = reportClaims(served.service.rosterIndex, report);
+    this.wake(served, claims.keys());
+    this.chaseClaims(served, claims);
+    if (this.pastMargin(served, claims)) this.defer(served, report);
     return this.news(served, reporter, cursor);
+  }
+
+  /** Whether a report claims numbers past a sender's head by more than the ledger takes (CLAIM_MARGIN). */
+  private pastMargin(served: Served, claims: ReadonlyMap<string, number>): boolean {
+    for (const [sender, last] of claims) if (last > served.service.head(sender) + CLAIM_MARGIN) return true;
+    return false;
+  }
+
+  /**
+   * The ledger took the report's claims only up to CLAIM_MARGIN past the owner's heads, but the member counts
+   * the whole report as told and never repeats it: without more, those receipts would be missing for good
+   * (a sender would read "3 of 4" forever after the owner was cut off for a while). The signed report is kept
+   * and applied again as the heads move (reports are unions, so applying one twice changes nothing else).
+   */
+  private defer(served: Served, report: Uint8Array): void {
+    served.deferred.push(report);
+    if (served.deferred.length > MAX_DEFERRED_REPORTS) served.deferred.shift();
+  }
+
+  /** Applies the deferred reports again (the heads moved); keeps those still past the heads. */
+  private retryDeferred(served: Served): void {
+    if (served.deferred.length === 0) return;
+    const pending = served.deferred;
+    served.deferred = [];
+    for (const bytes of pending) {
+      const claims = reportClaims(served.service.rosterIndex, bytes);
+      try {
+        // Counted again in the accepted reports: a re-application is rare (only after the owner was cut off).
+        served.service.acceptReport(bytes);
+      } catch (err) {
+        if (!(err instanceof OwnerServiceError)) throw err;
+        continue;
+      }
+      this.wake(served, claims.keys());
+      if (this.pastMargin(served, claims)) served.deferred.push(bytes);
+    }
+  }
+
+  /**
+   * A member holds messages past what the owner holds: the owner was cut off while they were sent. In a quiet
+   * channel nothing else would tell it soon (members learn of a missed tail from the owner's heads; the owner
+   * has nobody's heads), so the claims become heads for the owner's engine, as another member's marks would:
+   * it opens the gaps and repairs them. Claims come from signed reports of roster members, trusted as marks are.
+   */
+  private chaseClaims(served: Served, claims: ReadonlyMap<string, number>): void {
+    const { service, runtime } = served;
+    const heads: { senderPrefix: Uint8Array; sequence: number }[] = [];
+    for (const [sender, last] of claims) {
+      if (sender !== this.ctx.self && last > service.head(sender)) {
+        heads.push({ senderPrefix: senderPrefixBytes(sender as SenderId), sequence: last });
+      }
+    }
+    if (heads.length === 0) return;
+    const owner = runtime.engine.owner;
+    const news = encodeOwnerNews({
+      channelId: runtime.channelId,
+      cursor: owner.cursor(),
+      rosterSize: service.rosterIndex.size,
+      rosterVersion: service.rosterIndex.version,
+      receipts: [],
+      heads,
+    });
+    runtime.applyStep(owner.applyNews(news, this.ctx.clock()));
   }
 
   private watch(served: Served, request: Extract<OwnerRequest, { kind: "watch" }>): Uint8Array | Promise<Uint8Array> {
@@ -248,6 +323,7 @@ export class OwnerServer {
     if (served.headTimer !== undefined || this.stopped) return;
     served.headTimer = setTimeout(() => {
       served.headTimer = undefined;
+      this.retryDeferred(served);
       this.wake(served, [...served.watches.keys()]);
     }, HEAD_FLUSH_MS);
     served.headTimer.unref?.();
@@ -275,7 +351,7 @@ export class OwnerServer {
       ok = false;
     }
     owner.reportDone(taken.token, ok);
-    if (ok) this.wake(served, reportSenders(served.service.rosterIndex, taken.bytes));
+    if (ok) this.wake(served, reportClaims(served.service.rosterIndex, taken.bytes).keys());
   }
 
   /** Receipts of the owner's own messages, for its engine (heads are its own: left out). */
@@ -371,13 +447,13 @@ export function rosterMembers(owner: string, members: readonly string[]): string
   return [...new Set([owner, ...members])];
 }
 
-/** The senders whose messages a (verified) report names. */
-function reportSenders(roster: RosterIndex, report: Uint8Array): Set<string> {
-  const out = new Set<string>();
+/** The senders whose messages a (verified) report names, each with the highest sequence number it claims. */
+function reportClaims(roster: RosterIndex, report: Uint8Array): Map<string, number> {
+  const out = new Map<string, number>();
   for (const range of decodeReport(report).held) {
     const i = roster.indexOfPrefix(range.senderPrefix);
     const id = i === undefined ? undefined : roster.idAt(i);
-    if (id !== undefined) out.add(id);
+    if (id !== undefined) out.set(id, Math.max(out.get(id) ?? 0, range.last));
   }
   return out;
 }

@@ -170,6 +170,46 @@ describe("owner path (memory bus)", () => {
     assert.ok(t.owner.ownerPathStats().server!.fetches >= 1, "bob asked the owner first");
   });
 
+  it("an owner cut off while members chat learns what it missed from their reports, in a quiet channel", async () => {
+    const t = await trio({ holdMs: 500 });
+    running.push(t);
+    await up(t.alice);
+    await up(t.bob);
+    const before = t.alice.channel(CHANNEL).send(text("before the cut"), false);
+    await pollUntil("the owner to deliver it", () => t.owner.getMessage(CHANNEL, before.messageId)?.deliveredPos, WAIT);
+    t.bus.partition(["owner"], ["alice", "bob"]);
+    const sent = t.alice.channel(CHANNEL).send(text("while the owner is away"), false);
+    await pollUntil("bob to deliver it", () => t.bob.getMessage(CHANNEL, sent.messageId)?.deliveredPos, WAIT);
+    t.bus.heal();
+    // Nothing more is sent, and syncs and resends are a minute away: only the members' reports can tell the
+    // owner. (Found by the partition harness, scripts/partitions.ts: the owner never caught up.)
+    await pollUntil(
+      "the owner to deliver what it missed",
+      () => t.owner.getMessage(CHANNEL, sent.messageId)?.deliveredPos,
+      WAIT,
+    );
+  });
+
+  it("receipts of many messages sent while the owner was cut off all reach the sender once it catches up", async () => {
+    const t = await trio({ holdMs: 500 });
+    running.push(t);
+    await up(t.alice);
+    await up(t.bob);
+    const before = t.alice.channel(CHANNEL).send(text("before the cut"), false);
+    await pollUntil("the owner to deliver it", () => t.owner.getMessage(CHANNEL, before.messageId)?.deliveredPos, WAIT);
+    t.bus.partition(["owner"], ["alice", "bob"]);
+    // More than the ledger takes on claims past the owner's head (CLAIM_MARGIN, 16) in one report.
+    const sent = Array.from({ length: 30 }, (_, i) => t.alice.channel(CHANNEL).send(text(`cut ${i}`), false));
+    const last = sent.at(-1)!.messageId;
+    await pollUntil("bob to deliver the last", () => t.bob.getMessage(CHANNEL, last)?.deliveredPos, WAIT);
+    t.bus.heal();
+    await pollUntil(
+      "alice's last message at 2 of 2",
+      async () => (await t.alice.messageView(CHANNEL, last))?.receipts?.count === 2,
+      WAIT,
+    );
+  });
+
   it("falls back to the topic while the owner is away, and takes the owner path again when it is back", async () => {
     const t = await trio({ holdMs: 500 });
     running.push(t);

@@ -154,6 +154,11 @@ export class ReceiptLedger {
     return out.reverse();
   }
 
+  /** The highest sequence number of `sender` the owner holds (0: none). */
+  headOf(sender: number): number {
+    return this.books.get(sender)?.head ?? 0;
+  }
+
   /** Every sender's head. */
   heads(): HeadNews[] {
     return [...this.books.entries()].filter(([, b]) => b.head > 0).map(([sender, b]) => ({ sender, sequence: b.head }));

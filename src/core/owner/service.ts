@@ -59,6 +59,12 @@ export class OwnerService {
     if (i !== undefined) this.ledger.noteMessage(i, seq);
   }
 
+  /** The highest sequence number of `sender` the owner holds (0: none, or not on the roster). */
+  head(sender: string): number {
+    const i = this.roster.indexOf(sender);
+    return i === undefined ? 0 : this.ledger.headOf(i);
+  }
+
   /**
    * A member's signed report. Applies it and returns the reporter, or throws OwnerServiceError naming why it was
    * refused (nothing is applied then).
