@@ -23,6 +23,7 @@ import {
 import { appendSignature, encodeMessage, encodeUnsigned, MAX_LAMPORT, type WireMessage } from "../src/wire/index.js";
 import { messageJson } from "./vector-json.js";
 import { buildOwnerVectors } from "./vector-owner.js";
+import { rejectedEncodings } from "./vector-rejected.js";
 import { buildScenarios } from "./vector-scenarios.js";
 import { buildSignatureRuleVectors } from "./vector-signature-rule.js";
 import { buildStreamVectors } from "./vector-streams.js";
@@ -233,7 +234,7 @@ const extremes: WireMessage = signed(
 
 const encoding = {
   description:
-    "encodeMessage / decodeMessage: the message as JSON (bytes as lowercase hex, lamportTimestamp and ack.nonce as decimal strings, absent optional fields omitted) and its exact encoding in hex; signature, when present, is the last field",
+    "encodeMessage / decodeMessage: the message as JSON (bytes as lowercase hex, lamportTimestamp and ack.nonce as decimal strings, absent optional fields omitted) and its exact encoding in hex; signature, when present, is the last field. `rejected`: payloads every decoder must refuse (spec 5.5.1), each built from the unsigned content message of spec 6.2 (no ack, no ranges) with one offending field, and the field the error names",
   vectors: [
     { name: "content message with every field, signed", message: everyField },
     { name: "sync message: marks only, signed", message: sync },
@@ -241,6 +242,21 @@ const encoding = {
     { name: "SDS message (no kind, no signature)", message: sds },
     { name: "largest values", message: extremes },
   ].map((v) => ({ name: v.name, message: messageJson(v.message), hex: bytesToHex(encodeMessage(v.message)) })),
+  rejected: rejectedEncodings(
+    encodeUnsigned({
+      senderId: alice.senderId,
+      messageId: workedId,
+      channelId: "c",
+      lamportTimestamp: LAMPORT,
+      causalHistory: [],
+      repairRequest: [],
+      content: hi,
+      kind: "content",
+      sequence: 1,
+      sequenceRepairRequest: [],
+    }),
+    prefix(bob.senderId),
+  ),
 };
 
 // ------------------------------------------------------------------------------------------ filter

@@ -19,6 +19,7 @@ import {
 } from "../../src/core/index.js";
 import {
   appendSignature,
+  DecodeError,
   decodeMessage,
   encodeMessage,
   type HistoryEntry,
@@ -175,6 +176,27 @@ function checkEncoding(): void {
   );
 }
 
+/**
+ * encoding.json's `rejected` payloads (spec 5.5.1): each is refused with a DecodeError naming the recorded field,
+ * and a receiving engine reports it as `undecodable` and changes nothing.
+ */
+function checkRejectedEncodings(): void {
+  const data = JSON.parse(readFileSync(join(dir, "encoding.json"), "utf8")) as {
+    rejected: { name: string; hex: string; field: string }[];
+  };
+  assert.ok(data.rejected.length >= 20, "rejected inputs");
+  for (const v of data.rejected) {
+    assert.throws(
+      () => decodeMessage(unhex(v.hex)),
+      (err: unknown) => err instanceof DecodeError && err.field === v.field,
+      `${v.name}: refused, naming ${v.field}`,
+    );
+  }
+  // Removing the offending part gives back a message that decodes: the inputs break one rule each.
+  const base = data.rejected.find((v) => v.name.startsWith("a non-repeated field twice: channel_id"))!;
+  assert.doesNotThrow(() => decodeMessage(unhex(base.hex).subarray(0, unhex(base.hex).length - 3)));
+}
+
 // ---------------------------------------------------------------------------------------------- filter
 
 interface FilterVector {
@@ -276,6 +298,7 @@ function checkSignatures(): void {
 const CHECKS: Record<string, () => void> = {
   "ids.json": checkIds,
   "encoding.json": checkEncoding,
+  "encoding.json (rejected)": checkRejectedEncodings,
   "filter.json": checkFilter,
   "signatures.json": checkSignatures,
 };
@@ -285,7 +308,9 @@ describe("known-answer vectors (spec/vectors)", () => {
   // checked by test/spec/coverage.test.ts.
   test("every file this test checks exists", () => {
     const files = readdirSync(dir).filter((f) => !f.startsWith("."));
-    const absent = Object.keys(CHECKS).filter((f) => !files.includes(f));
+    const absent = Object.keys(CHECKS)
+      .map((f) => f.split(" ")[0]!)
+      .filter((f) => !files.includes(f));
     assert.deepEqual(absent, [], "vector files missing");
   });
 
