@@ -134,7 +134,8 @@ describe("decodeMessage: numbers", () => {
   });
 
   test("bad sequence ranges", () => {
-    const range = (first: bigint, last: bigint) => pb({ sequenceRepairRequest: [{ senderId: "a".repeat(64), first, last }] });
+    const range = (first: bigint, last: bigint) =>
+      pb({ sequenceRepairRequest: [{ senderId: "a".repeat(64), first, last }] });
     const field = "sequence_repair_request[0]";
     rejects(range(0n, 3n), field, /range 0\.\.3 is empty or starts below 1/);
     rejects(range(5n, 4n), field, /range 5\.\.4 is empty or starts below 1/);
