@@ -224,6 +224,15 @@ function specPositions(salt: Buffer, nonce: bigint, id: string, bits: number, k:
 
 function checkFilter(): void {
   const { vectors } = load<FilterVector>("filter.json");
+  // The worked example of spec section 7.2 is the first vector: its bits are the positions the text lists.
+  const example = vectors.find((v) => v.name.startsWith("spec 7.2 example"));
+  assert.ok(example, "the spec 7.2 example");
+  const bytes = unhex(example.filter);
+  const set = [...Array(bytes.length * 8).keys()].filter((p) => (bytes[p >> 3]! >> (p & 7)) & 1);
+  assert.deepEqual(
+    set,
+    [177, 109, 663, 339, 557, 584, 356, 719, 884, 1022, 859].sort((a, b) => a - b),
+  );
   for (const v of vectors) {
     const salt = channelSalt(v.channelId);
     assert.equal(hex(salt), v.salt, `${v.name}: salt`);
