@@ -23,7 +23,9 @@ import {
 import { appendSignature, encodeMessage, encodeUnsigned, MAX_LAMPORT, type WireMessage } from "../src/wire/index.js";
 import { messageJson } from "./vector-json.js";
 import { buildOwnerVectors } from "./vector-owner.js";
+import { rejectedEncodings } from "./vector-rejected.js";
 import { buildScenarios } from "./vector-scenarios.js";
+import { buildSignatureRuleVectors } from "./vector-signature-rule.js";
 import { buildStreamVectors } from "./vector-streams.js";
 import { buildWakuVectors } from "./vector-waku.js";
 
@@ -233,7 +235,7 @@ const extremes: WireMessage = signed(
 
 const encoding = {
   description:
-    "encodeMessage / decodeMessage: the message as JSON (bytes as lowercase hex, lamportTimestamp and ack.nonce as decimal strings, absent optional fields omitted) and its exact encoding in hex; signature, when present, is the last field",
+    "encodeMessage / decodeMessage: the message as JSON (bytes as lowercase hex, lamportTimestamp and ack.nonce as decimal strings, absent optional fields omitted) and its exact encoding in hex; signature, when present, is the last field. `rejected`: payloads every decoder must refuse (spec 5.5.1), each built from the unsigned content message of spec 6.2 (no ack, no ranges) with one offending field, and the field the error names",
   vectors: [
     { name: "content message with every field, signed", message: everyField },
     { name: "sync message: marks only, signed", message: sync },
@@ -241,6 +243,21 @@ const encoding = {
     { name: "SDS message (no kind, no signature)", message: sds },
     { name: "largest values", message: extremes },
   ].map((v) => ({ name: v.name, message: messageJson(v.message), hex: bytesToHex(encodeMessage(v.message)) })),
+  rejected: rejectedEncodings(
+    encodeUnsigned({
+      senderId: alice.senderId,
+      messageId: workedId,
+      channelId: "c",
+      lamportTimestamp: LAMPORT,
+      causalHistory: [],
+      repairRequest: [],
+      content: hi,
+      kind: "content",
+      sequence: 1,
+      sequenceRepairRequest: [],
+    }),
+    prefix(bob.senderId),
+  ),
 };
 
 // ------------------------------------------------------------------------------------------ filter
@@ -281,16 +298,17 @@ const filter = {
   description:
     "Ack filter: salt = utf8('chorus/ack/v1') || lp(utf8(channel)); digest = SHA-256(salt || u64(nonce) || utf8(id)); pos_i = (big-endian u16 of digest[2i..2i+2]) mod (8*byteLength), i < hashCount <= 16; bit pos lives in byte pos>>3 at 1<<(pos&7). Every id in 'positive' must test 'maybe', every id in 'negative' must test 'no'",
   vectors: [
-    filterVector("spec 7.2 example: one id, 1,024 bits, k = 7", "c", 1n, [workedId], 128, 7),
+    filterVector("spec 7.2 example: one id, 1,024 bits, k = 11", "c", 1n, [workedId], 128, 11),
     filterVector(
-      "default sizing: 102 ids, 128 bytes, k = 7",
+      "default sizing: 64 ids at 16 bits each, 128 bytes, k = 11",
       "community/general",
       0x0123456789abcdefn,
-      manyIds,
+      manyIds.slice(0, 64),
       128,
-      7,
+      11,
     ),
-    filterVector("same ids, another nonce", "community/general", 0xfedcba9876543210n, manyIds, 128, 7),
+    filterVector("same ids, another nonce", "community/general", 0xfedcba9876543210n, manyIds.slice(0, 64), 128, 11),
+    filterVector("old sizing: 102 ids at 10 bits each, 128 bytes, k = 7", "c", 7n, manyIds, 128, 7),
     filterVector("small filter, few hashes", "c", 2n ** 64n - 1n, manyIds.slice(0, 5), 8, 3),
   ],
 };
@@ -331,6 +349,7 @@ const files: Record<string, unknown> = {
   "owner.json": buildOwnerVectors(),
   "waku.json": buildWakuVectors(),
   "streams.json": buildStreamVectors(),
+  "signature-rule.json": buildSignatureRuleVectors(),
 };
 
 const check = process.argv.includes("--check");

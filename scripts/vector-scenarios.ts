@@ -22,6 +22,14 @@ import { seededRandom } from "../src/core/prng.js";
 import type { Outgoing, Step } from "../src/core/types.js";
 import { decodeMessage, type WireMessage } from "../src/wire/index.js";
 import { rejectionCodes } from "./vector-rejections.js";
+import {
+  fullFilter,
+  marksAndBacklog,
+  ownerAnswerLost,
+  pendingDeadline,
+  receiptsByEvidence,
+  timersAtDefaults,
+} from "./vector-scenarios-rules.js";
 
 /** Unix time in ms at which every scenario starts; lamport timestamps follow it. */
 export const T0 = 1_700_000_000_000;
@@ -533,6 +541,12 @@ export function buildScenarios(): Record<string, unknown> {
       filterReceipt(),
       receivingRules(),
       rejectionCodes(),
+      timersAtDefaults(),
+      receiptsByEvidence(),
+      ownerAnswerLost(),
+      marksAndBacklog(),
+      pendingDeadline(),
+      fullFilter(),
     ],
   };
 }

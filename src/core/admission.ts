@@ -1,7 +1,7 @@
 import { kindOf, type MessageKind, type WireMessage } from "../wire/index.js";
 import type { SignatureVerifier } from "./identity.js";
 import { expectedMessageId, isChorusSenderId, type SenderId } from "./ids.js";
-import type { Params } from "./params.js";
+import { mutated, type Params } from "./params.js";
 import { SenderQuota } from "./quota.js";
 import type { RejectionCode } from "./types.js";
 
@@ -74,7 +74,7 @@ export function refusalOf(
   const p = rules.params;
   const refusal = message.kind === undefined ? unsignedRefusal(message, p) : signedRefusal(message, bytes, rules);
   if (refusal !== undefined) return refusal;
-  if (message.lamportTimestamp !== undefined) {
+  if (message.lamportTimestamp !== undefined && !mutated(p, "clock-skew")) {
     const limit = BigInt(Math.floor(Math.max(0, now) + p.maxFutureSkewMs));
     if (message.lamportTimestamp > limit) {
       return refuse(
@@ -109,13 +109,14 @@ export class RateQuota {
   /** `twin`: another version of a number the sender already paid for (an equivocation) costs one token. */
   charge(message: WireMessage, kind: MessageKind, now: number, missedById: boolean, twin = false): Refusal | undefined {
     const signed = message.kind !== undefined;
-    if (kind === "content" && !signed && missedById) return undefined;
+    if ((kind === "content" && !signed && missedById) || mutated(this.params, "quota")) return undefined;
     const sequence = kind === "content" && signed && !twin ? message.sequence : undefined;
     const syncLamport = kind === "sync" && signed ? (message.lamportTimestamp ?? 0n) : undefined;
     switch (this.quota.take(message.senderId, now, sequence, syncLamport)) {
       case "ok":
         return undefined;
       case "stale":
+        if (mutated(this.params, "replayed-sync")) return undefined;
         return refuse("replayed-sync", "replayed sync message (its sender's quota is not charged)");
       case "over": {
         const p = this.params;

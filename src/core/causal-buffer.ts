@@ -5,7 +5,7 @@ import type { TimerHeap } from "./heap.js";
 import type { MessageId, SenderId } from "./ids.js";
 import { type DependencyKey, idKey, seqKey } from "./keys.js";
 import type { MessageCache } from "./message-cache.js";
-import type { Params } from "./params.js";
+import { mutated, type Params } from "./params.js";
 import type { GapTracker } from "./repair/gaps.js";
 import type { SenderState, SenderTable } from "./senders.js";
 import type { StepBuilder } from "./step.js";
@@ -103,14 +103,15 @@ export class CausalBuffer {
   ): DependencyKey[] {
     const id = message.messageId as MessageId;
     const deps = new Set<DependencyKey>();
-    for (const entry of message.causalHistory) {
+    for (const entry of mutated(this.params, "causal-deps") ? [] : message.causalHistory) {
       const depId = entry.messageId as MessageId;
       // An id is a hash over everything but the history, so a message can name itself: that is no dependency.
       if (depId === id || !cache.isOpen(depId)) continue;
       if (this.tracks(depId, entry, gaps, open, restoring)) deps.add(idKey(depId));
     }
     const seq = message.sequence;
-    if (state !== undefined && seq !== undefined && this.senders.waitsForPrevious(state, seq)) {
+    const bySequence = state !== undefined && seq !== undefined && !mutated(this.params, "sequence-deps");
+    if (bySequence && this.senders.waitsForPrevious(state, seq)) {
       deps.add(seqKey(state.id, seq - 1));
       if (open !== undefined) gaps.openSequenceGap(state, seq - 1, open.now, "sequence", open.step);
     }
@@ -163,7 +164,7 @@ export class CausalBuffer {
       }
       set.add(id);
     }
-    this.timers.push({ at: deliverAnywayAt, kind: "pending", key: id });
+    if (!mutated(this.params, "pending-deadline")) this.timers.push({ at: deliverAnywayAt, kind: "pending", key: id });
   }
 
   /** How many messages wait for `key`. */

@@ -24,7 +24,7 @@ import { MemberDirectory } from "./members.js";
 import { deliveredView, MessageCache } from "./message-cache.js";
 import { OwnerLink } from "./owner/link.js";
 import { MemberOwnerPath } from "./owner/member.js";
-import { type Params, resolveParams } from "./params.js";
+import { mutated, type Params, resolveParams } from "./params.js";
 import { RateWindow } from "./rate-window.js";
 import { GapTracker, type MissingEntry } from "./repair/gaps.js";
 import { Responder } from "./repair/responder.js";
@@ -341,7 +341,7 @@ export class ChannelEngine {
     this.summary.noteReceived(id);
     this.ackDirty = true;
     // With the owner path up, receipts go to the owner in reports: no sync is owed for them.
-    if (!this.link.up) this.scheduleSync(now);
+    if (!this.link.up && !mutated(this.params, "sync-owed")) this.scheduleSync(now);
     if (deps.length === 0) this.deliver(message, bytes, now, step);
     else this.buffer.add(message, bytes, now, deps);
   }
@@ -355,7 +355,7 @@ export class ChannelEngine {
       const sender = message.senderId as SenderId;
       const seq = message.sequence;
       const lamport = message.lamportTimestamp ?? 0n;
-      if (lamport > this.lamport) this.lamport = lamport;
+      if (lamport > this.lamport && !mutated(this.params, "lamport-on-delivery")) this.lamport = lamport;
       if (seq !== undefined) this.equivocations.check(message, bytes, now, step);
       this.cache.remember(message, bytes, now);
       this.others?.noteDelivered(id, sender, seq);

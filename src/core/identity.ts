@@ -4,6 +4,7 @@ import { sha512 } from "@noble/hashes/sha2.js";
 import { bytesToHex, concatBytes } from "@noble/hashes/utils.js";
 import { signedPortion } from "../wire/index.js";
 import type { SenderId } from "./ids.js";
+import { keyRefusal, signatureRefusal } from "./signature-rule.js";
 
 /** A member's signing identity. The sender id is the hex public key. */
 export interface Identity {
@@ -68,8 +69,6 @@ export function createSigner(secretKey: Uint8Array): (unsigned: Uint8Array) => U
 interface VerifierKey {
   readonly bytes: Uint8Array;
   point: EdPoint;
-  /** No table for these: valid only under ZIP-215, and a table is no faster for them. */
-  readonly smallOrder: boolean;
   /** Recent verifications of this key: halved every AGING_PERIOD verifications of any key. */
   uses: number;
   period: number;
@@ -101,9 +100,8 @@ const AGING_PERIOD = 1024;
  * least `tableAfter` of the recent messages, a precomputed table of A's multiples, with which a
  * verification costs less than half.
  *
- * It accepts and rejects exactly what `verifyEncoding` (ed25519.verify with its defaults: ZIP-215
- * decoding, the cofactored equation) does: the steps are those of @noble/curves's verify, with the
- * key decoded once.
+ * It accepts and rejects exactly what `verifyEncoding` does, under the rule of spec section 6.4
+ * (signature-rule.ts, then the cofactorless equation), with the key decoded once.
  */
 export function createVerifier(options: VerifierOptions = {}): SignatureVerifier {
   const maxKeys = options.keys ?? 1024;
@@ -137,7 +135,7 @@ export function createVerifier(options: VerifierOptions = {}): SignatureVerifier
     if (key.tabled) {
       tabled.delete(key);
       tabled.add(key);
-    } else if (key.uses >= tableAfter && maxTables > 0 && !key.smallOrder) {
+    } else if (key.uses >= tableAfter && maxTables > 0) {
       addTable(key);
     }
     return key;
@@ -147,56 +145,62 @@ export function createVerifier(options: VerifierOptions = {}): SignatureVerifier
     if (tabled.size >= maxTables) {
       const coldest = tabled.values().next().value as VerifierKey;
       tabled.delete(coldest);
-      coldest.point = Point.fromBytes(coldest.bytes, true); // a fresh point: its table can be collected
+      coldest.point = Point.fromBytes(coldest.bytes, false); // a fresh point: its table can be collected
       coldest.tabled = false;
       coldest.uses = 0;
     }
-    key.point = Point.fromBytes(key.bytes, true).precompute(TABLE_WINDOW, false);
+    key.point = Point.fromBytes(key.bytes, false).precompute(TABLE_WINDOW, false);
     key.tabled = true;
     tabled.add(key);
   }
 
   return (bytes, signature, senderId) => {
     const signed = signedPortion(bytes);
-    if (signed === undefined || signature.length !== 64) return false;
+    if (signed === undefined || signatureRefusal(signature) !== undefined) return false;
     const key = lookup(senderId);
-    if (key === null) return false;
-    const r = signature.subarray(0, 32);
-    let R: EdPoint;
-    let SB: EdPoint;
-    try {
-      R = Point.fromBytes(r, true);
-      SB = Point.BASE.multiplyUnsafe(bytesToNumberLE(signature.subarray(32, 64))); // throws unless S < L
-    } catch {
-      return false;
-    }
-    const k = hashToScalar(r, key.bytes, signingInput(signed));
-    return R.add(key.point.multiplyUnsafe(k)).subtract(SB).clearCofactor().is0();
+    return key !== null && equationHolds(signed, signature, key.bytes, key.point);
   };
 }
 
+/**
+ * The cofactorless equation [S]B = R + [k]A of RFC 8032, k = SHA-512(R || A || message) mod L, for a signature and
+ * key that passed signature-rule.ts (so S < L, and R and A are canonical points of large order, or R fails to
+ * decode here). Cofactorless, as OpenSSL and libsodium check it: the cofactored form would also accept signatures
+ * that differ by a small-order component, which OpenSSL rejects.
+ */
+function equationHolds(signed: Uint8Array, signature: Uint8Array, keyBytes: Uint8Array, A: EdPoint): boolean {
+  const r = signature.subarray(0, 32);
+  let R: EdPoint;
+  try {
+    R = Point.fromBytes(r, false);
+  } catch {
+    return false;
+  }
+  const SB = Point.BASE.multiplyUnsafe(bytesToNumberLE(signature.subarray(32, 64)));
+  const k = hashToScalar(r, keyBytes, signingInput(signed));
+  return R.add(A.multiplyUnsafe(k)).equals(SB);
+}
+
+/** The decoded key, or null when the rule of spec section 6.4 refuses it (not canonical, small order, no point). */
 function decodeKey(senderId: string, period: number): VerifierKey | null {
   const bytes = hexToKey(senderId);
+  if (keyRefusal(bytes) !== undefined) return null;
   try {
-    const point = Point.fromBytes(bytes, true);
-    return { bytes, point, smallOrder: point.isSmallOrder(), uses: 0, period, tabled: false };
+    return { bytes, point: Point.fromBytes(bytes, false), uses: 0, period, tabled: false };
   } catch {
     return null;
   }
 }
 
 /**
- * Checks the signature of an encoded message against its sender id (the hex public key).
- * Returns false for any malformed input rather than throwing.
+ * Checks the signature of an encoded message against its sender id (the hex public key), under the rule of spec
+ * section 6.4. Returns false for any malformed input rather than throwing.
  */
 export function verifyEncoding(bytes: Uint8Array, signature: Uint8Array, senderId: SenderId): boolean {
   const signed = signedPortion(bytes);
-  if (signed === undefined) return false;
-  try {
-    return ed25519.verify(signature, signingInput(signed), hexToKey(senderId));
-  } catch {
-    return false;
-  }
+  if (signed === undefined || signatureRefusal(signature) !== undefined) return false;
+  const key = decodeKey(senderId, 0);
+  return key !== null && equationHolds(signed, signature, key.bytes, key.point);
 }
 
 function hexToKey(senderId: string): Uint8Array {

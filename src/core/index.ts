@@ -21,4 +21,5 @@ export {
   senderPrefixHex,
 } from "./ids.js";
 export { DEFAULT_PARAMS, OWNER_PARAMS, type Params, resolveParams } from "./params.js";
+export { keyRefusal, type SignatureRuleRefusal, signatureRefusal } from "./signature-rule.js";
 export type * from "./types.js";

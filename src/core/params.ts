@@ -202,11 +202,69 @@ const RANGES: Record<NumericKey, readonly [number, number, boolean]> = {
   ackQuorum: [0, 1, false],
 };
 
+/**
+ * Test-only switches, one per participant rule of spec sections 7 to 13: with a rule's switch on, the engine
+ * behaves as an implementation that left the rule out. test/spec/mutations.test.ts turns them on one at a time
+ * and shows that every such mutant fails some scenario vector. They are not part of the API: a test passes them
+ * as the override `__mutations` (an array of names), which `resolveParams` attaches to the resolved parameters
+ * under a symbol; nothing else reads them, and an engine without them checks one absent property per rule.
+ */
+export const MUTATIONS = [
+  "causal-confirm", // 7.4 step 1: causal histories confirm own messages
+  "mark-confirm", // 7.4 step 2: marks confirm own messages
+  "filter-confirm", // 7.4 step 3: filters confirm own messages
+  "filter-one-hit", // 7.4 step 3: a confirmation needs hits under two nonces
+  "fill-ratio", // 7.4 step 3: filters over ackMaxFillRatio are ignored
+  "filter-lamport-guard", // 7.4 step 3: only messages older than the summary are checked
+  "lacking", // 7.4 step 4: an online member that lacks a message brings its resend forward
+  "mark-gaps", // 7.4 step 5: marks of third senders open gaps
+  "stray-marks", // 7.4 step 5: marks for unknown prefixes are set aside until the sender is heard
+  "mark-queue", // 7.3 step 2: the announcement queue
+  "spare-slots", // 7.3 step 3: spare mark slots
+  "filter-skip-marked", // 7.3 step 5: ids a mark covers stay out of the filter
+  "unannounced-sync", // 13: progress never announced keeps a sync owed
+  "clock-skew", // 9.3 step 5: timestamps too far ahead are rejected
+  "quota", // 9.4: the per-sender quota
+  "replayed-sync", // 9.4: replays of recent syncs are rejected
+  "lamport-on-delivery", // 9.5: the clock rises to a delivered message's timestamp
+  "run-restart", // 10.2: a loss restarts the run
+  "tentative-floor", // 10.3: a tentative floor chases one more predecessor
+  "causal-deps", // 10.4 step 1: causal-history dependencies
+  "sequence-deps", // 10.4 step 2: sequence dependencies and gaps
+  "sync-history-gaps", // 10.5: causal histories of sync messages open gaps
+  "pending-deadline", // 10.6: pending messages are delivered at their deadline
+  "declare-loss", // 10.7: missing entries are given up at their deadline
+  "retry-backoff", // 11.1: retries after repairRetryMs, then 2 × repairRetryMs
+  "piggyback", // 11.1: requests never asked ride on every outgoing message
+  "request-suppression", // 11.1: another member's request postpones ours
+  "answer-cancel", // 11.2: a copy on the wire cancels a scheduled answer
+  "on-wire", // 11.2: no answer for a message seen on the wire within repairRetryMs / 2
+  "preferred-at-once", // 11.2: a preferred responder answers at once
+  "resend", // 12: unheard own messages are resent
+  "sync-owed", // 13: accepting a content message owes a sync
+] as const;
+export type Mutation = (typeof MUTATIONS)[number];
+
+const MUTATION_KEY = Symbol("chorus.mutations");
+
+/** Whether a test switched rule `m` off (see MUTATIONS); always false outside the mutation tests. */
+export function mutated(p: Params, m: Mutation): boolean {
+  const set = (p as unknown as Record<symbol, ReadonlySet<Mutation> | undefined>)[MUTATION_KEY];
+  return set?.has(m) === true;
+}
+
 /** Merges overrides into the defaults; throws a RangeError naming the parameter for any bad value. */
 export function resolveParams(overrides: Partial<Params> = {}): Params {
-  const out: Record<string, unknown> = { ...DEFAULT_PARAMS };
+  const out: Record<string | symbol, unknown> = { ...DEFAULT_PARAMS };
   for (const [name, value] of Object.entries(overrides)) {
     if (value === undefined) continue;
+    if (name === "__mutations") {
+      const list = value as unknown as readonly string[];
+      const unknown = list.filter((m) => !(MUTATIONS as readonly string[]).includes(m));
+      if (unknown.length > 0) throw new RangeError(`unknown mutation ${unknown.join(", ")}`);
+      out[MUTATION_KEY] = new Set(list);
+      continue;
+    }
     if (!(name in DEFAULT_PARAMS)) throw new RangeError(`unknown parameter "${name}"`);
     if (name === "interop" || name === "trackAllReceipts") {
       if (typeof value !== "boolean") throw new TypeError(`parameter ${name} must be a boolean, got ${typeof value}`);

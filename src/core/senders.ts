@@ -1,5 +1,5 @@
 import type { SenderId } from "./ids.js";
-import type { Params } from "./params.js";
+import { mutated, type Params } from "./params.js";
 
 /** Given-up (or below-floor delivered) sequence numbers remembered per sender. */
 export const MAX_REMEMBERED_SEQS = 1_024;
@@ -153,6 +153,7 @@ export class SenderTable {
    */
   chaseFloor(state: SenderState, seq: number, cache: SequenceLookup): void {
     if (!(state.tentative && state.contiguous === state.floor && seq - 1 === state.floor)) return;
+    if (mutated(this.params, "tentative-floor")) return;
     if (cache.hasSequence(state.id, seq - 1)) {
       state.tentative = false;
       return;
@@ -200,10 +201,11 @@ export class SenderTable {
       return false;
     }
     state.contiguous = seq;
-    if (!delivered) state.runStart = seq + 1;
+    const restart = !mutated(this.params, "run-restart");
+    if (!delivered && restart) state.runStart = seq + 1;
     while (state.above.delete(state.contiguous + 1)) {
       state.contiguous++;
-      if (state.givenUpAbove.delete(state.contiguous)) state.runStart = state.contiguous + 1;
+      if (state.givenUpAbove.delete(state.contiguous) && restart) state.runStart = state.contiguous + 1;
     }
     return true;
   }

@@ -18,6 +18,9 @@ import {
   type SequenceRange,
   type WireMessage,
 } from "./types.js";
+import { checkWireForm } from "./wire-form.js";
+
+const CHORUS_SENDER_ID = /^[0-9a-f]{64}$/;
 
 /** Ed25519 signatures are 64 bytes; the signature field is always the last 67 bytes of a signed encoding. */
 export const SIGNATURE_BYTES = 64;
@@ -173,6 +176,7 @@ function ackFromPb(ack: PbAckSummary, limits: DecodeLimits): AckSummary {
       throw new DecodeError(`ack.marks[${i}].sender_prefix`, `is ${m.senderPrefix.length} bytes, must be 8`);
     }
     const sequence = toSafeNumber(`ack.marks[${i}].sequence`, m.sequence);
+    if (sequence === 0) throw new DecodeError(`ack.marks[${i}].sequence`, "is 0: a run ends at sequence 1 or later");
     if (m.first === 0n) return { senderPrefix: m.senderPrefix, sequence };
     const first = toSafeNumber(`ack.marks[${i}].first`, m.first);
     if (first > sequence) throw new DecodeError(`ack.marks[${i}].first`, `${first} is after sequence ${sequence}`);
@@ -242,6 +246,7 @@ export function decodeMessage(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_
   if (bytes.length > limits.maxMessageBytes) {
     throw new DecodeError("message", `is ${bytes.length} bytes, limit ${limits.maxMessageBytes}`);
   }
+  checkWireForm(bytes);
   let pb: PbMessage;
   try {
     pb = fromBinary(MessageSchema, bytes);
@@ -262,6 +267,10 @@ export function decodeMessage(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_
   const sequenceRepairRequest: SequenceRange[] = pb.sequenceRepairRequest.map((r, i) => {
     const field = `sequence_repair_request[${i}]`;
     checkString(`${field}.sender_id`, r.senderId, limits.maxIdLength);
+    // Only signed messages carry ranges (spec 5.7), and they name the Chorus senders whose sequences they ask for.
+    if (!CHORUS_SENDER_ID.test(r.senderId)) {
+      throw new DecodeError(`${field}.sender_id`, "is not a Chorus sender id (64 lowercase hex characters)");
+    }
     const first = toSafeNumber(`${field}.first`, r.first);
     const last = toSafeNumber(`${field}.last`, r.last);
     if (first < 1 || last < first) throw new DecodeError(field, `range ${first}..${last} is empty or starts below 1`);

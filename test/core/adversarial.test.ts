@@ -680,9 +680,10 @@ describe("replays, altered duplicates, forged senders", () => {
       ["repair_request", { repairRequest: Array.from({ length: 65 }, (_, i) => ({ messageId: `${i}` })) }],
       [
         "sequence_repair_request",
-        { sequenceRepairRequest: Array.from({ length: 17 }, () => ({ senderId: "s", first: 1, last: 1 })) },
+        { sequenceRepairRequest: Array.from({ length: 17 }, () => ({ senderId: "a".repeat(64), first: 1, last: 1 })) },
       ],
-      ["sequence_repair_request[0]", { sequenceRepairRequest: [{ senderId: "s", first: 1, last: 10_001 }] }],
+      ["sequence_repair_request[0]", { sequenceRepairRequest: [{ senderId: "a".repeat(64), first: 1, last: 10_001 }] }],
+      ["sequence_repair_request[0].sender_id", { sequenceRepairRequest: [{ senderId: "s", first: 1, last: 1 }] }],
       ["bloom_filter", { bloomFilter: new Uint8Array(32 * 1024 + 1) }],
       ["ack.filter", { ack: ack({ filter: new Uint8Array(4097) }) }],
       ["ack.hash_count", { ack: ack({ hashCount: 33 }) }],

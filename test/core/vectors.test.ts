@@ -19,6 +19,7 @@ import {
 } from "../../src/core/index.js";
 import {
   appendSignature,
+  DecodeError,
   decodeMessage,
   encodeMessage,
   type HistoryEntry,
@@ -175,6 +176,27 @@ function checkEncoding(): void {
   );
 }
 
+/**
+ * encoding.json's `rejected` payloads (spec 5.5.1): each is refused with a DecodeError naming the recorded field,
+ * and a receiving engine reports it as `undecodable` and changes nothing.
+ */
+function checkRejectedEncodings(): void {
+  const data = JSON.parse(readFileSync(join(dir, "encoding.json"), "utf8")) as {
+    rejected: { name: string; hex: string; field: string }[];
+  };
+  assert.ok(data.rejected.length >= 20, "rejected inputs");
+  for (const v of data.rejected) {
+    assert.throws(
+      () => decodeMessage(unhex(v.hex)),
+      (err: unknown) => err instanceof DecodeError && err.field === v.field,
+      `${v.name}: refused, naming ${v.field}`,
+    );
+  }
+  // Removing the offending part gives back a message that decodes: the inputs break one rule each.
+  const base = data.rejected.find((v) => v.name.startsWith("a non-repeated field twice: channel_id"))!;
+  assert.doesNotThrow(() => decodeMessage(unhex(base.hex).subarray(0, unhex(base.hex).length - 3)));
+}
+
 // ---------------------------------------------------------------------------------------------- filter
 
 interface FilterVector {
@@ -202,6 +224,15 @@ function specPositions(salt: Buffer, nonce: bigint, id: string, bits: number, k:
 
 function checkFilter(): void {
   const { vectors } = load<FilterVector>("filter.json");
+  // The worked example of spec section 7.2 is the first vector: its bits are the positions the text lists.
+  const example = vectors.find((v) => v.name.startsWith("spec 7.2 example"));
+  assert.ok(example, "the spec 7.2 example");
+  const bytes = unhex(example.filter);
+  const set = [...Array(bytes.length * 8).keys()].filter((p) => (bytes[p >> 3]! >> (p & 7)) & 1);
+  assert.deepEqual(
+    set,
+    [177, 109, 663, 339, 557, 584, 356, 719, 884, 1022, 859].sort((a, b) => a - b),
+  );
   for (const v of vectors) {
     const salt = channelSalt(v.channelId);
     assert.equal(hex(salt), v.salt, `${v.name}: salt`);
@@ -276,6 +307,7 @@ function checkSignatures(): void {
 const CHECKS: Record<string, () => void> = {
   "ids.json": checkIds,
   "encoding.json": checkEncoding,
+  "encoding.json (rejected)": checkRejectedEncodings,
   "filter.json": checkFilter,
   "signatures.json": checkSignatures,
 };
@@ -285,7 +317,9 @@ describe("known-answer vectors (spec/vectors)", () => {
   // checked by test/spec/coverage.test.ts.
   test("every file this test checks exists", () => {
     const files = readdirSync(dir).filter((f) => !f.startsWith("."));
-    const absent = Object.keys(CHECKS).filter((f) => !files.includes(f));
+    const absent = Object.keys(CHECKS)
+      .map((f) => f.split(" ")[0]!)
+      .filter((f) => !files.includes(f));
     assert.deepEqual(absent, [], "vector files missing");
   });
 

@@ -35,8 +35,9 @@ export function fullMessage(): WireMessage {
       ],
     },
     sequenceRepairRequest: [
-      { senderId: "sender-2", first: 3, last: 5 },
-      { senderId: "sender-3", first: 1, last: 1 },
+      // Ranges name Chorus senders (spec 5.5.1): 64 lowercase hex characters.
+      { senderId: "b".repeat(64), first: 3, last: 5 },
+      { senderId: "c".repeat(64), first: 1, last: 1 },
     ],
     signature: new Uint8Array(64).fill(0xab),
   };
@@ -75,7 +76,11 @@ const ack: fc.Arbitrary<AckSummary> = fc
   .map((a) => (a.filter.length === 0 ? { ...a, hashCount: 0 } : a));
 
 const sequenceRange: fc.Arbitrary<SequenceRange> = fc
-  .record({ senderId: id, first: fc.integer({ min: 1, max: 1_000_000 }), span: fc.integer({ min: 1, max: 10_000 }) })
+  .record({
+    senderId: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString("hex")),
+    first: fc.integer({ min: 1, max: 1_000_000 }),
+    span: fc.integer({ min: 1, max: 10_000 }),
+  })
   .map(({ senderId, first, span }) => ({ senderId, first, last: first + span - 1 }));
 
 const lamport = fc.bigInt({ min: 0n, max: MAX_LAMPORT });

@@ -134,7 +134,8 @@ describe("decodeMessage: numbers", () => {
   });
 
   test("bad sequence ranges", () => {
-    const range = (first: bigint, last: bigint) => pb({ sequenceRepairRequest: [{ senderId: "s", first, last }] });
+    const range = (first: bigint, last: bigint) =>
+      pb({ sequenceRepairRequest: [{ senderId: "a".repeat(64), first, last }] });
     const field = "sequence_repair_request[0]";
     rejects(range(0n, 3n), field, /range 0\.\.3 is empty or starts below 1/);
     rejects(range(5n, 4n), field, /range 5\.\.4 is empty or starts below 1/);
@@ -142,7 +143,7 @@ describe("decodeMessage: numbers", () => {
     rejects(range(1n << 60n, 1n << 60n), `${field}.first`, /exceeds 9007199254740991/);
     rejects(range(1n, 1n << 60n), `${field}.last`, /exceeds 9007199254740991/);
     assert.deepEqual(decodeMessage(range(1n, 10_000n)).sequenceRepairRequest, [
-      { senderId: "s", first: 1, last: 10_000 },
+      { senderId: "a".repeat(64), first: 1, last: 10_000 },
     ]);
   });
 });
@@ -164,10 +165,11 @@ describe("decodeMessage: structure", () => {
 
   test("signature that is not the last field", () => {
     const signed = encodeMessage(fullMessage());
-    // Field 3 (channel_id) again after the signature: valid protobuf (last value wins), but not a valid signed message.
+    // Field 3 (channel_id) again after the signature: valid protobuf (last value wins), refused as a repeated
+    // non-repeated field (spec 5.5.1) before the signature's place is even looked at.
     const trailing = Uint8Array.of(0x1a, 0x01, 0x63);
     const bytes = new Uint8Array([...signed, ...trailing]);
-    rejects(bytes, "signature", /must be the last field/);
+    rejects(bytes, "channel_id", /appears more than once/);
     // Nor is an unknown field after it (a future field 41), which the signature would not cover.
     rejects(new Uint8Array([...signed, 0xc8, 0x02, 0x01]), "signature", /must be the last field/);
   });
@@ -198,13 +200,13 @@ describe("decodeMessage: structure", () => {
   });
 
   test("garbage bytes", () => {
-    rejects(Uint8Array.of(0xff, 0xff, 0xff), "message", /not a valid protobuf encoding/);
+    rejects(Uint8Array.of(0xff, 0xff, 0xff), "message", /ends inside a varint/);
     // A length prefix that runs past the end.
-    rejects(Uint8Array.of(0x0a, 0x05, 0x61), "message", /not a valid protobuf encoding/);
+    rejects(Uint8Array.of(0x0a, 0x05, 0x61), "sender_id", /runs past the end/);
     // sender_id that is not UTF-8.
-    rejects(Uint8Array.of(0x0a, 0x02, 0xff, 0xfe, 0x12, 0x01, 0x6d, 0x1a, 0x01, 0x63), "message", /utf-8/);
+    rejects(Uint8Array.of(0x0a, 0x02, 0xff, 0xfe, 0x12, 0x01, 0x6d, 0x1a, 0x01, 0x63), "sender_id", /UTF-8/);
     // Wire type 7 does not exist.
-    rejects(Uint8Array.of(0x0f), "message", /not a valid protobuf encoding/);
+    rejects(Uint8Array.of(0x0f), "sender_id", /wire type 7/);
   });
 
   test("the empty encoding is a message with empty ids", () => {

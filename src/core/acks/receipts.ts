@@ -6,7 +6,7 @@ import type { TimerHeap } from "../heap.js";
 import { type MessageId, markPrefixHex, type SenderId } from "../ids.js";
 import type { MemberDirectory } from "../members.js";
 import { fromHex } from "../message-cache.js";
-import type { Params } from "../params.js";
+import { mutated, type Params } from "../params.js";
 import { lazyOutgoing } from "../repair/responder.js";
 import type { StepBuilder } from "../step.js";
 import type { MessageStatus, OwnState } from "../types.js";
@@ -81,7 +81,9 @@ export class OwnReceipts {
     };
     this.own.set(messageId, entry);
     this.bySeq.set(sequence, messageId);
-    if (this.params.maxResends > 0) this.timers.push({ at: resendAt, kind: "resend", key: messageId });
+    if (this.params.maxResends > 0 && !mutated(this.params, "resend")) {
+      this.timers.push({ at: resendAt, kind: "resend", key: messageId });
+    }
   }
 
   /** An evicted member's confirmations are forgotten with it. */
@@ -91,7 +93,8 @@ export class OwnReceipts {
 
   /** What the author of `message` tells us about our own messages: causal history, marks, filter. */
   read(message: WireMessage, by: SenderId, ownSequence: number, now: number, step: StepBuilder): void {
-    for (const entry of message.causalHistory) {
+    const p = this.params;
+    for (const entry of mutated(p, "causal-confirm") ? [] : message.causalHistory) {
       const own = this.own.get(entry.messageId as MessageId);
       if (own !== undefined) this.confirm(own, by, step);
     }
@@ -104,13 +107,14 @@ export class OwnReceipts {
       markedMe = true;
       // A mark beyond what we sent is a lie; cap it rather than trust it.
       const upTo = Math.min(mark.sequence, ownSequence);
-      if (upTo > confirmedUpTo) {
+      if (upTo > confirmedUpTo && !mutated(p, "mark-confirm")) {
         this.confirmRange(by, Math.max(confirmedUpTo, (mark.first ?? 1) - 1), upTo, step);
         confirmedUpTo = upTo;
         this.confirmedUpTo.set(by, upTo);
       }
     }
-    if (ack.filter.length > 0 && summaryFillRatio(ack) <= this.params.ackMaxFillRatio) {
+    const readFilter = ack.filter.length > 0 && !mutated(p, "filter-confirm");
+    if (readFilter && (mutated(p, "fill-ratio") || summaryFillRatio(ack) <= p.ackMaxFillRatio)) {
       const lowest = Math.max(confirmedUpTo, ownSequence - this.params.ackFilterCheckDepth);
       // Its author's clock passed a message's timestamp when it delivered it: a summary stamped no later
       // says nothing about the message. Otherwise replayed old summaries, each with its own nonce, would
@@ -118,14 +122,16 @@ export class OwnReceipts {
       const writtenAt = message.lamportTimestamp ?? 0n;
       for (let seq = ownSequence; seq > lowest; seq--) {
         const own = this.at(seq);
-        if (own === undefined || own.ackedBy.has(by) || own.lamportTimestamp >= writtenAt) continue;
+        if (own === undefined || own.ackedBy.has(by)) continue;
+        if (own.lamportTimestamp >= writtenAt && !mutated(p, "filter-lamport-guard")) continue;
         if (!filterHas(this.salt, ack.nonce, ack.filter, ack.hashCount, own.messageId)) continue;
         const earlier = own.possibly.get(by);
-        if (earlier === undefined) own.possibly.set(by, ack.nonce);
+        if (earlier === undefined && !mutated(p, "filter-one-hit")) own.possibly.set(by, ack.nonce);
         else if (earlier !== ack.nonce) this.confirm(own, by, step);
       }
     }
-    if (markedMe) this.noteLacking(by, confirmedUpTo, message.lamportTimestamp ?? 0n, ownSequence, now);
+    if (markedMe && !mutated(p, "lacking"))
+      this.noteLacking(by, confirmedUpTo, message.lamportTimestamp ?? 0n, ownSequence, now);
   }
 
   private at(seq: number): OwnEntry | undefined {

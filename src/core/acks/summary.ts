@@ -11,7 +11,7 @@ import { buildFilter, optimalHashCount } from "../ack-filter.js";
 import { Ring } from "../bounded.js";
 import { type MessageId, type SenderId, senderPrefixBytes } from "../ids.js";
 import type { MessageCache } from "../message-cache.js";
-import type { Params } from "../params.js";
+import { mutated, type Params } from "../params.js";
 import type { SenderState, SenderTable } from "../senders.js";
 
 // Bytes of an ack summary besides its filter bytes and marks: field tag and length, nonce, hash count, filter tag and length.
@@ -115,7 +115,7 @@ export class SummaryWriter {
     room -= reserve;
     // Progress never announced goes first, repeats after it: everyone's progress is announced once before anyone's twice.
     const stale: SenderId[] = [];
-    for (const repeats of [false, true]) {
+    for (const repeats of mutated(p, "mark-queue") ? [] : [false, true]) {
       for (const sender of this.markQueue) {
         if (marks.length >= p.ackMaxMarks || room < MARK_BYTES) break;
         const state = this.senders.get(sender);
@@ -125,7 +125,8 @@ export class SummaryWriter {
       }
     }
     for (const sender of stale) this.markQueue.delete(sender);
-    for (let i = this.markOrder.length - 1; i >= 0 && marks.length < p.ackMaxMarks && room >= MARK_BYTES; i--) {
+    const spare = mutated(p, "spare-slots") ? -1 : this.markOrder.length - 1;
+    for (let i = spare; i >= 0 && marks.length < p.ackMaxMarks && room >= MARK_BYTES; i--) {
       const state = this.senders.get(this.markOrder[i]!);
       if (state === undefined || marked.has(state.id) || state.contiguous < state.runStart) continue;
       add(state);
@@ -148,7 +149,7 @@ export class SummaryWriter {
     if (capacity <= 0) return ids;
     for (const id of this.recentReceived.newest()) {
       const cached = this.cache.sequenceOf(id);
-      if (cached !== undefined) {
+      if (cached !== undefined && !mutated(this.params, "filter-skip-marked")) {
         const state = marked.get(cached.senderId);
         if (state !== undefined && state.contiguous >= cached.sequence && cached.sequence >= state.runStart) continue;
       }
@@ -177,6 +178,7 @@ export class SummaryWriter {
   /** Senders whose progress was never announced, counted up to `limit + 1`. */
   unannounced(limit: number): number {
     let count = 0;
+    if (mutated(this.params, "unannounced-sync")) return 0;
     for (const sender of this.markQueue) {
       const state = this.senders.get(sender);
       if (state === undefined || state.announced === state.contiguous) continue;

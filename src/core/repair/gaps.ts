@@ -6,7 +6,7 @@ import { type MessageId, markPrefixHex, type SenderId, senderPrefixHex } from ".
 import { type DependencyKey, idKey, seqKey } from "../keys.js";
 import type { MemberDirectory } from "../members.js";
 import type { MessageCache } from "../message-cache.js";
-import type { Params } from "../params.js";
+import { mutated, type Params } from "../params.js";
 import type { SenderState, SenderTable } from "../senders.js";
 import type { StepBuilder } from "../step.js";
 import type { GapSource, MessageRef } from "../types.js";
@@ -115,6 +115,7 @@ export class GapTracker {
 
   /** Sync messages are not logged, but their causal history can reveal what we miss. */
   openFromHistory(history: readonly HistoryEntry[], cache: MessageCache, now: number, step: StepBuilder): void {
+    if (mutated(this.params, "sync-history-gaps")) return;
     for (const entry of history) {
       const id = entry.messageId as MessageId;
       if (!cache.isOpen(id) || this.buffer.has(id)) continue;
@@ -125,7 +126,7 @@ export class GapTracker {
   /** Marks of other senders tell us how far they have got: anything beyond our own progress is missing. */
   readMarks(message: WireMessage, ownPrefix: string, now: number, step: StepBuilder): void {
     const marks = message.ack?.marks;
-    if (marks === undefined) return;
+    if (marks === undefined || mutated(this.params, "mark-gaps")) return;
     for (const mark of marks) {
       const prefix = markPrefixHex(mark);
       if (prefix === ownPrefix) continue;
@@ -144,7 +145,7 @@ export class GapTracker {
 
   /** `sender` was heard from: a claim kept for it while it was known only by key prefix opens its gap now. */
   resolveStrayMarks(sender: SenderId, now: number, step: StepBuilder): void {
-    if (this.strayMarks.size === 0) return;
+    if (this.strayMarks.size === 0 || mutated(this.params, "stray-marks")) return;
     const prefix = senderPrefixHex(sender);
     const stray = this.strayMarks.get(prefix);
     if (stray === undefined) return;
@@ -178,7 +179,7 @@ export class GapTracker {
   /** Another member asked for what we miss: wait for the answer instead of asking too. */
   suppress(key: DependencyKey, now: number): void {
     const entry = this.missing.get(key);
-    if (entry === undefined) return;
+    if (entry === undefined || mutated(this.params, "request-suppression")) return;
     const later = now + this.params.repairRetryMs;
     entry.suppressed = true;
     if (entry.requestAt < later) {
@@ -225,7 +226,7 @@ export class GapTracker {
    */
   expire(key: DependencyKey, at: number, now: number, budgetReopensAt: number): MissingEntry | undefined {
     const entry = this.missing.get(key);
-    if (entry === undefined || entry.giveUpAt !== at) return undefined;
+    if (entry === undefined || entry.giveUpAt !== at || mutated(this.params, "declare-loss")) return undefined;
     const cap = entry.detectedAt + LOSS_DEADLINE_FACTOR * this.params.dependencyTimeoutMs;
     if (
       entry.starved === true &&
@@ -258,13 +259,13 @@ export class GapTracker {
   collect(now: number, room: number): { ids: HistoryEntry[]; ranges: SequenceRange[] } {
     const p = this.params;
     // While gaps are fetched from the owner first, a request rides on a message only once it is due.
-    const due = selectDue(this.missing.values(), now, p, this.deferral === 0);
+    const due = selectDue(this.missing.values(), now, p, this.deferral === 0 && !mutated(p, "piggyback"));
     const { ids, ranges, asked } = packRequests(due, room, p);
     for (const entry of asked) {
       entry.attempts++;
       // Back off once, then retry at a steady pace: a message still missing at the dependency timeout is lost
       // for good, so four doubling waits (75 s) would leave a 120 s timeout room for five attempts only.
-      entry.requestAt = now + p.repairRetryMs * (entry.attempts > 1 ? 2 : 1);
+      entry.requestAt = now + p.repairRetryMs * (entry.attempts > 1 && !mutated(p, "retry-backoff") ? 2 : 1);
       this.timers.push({ at: entry.requestAt, kind: "request", key: entry.key });
     }
     const askedSet = new Set(asked);

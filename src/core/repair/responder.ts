@@ -6,7 +6,7 @@ import type { MessageId, SenderId } from "../ids.js";
 import { idKey, seqKey } from "../keys.js";
 import type { MemberDirectory } from "../members.js";
 import type { MessageCache } from "../message-cache.js";
-import type { Params } from "../params.js";
+import { mutated, type Params } from "../params.js";
 import { RateWindow } from "../rate-window.js";
 import type { StepBuilder } from "../step.js";
 import type { Outgoing } from "../types.js";
@@ -65,7 +65,7 @@ export class Responder {
 
   /** Someone (re)broadcast `id`: a pending answer of ours is no longer needed. */
   cancel(id: MessageId): void {
-    this.scheduled.delete(id);
+    if (!mutated(this.params, "answer-cancel")) this.scheduled.delete(id);
   }
 
   /** `id` left the cache: its request rounds are not worth remembering. */
@@ -97,8 +97,9 @@ export class Responder {
     if (this.scheduled.has(id)) return;
     // A request crossing a fresh copy on the wire (asked by id and by sequence, or by two members) needs no second answer.
     const seenAt = this.onWire.get(id);
-    if (seenAt !== undefined && now - seenAt < this.params.repairRetryMs / 2) return;
-    if (this.members.isPreferred(this.self)) {
+    const fresh = seenAt !== undefined && now - seenAt < this.params.repairRetryMs / 2;
+    if (fresh && !mutated(this.params, "on-wire")) return;
+    if (this.members.isPreferred(this.self) && !mutated(this.params, "preferred-at-once")) {
       this.respond(id, now, step);
       return;
     }
