@@ -102,6 +102,10 @@ const ENTRIES: readonly (readonly [string, string])[] = [
     "CPU µs of the owner's service work (reports and their signatures, the ledger, news, fetch answers) per message sent. Measured on the machine's clock: it varies between runs and is not part of the reproducible JSON.",
   ],
   ["owner.bytes_per_message", "Bytes the owner received and sent on the direct paths per message sent."],
+  [
+    "wall_ms",
+    "Wall-clock time the run took on this machine; the one figure that differs between two runs of the same scenario.",
+  ],
   // Detail.
   ["detail.simulated_ms", "Virtual time the run covered: warm-up, traffic and settle."],
   ["detail.events", "Events the simulator processed (arrivals, timers, sends, availability changes)."],
@@ -174,6 +178,10 @@ const ENTRIES: readonly (readonly [string, string])[] = [
     "A member's traffic over the chat content alone (without the wire format of the messages).",
   ],
   ["detail.topic_repair_requests", "Repair requests published on the topic."],
+  [
+    "detail.owner_path",
+    "The direct path's figures; null when the run has no owner path (owner off, --owner-path off, or SDS).",
+  ],
   ["detail.owner_path.calls.*.calls", "Calls of this kind from members to the owner over the direct path."],
   [
     "detail.owner_path.calls.*.failures",

@@ -83,7 +83,7 @@ export interface CdfLine {
 /** Share of pairs (of all the pairs that could get there) done within x ms; the curve ends at count / of. */
 export function cdfChart(heading: string, sub: string, lines: readonly CdfLine[], target?: [number, string]): string {
   const withData = lines.filter((l) => l.cdf.count > 0);
-  const series = withData.map((l, i) => ({
+  const series: object[] = withData.map((l, i) => ({
     name: l.name,
     type: "line",
     showSymbol: false,
@@ -92,6 +92,17 @@ export function cdfChart(heading: string, sub: string, lines: readonly CdfLine[]
     data: l.cdf.ms.map((ms, k) => [Math.max(1, ms), (CDF_QUANTILES[k]! * l.cdf.count) / Math.max(1, l.cdf.of)]),
     ...(i === 0 && target !== undefined ? { markLine: targetLine(target[0], target[1]) } : {}),
   }));
+  // A protocol without samples (SDS has no per-member receipts) still gets its legend entry, saying so.
+  for (const l of lines) {
+    if (l.cdf.count === 0)
+      series.push({
+        name: `${l.name}: no samples`,
+        type: "line",
+        data: [],
+        lineStyle: { color: l.color, type: "dotted" },
+        itemStyle: { color: l.color },
+      });
+  }
   const top = Math.max(10, ...withData.flatMap((l) => l.cdf.ms), target?.[0] ?? 0);
   return renderChart({
     title: title(heading, sub),
@@ -99,12 +110,9 @@ export function cdfChart(heading: string, sub: string, lines: readonly CdfLine[]
     grid: { left: 62, right: 24, top: 66, bottom: 62 },
     xAxis: msAxis("time (log scale)", 10 ** Math.ceil(Math.log10(top))),
     yAxis: shareAxis("share of pairs"),
-    series:
-      series.length > 0
-        ? series
-        : [{ type: "line", data: [], markLine: target ? targetLine(target[0], target[1]) : undefined }],
+    series,
     graphic:
-      series.length > 0
+      withData.length > 0
         ? []
         : [{ type: "text", left: "center", top: "middle", style: { text: "no samples in this run", fill: "#999" } }],
   });

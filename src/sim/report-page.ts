@@ -29,6 +29,8 @@ td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-n
 td.met { color: #2b8a3e; font-weight: 600; } td.missed { color: #c92a2a; font-weight: 600; }
 td.what { color: #495057; font-size: 12.5px; }
 code { font-size: 12.5px; }
+table.scorecard { font-size: 11.5px; } table.scorecard th, table.scorecard td { padding: 3px 4px; }
+table.scorecard th { font-weight: 600; font-size: 11px; hyphens: auto; }
 details { margin: 8px 0; } summary { cursor: pointer; font-weight: 600; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 3px 16px; font-size: 13px; }
 dt { font-weight: 600; } dd { margin: 0; color: #495057; }

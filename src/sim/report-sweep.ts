@@ -149,10 +149,12 @@ function metricChart(sweep: SweepResult, x: string, swept: readonly string[], m:
   const categories = [...new Set(sweep.runs.map((r) => fmt(valueAt(r, x))))];
   const lines = linesAgainst(sweep, x, swept);
   const goal = m.target === undefined ? undefined : m.target.value(sweep.runs[0]!.result);
+  // Values of a category (protocol, owner on or off) are not on a line between them: bars.
   const series = [...lines].map(([name, runs], i) => ({
     name,
-    type: "line",
+    type: numeric ? "line" : "bar",
     symbolSize: 7,
+    barMaxWidth: 22,
     lineStyle: { width: 2 },
     color: colorOf(lines.size === 1 ? runs[0]!.result.protocol : "", i),
     data: meanPoints(runs, x, m).map(([xv, v]) => [numeric ? xv : fmt(xv), v]),
@@ -185,7 +187,8 @@ function metricChart(sweep: SweepResult, x: string, swept: readonly string[], m:
         : { type: "category", name: x, data: categories, nameLocation: "middle", nameGap: 24 },
       yAxis: {
         type: m.log === true ? "log" : "value",
-        scale: m.log !== true,
+        scale: m.log !== true && numeric,
+        ...(m.unit === "count" ? { minInterval: 1 } : {}),
         axisLabel: { formatter: axisFormatter(m.unit), fontSize: 10 },
       },
       series,
@@ -209,7 +212,7 @@ function scorecard(sweep: SweepResult): string {
     });
     return `<tr>${keys.map((k) => `<td>${escapeHtml(fmt(point[k]))}</td>`).join("")}${cells.join("")}</tr>`;
   });
-  return `<div style="overflow-x:auto"><table>${head}${rows.join("")}</table></div>`;
+  return `<div style="overflow-x:auto"><table class="scorecard">${head}${rows.join("")}</table></div>`;
 }
 
 function sweepWords(sweep: SweepResult, swept: readonly string[]): string {
@@ -223,7 +226,7 @@ function sweepWords(sweep: SweepResult, swept: readonly string[]): string {
       ? undefined
       : `${t.label} ${targetText(t, sweep.runs[0]!.result)}: ${met} of ${judged.length}`;
   }).filter((s) => s !== undefined);
-  return `<p>${n} runs${ranges.length > 0 ? `, varying ${escapeHtml(ranges.join("; "))}` : ""}. Base scenario: ${escapeHtml(scenarioWords(sweep.runs[0]!.result.params))}</p>
+  return `<p>${n} runs${ranges.length > 0 ? `, varying ${escapeHtml(ranges.join("; "))}` : ""}. Scenario of the first run (the swept values vary): ${escapeHtml(scenarioWords(sweep.runs[0]!.result.params))}</p>
 <p><b>${allMet} of ${n} runs meet every target</b> they can be judged on. Runs meeting each target: ${escapeHtml(perTarget.join("; "))}.</p>`;
 }
 
