@@ -203,13 +203,12 @@ export function runSummary(input: SimResult | readonly SimResult[]): string {
   const params = sharedParams(results);
   const out: string[] = [
     wrap(`scenario: ${scenarioWords(params)}`),
-    wrap(
-      `replay: ${replayCommand(
-        params,
-        results.map((r) => r.protocol),
-        first.seed,
-      )}`,
-    ),
+    // One line, so that it can be pasted into a shell.
+    `replay: ${replayCommand(
+      params,
+      results.map((r) => r.protocol),
+      first.seed,
+    )}`,
     "",
   ];
   const row = (label: string, get: (r: SimResult) => unknown): [string, string[]] => [
