@@ -1,11 +1,26 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { runHtml, runSummary, sweepHtml, sweepMarkdown } from "../sim/report.js";
-import { resultJson, runSimulation, type ScenarioInput, type SimResult } from "../sim/run.js";
-import type { Partition } from "../sim/scenario.js";
-import { runSweep, type SweepConfig } from "../sim/sweep.js";
+import { jsonText, resultJson, runSimulation, type ScenarioInput, type SimResult } from "../sim/run.js";
+import { DEFAULT_SCENARIO, DEFAULT_SDS_OPTIONS, type Partition } from "../sim/scenario.js";
+import { runSweep, type SweepConfig, type SweepResult } from "../sim/sweep.js";
 import { number } from "./options.js";
-import { Progress } from "./progress.js";
+import { Progress, runProgressLabel } from "./progress.js";
+
+type ProtocolName = "chorus" | "sds";
+
+/** `--protocol chorus,sds`: one protocol or several, each once. */
+function protocols(value: string): ProtocolName[] {
+  const list = value.split(",").map((p) => p.trim());
+  for (const p of list) {
+    if (p !== "chorus" && p !== "sds") {
+      throw new InvalidArgumentError(`--protocol takes chorus, sds or both (chorus,sds), got "${p}" in "${value}"`);
+    }
+  }
+  if (new Set(list).size !== list.length)
+    throw new InvalidArgumentError(`--protocol names a protocol twice: "${value}"`);
+  return list as ProtocolName[];
+}
 
 function onOff(name: string): (value: string) => boolean {
   return (value) => {
@@ -71,6 +86,9 @@ const SCENARIO_FIELDS = [
   "offline",
   "offlineMeanMs",
   "lateJoin",
+  "zipfExponent",
+  "burstBadLoss",
+  "ownerOutageMeanMs",
   "owner",
   "ownerAvailability",
   "ownerPath",
@@ -80,11 +98,11 @@ const SCENARIO_FIELDS = [
   "settleMs",
   "warmupMs",
   "warmupRate",
-  "protocol",
   "seed",
 ] as const;
 
 type SimOptions = Pick<ScenarioInput, (typeof SCENARIO_FIELDS)[number]> & {
+  protocol?: ProtocolName[];
   partition?: Partition[];
   param?: Record<string, number | boolean>;
   sdsHistory?: number;
@@ -99,121 +117,210 @@ export function scenarioFromOptions(o: SimOptions): ScenarioInput {
   const base = (o.scenario === undefined ? {} : readJson(o.scenario, "scenario file")) as ScenarioInput;
   const out: Record<string, unknown> = { ...base };
   for (const k of SCENARIO_FIELDS) if (o[k] !== undefined) out[k] = o[k];
+  if (o.protocol !== undefined && o.protocol.length === 1) out.protocol = o.protocol[0];
   if (o.partition !== undefined) out.partitions = o.partition;
   if (o.param !== undefined) out.params = { ...(base.params ?? {}), ...o.param };
   if (o.sdsHistory !== undefined) out.sds = { ...(base.sds ?? {}), causalHistorySize: o.sdsHistory };
   return out as ScenarioInput;
 }
 
-/** An option; `parse` is a commander parser, or the only values it takes. */
+/** An option; `parse` is a commander parser, or the only values it takes; `def` is the default its help shows. */
 function option<T>(
   flags: string,
   description: string,
   parse?: ((value: string, previous: T) => T) | readonly string[],
+  def?: unknown,
 ) {
-  const o = new Option(flags, description);
+  // The default is only shown: a value in opts() would override the --scenario file.
+  const text = def === undefined ? description : `${description} (default: ${showDefault(def)})`;
+  const o = new Option(flags, text);
   if (parse === undefined) return o;
   return typeof parse === "function" ? o.argParser(parse) : o.choices(parse);
 }
 
-/** The options of `chorus sim`, in the order its help lists them. */
+function showDefault(v: unknown): string {
+  return typeof v === "boolean" ? (v ? "on" : "off") : String(v);
+}
+
+const D = DEFAULT_SCENARIO;
+
+/** The options of `chorus sim`, in the order its help lists them. Long because it is the list itself. */
 function simOptions(): Option[] {
   return [
-    option("--members <n>", "ordinary members (the owner is one more node)", number("--members", 2, 100_000, true)),
-    option("--messages <n>", "content messages in the run", number("--messages", 1, 10_000_000, true)),
+    option(
+      "--members <n>",
+      "ordinary members (the owner is one more node)",
+      number("--members", 2, 100_000, true),
+      D.members,
+    ),
+    option("--messages <n>", "content messages in the run", number("--messages", 1, 10_000_000, true), D.messages),
     option(
       "--rate <msgs_per_s>",
       "content messages per second in the whole channel (Poisson)",
       number("--rate", 1e-6, 1e6),
+      D.rate,
     ),
-    option("--mix <mix>", "who sends: uniform, or heavy (Zipf: few talk, many read)", ["uniform", "heavy"]),
-    option("--content-bytes <n>", "median content size (log-normal)", number("--content-bytes", 1, 4000)),
-    option("--loss <p>", "independent loss of each copy", number("--loss", 0, 1)),
+    option("--mix <mix>", "who sends: uniform, or heavy (Zipf: few talk, many read)", ["uniform", "heavy"], D.mix),
+    option(
+      "--zipf-exponent <s>",
+      "with --mix heavy: member k sends with weight 1/k^s",
+      number("--zipf-exponent", 0, 10),
+      D.zipfExponent,
+    ),
+    option(
+      "--content-bytes <n>",
+      "median content size (log-normal)",
+      number("--content-bytes", 1, 4000),
+      D.contentBytes,
+    ),
+    option("--loss <p>", "independent loss of each copy", number("--loss", 0, 1), D.loss),
     option(
       "--burst-loss <p>",
       "share of time a receiver is in a Gilbert-Elliott loss burst",
       number("--burst-loss", 0, 0.99),
+      D.burstLoss,
     ),
-    option("--burst-mean-ms <ms>", "mean burst length", number("--burst-mean-ms", 1, 1e9)),
-    option("--latency-ms <ms>", "median one-way latency (log-normal)", number("--latency-ms", 0, 1e7)),
+    option("--burst-mean-ms <ms>", "mean burst length", number("--burst-mean-ms", 1, 1e9), D.burstMeanMs),
+    option("--burst-bad-loss <p>", "loss of a copy inside a burst", number("--burst-bad-loss", 0, 1), D.burstBadLoss),
+    option("--latency-ms <ms>", "median one-way latency (log-normal)", number("--latency-ms", 0, 1e7), D.latencyMs),
     option(
       "--latency-p99-ms <ms>",
-      "99th percentile one-way latency (default 4 x median)",
+      "99th percentile one-way latency",
       number("--latency-p99-ms", 0, 1e8),
+      "4 x --latency-ms",
     ),
-    option("--offline <fraction>", "share of time each member is offline", number("--offline", 0, 0.99)),
-    option("--offline-mean-ms <ms>", "mean offline period", number("--offline-mean-ms", 1, 1e10)),
+    option("--offline <fraction>", "share of time each member is offline", number("--offline", 0, 0.99), D.offline),
+    option("--offline-mean-ms <ms>", "mean offline period", number("--offline-mean-ms", 1, 1e10), D.offlineMeanMs),
     option(
       "--late-join <fraction>",
       "share of members joining during the first half of the traffic",
       number("--late-join", 0, 1),
+      D.lateJoin,
     ),
-    option("--partition <at:duration:fraction>", "a partition that heals (repeatable)", partition),
-    option("--owner <on|off>", "an owner node that stores everything and answers repairs first", onOff("--owner")),
+    option(
+      "--partition <at:duration:fraction>",
+      "a partition that heals, ms after the warm-up (repeatable)",
+      partition,
+      "none",
+    ),
+    option(
+      "--owner <on|off>",
+      "an owner node that stores everything and answers repairs first",
+      onOff("--owner"),
+      D.owner,
+    ),
     option(
       "--owner-availability <fraction>",
       "share of time the owner is online",
       number("--owner-availability", 0.01, 1),
+      D.ownerAvailability,
+    ),
+    option(
+      "--owner-outage-mean-ms <ms>",
+      "mean length of an owner outage",
+      number("--owner-outage-mean-ms", 1, 1e10),
+      D.ownerOutageMeanMs,
     ),
     option(
       "--owner-path <on|off>",
-      "with an owner: a direct path from each member to it for receipts, heads and gap fill (default on)",
+      "with an owner: a direct path from each member to it for receipts, heads and gap fill",
       onOff("--owner-path"),
+      D.ownerPath,
     ),
     option(
       "--path-latency-ms <ms>",
-      "median one-way latency of the direct path (default: --latency-ms, same spread)",
+      "median one-way latency of the direct path, same spread",
       number("--path-latency-ms", 0, 1e7),
+      "--latency-ms",
     ),
-    option("--path-failure <p>", "probability that a direct-path call fails", number("--path-failure", 0, 1)),
+    option(
+      "--path-failure <p>",
+      "probability that a direct-path call fails",
+      number("--path-failure", 0, 1),
+      D.pathFailure,
+    ),
     option(
       "--report-interval-ms <ms>",
-      "a member reports its receipts to the owner at most this often (default 250)",
+      "a member reports its receipts to the owner at most this often",
       number("--report-interval-ms", 0, 1e9),
+      D.reportIntervalMs,
     ),
-    option("--settle-ms <ms>", "quiet time after the last message, everyone online", number("--settle-ms", 0, 1e10)),
     option(
-      "--warmup-ms <ms>",
-      "unmeasured time before the first message (default 240000)",
-      number("--warmup-ms", 0, 1e10),
+      "--settle-ms <ms>",
+      "quiet time after the last message, everyone online",
+      number("--settle-ms", 0, 1e10),
+      D.settleMs,
     ),
+    option("--warmup-ms <ms>", "unmeasured time before the first message", number("--warmup-ms", 0, 1e10), D.warmupMs),
     option(
       "--warmup-rate <msgs_per_s>",
       "unmeasured background messages during the warm-up",
       number("--warmup-rate", 0, 1e6),
+      D.warmupRate,
     ),
-    option("--protocol <protocol>", "protocol in every member", ["chorus", "sds"]),
-    option("--seed <s>", "random seed; the same seed and options give the same JSON"),
-    option("--param <name=value>", "engine parameter, e.g. causalHistorySize=4 (repeatable)", param),
+    option(
+      "--protocol <protocols>",
+      "protocol in every member: chorus, sds, or chorus,sds to run both on the same scenario",
+      protocols,
+      D.protocol,
+    ),
+    option("--seed <s>", "random seed; the same seed and options give the same JSON", undefined, D.seed),
+    option(
+      "--param <name=value>",
+      "engine parameter, e.g. causalHistorySize=4 (repeatable; defaults: src/core/params.ts)",
+      param,
+    ),
     option(
       "--sds-history <n>",
-      "causal history size of @waku/sds (default 200)",
+      "causal history size of @waku/sds",
       number("--sds-history", 0, 10_000, true),
+      DEFAULT_SDS_OPTIONS.causalHistorySize,
     ),
     option("--scenario <file>", "scenario JSON used as the base of these options"),
-    option("--json <file>", "write the result JSON to FILE (- for stdout)"),
-    option("--html <file>", "write a self-contained HTML report"),
-    option("-q, --quiet", "no progress bar"),
+    option("--json <file>", "write the result JSON to FILE (- for stdout); with several protocols, an array"),
+    option("--html <file>", "write a self-contained HTML report (summary, charts, every figure explained)"),
+    option("-q, --quiet", "no progress bar (it shows only on a terminal, on stderr)"),
   ];
+}
+
+/** Runs each protocol on the scenario in turn, with a progress bar over all of them. */
+async function runProtocols(input: ScenarioInput, list: readonly ProtocolName[], quiet: boolean): Promise<SimResult[]> {
+  const progress = new Progress(1000 * list.length, { quiet });
+  const results: SimResult[] = [];
+  try {
+    for (const [i, protocol] of list.entries()) {
+      const started = progress.elapsedMs;
+      const name = list.length > 1 ? `${protocol} | ` : "";
+      results.push(
+        await runSimulation(
+          { ...input, protocol },
+          {
+            onProgress: (f, at) =>
+              progress.update(Math.round((i + f) * 1000), name + runProgressLabel(at, progress.elapsedMs - started)),
+          },
+        ),
+      );
+    }
+  } finally {
+    progress.stop();
+  }
+  return results;
 }
 
 async function runSim(o: SimOptions): Promise<void> {
   const input = scenarioFromOptions(o);
-  const progress = new Progress(1000, o.quiet === true);
+  const list = o.protocol ?? [input.protocol ?? DEFAULT_SCENARIO.protocol];
   const cpu = process.cpuUsage();
-  let result: SimResult;
-  try {
-    result = await runSimulation(input, { onProgress: (f) => progress.update(Math.round(f * 1000), "simulating") });
-  } finally {
-    progress.stop();
+  const results = await runProtocols(input, list, o.quiet === true);
+  if (o.json !== undefined) {
+    write(o.json, results.length === 1 ? resultJson(results[0]!) : `${jsonText(results)}\n`);
   }
-  if (o.json !== undefined) write(o.json, resultJson(result));
-  if (o.html !== undefined) write(o.html, runHtml(result));
+  if (o.html !== undefined) write(o.html, runHtml(results));
   if (o.json !== "-") {
     const used = process.cpuUsage(cpu);
-    process.stdout.write(runSummary(result));
+    process.stdout.write(runSummary(results));
     // CPU time tells the cost of a run apart from other load on the machine; it is not in the JSON.
-    process.stdout.write(`cpu s (user + system)         ${((used.user + used.system) / 1e6).toFixed(1)}\n`);
+    process.stdout.write(`cpu s (user + system)  ${((used.user + used.system) / 1e6).toFixed(1)}\n`);
   }
 }
 
@@ -229,17 +336,25 @@ async function runSweepCommand(o: SweepOptions): Promise<void> {
   const config = readJson(o.config, "sweep config") as SweepConfig;
   let progress: Progress | undefined;
   let sweep: Awaited<ReturnType<typeof runSweep>>;
+  let runStarted = 0;
+  let runIndex = -1;
   try {
     sweep = await runSweep(config, {
-      onProgress: (done, total, label) => {
-        progress ??= new Progress(total * 100, o.quiet === true);
-        progress.update(Math.round(done * 100), label);
+      onProgress: (done, total, label, at) => {
+        progress ??= new Progress(total * 100, { quiet: o.quiet === true });
+        const run = Math.min(Math.floor(done), total - 1);
+        if (run !== runIndex) {
+          runIndex = run;
+          runStarted = progress.elapsedMs;
+        }
+        const where = at === undefined ? "" : ` | ${runProgressLabel(at, progress.elapsedMs - runStarted)}`;
+        progress.update(Math.round(done * 100), `run ${run + 1} of ${total}: ${label}${where}`);
       },
     });
   } finally {
     progress?.stop();
   }
-  if (o.json !== undefined) write(o.json, `${JSON.stringify(sweep, null, 2)}\n`);
+  if (o.json !== undefined) write(o.json, `${jsonText(sweep)}\n`);
   if (o.html !== undefined) write(o.html, sweepHtml(sweep));
   const md = sweepMarkdown(sweep);
   if (o.markdown !== undefined) write(o.markdown, md);
@@ -265,5 +380,46 @@ export function registerSimCommand(program: Command): Command {
     // `sim` has options of the same names (--json, --html, --quiet); unless the root program enables
     // positional options, commander gives them to `sim`, so read both levels.
     .action((_opts: unknown, command: Command) => runSweepCommand(command.optsWithGlobals<SweepOptions>()));
+
+  sim
+    .command("report")
+    .description("write the HTML report of saved JSON: results of `sim --json` (several are compared) or a sweep")
+    .argument("<files...>", "JSON files written by `chorus sim --json` or `chorus sim sweep --json`")
+    .option("--html <file>", "the HTML report to write (- for stdout)")
+    .action((files: string[], _opts: unknown, command: Command) =>
+      reportCommand(files, command.optsWithGlobals<{ html?: string }>()),
+    );
   return sim;
+}
+
+function isSweep(v: unknown): v is SweepResult {
+  return typeof v === "object" && v !== null && Array.isArray((v as SweepResult).runs) && "keys" in v;
+}
+
+function isResult(v: unknown): v is SimResult {
+  return typeof v === "object" && v !== null && "series" in v && "delivery" in v && "params" in v;
+}
+
+/** `chorus sim report`: the report of runs done before, from their JSON. */
+function reportCommand(files: readonly string[], o: { html?: string }): void {
+  if (o.html === undefined) throw new InvalidArgumentError("sim report needs --html FILE (- for stdout)");
+  const loaded = files.map((f) => [f, readJson(f, "result")] as const);
+  const sweeps = loaded.filter(([, v]) => isSweep(v));
+  if (sweeps.length > 0) {
+    if (loaded.length > 1)
+      throw new InvalidArgumentError(`sim report takes one sweep file alone, got ${files.join(", ")}`);
+    write(o.html, sweepHtml(sweeps[0]![1] as SweepResult));
+    return;
+  }
+  const results: SimResult[] = [];
+  for (const [f, v] of loaded) {
+    const list = Array.isArray(v) ? v : [v];
+    for (const r of list) {
+      if (!isResult(r)) {
+        throw new InvalidArgumentError(`${f} holds no simulation result with series (written by chorus sim --json?)`);
+      }
+      results.push(r);
+    }
+  }
+  write(o.html, runHtml(results));
 }

@@ -252,7 +252,7 @@ export class SeriesRecorder {
     if (Number.isNaN(since)) return;
     this.outageSince = Number.NaN;
     if (at <= this.origin || this.outages.length >= MAX_OUTAGES) return;
-    this.outages.push([Math.max(0, since - this.origin), at - this.origin]);
+    this.outages.push([Math.max(0, Math.round(since - this.origin)), Math.round(at - this.origin)]);
   }
 
   /** Bytes a node sent or received for `purpose` (already filtered to the measured time). */

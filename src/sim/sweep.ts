@@ -1,4 +1,4 @@
-import { runSimulation, type ScenarioInput, type SimResult } from "./run.js";
+import { type RunProgress, runSimulation, type ScenarioInput, type SimResult } from "./run.js";
 
 /**
  * A parameter study: a base scenario, a grid of values (every combination is run), and optional
@@ -106,7 +106,7 @@ export function expandSweep(config: SweepConfig): { point: Record<string, unknow
 
 export interface SweepOptions {
   /** Progress of the whole sweep: runs done plus the share of the current one. */
-  readonly onProgress?: (done: number, total: number, label: string) => void;
+  readonly onProgress?: (done: number, total: number, label: string, at?: RunProgress) => void;
 }
 
 export async function runSweep(config: SweepConfig, options: SweepOptions = {}): Promise<SweepResult> {
@@ -119,7 +119,7 @@ export async function runSweep(config: SweepConfig, options: SweepOptions = {}):
       .join(" ");
     options.onProgress?.(i, plan.length, label);
     const result = await runSimulation(item.scenario, {
-      onProgress: (f) => options.onProgress?.(i + f, plan.length, label),
+      onProgress: (f, at) => options.onProgress?.(i + f, plan.length, label, at),
     });
     runs.push({ point: item.point, result });
   }
