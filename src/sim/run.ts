@@ -10,8 +10,13 @@ export interface SimResult extends SimMetrics {
   seed: string;
   params: Record<string, unknown>;
   detail: SimDetail;
-  /** Wall-clock time of the run; with `owner.cpu_us_per_message`, the only fields that differ between two runs of the same scenario. */
+  /** Wall-clock time of the run; with `owner.cpu_us_per_message` and `memory`, the only fields that differ between two runs of the same scenario. */
   wall_ms: number;
+  /**
+   * The process's memory: the highest resident set size seen during the run (sampled every 8,192 events), and
+   * what it grew by from before the nodes were built, per node (members and the owner).
+   */
+  memory: { peak_rss_bytes: number; per_member_bytes: number };
 }
 
 export type { ScenarioInput };
@@ -24,6 +29,7 @@ export interface RunOptions {
 export async function runSimulation(input: ScenarioInput, options: RunOptions = {}): Promise<SimResult> {
   const scenario = resolveScenario(input);
   const started = performance.now();
+  const rssBefore = process.memoryUsage.rss();
   const protocol = await createProtocol(scenario);
   const world = new World(
     scenario,
@@ -39,6 +45,10 @@ export async function runSimulation(input: ScenarioInput, options: RunOptions = 
     ...metrics,
     detail,
     wall_ms: Math.round(wall),
+    memory: {
+      peak_rss_bytes: world.peakRssBytes,
+      per_member_bytes: Math.round(Math.max(0, world.peakRssBytes - rssBefore) / world.nodes.length),
+    },
   };
 }
 
@@ -83,12 +93,12 @@ function describeScenario(s: Scenario, protocol: Protocol): Record<string, unkno
 }
 
 /**
- * The JSON text of a result, with or without the figures that depend on the machine (`wall_ms` and
+ * The JSON text of a result, with or without the figures that depend on the machine (`wall_ms`, `memory` and
  * `owner.cpu_us_per_message`); without them, byte-identical for the same scenario.
  */
 export function resultJson(result: SimResult, withWall = true): string {
   if (withWall) return `${JSON.stringify(result, null, 2)}\n`;
-  const { wall_ms: _wall, owner, ...rest } = result;
+  const { wall_ms: _wall, memory: _memory, owner, ...rest } = result;
   const { cpu_us_per_message: _cpu, ...ownerRest } = owner;
   return `${JSON.stringify({ ...rest, owner: ownerRest }, null, 2)}\n`;
 }
