@@ -26,6 +26,11 @@ export class SignatureLedger {
   private readonly made = new Map<string, Made>();
   /** While true, every check is a real verification. */
   strict = false;
+  /** Signatures made and not yet checked. */
+  get size(): number {
+    return this.made.size;
+  }
+
   /** Checks answered from the ledger, and checks verified. */
   readonly counts = { recognised: 0, verified: 0 };
 
@@ -43,11 +48,12 @@ export class SignatureLedger {
   /** `verify`, skipped for signatures this ledger saw made over the same bytes by the claimed sender. */
   verifier(verify: SignatureVerifier): SignatureVerifier {
     return (bytes, signature, senderId: SenderId) => {
-      if (!this.strict && signature.length === 64) {
+      if (signature.length === 64) {
+        // Checked once, forgotten: also when `strict`, so that the ledger holds only signatures still in flight.
         const key = keyOf(signature);
         const made = this.made.get(key);
-        if (made !== undefined && made.senderId === senderId && equalBytes(signedPortion(bytes), made.unsigned)) {
-          this.made.delete(key);
+        if (made !== undefined) this.made.delete(key);
+        if (!this.strict && made?.senderId === senderId && equalBytes(signedPortion(bytes), made.unsigned)) {
           this.counts.recognised++;
           return true;
         }
