@@ -16,17 +16,29 @@ import {
   type Identity,
   identityFromSecretKey,
   type Params,
+  type SenderId,
 } from "../src/core/index.js";
 import { seededRandom } from "../src/core/prng.js";
 import type { Outgoing, Step } from "../src/core/types.js";
 import { decodeMessage, type WireMessage } from "../src/wire/index.js";
+import { rejectionCodes } from "./vector-rejections.js";
 
 /** Unix time in ms at which every scenario starts; lamport timestamps follow it. */
 export const T0 = 1_700_000_000_000;
 
-const KEYS: Record<string, number> = { alice: 0x01, bob: 0x02, carol: 0x03, owner: 0x0f };
+const KEYS: Record<string, number> = {
+  alice: 0x01,
+  bob: 0x02,
+  carol: 0x03,
+  dave: 0x04,
+  erin: 0x05,
+  frank: 0x06,
+  grace: 0x07,
+  mallory: 0x09,
+  owner: 0x0f,
+};
 
-function identityOf(name: string): Identity {
+export function identityOf(name: string): Identity {
   const byte = KEYS[name];
   if (byte === undefined) throw new RangeError(`no key for member ${name}`);
   return identityFromSecretKey(new Uint8Array(32).fill(byte));
@@ -69,19 +81,16 @@ export function normalMessage(m: WireMessage): Record<string, unknown> {
   };
 }
 
-/**
- * The events of one step as the expectations compare them. `accepted` (a storage signal the vectors predate)
- * is left out, so that the traces stay comparable with implementations that do not report it.
- */
+/** The events of one step in the comparison form of spec Appendix A.3 (every event, `accepted` included). */
 export function normalEvents(events: readonly EngineEvent[]): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  for (const e of events) if (e.type !== "accepted") out.push(normalEvent(e));
-  return out;
+  return events.map(normalEvent);
 }
 
-/** An event as the expectations compare it; `reason` of a rejection is informative only. */
-export function normalEvent(e: Exclude<EngineEvent, { type: "accepted" }>): Record<string, unknown> {
+/** An event in the comparison form of spec Appendix A.3; `reason` of a rejection is informative only. */
+export function normalEvent(e: EngineEvent): Record<string, unknown> {
   switch (e.type) {
+    case "accepted":
+      return { type: e.type, messageId: e.messageId, senderId: e.senderId, sequence: e.sequence ?? null };
     case "delivered":
       return {
         type: e.type,
@@ -94,24 +103,38 @@ export function normalEvent(e: Exclude<EngineEvent, { type: "accepted" }>): Reco
     case "missing":
       return { type: e.type, ref: { ...e.ref }, source: e.source };
     case "repaired":
-      return { type: e.type, messageId: e.messageId, afterMs: e.afterMs };
+      return {
+        type: e.type,
+        messageId: e.messageId,
+        senderId: e.senderId,
+        sequence: e.sequence ?? null,
+        afterMs: e.afterMs,
+      };
     case "lost":
       return { type: e.type, ref: { ...e.ref }, dependents: e.dependents };
     case "acknowledged":
       return { type: e.type, messageId: e.messageId, by: e.by, count: e.count, members: e.members };
     case "rejected":
-      return { type: e.type, messageId: e.messageId ?? null, reason: e.reason };
+      return {
+        type: e.type,
+        code: e.code,
+        messageId: e.messageId ?? null,
+        senderId: e.senderId ?? null,
+        reason: e.reason,
+      };
   }
 }
 
 // ------------------------------------------------------------------------------------ recorder
 
-interface MemberSpec {
+export interface MemberSpec {
   readonly name: string;
   readonly seed: number;
   readonly joinedAt: number;
   readonly preferredResponders?: readonly string[];
   readonly params?: Partial<Params>;
+  /** The member's list of who may post (names); senders off it are refused (spec section 9.3 step 3). */
+  readonly memberList?: readonly string[];
 }
 
 interface RecordedStep {
@@ -125,7 +148,7 @@ interface RecordedStep {
   readonly events: Record<string, unknown>[];
 }
 
-class Recorder {
+export class Recorder {
   readonly engines = new Map<string, ChannelEngine>();
   readonly messages: Record<string, { from: string; hex: string }> = {};
   private readonly injected = new Set<string>();
@@ -143,6 +166,7 @@ class Recorder {
     readonly members: readonly MemberSpec[],
   ) {
     for (const m of members) {
+      const list = m.memberList === undefined ? undefined : new Set(m.memberList.map((n) => identityOf(n).senderId));
       this.engines.set(
         m.name,
         new ChannelEngine({
@@ -152,6 +176,7 @@ class Recorder {
           now: m.joinedAt,
           params: { ...params, ...m.params },
           preferredResponders: (m.preferredResponders ?? []).map((p) => identityOf(p).senderId),
+          ...(list === undefined ? {} : { isMember: (id: string) => list.has(id as SenderId) }),
         }),
       );
       this.delivered.set(m.name, []);
@@ -251,8 +276,9 @@ class Recorder {
       const engine = this.engine(m.name);
       const receipts: Record<string, unknown> = {};
       for (const [label, rec] of Object.entries(this.messages)) {
+        if (this.injected.has(label)) continue;
         const message = decodeMessage(Uint8Array.from(Buffer.from(rec.hex, "hex")));
-        if (message.kind !== "content" || this.injected.has(label)) continue;
+        if (message.kind !== "content") continue;
         const r = engine.receipts(message.messageId);
         if (r !== undefined) receipts[label] = { count: r.count, members: r.members, ackedBy: [...r.ackedBy].sort() };
       }
@@ -279,6 +305,7 @@ class Recorder {
         seed: m.seed,
         preferredResponders: m.preferredResponders ?? [],
         params: m.params ?? {},
+        ...(m.memberList === undefined ? {} : { memberList: m.memberList }),
       })),
       messages: this.messages,
       steps: this.steps,
@@ -289,10 +316,10 @@ class Recorder {
 
 // ------------------------------------------------------------------------------------ scenarios
 
-const CHANNEL = "community/general";
+export const CHANNEL = "community/general";
 /** No jitter on the sync timer, so that its deadline is exact; everything else at the defaults. */
-const BASE: Partial<Params> = { syncJitter: 0 };
-const member = (name: string, seed: number, extra: Partial<MemberSpec> = {}): MemberSpec => ({
+export const BASE: Partial<Params> = { syncJitter: 0 };
+export const member = (name: string, seed: number, extra: Partial<MemberSpec> = {}): MemberSpec => ({
   name,
   seed,
   joinedAt: T0,
@@ -498,6 +525,7 @@ export function buildScenarios(): Record<string, unknown> {
       markGap(),
       filterReceipt(),
       receivingRules(),
+      rejectionCodes(),
     ],
   };
 }

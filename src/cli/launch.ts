@@ -5,6 +5,8 @@ import { nodeSenderId } from "./identity.js";
 
 const BIN = resolve(fileURLToPath(import.meta.url), "../../../bin/chorus.js");
 const READY = /ready: (http:\/\/\S+?)\/ /;
+/** Set in a launched node's environment: it stops when its stdin closes (its parent is gone). */
+export const EXIT_WITH_PARENT = "CHORUS_EXIT_WITH_PARENT";
 
 export interface NodeSpec {
   readonly name: string;
@@ -12,6 +14,8 @@ export interface NodeSpec {
   readonly dataDir: string;
   readonly channels: readonly string[];
   readonly listen?: string;
+  /** REST API port; 0 (the default) picks a free one. */
+  readonly apiPort?: number;
   readonly bootstrap?: readonly string[];
   readonly params?: Readonly<Record<string, number | boolean>>;
   /** Owner: the roster's members (`--member`). */
@@ -31,7 +35,7 @@ export interface LaunchedNode {
 
 /** Starts `chorus node` as a child process; resolves once it prints that it is ready. */
 export function launchNode(spec: NodeSpec, timeoutMs = 60_000): Promise<LaunchedNode> {
-  const args = [BIN, "node", "--role", spec.role, "--data-dir", spec.dataDir, "--api-port", "0"];
+  const args = [BIN, "node", "--role", spec.role, "--data-dir", spec.dataDir, "--api-port", String(spec.apiPort ?? 0)];
   for (const c of spec.channels) args.push("--channel", c);
   if (spec.listen !== undefined) args.push("--listen", spec.listen);
   for (const b of spec.bootstrap ?? []) args.push("--bootstrap", b);
@@ -39,7 +43,12 @@ export function launchNode(spec: NodeSpec, timeoutMs = 60_000): Promise<Launched
   for (const m of spec.members ?? []) args.push("--member", m);
   if (spec.owner !== undefined) args.push("--owner", spec.owner);
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    // stdin is a pipe the child watches: when this process dies, even by SIGKILL, the child sees it close and
+    // stops, so that no node outlives the process that started it.
+    const child = spawn(process.execPath, args, {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, [EXIT_WITH_PARENT]: "1" },
+    });
     let out = "";
     let err = "";
     const timer = setTimeout(() => {

@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { senderIdOption } from "./identity.js";
+import { EXIT_WITH_PARENT } from "./launch.js";
 import type { NodeCommandOptions } from "./node-runner.js";
 import { integer } from "./options.js";
 
@@ -71,5 +72,11 @@ export function registerNodeCommand(program: Command): void {
       };
       process.once("SIGINT", shutdown);
       process.once("SIGTERM", shutdown);
+      process.once("SIGHUP", shutdown);
+      if (process.env[EXIT_WITH_PARENT] === "1") {
+        // Started by `chorus up` or a test: the parent holds our stdin open for as long as it lives.
+        process.stdin.once("close", shutdown);
+        process.stdin.resume();
+      }
     });
 }

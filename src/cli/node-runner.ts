@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import { createApi } from "../api/index.js";
 import { resolveParams } from "../core/index.js";
 import { ChorusNode, type Role } from "../node/node.js";
-import { SqliteStore } from "../storage/index.js";
+import { lockDataDir, SqliteStore } from "../storage/index.js";
 import "../transport/polyfill.js";
 import { Libp2pTransport } from "../transport/libp2p-transport.js";
 import { readRosterFile, storePath } from "./identity.js";
@@ -49,6 +49,21 @@ export async function runNode(options: NodeCommandOptions): Promise<{ stop: () =
   resolveParams(options.param ?? {});
   const roster = rosterOption(options);
   mkdirSync(options.dataDir, { recursive: true });
+  // One process per identity: a second node on this folder would sign other messages with our sequence numbers.
+  const lock = lockDataDir(options.dataDir);
+  try {
+    return await startLocked(options, roster, lock.release);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(
+  options: NodeCommandOptions,
+  roster: string[] | undefined,
+  unlock: () => void,
+): Promise<{ stop: () => Promise<void>; url: string }> {
   const store = new SqliteStore({ path: storePath(options.dataDir) });
   let secret = store.getIdentity();
   if (secret === undefined) {
@@ -86,6 +101,7 @@ export async function runNode(options: NodeCommandOptions): Promise<{ stop: () =
       await api.close();
       await node.stop();
       store.close();
+      unlock();
     })();
     return stopping;
   };

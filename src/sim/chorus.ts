@@ -212,7 +212,7 @@ export class ChorusProtocol implements Protocol {
         }
         case "lost": {
           const x = this.refIndex(e.ref);
-          if (x !== undefined) rec.lost(node, x);
+          if (x !== undefined) rec.lost(node, x, now);
           break;
         }
         case "acknowledged": {

@@ -1,5 +1,6 @@
 import type { RejectionCode } from "../core/index.js";
 import { receiptTimes, trafficOverContent } from "./receipt-stats.js";
+import { SeriesRecorder, type SimSeries } from "./series.js";
 import { Histogram, round } from "./stats.js";
 
 /**
@@ -216,6 +217,8 @@ export class Recorder {
   private readonly contentWire: Float64Array;
   private readonly contentPayload: Float64Array;
   ownerPath: OwnerPathFigures | undefined;
+  /** The timeline, distributions and bytes by purpose that the report draws. */
+  readonly series: SeriesRecorder;
 
   constructor(
     /** Ordinary members are nodes 0..members-1; the owner, if any, is node `members`. */
@@ -241,6 +244,7 @@ export class Recorder {
     this.ackedAt = new Float64Array(pairs).fill(Number.NaN);
     this.contentWire = new Float64Array(messages);
     this.contentPayload = new Float64Array(messages);
+    this.series = new SeriesRecorder(members, nodes, measureFrom);
   }
 
   get messagesSent(): number {
@@ -251,6 +255,7 @@ export class Recorder {
     this.sentAt[x] = at;
     this.sender[x] = sender;
     this.sentCount++;
+    this.series.sent(at);
     // The sender holds its own message from the start.
     this.deliveredAt[sender * this.messages + x] = at;
     this.arrivedAt[sender * this.messages + x] = at;
@@ -269,6 +274,7 @@ export class Recorder {
     this.publications[purpose] = (this.publications[purpose] ?? 0) + 1;
     this.publicationBytes[purpose] = (this.publicationBytes[purpose] ?? 0) + wireBytes;
     this.sentBytes[node]! += wireBytes;
+    this.series.bytes(node, purpose, wireBytes, 0);
     if (purpose !== "store-query") {
       this.overhead.add(wireBytes - contentBytes);
       if (purpose === "content") this.overheadContent.add(wireBytes - contentBytes);
@@ -277,17 +283,19 @@ export class Recorder {
     if (purpose === "repair-response" && x >= 0) this.repairBroadcasts++;
   }
 
-  /** Bytes that reached a node (whether or not the protocol then used them). */
-  received(node: number, wireBytes: number, at: number): void {
+  /** Bytes that reached a node (whether or not the protocol then used them), published for `purpose`. */
+  received(node: number, wireBytes: number, at: number, purpose: Purpose): void {
     if (at < this.measureFrom) return;
     this.receivedBytes[node]! += wireBytes;
+    this.series.bytes(node, purpose, 0, wireBytes);
   }
 
-  /** Bytes `node` sent and received on a direct path (to or from the owner), outside the topic. */
-  direct(node: number, sent: number, received: number, at: number): void {
+  /** Bytes `node` sent and received on a direct path (to or from the owner), outside the topic, in a `call`. */
+  direct(node: number, sent: number, received: number, at: number, call: string): void {
     if (at < this.measureFrom) return;
     this.sentBytes[node]! += sent;
     this.receivedBytes[node]! += received;
+    this.series.bytes(node, `path:${call}`, sent, received);
   }
 
   /** A copy of content message x reached `node` (any publication carrying it). */
@@ -302,8 +310,13 @@ export class Recorder {
 
   delivered(node: number, x: number, at: number): void {
     const i = node * this.messages + x;
-    if (Number.isNaN(this.deliveredAt[i]!)) this.deliveredAt[i] = at;
-    else if (this.sender[x] !== node) this.duplicates++;
+    if (Number.isNaN(this.deliveredAt[i]!)) {
+      this.deliveredAt[i] = at;
+      const f = this.flags[i]!;
+      if (this.sender[x] !== node) {
+        this.series.delivered(node, at - this.sentAt[x]!, at, (f & F_DETECTED) !== 0, (f & F_DECLARED_LOST) !== 0);
+      }
+    } else if (this.sender[x] !== node) this.duplicates++;
     // Some protocols deliver a message whose bytes arrived through another path (a store query).
     if (Number.isNaN(this.arrivedAt[i]!)) this.arrivedAt[i] = at;
   }
@@ -315,10 +328,16 @@ export class Recorder {
     this.flags[i]! |= F_DETECTED;
     this.detectedAt[i] = at;
     if (!(this.flags[i]! & F_ORIGINAL_DROPPED)) this.spurious++;
+    this.series.gapOpened(node, at);
   }
 
-  lost(node: number, x: number): void {
-    this.flags[node * this.messages + x]! |= F_DECLARED_LOST;
+  lost(node: number, x: number, at: number): void {
+    const i = node * this.messages + x;
+    const f = this.flags[i]!;
+    if (!(f & F_DECLARED_LOST) && Number.isNaN(this.deliveredAt[i]!)) {
+      this.series.lost(node, at, (f & F_DETECTED) !== 0);
+    }
+    this.flags[i] = f | F_DECLARED_LOST;
   }
 
   /** The sender of x learnt that `by` holds it (by = -1: someone, unnamed). */
@@ -329,7 +348,10 @@ export class Recorder {
     if (Number.isNaN(this.firstAck[x]!)) this.firstAck[x] = at;
     if (by >= 0) {
       const i = by * this.messages + x;
-      if (Number.isNaN(this.ackedAt[i]!)) this.ackedAt[i] = at;
+      if (Number.isNaN(this.ackedAt[i]!)) {
+        this.ackedAt[i] = at;
+        this.series.shownTo(at - sent);
+      }
       const arrived = this.arrivedAt[by * this.messages + x]!;
       if (Number.isNaN(arrived) || arrived > at) this.falseAcks++;
     } else {
@@ -458,7 +480,7 @@ export class Recorder {
       if (t > lastSend) lastSend = t;
     }
     const trafficMin = Math.max(1_000, lastSend - firstSend) / 60_000;
-    const out = { bw: 0, controlTotal: 0, controlMax: null as number | null, onlineShare: 0 };
+    const out = { bw: 0, controlTotal: 0, controlMax: null as number | null, onlineShare: 0, trafficMin };
     for (let m = 0; m < this.members; m++) {
       out.onlineShare += this.onlineMs[m]! / Math.max(1, endMs - startMs);
       out.bw += (this.sentBytes[m]! + this.receivedBytes[m]!) / trafficMin;
@@ -535,7 +557,7 @@ export class Recorder {
       topic_repair_requests: requests,
       owner_path: o?.detail ?? null,
     };
-    return { metrics, detail };
+    return { metrics, detail, receipts: r };
   }
 
   /** Long because it lays out the whole JSON report, field by field, in the order readers see it. */
@@ -544,11 +566,11 @@ export class Recorder {
     startMs: number,
     events: number,
     network: SimDetail["network"],
-  ): { metrics: SimMetrics; detail: SimDetail } {
+  ): { metrics: SimMetrics; detail: SimDetail; series: SimSeries } {
     const pairs = this.pairStats();
     const { delivery, detection, repair, expected, delivered, undetected, needing, detected } = pairs;
     const { declaredLost, lostThenDelivered, messagesNeedingRepair } = pairs;
-    const { bw, controlTotal, controlMax, onlineShare } = this.trafficStats(endMs, startMs);
+    const { bw, controlTotal, controlMax, onlineShare, trafficMin } = this.trafficStats(endMs, startMs);
     const { firstAck, acknowledged } = this.firstAckStats();
     const extra = this.ownerPathStats(messagesNeedingRepair);
     const mean = (xs: number[]) => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
@@ -615,7 +637,14 @@ export class Recorder {
       network,
       ...extra.detail,
     };
-    return { metrics, detail };
+    const series = this.series.finish({
+      ...{ delivery, detection, repair, expected, needing, detected, firstAck, endMs },
+      receipts: extra.receipts.latency,
+      receiptPairs: extra.receipts.pairs,
+      messagesSent: sentTotal,
+      trafficMinutes: trafficMin,
+    });
+    return { metrics, detail, series };
   }
 }
 

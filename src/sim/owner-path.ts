@@ -75,9 +75,9 @@ export class DirectPath {
     return d;
   }
 
-  private count(node: number, sent: number, received: number): void {
+  private count(node: number, sent: number, received: number, kind: string): void {
     const w = this.world;
-    w.recorder.direct(node, sent, received, w.now);
+    w.recorder.direct(node, sent, received, w.now, kind);
     if (node === this.owner && w.now >= w.recorder.measureFrom) this.ownerBytes += sent + received;
   }
 
@@ -88,7 +88,7 @@ export class DirectPath {
     const sentAt = w.now;
     t.calls++;
     t.request_bytes += call.requestBytes;
-    this.count(call.node, call.requestBytes, 0);
+    this.count(call.node, call.requestBytes, 0, call.kind);
     const failing = this.rng.bernoulli(w.scenario.pathFailure);
     const loseRequest = failing && this.rng.next() < 0.5;
     let settled = false;
@@ -101,15 +101,15 @@ export class DirectPath {
     if (loseRequest) return;
     w.later(this.owner, sentAt + this.leg(), () => {
       if (w.network.separated(call.node, this.owner, w.now)) return;
-      this.count(this.owner, 0, call.requestBytes);
+      this.count(this.owner, 0, call.requestBytes, call.kind);
       call.serve((bytes, answer) => {
         t.answer_bytes += bytes;
-        this.count(this.owner, bytes, 0);
+        this.count(this.owner, bytes, 0, call.kind);
         if (failing || w.network.separated(call.node, this.owner, w.now)) return;
         w.later(call.node, w.now + this.leg(), () => {
           if (settled) return;
           settled = true;
-          this.count(call.node, 0, bytes);
+          this.count(call.node, 0, bytes, call.kind);
           call.onAnswer(answer);
         });
       });

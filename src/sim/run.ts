@@ -2,7 +2,8 @@ import { Sfc32 } from "../core/prng.js";
 import { ChorusProtocol } from "./chorus.js";
 import type { SimDetail, SimMetrics } from "./metrics.js";
 import { resolveScenario, type Scenario, type ScenarioInput } from "./scenario.js";
-import { type Protocol, World } from "./world.js";
+import type { SimSeries } from "./series.js";
+import { type Protocol, type RunProgress, World } from "./world.js";
 
 /** The JSON of one run. Field names are part of the interface: scripts compare runs by them. */
 export interface SimResult extends SimMetrics {
@@ -10,6 +11,8 @@ export interface SimResult extends SimMetrics {
   seed: string;
   params: Record<string, unknown>;
   detail: SimDetail;
+  /** Distributions and a timeline for the report's charts, bounded in size (src/sim/series.ts). */
+  series: SimSeries;
   /** Wall-clock time of the run; with `owner.cpu_us_per_message` and `memory`, the only fields that differ between two runs of the same scenario. */
   wall_ms: number;
   /**
@@ -19,10 +22,11 @@ export interface SimResult extends SimMetrics {
   memory: { peak_rss_bytes: number; per_member_bytes: number };
 }
 
-export type { ScenarioInput };
+export type { RunProgress, ScenarioInput };
 
 export interface RunOptions {
-  readonly onProgress?: (fraction: number) => void;
+  /** Now and then: the share of the run done (virtual time) and where it stands. */
+  readonly onProgress?: (fraction: number, at: RunProgress) => void;
 }
 
 /** Runs one scenario and returns its metrics. Deterministic except for `wall_ms`. */
@@ -36,7 +40,7 @@ export async function runSimulation(input: ScenarioInput, options: RunOptions = 
     protocol,
     options.onProgress === undefined ? {} : { onProgress: options.onProgress },
   );
-  const { metrics, detail } = await world.run();
+  const { metrics, detail, series } = await world.run();
   const wall = performance.now() - started;
   return {
     protocol: scenario.protocol,
@@ -44,6 +48,7 @@ export async function runSimulation(input: ScenarioInput, options: RunOptions = 
     params: describeScenario(scenario, protocol),
     ...metrics,
     detail,
+    series,
     wall_ms: Math.round(wall),
     memory: {
       peak_rss_bytes: world.peakRssBytes,
@@ -97,8 +102,28 @@ function describeScenario(s: Scenario, protocol: Protocol): Record<string, unkno
  * `owner.cpu_us_per_message`); without them, byte-identical for the same scenario.
  */
 export function resultJson(result: SimResult, withWall = true): string {
-  if (withWall) return `${JSON.stringify(result, null, 2)}\n`;
+  if (withWall) return `${jsonText(result)}\n`;
   const { wall_ms: _wall, memory: _memory, owner, ...rest } = result;
   const { cpu_us_per_message: _cpu, ...ownerRest } = owner;
-  return `${JSON.stringify({ ...rest, owner: ownerRest }, null, 2)}\n`;
+  return `${jsonText({ ...rest, owner: ownerRest })}\n`;
+}
+
+/**
+ * `JSON.stringify(value, null, 2)`, except that an array of numbers (or of such arrays) stays on one line:
+ * the series of a result are hundreds of numbers that would otherwise take a line each.
+ */
+export function jsonText(value: unknown): string {
+  const inline: string[] = [];
+  const numeric = (v: unknown): boolean =>
+    Array.isArray(v) && v.length > 0 && v.every((e) => e === null || typeof e === "number" || numeric(e));
+  const text = JSON.stringify(
+    value,
+    (_key, v: unknown) => {
+      if (!numeric(v)) return v;
+      inline.push(JSON.stringify(v));
+      return `\u0000inline:${inline.length - 1}`;
+    },
+    2,
+  );
+  return text.replace(/"\\u0000inline:(\d+)"/g, (_m, i: string) => inline[Number(i)]!);
 }

@@ -188,7 +188,7 @@ class SdsMember implements SimMember {
     ch.addEventListener(E.InMessageLost, (e) => {
       for (const entry of e.detail) {
         const x = this.proto.indexOf(entry.messageId);
-        if (x !== undefined) rec.lost(this.node, x);
+        if (x !== undefined) rec.lost(this.node, x, this.world.now);
         this.missing.delete(entry.messageId);
       }
     });
@@ -314,7 +314,7 @@ class SdsMember implements SimMember {
       if (found.length === 0) return;
       world.later(this.node, world.now + world.directLatency(), async () => {
         for (const pub of found) {
-          world.recorder.received(this.node, pub.bytes.length, world.now);
+          world.recorder.received(this.node, pub.bytes.length, world.now, "store-query");
           if (pub.x >= 0) world.recorder.arrived(this.node, pub.x, world.now);
           await this.receive(pub, world.now);
         }

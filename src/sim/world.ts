@@ -3,6 +3,7 @@ import { EventQueue } from "./event-queue.js";
 import { type Purpose, Recorder, type SimDetail, type SimMetrics } from "./metrics.js";
 import { Network } from "./network.js";
 import type { Scenario } from "./scenario.js";
+import type { SimSeries } from "./series.js";
 import { round } from "./stats.js";
 
 /** Virtual time of the first instant of every run: a realistic epoch, since protocols stamp messages with it. */
@@ -69,11 +70,22 @@ type Payload = Publication | (() => void | Promise<void>);
 export interface RunOutput {
   readonly metrics: SimMetrics;
   readonly detail: SimDetail;
+  readonly series: SimSeries;
+}
+
+/** Where a run stands, for a progress bar. */
+export interface RunProgress {
+  /** Content messages sent so far, of `messages`. */
+  readonly sent: number;
+  readonly messages: number;
+  readonly members: number;
+  /** Events the simulator has processed. */
+  readonly events: number;
 }
 
 export interface WorldOptions {
   /** Called now and then with the share of the run done (virtual time), for a progress bar. */
-  readonly onProgress?: (fraction: number) => void;
+  readonly onProgress?: (fraction: number, at: RunProgress) => void;
 }
 
 /**
@@ -182,7 +194,7 @@ export class World {
         latency_p50_ms: round(net.latency.quantile(0.5), 1),
         latency_p99_ms: round(net.latency.quantile(0.99), 1),
       };
-      this.options.onProgress?.(1);
+      this.options.onProgress?.(1, this.progressAt());
       return this.recorder.finish(end, this.start, this.events, network);
     } finally {
       this.protocol.dispose?.();
@@ -192,7 +204,12 @@ export class World {
   private progress(): void {
     this.peakRssBytes = Math.max(this.peakRssBytes, process.memoryUsage.rss());
     const total = this.scenario.warmupMs + this.trafficMs + this.scenario.settleMs;
-    this.options.onProgress?.(Math.min(0.999, (this.now - this.start) / total));
+    this.options.onProgress?.(Math.min(0.999, (this.now - this.start) / total), this.progressAt());
+  }
+
+  private progressAt(): RunProgress {
+    const s = this.scenario;
+    return { sent: this.nextMessage, messages: s.messages, members: s.members, events: this.events };
   }
 
   private push(at: number, kind: number, node = -1, payload?: Payload): void {
@@ -296,6 +313,7 @@ export class World {
     n.joined = true;
     n.onlineSince = this.now;
     this.recorder.joined(index, this.now);
+    if (!n.online) this.recorder.series.offline(index, this.now);
     n.member = this.protocol.createMember(this, index, this.now);
     this.reschedule(n);
   }
@@ -312,6 +330,8 @@ export class World {
     if (n.joined) {
       if (online) n.onlineSince = this.now;
       else this.recorder.onlineMs[n.index]! += this.now - n.onlineSince;
+      if (online) this.recorder.series.online(n.index, this.now);
+      else this.recorder.series.offline(n.index, this.now);
     }
     n.online = online;
     if (online && n.member !== undefined) {
@@ -404,7 +424,7 @@ export class World {
       if (original) this.recorder.originalDropped(to, pub.x);
       return;
     }
-    this.recorder.received(to, pub.bytes.length, this.now);
+    this.recorder.received(to, pub.bytes.length, this.now, pub.purpose);
     if (pub.x >= 0) this.recorder.arrived(to, pub.x, this.now);
     return this.after(n, n.member!.receive(pub, this.now));
   }

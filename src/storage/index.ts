@@ -1,3 +1,11 @@
+export {
+  type DataDirLock,
+  DataDirLockedError,
+  HOLDER_FILE,
+  LOCK_FILE,
+  type LockHolder,
+  lockDataDir,
+} from "./data-lock.js";
 export { MemoryStore } from "./memory-store.js";
 export { MIGRATIONS, type Migration, SqliteStore, type SqliteStoreOptions } from "./sqlite-store.js";
 export * from "./store.js";

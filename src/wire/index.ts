@@ -9,4 +9,14 @@ export {
 } from "./codec.js";
 export { ackFieldLength, encodedLength } from "./encode.js";
 export { DecodeError } from "./errors.js";
+export {
+  type DataSegment,
+  decodeSegment,
+  encodeSegment,
+  MAX_SEGMENTS,
+  type ParitySegment,
+  SEGMENT_HASH_BYTES,
+  type Segment,
+  tryDecodeSegment,
+} from "./segment.js";
 export * from "./types.js";

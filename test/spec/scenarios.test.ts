@@ -9,11 +9,39 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { normalEvents, normalMessage } from "../../scripts/vector-scenarios.js";
-import { ChannelEngine, type EngineEvent, identityFromSecretKey, type Params } from "../../src/core/index.js";
+import {
+  ChannelEngine,
+  type EngineEvent,
+  identityFromSecretKey,
+  type Params,
+  type RejectionCode,
+} from "../../src/core/index.js";
 import { decodeMessage } from "../../src/wire/index.js";
 import { prng } from "../core/fixtures.js";
 
 const FILE = "scenarios.json";
+
+/** Every RejectionCode of src/core/types.ts; the type check below fails when one is added and not listed. */
+const REJECTION_CODES = [
+  "undecodable",
+  "wrong-channel",
+  "not-a-member",
+  "unsigned-not-allowed",
+  "unsigned-claims-chorus-id",
+  "unsigned-chorus-fields",
+  "bad-sender-id",
+  "missing-signature",
+  "id-mismatch",
+  "sync-with-sequence",
+  "bad-signature",
+  "future-timestamp",
+  "over-quota",
+  "replayed-sync",
+  "pending-full",
+  "sender-pending-full",
+] as const satisfies readonly RejectionCode[];
+type Unlisted = Exclude<RejectionCode, (typeof REJECTION_CODES)[number]>;
+const _everyCodeListed: [Unlisted] extends [never] ? true : Unlisted = true;
 const path = join(fileURLToPath(import.meta.url), "../../../spec/vectors", FILE);
 
 interface Scenario {
@@ -29,6 +57,7 @@ interface Scenario {
     seed: number;
     preferredResponders: string[];
     params: Partial<Params>;
+    memberList?: string[];
   }[];
   messages: Record<string, { from: string; hex: string }>;
   steps: {
@@ -65,6 +94,7 @@ function replay(s: Scenario): void {
   const senderOf = new Map(s.members.map((m) => [m.name, m.senderId]));
   for (const m of s.members) {
     const identity = identityFromSecretKey(unhex(m.secretKey));
+    const list = m.memberList === undefined ? undefined : new Set(m.memberList.map((n) => senderOf.get(n)!));
     assert.equal(identity.senderId, m.senderId, `${s.name}: ${m.name}'s key`);
     engines.set(
       m.name,
@@ -75,6 +105,7 @@ function replay(s: Scenario): void {
         now: m.joinedAt,
         params: { ...s.params, ...m.params },
         preferredResponders: m.preferredResponders.map((p) => senderOf.get(p)!),
+        ...(list === undefined ? {} : { isMember: (id: string) => list.has(id) }),
       }),
     );
   }
@@ -166,16 +197,19 @@ describe(`end-to-end scenarios (spec/vectors/${FILE})`, () => {
     const events = new Set<string>();
     const purposes = new Set<string>();
     const sources = new Set<string>();
+    const codes = new Set<string>();
     for (const s of data.vectors) {
       for (const step of s.steps) {
         for (const e of step.events) {
           events.add(String(e.type));
+          if (e.type === "rejected") codes.add(String(e.code));
           if (e.type === "missing") sources.add(String(e.source));
         }
         for (const o of step.outgoing) purposes.add(o.purpose);
       }
     }
-    for (const t of ["delivered", "ephemeral", "missing", "repaired", "lost", "acknowledged", "rejected"])
+    for (const c of REJECTION_CODES) assert.ok(codes.has(c), `some scenario reports the rejection code "${c}"`);
+    for (const t of ["accepted", "delivered", "ephemeral", "missing", "repaired", "lost", "acknowledged", "rejected"])
       assert.ok(events.has(t), `some scenario reports a "${t}" event`);
     for (const p of ["content", "ephemeral", "sync", "repair-request", "repair-response"])
       assert.ok(purposes.has(p), `some scenario publishes a "${p}" message`);
