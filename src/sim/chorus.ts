@@ -18,6 +18,7 @@ import { OwnerClient, type PathContext } from "./owner-client.js";
 import { OwnerHost } from "./owner-host.js";
 import { DirectPath } from "./owner-path.js";
 import { type Scenario, SIM_PARAMS } from "./scenario.js";
+import { SignatureLedger } from "./signature-ledger.js";
 import { StringPool } from "./string-pool.js";
 import { verifyOnce } from "./verify-once.js";
 import type { Protocol, Publication, SimMember, World } from "./world.js";
@@ -60,7 +61,9 @@ export class ChorusProtocol implements Protocol {
   private readonly decodedKeys: (Uint8Array | undefined)[] = new Array(DECODED_KEPT);
   private decodedNext = 0;
   private readonly strings = new StringPool();
-  private readonly verify = verifyOnce(nativeVerifier());
+  /** Signatures the members make, so that checking one of them needs no ed25519 arithmetic (signature-ledger.ts). */
+  private readonly ledger = new SignatureLedger();
+  private readonly verify = verifyOnce(this.ledger.verifier(nativeVerifier()));
   private readonly memberParams;
   private readonly ownerParams;
   /** With the owner path: the channel's signed roster (every node), the path model, the owner's side, the members' sides. */
@@ -114,7 +117,7 @@ export class ChorusProtocol implements Protocol {
       params: owner ? this.ownerParams : this.memberParams,
       preferredResponders: world.ownerIndex === undefined ? [] : [this.senderIds[world.ownerIndex]!],
       verifySignature: this.verify,
-      sign: nativeSigner(this.identities[node]!.secretKey),
+      sign: this.ledger.signer(this.identities[node]!.secretKey, this.senderIds[node]!),
     });
     this.engines[node] = engine;
     const member: SimMember = {
@@ -145,7 +148,7 @@ export class ChorusProtocol implements Protocol {
     engine.owner.setRoster(this.roster);
     this.path ??= new DirectPath(world, world.ownerIndex!, world.rng.fork("path"));
     if (owner) {
-      const host = new OwnerHost(world, node, engine, this.roster, this.senderIds, this.nodeOf);
+      const host = new OwnerHost(world, node, engine, this.roster, this.senderIds, this.nodeOf, this.ledger);
       this.host = host;
       return { ...member, online: () => host.restart() };
     }

@@ -13,8 +13,13 @@ export interface SimResult extends SimMetrics {
   detail: SimDetail;
   /** Distributions and a timeline for the report's charts, bounded in size (src/sim/series.ts). */
   series: SimSeries;
-  /** Wall-clock time of the run; with `owner.cpu_us_per_message`, the only fields that differ between two runs of the same scenario. */
+  /** Wall-clock time of the run; with `owner.cpu_us_per_message` and `memory`, the only fields that differ between two runs of the same scenario. */
   wall_ms: number;
+  /**
+   * The process's memory: the highest resident set size seen during the run (sampled every 8,192 events), and
+   * what it grew by from before the nodes were built, per node (members and the owner).
+   */
+  memory: { peak_rss_bytes: number; per_member_bytes: number };
 }
 
 export type { RunProgress, ScenarioInput };
@@ -28,6 +33,7 @@ export interface RunOptions {
 export async function runSimulation(input: ScenarioInput, options: RunOptions = {}): Promise<SimResult> {
   const scenario = resolveScenario(input);
   const started = performance.now();
+  const rssBefore = process.memoryUsage.rss();
   const protocol = await createProtocol(scenario);
   const world = new World(
     scenario,
@@ -44,6 +50,10 @@ export async function runSimulation(input: ScenarioInput, options: RunOptions = 
     detail,
     series,
     wall_ms: Math.round(wall),
+    memory: {
+      peak_rss_bytes: world.peakRssBytes,
+      per_member_bytes: Math.round(Math.max(0, world.peakRssBytes - rssBefore) / world.nodes.length),
+    },
   };
 }
 
@@ -88,12 +98,12 @@ function describeScenario(s: Scenario, protocol: Protocol): Record<string, unkno
 }
 
 /**
- * The JSON text of a result, with or without the figures that depend on the machine (`wall_ms` and
+ * The JSON text of a result, with or without the figures that depend on the machine (`wall_ms`, `memory` and
  * `owner.cpu_us_per_message`); without them, byte-identical for the same scenario.
  */
 export function resultJson(result: SimResult, withWall = true): string {
   if (withWall) return `${jsonText(result)}\n`;
-  const { wall_ms: _wall, owner, ...rest } = result;
+  const { wall_ms: _wall, memory: _memory, owner, ...rest } = result;
   const { cpu_us_per_message: _cpu, ...ownerRest } = owner;
   return `${jsonText({ ...rest, owner: ownerRest })}\n`;
 }

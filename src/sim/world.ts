@@ -112,6 +112,8 @@ export class World {
   private nextMessage = 0;
   private settling = false;
   private events = 0;
+  /** Highest resident set size seen, sampled every 8,192 events and at the end. */
+  peakRssBytes = 0;
   now = EPOCH_MS;
 
   constructor(
@@ -179,6 +181,7 @@ export class World {
         if (pending !== undefined) await pending;
       }
       const end = this.now;
+      this.peakRssBytes = Math.max(this.peakRssBytes, process.memoryUsage.rss());
       for (const n of this.nodes) if (n.joined && n.online) this.recorder.onlineMs[n.index]! += end - n.onlineSince;
       this.protocol.finish(this);
       const net = this.network;
@@ -199,6 +202,7 @@ export class World {
   }
 
   private progress(): void {
+    this.peakRssBytes = Math.max(this.peakRssBytes, process.memoryUsage.rss());
     const total = this.scenario.warmupMs + this.trafficMs + this.scenario.settleMs;
     this.options.onProgress?.(Math.min(0.999, (this.now - this.start) / total), this.progressAt());
   }

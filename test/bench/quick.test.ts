@@ -26,11 +26,22 @@ test("quick benchmark run writes valid results JSON and an SVG chart", { timeout
     const results = JSON.parse(readFileSync(join(out, "latest.json"), "utf8")) as Record<string, unknown>;
     assert.deepEqual(checkResults(results), []);
     assert.equal(results.mode, "quick");
-    const cpu = results.cpu as { rows: { logSize: number }[] };
+    const cpu = results.cpu as {
+      rows: { logSize: number; chorus: { variants: { crypto: string; verificationsPerDuplicate: number }[] } }[];
+    };
     assert.deepEqual(
       cpu.rows.map((r) => r.logSize),
-      [1_000, 10_000],
+      [1_000, 2_000, 10_000],
     );
+    // Every size measured without signatures, with OpenSSL and with the portable ed25519; duplicates never verified.
+    for (const row of cpu.rows) {
+      assert.deepEqual(
+        row.chorus.variants.map((v) => v.crypto),
+        ["none", "native", "portable"],
+      );
+      for (const v of row.chorus.variants) assert.equal(v.verificationsPerDuplicate, 0);
+    }
+    assert.match(run.stdout, /Chorus CPU per message by way of signing/);
     const wire = results.wire as { rows: { members: number }[] };
     assert.deepEqual(
       wire.rows.map((r) => r.members),

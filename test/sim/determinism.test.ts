@@ -23,8 +23,12 @@ describe("determinism", () => {
     const c = resultJson(await runSimulation({ ...churn, seed: "8" }), false);
     assert.equal(a, b);
     assert.notEqual(a, c);
-    assert.ok(!a.includes("wall_ms"));
-    assert.ok(resultJson(await runSimulation({ ...churn, seed: "7", messages: 5 })).includes('"wall_ms"'));
+    assert.ok(!a.includes("wall_ms") && !a.includes("peak_rss_bytes"));
+    const short = await runSimulation({ ...churn, seed: "7", messages: 5 });
+    assert.ok(resultJson(short).includes('"wall_ms"'));
+    // The process's memory: its peak, and what it grew by per node, both measured.
+    assert.ok(short.memory.peak_rss_bytes > 0);
+    assert.ok(short.memory.per_member_bytes >= 0 && short.memory.per_member_bytes < short.memory.peak_rss_bytes);
   });
 
   test("chorus with the owner path: same seed, same JSON (its CPU figure aside), with path failures and outages", async () => {
