@@ -34,3 +34,19 @@ export interface ReceiveOptions {
    */
   readonly requested?: boolean;
 }
+
+/** Entry counts of the engine's bounded structures (`ChannelEngine.bufferSizes`). */
+export type BufferSizes = Record<
+  | "pending"
+  | "missing"
+  | "own"
+  | "seen"
+  | "cache"
+  | "members"
+  | "senders"
+  | "timers"
+  | "responses"
+  | "waiters"
+  | "quotas",
+  number
+>;

@@ -13,7 +13,7 @@ import { SummaryWriter } from "./acks/summary.js";
 import { type AdmissionRules, RateQuota, refusalOf } from "./admission.js";
 import { CausalBuffer } from "./causal-buffer.js";
 import { checkContent, MessageComposer } from "./composer.js";
-import type { EngineConfig, ReceiveOptions } from "./config.js";
+import type { BufferSizes, EngineConfig, ReceiveOptions } from "./config.js";
 import { TimerHeap, type TimerKind } from "./heap.js";
 import { createSigner, createVerifier } from "./identity.js";
 import { type ChannelId, computeMessageId, type MessageId, type SenderId, senderPrefixHex } from "./ids.js";
@@ -38,22 +38,8 @@ import {
 import { StepBuilder } from "./step.js";
 import type { DeliveredMessage, MessageRef, MessageStatus, OutgoingPurpose, SendResult, Step } from "./types.js";
 
-export type { EngineConfig, ReceiveOptions } from "./config.js";
+export type { BufferSizes, EngineConfig, ReceiveOptions } from "./config.js";
 export type { EngineSnapshot } from "./snapshot.js";
-export type BufferSizes = Record<
-  | "pending"
-  | "missing"
-  | "own"
-  | "seen"
-  | "cache"
-  | "members"
-  | "senders"
-  | "timers"
-  | "responses"
-  | "waiters"
-  | "quotas",
-  number
->;
 
 /**
  * The Chorus protocol engine for one member in one channel. Pure: time and randomness come in as
@@ -395,8 +381,8 @@ export class ChannelEngine {
     this.link.noteProgress(state);
   }
 
-  private declareLost(entry: MissingEntry, now: number, step: StepBuilder): void {
-    step.events.push({ type: "lost", ref: entry.ref, dependents: this.buffer.dependents(entry.key) });
+  private declareLost(entry: MissingEntry, now: number, step: StepBuilder, announce = true): void {
+    if (announce) step.events.push({ type: "lost", ref: entry.ref, dependents: this.buffer.dependents(entry.key) });
     const { messageId, senderId, sequence } = entry.ref;
     if (messageId !== undefined) this.cache.markGivenUp(messageId);
     const state = senderId === undefined ? undefined : this.senders.get(senderId);
@@ -406,6 +392,21 @@ export class ChannelEngine {
     const queue: [WireMessage, Uint8Array][] = [];
     this.release(entry.key, queue);
     for (const [message, bytes] of queue) this.deliver(message, bytes, now, step);
+  }
+
+  /**
+   * The app needs none of `sender`'s `sequences` (the rest of a segment set it reassembled), nor the `ids` their
+   * histories name: those gaps close as given up, with no `lost` event, and their waiters are released. Another
+   * sender's message named only by id here is still repaired through that sender's sequence gap.
+   */
+  forgo(sender: SenderId, sequences: readonly number[], now: number, ids: readonly string[] = []): Step {
+    const step = new StepBuilder();
+    const keys = [...sequences.map((seq) => seqKey(sender, seq)), ...ids.map((id) => idKey(id))];
+    for (const key of keys) {
+      const entry = this.gaps.take(key);
+      if (entry !== undefined) this.declareLost(entry, now, step, false);
+    }
+    return step.result();
   }
 
   // ------------------------------------------------------------------ timers

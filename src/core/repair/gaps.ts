@@ -197,6 +197,13 @@ export class GapTracker {
     return entry;
   }
 
+  /** Removes and returns the missing entry of `key`, if any (the application needs it no more). */
+  take(key: DependencyKey): MissingEntry | undefined {
+    const entry = this.missing.get(key);
+    this.missing.delete(key);
+    return entry;
+  }
+
   /** A dependency was met (delivered, or given up on). */
   resolve(key: DependencyKey): void {
     this.missing.delete(key);
