@@ -113,16 +113,8 @@ export class ChannelEngine {
     this.cache = new MessageCache(p, this.senderId, (id) => this.responder.forget(id));
     this.buffer = new CausalBuffer(p, this.timers, this.senders);
     this.gaps = new GapTracker(p, this.timers, this.members, this.senders, this.buffer);
-    this.responder = new Responder(
-      p,
-      this.senderId,
-      config.random,
-      this.timers,
-      this.members,
-      this.cache,
-      this.buffer,
-      this.gaps,
-    );
+    const repairParts = [this.members, this.cache, this.buffer, this.gaps] as const;
+    this.responder = new Responder(p, this.senderId, config.random, this.timers, ...repairParts);
     this.summary = new SummaryWriter(p, salt, config.random, this.senders, this.cache);
     const signer = config.sign ?? createSigner(config.identity.secretKey);
     this.link = new OwnerLink(config.channelId, this.senderId, signer, this.senders);
@@ -407,6 +399,11 @@ export class ChannelEngine {
       if (entry !== undefined) this.declareLost(entry, now, step, false);
     }
     return step.result();
+  }
+
+  /** Asks for `sender`'s `sequences` and the `ids` no earlier than `until` (the rest of a segment set may do instead). */
+  holdRepair(sender: SenderId, sequences: readonly number[], until: number, ids: readonly string[] = []): void {
+    for (const key of [...sequences.map((seq) => seqKey(sender, seq)), ...ids.map(idKey)]) this.gaps.hold(key, until);
   }
 
   // ------------------------------------------------------------------ timers
