@@ -48,5 +48,5 @@ for (const loss of [0.05, 0.2]) {
   }
 }
 console.log(
-  `\n${SEEDS} seeds × ${MEMBERS} receivers each (the sums are over the seeds); 1,000,000-byte payload, 102,400-byte segments.`,
+  `\n${SEEDS} seeds × ${MEMBERS} receivers each (the sums are over the seeds); 1,000,000-byte payload, 102,400-byte segments; members' backupResponders ${BACKUPS}.`,
 );
