@@ -8,7 +8,6 @@ export {
   signedPortion,
 } from "./codec.js";
 export { DecodeError } from "./errors.js";
-export * from "./types.js";
 export {
   type DataSegment,
   decodeSegment,
@@ -19,3 +18,4 @@ export {
   type Segment,
   tryDecodeSegment,
 } from "./segment.js";
+export * from "./types.js";

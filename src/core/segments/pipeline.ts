@@ -217,31 +217,36 @@ export class ContentPipeline {
   }
 
   // For a set: the sequences it misses beyond the lowest (dataCount - held) it still needs are closed, and
-  // all it misses once it is finished, with the id-only gaps its segments' histories name. Until then the
-  // other gaps wait `holdMs` after the set's latest segment: its tail (parity last) may make them unneeded.
-  // An id is held, not closed, while the set is open: at first contact a sender's earlier sequences open no
-  // sequence gap, and the id is then the only way to the first segments. Only reported gaps are named.
+  // all it misses once it is finished. Until then the others wait `holdMs` after the set's latest segment:
+  // its tail (parity last) may make them unneeded. The id-only gaps its segments' histories name are closed
+  // once every sequence of the set not held has its own gap (the id asks for nothing more); before that,
+  // e.g. at first contact, when a sender's earlier sequences open no gap, the id is the only way to the
+  // first segments, and it waits like the rest. Only gaps the engine has reported are named.
   private advise(span: SetSpan, now = span.lastAt): Forgo | undefined {
     const total = span.dataCount + span.parityCount;
     const needed = span.finished ? 0 : Math.max(0, span.dataCount - span.held.size);
     const open = this.gaps.get(span.sender);
     const notHeld: number[] = [];
+    let covered = true;
     for (let seq = span.start; seq < span.start + total; seq++) {
-      if (!span.held.has(seq) && open?.has(seq) === true) notHeld.push(seq);
+      if (span.held.has(seq)) continue;
+      if (open?.has(seq) === true) notHeld.push(seq);
+      else covered = false;
     }
     // The lowest sequences not held are the ones worth repairing (data before parity).
     const keep = notHeld.slice(0, needed);
     const drop = notHeld.slice(needed);
     for (const seq of drop) open?.delete(seq);
+    const closeIds = span.finished || covered;
     const named = [...span.named].filter((id) => this.missingIds.has(id));
-    if (span.finished) for (const id of named) this.missingIds.delete(id);
+    if (closeIds) for (const id of named) this.missingIds.delete(id);
     if (drop.length === 0 && keep.length === 0 && named.length === 0) return undefined;
     return {
       sender: span.sender,
       sequences: drop,
-      ids: span.finished ? named : [],
+      ids: closeIds ? named : [],
       hold: span.finished ? [] : keep,
-      holdIds: span.finished ? [] : named,
+      holdIds: closeIds ? [] : named,
       until: Math.max(now, span.lastAt) + this.holdMs,
     };
   }
