@@ -24,6 +24,7 @@ import { appendSignature, encodeMessage, encodeUnsigned, MAX_LAMPORT, type WireM
 import { messageJson } from "./vector-json.js";
 import { buildOwnerVectors } from "./vector-owner.js";
 import { buildScenarios } from "./vector-scenarios.js";
+import { buildSegmentVectors } from "./vector-segments.js";
 import { buildWakuVectors } from "./vector-waku.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -329,6 +330,7 @@ const files: Record<string, unknown> = {
   "scenarios.json": buildScenarios(),
   "owner.json": buildOwnerVectors(),
   "waku.json": buildWakuVectors(),
+  "segmentation.json": buildSegmentVectors(),
 };
 
 const check = process.argv.includes("--check");
