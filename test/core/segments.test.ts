@@ -223,6 +223,23 @@ describe("reassembly", () => {
     assert.throws(() => new Reassembler({ maxSets: 0 }), /maxSets must be a positive integer, got 0/);
   });
 
+  test("a set as the anchor sends it (no parity count on data segments) reassembles with its parity", () => {
+    const payload = bytes(8 * SIZE + 300, 9);
+    assert.equal(segmentPayload(payload, { segmentSize: SIZE }).parityCount, 2);
+    const set = segmentPayload(payload, { segmentSize: SIZE });
+    const anchorStyle = set.messages.map((m) => {
+      const s = decodeSegment(m, SIZE);
+      return s.kind === "data" ? encodeSegment({ ...s, parityCount: 0 }) : m;
+    });
+    assert.notDeepEqual(anchorStyle[0], set.messages[0], "field 6 is gone from data segments");
+    const r = new Reassembler();
+    // Data segments 0 and 3 lost; the parity comes last, as the anchor sends it.
+    const outs = anchorStyle.filter((_, i) => i !== 0 && i !== 3).map((m) => r.accept("a", m, 0));
+    const done = outs.at(-1);
+    assert.equal(done?.kind, "reassembled");
+    assert.deepEqual(done?.kind === "reassembled" ? done.payload : undefined, payload);
+  });
+
   test("a content that is not a segment is a whole payload", () => {
     const r = new Reassembler();
     const out = r.accept("a", bytes(50), 0);
