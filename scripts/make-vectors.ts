@@ -27,6 +27,7 @@ import { rejectedEncodings } from "./vector-rejected.js";
 import { buildScenarios } from "./vector-scenarios.js";
 import { buildSignatureRuleVectors } from "./vector-signature-rule.js";
 import { buildStreamVectors } from "./vector-streams.js";
+import { buildSegmentVectors } from "./vector-segments.js";
 import { buildWakuVectors } from "./vector-waku.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -350,6 +351,7 @@ const files: Record<string, unknown> = {
   "waku.json": buildWakuVectors(),
   "streams.json": buildStreamVectors(),
   "signature-rule.json": buildSignatureRuleVectors(),
+  "segmentation.json": buildSegmentVectors(),
 };
 
 const check = process.argv.includes("--check");

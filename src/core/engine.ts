@@ -118,30 +118,15 @@ export class ChannelEngine {
     this.buffer = new CausalBuffer(p, this.timers, this.senders);
     this.gaps = new GapTracker(p, this.timers, this.members, this.senders, this.buffer);
     this.equivocations = new EquivocationLog(this.cache, this.senders, config.otherVersion);
-    this.responder = new Responder(
-      p,
-      this.senderId,
-      config.random,
-      this.timers,
-      this.members,
-      this.cache,
-      this.buffer,
-      this.gaps,
-    );
+    const repairParts = [this.members, this.cache, this.buffer, this.gaps] as const;
+    this.responder = new Responder(p, this.senderId, config.random, this.timers, ...repairParts);
     this.summary = new SummaryWriter(p, salt, config.random, this.senders, this.cache);
     const signer = config.sign ?? createSigner(config.identity.secretKey);
     this.link = new OwnerLink(config.channelId, this.senderId, signer, this.senders);
     this.ownReceipts = new OwnReceipts(p, salt, this.ownPrefix, this.timers, this.members, this.link);
     this.owner = new MemberOwnerPath(this.channelId, this.link, this.gaps, this.senders, this.ownReceipts);
-    this.composer = new MessageComposer(
-      p,
-      config.channelId,
-      this.senderId,
-      signer,
-      this.cache,
-      this.gaps,
-      this.summary,
-    );
+    const composeParts = [this.cache, this.gaps, this.summary] as const;
+    this.composer = new MessageComposer(p, config.channelId, this.senderId, signer, ...composeParts);
     this.others = p.trackAllReceipts ? new OthersReceipts(p, this.senderId, this.members, this.senders) : undefined;
   }
 
@@ -390,8 +375,8 @@ export class ChannelEngine {
     this.link.noteProgress(state);
   }
 
-  private declareLost(entry: MissingEntry, now: number, step: StepBuilder): void {
-    step.events.push({ type: "lost", ref: entry.ref, dependents: this.buffer.dependents(entry.key) });
+  private declareLost(entry: MissingEntry, now: number, step: StepBuilder, announce = true): void {
+    if (announce) step.events.push({ type: "lost", ref: entry.ref, dependents: this.buffer.dependents(entry.key) });
     const { messageId, senderId, sequence } = entry.ref;
     if (messageId !== undefined) this.cache.markGivenUp(messageId);
     const state = senderId === undefined ? undefined : this.senders.get(senderId);
@@ -401,6 +386,26 @@ export class ChannelEngine {
     const queue: [WireMessage, Uint8Array][] = [];
     this.release(entry.key, queue);
     for (const [message, bytes] of queue) this.deliver(message, bytes, now, step);
+  }
+
+  /**
+   * The app needs none of `sender`'s `sequences` (the rest of a segment set it reassembled), nor the `ids` their
+   * histories name: those gaps close as given up, with no `lost` event, and their waiters are released. Another
+   * sender's message named only by id here is still repaired through that sender's sequence gap.
+   */
+  forgo(sender: SenderId, sequences: readonly number[], now: number, ids: readonly string[] = []): Step {
+    const step = new StepBuilder();
+    const keys = [...sequences.map((seq) => seqKey(sender, seq)), ...ids.map((id) => idKey(id))];
+    for (const key of keys) {
+      const entry = this.gaps.take(key);
+      if (entry !== undefined) this.declareLost(entry, now, step, false);
+    }
+    return step.result();
+  }
+
+  /** Asks for `sender`'s `sequences` and the `ids` no earlier than `until` (the rest of a segment set may do instead). */
+  holdRepair(sender: SenderId, sequences: readonly number[], until: number, ids: readonly string[] = []): void {
+    for (const key of [...sequences.map((seq) => seqKey(sender, seq)), ...ids.map(idKey)]) this.gaps.hold(key, until);
   }
 
   // ------------------------------------------------------------------ timers

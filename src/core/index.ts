@@ -22,4 +22,38 @@ export {
 } from "./ids.js";
 export { DEFAULT_PARAMS, OWNER_PARAMS, type Params, resolveParams } from "./params.js";
 export { keyRefusal, type SignatureRuleRefusal, signatureRefusal } from "./signature-rule.js";
+export {
+  DEFAULT_RLN_PACER,
+  type PacedClass,
+  type PacerState,
+  type Released,
+  RlnPacer,
+  type RlnPacerOptions,
+  type Submission,
+} from "./rln-pacer.js";
+export { fitsLeopard8, leopard8Decode, leopard8Encode } from "./segments/leopard8.js";
+export {
+  ContentPipeline,
+  type Forgo,
+  type Inbound,
+  type PayloadCipher,
+  type PipelineOptions,
+} from "./segments/pipeline.js";
+export {
+  DEFAULT_REASSEMBLER_LIMITS,
+  type DroppedSet,
+  Reassembler,
+  type ReassemblerLimits,
+  type RefusalCode,
+  type SegmentOutcome,
+} from "./segments/reassembler.js";
+export {
+  DEFAULT_PARITY_RATE,
+  maxSegmentedBytes,
+  parityCountFor,
+  type SegmentationOptions,
+  type SegmentedPayload,
+  segmentPayload,
+} from "./segments/segmenter.js";
+export { type SetProgress, SetReceipts } from "./segments/set-receipts.js";
 export type * from "./types.js";

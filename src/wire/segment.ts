@@ -16,6 +16,11 @@ export interface DataSegment {
   readonly index: number;
   readonly count: number;
   readonly payload: Uint8Array;
+  /**
+   * The set's parity count, when the sender wrote it on data segments too (Chorus does, so that a receiver
+   * knows the whole set from any segment; the spec reads the field on parity segments only). 0: not given.
+   */
+  readonly parityCount?: number;
 }
 
 export interface ParitySegment {
@@ -42,6 +47,10 @@ function check(segment: Segment): string | undefined {
   if (segment.index >= segment.count) {
     return `${segment.kind} segment index ${segment.index} is not below its count ${segment.count}`;
   }
+  const parity = segment.kind === "data" ? (segment.parityCount ?? 0) : 0;
+  if (!Number.isInteger(parity) || parity < 0 || parity > segment.count || segment.count + parity > MAX_SEGMENTS) {
+    return `data segment names ${parity} parity segments for ${segment.count} data segments`;
+  }
   return undefined;
 }
 
@@ -58,7 +67,7 @@ export function encodeSegment(segment: Segment): Uint8Array {
       segmentCount: data ? segment.count : 0,
       payload: segment.payload,
       paritySegmentIndex: data ? 0 : segment.index,
-      paritySegmentsCount: data ? 0 : segment.count,
+      paritySegmentsCount: data ? (segment.parityCount ?? 0) : segment.count,
     }),
   );
 }
@@ -76,7 +85,14 @@ export function decodeSegment(bytes: Uint8Array, maxPayloadBytes: number): Segme
   }
   const segment: Segment =
     m.segmentCount > 0
-      ? { kind: "data", hash: m.entireMessageHash, index: m.index, count: m.segmentCount, payload: m.payload }
+      ? {
+          kind: "data",
+          hash: m.entireMessageHash,
+          index: m.index,
+          count: m.segmentCount,
+          payload: m.payload,
+          parityCount: m.paritySegmentsCount,
+        }
       : {
           kind: "parity",
           hash: m.entireMessageHash,

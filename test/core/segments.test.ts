@@ -1,6 +1,7 @@
 // Segmentation (src/core/segments, src/wire/segment.ts): wire shape of the spec's SegmentMessageProto,
 // reassembly in any order from any k of k + p segments, hash verification, bounds and expiry.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import fc from "fast-check";
@@ -222,9 +223,74 @@ describe("reassembly", () => {
     assert.throws(() => new Reassembler({ maxSets: 0 }), /maxSets must be a positive integer, got 0/);
   });
 
+  test("a set as the anchor sends it (no parity count on data segments) reassembles with its parity", () => {
+    const payload = bytes(8 * SIZE + 300, 9);
+    assert.equal(segmentPayload(payload, { segmentSize: SIZE }).parityCount, 2);
+    const set = segmentPayload(payload, { segmentSize: SIZE });
+    const anchorStyle = set.messages.map((m) => {
+      const s = decodeSegment(m, SIZE);
+      return s.kind === "data" ? encodeSegment({ ...s, parityCount: 0 }) : m;
+    });
+    assert.notDeepEqual(anchorStyle[0], set.messages[0], "field 6 is gone from data segments");
+    const r = new Reassembler();
+    // Data segments 0 and 3 lost; the parity comes last, as the anchor sends it.
+    const outs = anchorStyle.filter((_, i) => i !== 0 && i !== 3).map((m) => r.accept("a", m, 0));
+    const done = outs.at(-1);
+    assert.equal(done?.kind, "reassembled");
+    assert.deepEqual(done?.kind === "reassembled" ? done.payload : undefined, payload);
+  });
+
   test("a content that is not a segment is a whole payload", () => {
     const r = new Reassembler();
     const out = r.accept("a", bytes(50), 0);
     assert.equal(out.kind, "whole");
+  });
+});
+
+interface SegmentVectorFile {
+  vectors: {
+    name: string;
+    segmentSize: number;
+    parityRate: number;
+    payload: string;
+    hash?: string;
+    dataCount: number;
+    parityCount: number;
+    messages: string[];
+  }[];
+}
+
+describe("spec vectors: segmentation.json", () => {
+  const name = "segmentation.json";
+  const file = JSON.parse(
+    readFileSync(new URL(`../../spec/vectors/${name}`, import.meta.url), "utf8"),
+  ) as SegmentVectorFile;
+  const fromHex = (h: string) => Uint8Array.from(Buffer.from(h, "hex"));
+
+  test("segmenting each payload gives exactly the recorded messages", () => {
+    assert.ok(file.vectors.length >= 5);
+    for (const v of file.vectors) {
+      const out = segmentPayload(fromHex(v.payload), { segmentSize: v.segmentSize, parityRate: v.parityRate });
+      assert.deepEqual(
+        out.messages.map((m) => Buffer.from(m).toString("hex")),
+        v.messages,
+        v.name,
+      );
+      assert.equal(out.dataCount, v.dataCount, v.name);
+      assert.equal(out.parityCount, v.parityCount, v.name);
+      if (v.hash !== undefined) assert.equal(Buffer.from(keccak_256(fromHex(v.payload))).toString("hex"), v.hash);
+    }
+  });
+
+  test("the recorded messages reassemble, also without the first data segments when parity stands in", () => {
+    for (const v of file.vectors.filter((x) => x.hash !== undefined)) {
+      const lose = v.parityCount;
+      const kept = v.messages.slice(lose);
+      const r = new Reassembler({ maxSegmentBytes: v.segmentSize });
+      const out = kept.map((m) => r.accept("a", fromHex(m), 0)).find((o) => o.kind === "reassembled");
+      assert.ok(out !== undefined && out.kind === "reassembled", v.name);
+      assert.equal(Buffer.from(out.payload).toString("hex"), v.payload, v.name);
+      assert.equal(out.parityUsed, lose, v.name);
+    }
   });
 });

@@ -188,6 +188,17 @@ export class GapTracker {
     }
   }
 
+  /** Asks for `key` no earlier than `until`, and lets no message carry the request before then. */
+  hold(key: DependencyKey, until: number): void {
+    const entry = this.missing.get(key);
+    if (entry === undefined) return;
+    entry.suppressed = true;
+    if (entry.requestAt < until) {
+      entry.requestAt = until;
+      this.timers.push({ at: until, kind: "request", key });
+    }
+  }
+
   /** A message arrived: it is no longer missing. Returns its entry when it was (by id first, then by sequence). */
   arrived(id: string, sender: string, seq: number | undefined): MissingEntry | undefined {
     const byId = idKey(id);
@@ -195,6 +206,13 @@ export class GapTracker {
     const entry = this.missing.get(byId) ?? (bySeq === undefined ? undefined : this.missing.get(bySeq));
     this.missing.delete(byId);
     if (bySeq !== undefined) this.missing.delete(bySeq);
+    return entry;
+  }
+
+  /** Removes and returns the missing entry of `key`, if any (the application needs it no more). */
+  take(key: DependencyKey): MissingEntry | undefined {
+    const entry = this.missing.get(key);
+    this.missing.delete(key);
     return entry;
   }
 

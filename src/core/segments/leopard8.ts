@@ -110,7 +110,16 @@ function mulAdd(x: Uint8Array, y: Uint8Array, c: number): void {
 }
 
 function xorInto(x: Uint8Array, y: Uint8Array): void {
-  for (let i = 0; i < x.length; i++) x[i] = (x[i] as number) ^ (y[i] as number);
+  // Four bytes at a time where both views allow it: XOR dominates the encoder's work.
+  let i = 0;
+  if (x.byteOffset % 4 === 0 && y.byteOffset % 4 === 0) {
+    const words = x.length >> 2;
+    const xw = new Uint32Array(x.buffer, x.byteOffset, words);
+    const yw = new Uint32Array(y.buffer, y.byteOffset, words);
+    for (let w = 0; w < words; w++) xw[w] = (xw[w] as number) ^ (yw[w] as number);
+    i = words << 2;
+  }
+  for (; i < x.length; i++) x[i] = (x[i] as number) ^ (y[i] as number);
 }
 
 /** x[] ^= y[] · exp(logM), with logM = MODULUS meaning no multiply. */

@@ -261,12 +261,13 @@ export class Reassembler {
 // Why a segment cannot join its set (counts or lengths that disagree with what the set has), if it cannot.
 function shapeProblem(set: SegmentSet, segment: Segment): [RefusalCode, string] | undefined {
   const dataCount = segment.kind === "data" ? segment.count : set.dataCount;
-  const parityCount = segment.kind === "parity" ? segment.count : set.parityCount;
+  const named = segment.kind === "parity" ? segment.count : segment.parityCount || undefined;
+  const parityCount = named ?? set.parityCount;
+  if (named !== undefined && set.parityCount !== undefined && named !== set.parityCount) {
+    return ["count-mismatch", `${segment.kind} segment says ${named} parity segments, the set ${set.parityCount}`];
+  }
   if (segment.kind === "data" && set.dataCount !== undefined && segment.count !== set.dataCount) {
     return ["count-mismatch", `data segment says ${segment.count} data segments, the set ${set.dataCount}`];
-  }
-  if (segment.kind === "parity" && set.parityCount !== undefined && segment.count !== set.parityCount) {
-    return ["count-mismatch", `parity segment says ${segment.count} parity segments, the set ${set.parityCount}`];
   }
   if (
     dataCount !== undefined &&
@@ -297,9 +298,10 @@ function adoptShape(set: SegmentSet, segment: Segment): void {
     set.dataCount = segment.count;
     set.data = new Array(segment.count).fill(undefined);
   }
-  if (segment.kind === "parity" && set.parityCount === undefined) {
-    set.parityCount = segment.count;
-    set.parity = new Array(segment.count).fill(undefined);
+  const named = segment.kind === "parity" ? segment.count : segment.parityCount || undefined;
+  if (named !== undefined && set.parityCount === undefined) {
+    set.parityCount = named;
+    set.parity = new Array(named).fill(undefined);
   }
   const last = segment.kind === "data" && segment.index === segment.count - 1;
   if (!last) set.shardLength ??= segment.payload.length;

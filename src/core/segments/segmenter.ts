@@ -90,7 +90,9 @@ export function segmentPayload(payload: Uint8Array, options: SegmentationOptions
   }
   const hash = keccak_256(payload);
   const chunks = Array.from({ length: dataCount }, (_, i) => payload.subarray(i * chunk, (i + 1) * chunk));
-  const messages = chunks.map((c, index) => encodeSegment({ kind: "data", hash, index, count: dataCount, payload: c }));
+  const messages = chunks.map((c, index) =>
+    encodeSegment({ kind: "data", hash, index, count: dataCount, payload: c, parityCount }),
+  );
   if (parityCount > 0) {
     const shards = chunks.map((c) => {
       const padded = new Uint8Array(size);
