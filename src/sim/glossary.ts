@@ -106,6 +106,14 @@ const ENTRIES: readonly (readonly [string, string])[] = [
     "wall_ms",
     "Wall-clock time the run took on this machine; the one figure that differs between two runs of the same scenario.",
   ],
+  [
+    "memory.peak_rss_bytes",
+    "The simulator process's peak resident memory on this machine (all members, the owner and the simulator itself). A machine figure, like wall_ms.",
+  ],
+  [
+    "memory.per_member_bytes",
+    "Peak resident memory divided by the number of simulated nodes: an upper bound on what one member's engine holds, since the simulator's own structures are counted in it.",
+  ],
   // Detail.
   ["detail.simulated_ms", "Virtual time the run covered: warm-up, traffic and settle."],
   ["detail.events", "Events the simulator processed (arrivals, timers, sends, availability changes)."],
