@@ -18,6 +18,8 @@ export interface NodeSpec {
   readonly members?: readonly string[];
   /** Member: the owner's sender id (`--owner`). */
   readonly owner?: string;
+  /** `--transport`; the node's default (libp2p) when absent. */
+  readonly transport?: "waku" | "libp2p";
 }
 
 export interface LaunchedNode {
@@ -38,6 +40,7 @@ export function launchNode(spec: NodeSpec, timeoutMs = 60_000): Promise<Launched
   for (const [k, v] of Object.entries(spec.params ?? {})) args.push("--param", `${k}=${v}`);
   for (const m of spec.members ?? []) args.push("--member", m);
   if (spec.owner !== undefined) args.push("--owner", spec.owner);
+  if (spec.transport !== undefined) args.push("--transport", spec.transport);
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";

@@ -15,6 +15,8 @@ export interface LogEntry {
   readonly content: Uint8Array;
   readonly receivedAt: number;
   readonly own: boolean;
+  /** Where the network can find it again (Waku: its message hash); absent when the transport gave none. */
+  readonly retrievalHint?: Uint8Array;
 }
 
 /** A stored message as the log shows it. The store keeps the signed bytes; the content is decoded from them. */
@@ -35,6 +37,7 @@ export function logEntry(message: StoredMessage, self: string): LogEntry {
     content,
     receivedAt: message.receivedAt,
     own: message.senderId === self,
+    ...(message.retrievalHint === undefined ? {} : { retrievalHint: message.retrievalHint }),
   };
 }
 
@@ -169,6 +172,8 @@ export interface MessageView {
   /** Null when the message is not stored here. */
   readonly content: Uint8Array | null;
   readonly receivedAt: number | null;
+  /** Where the network can find it again (Waku: its message hash), when stored here with one. */
+  readonly retrievalHint?: Uint8Array;
   /** Own messages the engine still tracks: times it was published again. */
   readonly resends?: number;
   readonly receipts: ViewReceipts | null;
@@ -229,6 +234,7 @@ export async function messageView(
     position: entry?.position ?? null,
     content: entry?.content ?? null,
     receivedAt: entry?.receivedAt ?? null,
+    ...(entry?.retrievalHint === undefined ? {} : { retrievalHint: entry.retrievalHint }),
     ...(status?.own ? { resends: status.resends } : {}),
     receipts,
   };

@@ -9,7 +9,7 @@ import {
 import { nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
 import type { Store, StoredMessage } from "../storage/index.js";
 import { type Transport, TransportError } from "../transport/transport.js";
-import { ChannelRuntime, type NodeEvent } from "./channel.js";
+import { ChannelRuntime, channelTopic, type NodeEvent } from "./channel.js";
 import {
   type Cursor,
   decodeRequest,
@@ -54,6 +54,11 @@ export interface NodeOptions {
   readonly ownerWatchHoldMs?: number;
   /** Owner: messages per sender whose holders the receipt ledger keeps. Default 256. */
   readonly ownerWindow?: number;
+  /**
+   * Per channel id, the transport topic to publish and receive it on instead of `/chorus/1/<channel>/proto`.
+   * On Waku this is the content topic, so a channel can share an application's (SDS apps with `interop`).
+   */
+  readonly contentTopics?: Readonly<Record<string, string>>;
 }
 
 /** Where a channel's owner path stands, with the owner's own view: `self` on an owner with a roster. */
@@ -113,6 +118,7 @@ export class ChorusNode {
   private readonly watchHoldMs: number;
   private readonly missingTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private started = false;
+  private readonly contentTopics: ReadonlyMap<string, string>;
   readonly catchUps: CatchUpReport[] = [];
 
   constructor(options: NodeOptions) {
@@ -133,6 +139,7 @@ export class ChorusNode {
     this.params = options.role === "owner" ? { ...OWNER_PARAMS, ...options.params } : { ...options.params };
     for (const channelId of options.channels ?? []) this.store.joinChannel(channelId);
     this.rosterOwner = options.ownerSenderId;
+    this.contentTopics = checkContentTopics(options.contentTopics);
     this.watchHoldMs = options.ownerWatchHoldMs ?? DEFAULT_WATCH_HOLD_MS;
     if (options.role === "owner") {
       // A watch must be answered before the transport gives up on the exchange.
@@ -190,6 +197,11 @@ export class ChorusNode {
     if (this.started && !this.channels.has(channelId)) this.openChannel(channelId);
   }
 
+  /** The transport topic a channel travels on (on Waku, its content topic). */
+  topicOf(channelId: string): string {
+    return this.contentTopics.get(channelId) ?? channelTopic(channelId);
+  }
+
   listChannels(): string[] {
     return [...this.channels.keys()].sort();
   }
@@ -215,10 +227,17 @@ export class ChorusNode {
         clock: this.clock,
         sign: this.sign,
         verifySignature: this.verifySignature,
-        publish: (topic, bytes) => {
-          this.transport.publish(topic, bytes).catch(() => {
-            // Best effort by design: the protocol repairs what the network drops.
-          });
+        publish: (topic, bytes, message) => {
+          this.transport.publish(topic, bytes, { ephemeral: message.ephemeral }).then(
+            (result) => {
+              const hint = result?.retrievalHint;
+              if (hint !== undefined && !message.ephemeral)
+                this.channels.get(channelId)?.noteRetrievalHint(message.messageId, hint);
+            },
+            () => {
+              // Best effort by design: the protocol repairs what the network drops.
+            },
+          );
         },
         emit: (_channel, event) => {
           this.server?.noteEvent(event);
@@ -227,10 +246,11 @@ export class ChorusNode {
         },
       },
       channelId,
+      this.topicOf(channelId),
     );
     if (this.ownerSenderId !== undefined) runtime.engine.setPreferredResponders([this.ownerSenderId]);
     this.channels.set(channelId, runtime);
-    this.transport.subscribe(runtime.topic, (bytes) => runtime.receive(bytes));
+    this.transport.subscribe(runtime.topic, (bytes, _from, info) => runtime.receive(bytes, {}, info?.retrievalHint));
     runtime.start();
     if (this.server !== undefined) {
       this.server.open(runtime);
@@ -583,4 +603,17 @@ export class ChorusNode {
     this.channel(channelId);
     return this.store.getMessage(channelId, messageId);
   }
+}
+
+function checkContentTopics(value: unknown): ReadonlyMap<string, string> {
+  if (value === undefined) return new Map();
+  if (typeof value !== "object" || value === null) throw new TypeError("options.contentTopics must be an object");
+  const topics = new Map<string, string>();
+  for (const [channelId, topic] of Object.entries(value)) {
+    if (typeof topic !== "string" || topic.length === 0 || topic.length > 1024) {
+      throw new RangeError(`options.contentTopics[${JSON.stringify(channelId)}] must be 1..1024 characters`);
+    }
+    topics.set(channelId, topic);
+  }
+  return topics;
 }
