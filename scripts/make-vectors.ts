@@ -25,9 +25,9 @@ import { messageJson } from "./vector-json.js";
 import { buildOwnerVectors } from "./vector-owner.js";
 import { rejectedEncodings } from "./vector-rejected.js";
 import { buildScenarios } from "./vector-scenarios.js";
+import { buildSegmentVectors } from "./vector-segments.js";
 import { buildSignatureRuleVectors } from "./vector-signature-rule.js";
 import { buildStreamVectors } from "./vector-streams.js";
-import { buildSegmentVectors } from "./vector-segments.js";
 import { buildWakuVectors } from "./vector-waku.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");

@@ -18,6 +18,11 @@ export function textOf(content: Uint8Array): { content: string; contentBase64?: 
   }
 }
 
+/** The retrieval hint as hex (on Waku, the message hash store nodes know it by), when there is one. */
+function hintJson(hint: Uint8Array | undefined): { retrievalHint?: string } {
+  return hint === undefined ? {} : { retrievalHint: Buffer.from(hint).toString("hex") };
+}
+
 /** A log entry as the API shows it, in the log and in `delivered` events: the lamport timestamp as a decimal string. */
 export function logEntryJson(entry: LogEntry): Record<string, unknown> {
   return {
@@ -30,6 +35,7 @@ export function logEntryJson(entry: LogEntry): Record<string, unknown> {
     receivedAt: entry.receivedAt,
     own: entry.own,
     ...(entry.equivocation === undefined ? {} : { equivocation: equivocationJson(entry.equivocation) }),
+    ...hintJson(entry.retrievalHint),
   };
 }
 
@@ -39,5 +45,6 @@ export function messageViewJson(view: MessageView): Record<string, unknown> {
     ...view,
     lamportTimestamp: view.lamportTimestamp?.toString() ?? null,
     content: view.content === null ? null : textOf(view.content).content,
+    ...hintJson(view.retrievalHint),
   };
 }

@@ -66,6 +66,13 @@ const equivocationSchema = {
   },
 };
 
+const retrievalHintSchema = {
+  type: "string",
+  description:
+    "Where the network can find the message again, hex: on Waku the deterministic message hash (RFC 14), " +
+    "which Waku store nodes answer queries by. Absent when the transport gave none (libp2p mode).",
+};
+
 export const logEntrySchema = {
   type: "object",
   required: ["position", "messageId", "senderId", "seq", "lamportTimestamp", "content", "receivedAt", "own"],
@@ -83,6 +90,7 @@ export const logEntrySchema = {
       ...equivocationSchema,
       description: "Present when its sender signed another message with the same sequence number (spec 9.6).",
     },
+    retrievalHint: retrievalHintSchema,
   },
 };
 
@@ -135,13 +143,37 @@ export const healthSchema = {
     200: {
       description: "The node is up.",
       type: "object",
-      required: ["status", "senderId", "peerId", "role", "multiaddrs", "channels"],
+      required: ["status", "senderId", "peerId", "role", "multiaddrs", "transport", "contentTopics", "channels"],
       properties: {
         status: { type: "string", enum: ["ok"] },
         senderId: { type: "string", description: "This node's Chorus sender id (ed25519 public key, hex)." },
         peerId: { type: "string", description: "This node's transport peer id." },
         role: { type: "string", enum: ["owner", "member"] },
-        multiaddrs: { type: "array", items: { type: "string" }, description: "Addresses other nodes can dial." },
+        multiaddrs: {
+          type: "array",
+          items: { type: "string" },
+          description: "Every listen address other nodes can dial, each ending in /p2p/<peerId>.",
+        },
+        transport: {
+          type: "string",
+          enum: ["waku", "libp2p", "memory"],
+          description: "waku: Waku relay; libp2p: plain gossipsub, one topic per channel; memory: in-process.",
+        },
+        pubsubTopic: {
+          type: ["string", "null"],
+          description: "Waku: the pubsub topic Chorus publishes on, /waku/2/rs/<cluster>/<shard>; null otherwise.",
+        },
+        pubsubTopics: {
+          type: "array",
+          items: { type: "string" },
+          description: "Waku: every shard's pubsub topic this node relays (the first is pubsubTopic).",
+        },
+        contentTopics: {
+          type: "object",
+          additionalProperties: { type: "string" },
+          description:
+            "Per joined channel, the topic it travels on: on Waku its content topic, /chorus/1/<channel>/proto by default.",
+        },
         channels: { type: "array", items: { type: "string" } },
         ownerPeerId: { type: ["string", "null"], description: "The owner's peer id, once found (members)." },
         startChannel: {
@@ -310,6 +342,7 @@ export const getMessageSchema = {
         position: { type: ["integer", "null"], description: "Position in the delivered log, null if not delivered." },
         content: { type: ["string", "null"], description: "UTF-8 text, null when not stored here." },
         receivedAt: { type: ["integer", "null"] },
+        retrievalHint: retrievalHintSchema,
         resends: { type: "integer", description: "Own messages: times it was published again." },
         receipts: receiptsSchema,
       },

@@ -24,6 +24,8 @@ export interface NodeSpec {
   readonly members?: readonly string[];
   /** Member: the owner's sender id (`--owner`). */
   readonly owner?: string;
+  /** `--transport`; the node's default (libp2p) when absent. */
+  readonly transport?: "waku" | "libp2p";
 }
 
 export interface LaunchedNode {
@@ -45,6 +47,7 @@ export function launchNode(spec: NodeSpec, timeoutMs = 60_000): Promise<Launched
   for (const m of spec.members ?? []) args.push("--member", m);
   if (spec.owner !== undefined) args.push("--owner", spec.owner);
   if (spec.loss !== undefined && spec.loss > 0) args.push("--loss", String(spec.loss));
+  if (spec.transport !== undefined) args.push("--transport", spec.transport);
   return new Promise((done, fail) => {
     // stdin is a pipe the child watches: when this process dies, even by SIGKILL, the child sees it close and
     // stops, so that no node outlives the process that started it.

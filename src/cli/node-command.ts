@@ -13,6 +13,24 @@ function role(value: string): "owner" | "member" {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+function transport(value: string): "waku" | "libp2p" {
+  if (value !== "waku" && value !== "libp2p") {
+    throw new InvalidArgumentError(`--transport must be "waku" or "libp2p", got "${value}"`);
+  }
+  return value;
+}
+
+const shardNumber = integer("--shard", 0, 65_535);
+
+/** `--content-topic channel=topic`: the Waku content topic a channel travels on instead of /chorus/1/<channel>/proto. */
+function contentTopic(value: string, previous: Record<string, string>): Record<string, string> {
+  const at = value.indexOf("=");
+  if (at <= 0 || at === value.length - 1) {
+    throw new InvalidArgumentError(`--content-topic must look like <channel>=<content topic>, got "${value}"`);
+  }
+  return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
+}
+
 /** `--param name=value`: an engine parameter, checked by the engine itself (unknown names and bad ranges fail). */
 function param(value: string, previous: Record<string, number | boolean>): Record<string, number | boolean> {
   const match = /^([A-Za-z][A-Za-z0-9]*)=(.+)$/.exec(value);
@@ -28,10 +46,29 @@ function param(value: string, previous: Record<string, number | boolean>): Recor
 export function registerNodeCommand(program: Command): void {
   program
     .command("node")
-    .description("run a Chorus member or owner: libp2p gossipsub, SQLite, REST API and web UI")
+    .description("run a Chorus member or owner: Waku relay or libp2p gossipsub, SQLite, REST API and web UI")
     .option("--data-dir <dir>", "where the identity, messages and state live", ".chorus/node")
     .option("--role <role>", "owner (keeps history, answers catch-up) or member", role, "member")
-    .option("--listen <multiaddr>", "libp2p listen address (repeatable)", collect, [])
+    .option(
+      "--transport <kind>",
+      "waku (Waku relay, WakuMessage envelopes) or libp2p (plain gossipsub)",
+      transport,
+      "libp2p",
+    )
+    .option("--cluster <n>", "waku: the Waku cluster id", integer("--cluster", 0, 65_535))
+    .option(
+      "--shard <n>",
+      "waku: a static shard to relay, /waku/2/rs/<cluster>/<shard> (repeatable; Chorus publishes on the first; default 0)",
+      (v: string, prev: number[]) => [...prev, shardNumber(v)],
+      [],
+    )
+    .option(
+      "--content-topic <channel=topic>",
+      "waku: the content topic a channel uses instead of /chorus/1/<channel>/proto (repeatable)",
+      contentTopic,
+      {},
+    )
+    .option("--listen <multiaddr>", "listen address, TCP or WebSocket (/ip4/…/tcp/<port>/ws) (repeatable)", collect, [])
     .option("--bootstrap <multiaddr>", "peer to dial at start, ending in /p2p/<peer id> (repeatable)", collect, [])
     .option("--api-host <host>", "REST API host", "127.0.0.1")
     .option("--api-port <port>", "REST API port (0 picks a free one)", integer("--api-port", 0, 65_535), 8080)

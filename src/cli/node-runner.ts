@@ -6,6 +6,7 @@ import { ChorusNode, type Role } from "../node/node.js";
 import { lockDataDir, SqliteStore } from "../storage/index.js";
 import "../transport/polyfill.js";
 import { Libp2pTransport } from "../transport/libp2p-transport.js";
+import { DEFAULT_WAKU_CLUSTER, DEFAULT_WAKU_SHARD, WakuTransport } from "../transport/waku-transport.js";
 import { readRosterFile, storePath } from "./identity.js";
 
 export interface NodeCommandOptions {
@@ -26,6 +27,14 @@ export interface NodeCommandOptions {
   readonly rosterFile?: string;
   /** Member: the owner's sender id. */
   readonly owner?: string;
+  /** "libp2p" (default): plain gossipsub, one topic per channel; "waku": Waku relay. */
+  readonly transport?: "waku" | "libp2p";
+  /** Waku: the cluster id (default 42). */
+  readonly cluster?: number;
+  /** Waku: the static shards to relay (default [0]); Chorus publishes on the first. */
+  readonly shard?: number[];
+  /** Waku: per channel id, the content topic to use instead of /chorus/1/<channel>/proto. */
+  readonly contentTopic?: Record<string, string>;
 }
 
 /** How long an inbound exchange may last: a member's WATCH waits up to 20 s for news. */
@@ -43,6 +52,30 @@ function rosterOption(options: NodeCommandOptions): string[] | undefined {
 /** CSPRNG-backed uniform numbers: the engine's ack nonces must be unpredictable in a real node. */
 function secureRandom(): number {
   return randomBytes(6).readUIntBE(0, 6) / 2 ** 48;
+}
+
+/** The node's transport; one key for both, so the peer id and the Chorus sender id name the same node. */
+function makeTransport(options: NodeCommandOptions, secretKey: Uint8Array): WakuTransport | Libp2pTransport {
+  const common = {
+    secretKey,
+    listen: options.listen,
+    bootstrap: options.bootstrap,
+    inboundTimeoutMs: INBOUND_TIMEOUT_MS,
+  };
+  if (options.transport === "waku") {
+    return new WakuTransport({
+      ...common,
+      cluster: options.cluster ?? DEFAULT_WAKU_CLUSTER,
+      shards: options.shard === undefined || options.shard.length === 0 ? [DEFAULT_WAKU_SHARD] : options.shard,
+    });
+  }
+  const wakuOnly = [
+    options.cluster !== undefined && "--cluster",
+    (options.shard?.length ?? 0) > 0 && "--shard",
+    Object.keys(options.contentTopic ?? {}).length > 0 && "--content-topic",
+  ].filter((f): f is string => typeof f === "string");
+  if (wakuOnly.length > 0) throw new Error(`${wakuOnly.join(", ")}: only with --transport waku`);
+  return new Libp2pTransport(common);
 }
 
 /** Starts one node: SQLite store in the data dir, libp2p gossipsub, the REST API and web UI. */
@@ -72,13 +105,7 @@ async function startLocked(
     secret = new Uint8Array(randomBytes(32));
     store.setIdentity(secret);
   }
-  // One key for both: the peer id and the Chorus sender id name the same node.
-  const transport = new Libp2pTransport({
-    secretKey: secret,
-    listen: options.listen,
-    bootstrap: options.bootstrap,
-    inboundTimeoutMs: INBOUND_TIMEOUT_MS,
-  });
+  const transport = makeTransport(options, secret);
   const node = new ChorusNode({
     store,
     transport,
@@ -89,6 +116,7 @@ async function startLocked(
     params: options.param ?? {},
     ...(roster === undefined ? {} : { roster }),
     ...(options.owner === undefined ? {} : { ownerSenderId: options.owner }),
+    ...(options.contentTopic === undefined ? {} : { contentTopics: options.contentTopic }),
   });
   await node.start();
   if ((options.loss ?? 0) > 0) node.setFaults({ loss: options.loss! });

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { DataDirLockedError, lockDataDir } from "../storage/index.js";
 import { dialAddress, exited, type LaunchedNode, launchNode, type NodeSpec, rosterSpecs } from "./launch.js";
 import { fraction, integer } from "./options.js";
@@ -14,6 +14,8 @@ export interface UpOptions {
   readonly restart: boolean;
   /** Share of incoming and outgoing messages every node drops (`chorus node --loss`), 0 for none. */
   readonly loss: number;
+  /** Waku relay by default (the Status profile: Communities run on Waku), or plain libp2p gossipsub. */
+  readonly transport?: "waku" | "libp2p";
 }
 
 export const DEFAULT_BASE_PORT = 8080;
@@ -105,6 +107,7 @@ async function launchAll(options: UpOptions, watch: (node: LaunchedNode) => void
   const params: Record<string, number | boolean> = { syncIntervalMs: 15_000 };
   const channels = [options.channel];
   const { basePort } = options;
+  const transport = options.transport ?? "waku";
   // The channel's roster is the nodes started here: the owner lists the members, members check its signature.
   const memberDirs = Array.from({ length: options.members }, (_, i) => join(options.dataDir, `member${i + 1}`));
   const roster = rosterSpecs(join(options.dataDir, "owner"), memberDirs);
@@ -119,6 +122,7 @@ async function launchAll(options: UpOptions, watch: (node: LaunchedNode) => void
     apiPort: basePort,
     listen: listen(0),
     loss: options.loss,
+    transport,
   };
   const owner = await launchNode(ownerSpec);
   watch(owner);
@@ -136,11 +140,12 @@ async function launchAll(options: UpOptions, watch: (node: LaunchedNode) => void
         apiPort: basePort + i + 1,
         listen: listen(i + 1),
         loss: options.loss,
+        transport,
       }),
     ),
   );
   for (const m of members) watch(m);
-  log(`Chorus on loopback: channel "${options.channel}", data in ${options.dataDir}`);
+  log(`Chorus on loopback over ${transport}: channel "${options.channel}", data in ${options.dataDir}`);
   for (const n of [owner, ...members]) log(`  ${n.spec.name.padEnd(8)} ${n.url}/  (pid ${n.child.pid})`);
   if (options.loss > 0) {
     log(
@@ -148,6 +153,12 @@ async function launchAll(options: UpOptions, watch: (node: LaunchedNode) => void
     );
   }
   log("Open two of these pages, write in one, watch the receipts in the other. Ctrl-C stops every node.");
+}
+
+function upTransport(value: string): "waku" | "libp2p" {
+  if (value !== "waku" && value !== "libp2p")
+    throw new InvalidArgumentError(`--transport must be "waku" or "libp2p", got "${value}"`);
+  return value;
 }
 
 export function registerUpCommand(program: Command): void {
@@ -170,6 +181,7 @@ export function registerUpCommand(program: Command): void {
       fraction("--loss"),
       0,
     )
+    .option("--transport <kind>", "waku (Waku relay, the default) or libp2p (plain gossipsub)", upTransport, "waku")
     .action(async (opts: UpOptions) => {
       try {
         await runUp(opts);

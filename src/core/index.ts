@@ -21,7 +21,6 @@ export {
   senderPrefixHex,
 } from "./ids.js";
 export { DEFAULT_PARAMS, OWNER_PARAMS, type Params, resolveParams } from "./params.js";
-export { keyRefusal, type SignatureRuleRefusal, signatureRefusal } from "./signature-rule.js";
 export {
   DEFAULT_RLN_PACER,
   type PacedClass,
@@ -56,4 +55,5 @@ export {
   segmentPayload,
 } from "./segments/segmenter.js";
 export { type SetProgress, SetReceipts } from "./segments/set-receipts.js";
+export { keyRefusal, type SignatureRuleRefusal, signatureRefusal } from "./signature-rule.js";
 export type * from "./types.js";

@@ -25,7 +25,8 @@ export interface ChannelContext {
   /** Native signature implementations; the engine's portable ones when absent. */
   readonly sign?: (unsigned: Uint8Array) => Uint8Array;
   readonly verifySignature?: SignatureVerifier;
-  publish(topic: string, bytes: Uint8Array): void;
+  /** Sends one of the engine's outgoing messages; `ephemeral` ones are not worth keeping in history. */
+  publish(topic: string, bytes: Uint8Array, message: { readonly messageId: string; readonly ephemeral: boolean }): void;
   emit(channelId: string, event: NodeEvent): void;
 }
 
@@ -56,6 +57,13 @@ const SNAPSHOT_SEEN = 20_000;
 /** Messages read back from the store were accepted once already: no rate quota applies to them again. */
 const FETCHED: ReceiveOptions = Object.freeze({ requested: true });
 
+/** A received content message on its way into the store, with the transport's retrieval hint. */
+interface Incoming {
+  readonly message: WireMessage;
+  readonly bytes: Uint8Array;
+  readonly retrievalHint: Uint8Array | undefined;
+}
+
 export function channelTopic(channelId: string): string {
   return `/chorus/1/${encodeURIComponent(channelId)}/proto`;
 }
@@ -82,12 +90,16 @@ export class ChannelRuntime {
     private readonly ctx: ChannelContext,
     readonly channelId: string,
     readonly engine: ChannelEngine,
+    topic: string,
   ) {
-    this.topic = channelTopic(channelId);
+    this.topic = topic;
   }
 
-  /** Opens a channel from the store: restores the last snapshot and replays what came after it. */
-  static open(ctx: ChannelContext, channelId: string): ChannelRuntime {
+  /**
+   * Opens a channel from the store: restores the last snapshot and replays what came after it. `topic`: the
+   * transport topic (on Waku, the content topic) the channel is published on; `channelTopic(channelId)` by default.
+   */
+  static open(ctx: ChannelContext, channelId: string, topic: string = channelTopic(channelId)): ChannelRuntime {
     const store = ctx.store;
     const now = ctx.clock();
     const config = {
@@ -108,7 +120,7 @@ export class ChannelRuntime {
     const parsed = saved === undefined ? undefined : (JSON.parse(saved) as StoredSnapshot);
     const engine =
       parsed === undefined ? new ChannelEngine({ ...config, now }) : ChannelEngine.restore(parsed.engine, config);
-    const runtime = new ChannelRuntime(ctx, channelId, engine);
+    const runtime = new ChannelRuntime(ctx, channelId, engine, topic);
     const replayFrom = parsed?.delivered ?? 0;
     if (parsed?.roster !== undefined) runtime.cachedRoster = Uint8Array.from(Buffer.from(parsed.roster, "hex"));
     runtime.replay(replayFrom, now);
@@ -153,7 +165,8 @@ export class ChannelRuntime {
     const now = this.ctx.clock();
     if (ephemeral) {
       const result = this.engine.sendEphemeral(content, now);
-      for (const o of result.outgoing) this.ctx.publish(this.topic, o.bytes);
+      for (const o of result.outgoing)
+        this.ctx.publish(this.topic, o.bytes, { messageId: o.messageId, ephemeral: true });
       return { messageId: result.messageId };
     }
     const result = this.engine.send(content, now);
@@ -168,8 +181,9 @@ export class ChannelRuntime {
   /**
    * Bytes from the topic, or from the owner's history service. Fetched bytes (`requested`) are exempt from
    * the engine's per-sender rate quota: a catch-up page holds many messages of one sender at once.
+   * `retrievalHint`: the transport's handle on the message (Waku: its message hash), stored with it.
    */
-  receive(bytes: Uint8Array, options: ReceiveOptions = {}): void {
+  receive(bytes: Uint8Array, options: ReceiveOptions = {}, retrievalHint?: Uint8Array): void {
     if (this.stopped) return;
     const now = this.ctx.clock();
     let decoded: WireMessage | undefined;
@@ -179,7 +193,11 @@ export class ChannelRuntime {
       if (!(err instanceof DecodeError)) throw err;
     }
     const step = this.engine.receive(bytes, now, decoded, options);
-    this.apply(step, now, decoded && kindOf(decoded) === "content" ? { message: decoded, bytes } : undefined);
+    this.apply(
+      step,
+      now,
+      decoded && kindOf(decoded) === "content" ? { message: decoded, bytes, retrievalHint } : undefined,
+    );
   }
 
   /**
@@ -245,14 +263,23 @@ export class ChannelRuntime {
    * Stores, then publishes and reports. All writes of one step (the message, its delivery, and when due
    * the snapshot) are one transaction, so a crash leaves either all of them or none.
    */
-  private apply(step: Step, now: number, incoming: { message: WireMessage; bytes: Uint8Array } | undefined): void {
+  /**
+   * Records the retrieval hint of an own message once the transport published it. The first hint stays: a
+   * later copy (a repair rebroadcast) travels under another hash, but members already carry the first.
+   */
+  noteRetrievalHint(messageId: string, hint: Uint8Array): void {
+    if (this.stopped || !this.ctx.store.hasMessage(this.channelId, messageId)) return;
+    if (this.ctx.store.setRetrievalHint(this.channelId, messageId, hint)) this.engine.setRetrievalHint(messageId, hint);
+  }
+
+  private apply(step: Step, now: number, incoming: Incoming | undefined): void {
     const { store } = this.ctx;
     const positions = new Map<string, number>();
     const fresh = new Set<string>();
     store.transaction(() => {
       for (const e of step.events) {
         if (e.type === "accepted" && incoming !== undefined && e.messageId === incoming.message.messageId) {
-          this.storeMessage(incoming.message, incoming.bytes, now);
+          this.storeMessage(incoming.message, incoming.bytes, now, incoming.retrievalHint);
         }
         if (e.type !== "delivered") continue;
         const m = e.message;
@@ -263,6 +290,8 @@ export class ChannelRuntime {
         const before = store.getMessage(this.channelId, m.messageId);
         if (before === undefined) continue;
         if (before.deliveredPos === null) fresh.add(m.messageId);
+        // The engine keeps hints only for messages it delivered: one that waited for its dependencies gets it now.
+        if (before.retrievalHint !== undefined) this.engine.setRetrievalHint(m.messageId, before.retrievalHint);
         positions.set(m.messageId, store.markDelivered(this.channelId, m.messageId));
       }
       this.stepsSinceSnapshot++;
@@ -271,7 +300,9 @@ export class ChannelRuntime {
       }
     });
     const effects = () => {
-      for (const o of step.outgoing) this.ctx.publish(this.topic, o.bytes);
+      for (const o of step.outgoing) {
+        this.ctx.publish(this.topic, o.bytes, { messageId: o.messageId, ephemeral: o.kind === "ephemeral" });
+      }
       let missing = false;
       for (const e of step.events) {
         if (e.type === "delivered") {
@@ -315,7 +346,7 @@ export class ChannelRuntime {
     for (const run of effects) run();
   }
 
-  private storeMessage(message: WireMessage, bytes: Uint8Array, now: number): void {
+  private storeMessage(message: WireMessage, bytes: Uint8Array, now: number, retrievalHint?: Uint8Array): void {
     this.ctx.store.putMessage({
       channelId: this.channelId,
       messageId: message.messageId,
@@ -324,6 +355,7 @@ export class ChannelRuntime {
       lamport: message.lamportTimestamp ?? 0n,
       bytes,
       receivedAt: now,
+      ...(retrievalHint === undefined ? {} : { retrievalHint }),
     });
   }
 

@@ -17,6 +17,8 @@ export interface LogEntry {
   readonly own: boolean;
   /** Set when its sender signed another message with the same sequence number (spec 9.6). */
   readonly equivocation?: Equivocation;
+  /** Where the network can find it again (Waku: its message hash); absent when the transport gave none. */
+  readonly retrievalHint?: Uint8Array;
 }
 
 /** A stored message as the log shows it. The store keeps the signed bytes; the content is decoded from them. */
@@ -37,6 +39,7 @@ export function logEntry(message: StoredMessage, self: string): LogEntry {
     content,
     receivedAt: message.receivedAt,
     own: message.senderId === self,
+    ...(message.retrievalHint === undefined ? {} : { retrievalHint: message.retrievalHint }),
   };
 }
 
@@ -171,6 +174,8 @@ export interface MessageView {
   /** Null when the message is not stored here. */
   readonly content: Uint8Array | null;
   readonly receivedAt: number | null;
+  /** Where the network can find it again (Waku: its message hash), when stored here with one. */
+  readonly retrievalHint?: Uint8Array;
   /** Own messages the engine still tracks: times it was published again. */
   readonly resends?: number;
   readonly receipts: ViewReceipts | null;
@@ -231,6 +236,7 @@ export async function messageView(
     position: entry?.position ?? null,
     content: entry?.content ?? null,
     receivedAt: entry?.receivedAt ?? null,
+    ...(entry?.retrievalHint === undefined ? {} : { retrievalHint: entry.retrievalHint }),
     ...(status?.own ? { resends: status.resends } : {}),
     receipts,
   };

@@ -10,7 +10,7 @@ import { nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
 import type { Store, StoredMessage } from "../storage/index.js";
 import { type FaultSettings, type FaultState, FaultyTransport } from "../transport/faults.js";
 import { type Transport, TransportError } from "../transport/transport.js";
-import { ChannelRuntime, type NodeEvent } from "./channel.js";
+import { ChannelRuntime, channelTopic, type NodeEvent } from "./channel.js";
 import {
   type Cursor,
   decodeRequest,
@@ -56,6 +56,11 @@ export interface NodeOptions {
   readonly ownerWatchHoldMs?: number;
   /** Owner: messages per sender whose holders the receipt ledger keeps. Default 256. */
   readonly ownerWindow?: number;
+  /**
+   * Per channel id, the transport topic to publish and receive it on instead of `/chorus/1/<channel>/proto`.
+   * On Waku this is the content topic, so a channel can share an application's (SDS apps with `interop`).
+   */
+  readonly contentTopics?: Readonly<Record<string, string>>;
 }
 
 /** Where a channel's owner path stands, with the owner's own view: `self` on an owner with a roster. */
@@ -117,6 +122,7 @@ export class ChorusNode {
   private readonly watchHoldMs: number;
   private readonly missingTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private started = false;
+  private readonly contentTopics: ReadonlyMap<string, string>;
   readonly catchUps: CatchUpReport[] = [];
   /** The first channel named at start, which a user of this node expects to see first. */
   readonly startChannel: string | undefined;
@@ -141,6 +147,7 @@ export class ChorusNode {
     for (const channelId of options.channels ?? []) this.store.joinChannel(channelId);
     this.startChannel = options.channels?.[0];
     this.rosterOwner = options.ownerSenderId;
+    this.contentTopics = checkContentTopics(options.contentTopics);
     this.watchHoldMs = options.ownerWatchHoldMs ?? DEFAULT_WATCH_HOLD_MS;
     if (options.role === "owner") {
       // A watch must be answered before the transport gives up on the exchange.
@@ -198,6 +205,11 @@ export class ChorusNode {
     if (this.started && !this.channels.has(channelId)) this.openChannel(channelId);
   }
 
+  /** The transport topic a channel travels on (on Waku, its content topic). */
+  topicOf(channelId: string): string {
+    return this.contentTopics.get(channelId) ?? channelTopic(channelId);
+  }
+
   listChannels(): string[] {
     return [...this.channels.keys()].sort();
   }
@@ -223,10 +235,17 @@ export class ChorusNode {
         clock: this.clock,
         sign: this.sign,
         verifySignature: this.verifySignature,
-        publish: (topic, bytes) => {
-          this.net.publish(topic, bytes).catch(() => {
-            // Best effort by design: the protocol repairs what the network drops.
-          });
+        publish: (topic, bytes, message) => {
+          this.net.publish(topic, bytes, { ephemeral: message.ephemeral }).then(
+            (result) => {
+              const hint = result?.retrievalHint;
+              if (hint !== undefined && !message.ephemeral)
+                this.channels.get(channelId)?.noteRetrievalHint(message.messageId, hint);
+            },
+            () => {
+              // Best effort by design: the protocol repairs what the network drops.
+            },
+          );
         },
         emit: (_channel, event) => {
           this.server?.noteEvent(event);
@@ -235,10 +254,11 @@ export class ChorusNode {
         },
       },
       channelId,
+      this.topicOf(channelId),
     );
     if (this.ownerSenderId !== undefined) runtime.engine.setPreferredResponders([this.ownerSenderId]);
     this.channels.set(channelId, runtime);
-    this.net.subscribe(runtime.topic, (bytes) => runtime.receive(bytes));
+    this.net.subscribe(runtime.topic, (bytes, _from, info) => runtime.receive(bytes, {}, info?.retrievalHint));
     runtime.start();
     if (this.server !== undefined) {
       this.server.open(runtime);
@@ -605,4 +625,17 @@ export class ChorusNode {
     this.channel(channelId);
     return this.store.getMessage(channelId, messageId);
   }
+}
+
+function checkContentTopics(value: unknown): ReadonlyMap<string, string> {
+  if (value === undefined) return new Map();
+  if (typeof value !== "object" || value === null) throw new TypeError("options.contentTopics must be an object");
+  const topics = new Map<string, string>();
+  for (const [channelId, topic] of Object.entries(value)) {
+    if (typeof topic !== "string" || topic.length === 0 || topic.length > 1024) {
+      throw new RangeError(`options.contentTopics[${JSON.stringify(channelId)}] must be 1..1024 characters`);
+    }
+    topics.set(channelId, topic);
+  }
+  return topics;
 }

@@ -20,6 +20,7 @@ import {
 /** A stored message; its own copy of the bytes, and a delivered position that changes once. */
 interface Entry extends NewMessage {
   deliveredPos: number | null;
+  retrievalHint?: Uint8Array;
 }
 
 class ChannelState {
@@ -80,6 +81,7 @@ function output(e: Entry): StoredMessage {
     bytes: new Uint8Array(e.bytes),
     receivedAt: e.receivedAt,
     deliveredPos: e.deliveredPos,
+    ...(e.retrievalHint === undefined ? {} : { retrievalHint: new Uint8Array(e.retrievalHint) }),
   };
 }
 
@@ -107,6 +109,7 @@ export class MemoryStore extends CheckedStore {
       bytes: new Uint8Array(message.bytes),
       receivedAt: message.receivedAt,
       deliveredPos: null,
+      ...(message.retrievalHint === undefined ? {} : { retrievalHint: new Uint8Array(message.retrievalHint) }),
     };
     channel.byId.set(entry.messageId, entry);
     insertSorted(channel.byLamport, entry, compareLamport);
@@ -181,6 +184,17 @@ export class MemoryStore extends CheckedStore {
       insertSorted(channel.undelivered, entry, compareLamport);
     });
     return entry.deliveredPos;
+  }
+
+  protected doSetRetrievalHint(channelId: string, messageId: string, hint: Uint8Array): boolean {
+    const entry = this.channels.get(channelId)?.byId.get(messageId);
+    if (entry === undefined) throw new StoreNotFoundError(channelId, messageId, "setRetrievalHint");
+    if (entry.retrievalHint !== undefined) return false;
+    entry.retrievalHint = new Uint8Array(hint);
+    this.onUndo(() => {
+      entry.retrievalHint = undefined;
+    });
+    return true;
   }
 
   protected doListDelivered(channelId: string, { after, limit }: CheckedDeliveredRange): StoredMessage[] {

@@ -61,6 +61,14 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: "retrieval hints (Waku message hashes) of messages",
+    up(db) {
+      // Existing rows keep everything and get no hint: they were stored before the transport gave any.
+      db.exec("ALTER TABLE messages ADD COLUMN retrieval_hint BLOB");
+    },
+  },
 ];
 
 export interface SqliteStoreOptions {
@@ -72,12 +80,12 @@ export interface SqliteStoreOptions {
   readonly migrations?: readonly Migration[];
 }
 
-const COLUMNS = "channel_id, message_id, sender_id, seq, lamport, bytes, received_at, delivered_pos";
+const COLUMNS = "channel_id, message_id, sender_id, seq, lamport, bytes, received_at, delivered_pos, retrieval_hint";
 
 /** Every query the store runs on messages, exported so a test can check each one's plan uses an index. */
 export const QUERIES = {
-  insert: `INSERT INTO messages (channel_id, message_id, sender_id, seq, lamport, bytes, received_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel_id, message_id) DO NOTHING`,
+  insert: `INSERT INTO messages (channel_id, message_id, sender_id, seq, lamport, bytes, received_at, retrieval_hint)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel_id, message_id) DO NOTHING`,
   get: `SELECT ${COLUMNS} FROM messages WHERE channel_id = ? AND message_id = ?`,
   has: "SELECT 1 FROM messages WHERE channel_id = ? AND message_id = ?",
   count: "SELECT COUNT(*) AS n FROM messages WHERE channel_id = ?",
@@ -96,6 +104,8 @@ export const QUERIES = {
   deliveredPos: "SELECT delivered_pos FROM messages WHERE channel_id = ? AND message_id = ?",
   lastDelivered: "SELECT MAX(delivered_pos) AS n FROM messages WHERE channel_id = ? AND delivered_pos IS NOT NULL",
   setDelivered: "UPDATE messages SET delivered_pos = ? WHERE channel_id = ? AND message_id = ?",
+  setHint: `UPDATE messages SET retrieval_hint = ?
+    WHERE channel_id = ? AND message_id = ? AND retrieval_hint IS NULL`,
   delivered: `SELECT ${COLUMNS} FROM messages WHERE channel_id = ? AND delivered_pos IS NOT NULL AND delivered_pos > ?
     ORDER BY delivered_pos LIMIT ?`,
 } as const;
@@ -109,6 +119,7 @@ interface MessageRow {
   bytes: Buffer;
   received_at: bigint;
   delivered_pos: bigint | null;
+  retrieval_hint: Buffer | null;
 }
 
 function toMessage(row: MessageRow): StoredMessage {
@@ -122,6 +133,7 @@ function toMessage(row: MessageRow): StoredMessage {
     bytes: new Uint8Array(row.bytes),
     receivedAt: Number(row.received_at),
     deliveredPos: row.delivered_pos === null ? null : Number(row.delivered_pos),
+    ...(row.retrieval_hint === null ? {} : { retrievalHint: new Uint8Array(row.retrieval_hint) }),
   };
 }
 
@@ -203,6 +215,7 @@ export class SqliteStore extends CheckedStore {
       message.lamport - LAMPORT_SHIFT,
       message.bytes,
       message.receivedAt,
+      message.retrievalHint ?? null,
     );
     return info.changes === 1;
   }
@@ -260,6 +273,13 @@ export class SqliteStore extends CheckedStore {
       this.stmt.setDelivered.run(position, channelId, messageId);
       return position;
     });
+  }
+
+  protected doSetRetrievalHint(channelId: string, messageId: string, hint: Uint8Array): boolean {
+    if (this.stmt.setHint.run(hint, channelId, messageId).changes === 1) return true;
+    if (!this.doHasMessage(channelId, messageId))
+      throw new StoreNotFoundError(channelId, messageId, "setRetrievalHint");
+    return false;
   }
 
   protected doListDelivered(channelId: string, { after, limit }: CheckedDeliveredRange): StoredMessage[] {

@@ -21,6 +21,11 @@ export interface NewMessage {
   readonly bytes: Uint8Array;
   /** Local receive time in Unix milliseconds. */
   readonly receivedAt: number;
+  /**
+   * Where the network can find the message again (Waku: its message hash), when the transport gave one;
+   * at most MAX_HINT_BYTES bytes.
+   */
+  readonly retrievalHint?: Uint8Array;
 }
 
 export interface StoredMessage extends NewMessage {
@@ -77,6 +82,12 @@ export interface Store {
    * a message already delivered keeps its position. Throws StoreNotFoundError when it is not stored.
    */
   markDelivered(channelId: string, messageId: string): number;
+  /**
+   * Records the retrieval hint of a stored message that has none (an own message learns its hint once
+   * published). Returns true when recorded, false when the message already had one, which is kept.
+   * Throws StoreNotFoundError when the message is not stored.
+   */
+  setRetrievalHint(channelId: string, messageId: string, hint: Uint8Array): boolean;
   /** The delivered log in delivery order. */
   listDelivered(channelId: string, range: DeliveredRange): StoredMessage[];
   /** Length of the delivered log, which is also the position of the last delivery. */
@@ -114,6 +125,8 @@ export const MAX_ID_LENGTH = 512;
 /** Largest Lamport timestamp: the wire carries uint64. */
 export const MAX_LAMPORT = (1n << 64n) - 1n;
 export const SECRET_KEY_BYTES = 32;
+/** Longest retrieval hint kept: a Waku message hash is 32 bytes; SDS leaves the size open. */
+export const MAX_HINT_BYTES = 256;
 
 export class StoreNotFoundError extends Error {
   override readonly name = "StoreNotFoundError";

@@ -6,6 +6,7 @@ import {
   type DeliveredRange,
   type LamportCursor,
   type LamportRange,
+  MAX_HINT_BYTES,
   MAX_ID_LENGTH,
   MAX_LAMPORT,
   MAX_PAGE,
@@ -73,7 +74,16 @@ function checkMessage(message: unknown): NewMessage {
   if (!Number.isSafeInteger(m.receivedAt) || m.receivedAt < 0) {
     throw new RangeError(`message.receivedAt must be non-negative integer milliseconds, got ${m.receivedAt}`);
   }
+  if (m.retrievalHint !== undefined) checkHint("message.retrievalHint", m.retrievalHint);
   return message as NewMessage;
+}
+
+function checkHint(name: string, value: unknown): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array, got ${describe(value)}`);
+  if (value.length === 0 || value.length > MAX_HINT_BYTES) {
+    throw new RangeError(`${name} must be 1 to ${MAX_HINT_BYTES} bytes, got ${value.length}`);
+  }
+  return value;
 }
 
 function checkLimit(name: string, value: unknown): number {
@@ -217,6 +227,15 @@ export abstract class CheckedStore implements Store {
     return this.doMarkDelivered(checkId("channelId", channelId), checkId("messageId", messageId));
   }
 
+  setRetrievalHint(channelId: string, messageId: string, hint: Uint8Array): boolean {
+    this.open("setRetrievalHint");
+    return this.doSetRetrievalHint(
+      checkId("channelId", channelId),
+      checkId("messageId", messageId),
+      checkHint("hint", hint),
+    );
+  }
+
   listDelivered(channelId: string, range: DeliveredRange): StoredMessage[] {
     this.open("listDelivered");
     checkId("channelId", channelId);
@@ -294,6 +313,7 @@ export abstract class CheckedStore implements Store {
   protected abstract doListByLamport(channelId: string, range: CheckedLamportRange): StoredMessage[];
   protected abstract doListUndelivered(channelId: string, range: CheckedLamportRange): StoredMessage[];
   protected abstract doMarkDelivered(channelId: string, messageId: string): number;
+  protected abstract doSetRetrievalHint(channelId: string, messageId: string, hint: Uint8Array): boolean;
   protected abstract doListDelivered(channelId: string, range: CheckedDeliveredRange): StoredMessage[];
   protected abstract doCountDelivered(channelId: string): number;
   protected abstract doGetSnapshot(channelId: string): string | undefined;

@@ -29,6 +29,8 @@ const MAX_MESSAGE_LIMIT = 4 * 1024 * 1024 - 64 * 1024;
 export const MAX_EARLY_STREAMS = 256;
 
 export class Libp2pTransport extends Libp2pHost<Node> implements Transport {
+  /** Tells the API which transport runs. */
+  readonly kind = "libp2p";
   private readonly gossipsubOverrides: Partial<GossipsubOpts>;
   private readonly subscriptions = new Map<string, MessageHandler>();
 

@@ -100,6 +100,8 @@ function nowNanoseconds(): bigint {
 }
 
 export class WakuTransport extends Libp2pHost<Node> implements Transport {
+  /** Tells the API which transport runs. */
+  readonly kind = "waku";
   readonly cluster: number;
   readonly shards: readonly number[];
   /** `/waku/2/rs/<cluster>/<shard>` of every shard, the first being where Chorus publishes. */

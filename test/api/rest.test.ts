@@ -25,6 +25,9 @@ describe("REST API on an owner and two members", () => {
       peerId: "alice",
       role: "member",
       multiaddrs: [],
+      transport: "memory",
+      pubsubTopic: null,
+      contentTopics: { general: "/chorus/1/general/proto" },
       channels: ["general"],
       ownerPeerId: alice.node.ownerPeerId() ?? null,
     });

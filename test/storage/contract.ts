@@ -117,6 +117,44 @@ export function storeContract(name: string, makeStore: () => Store): void {
         assert.equal(Object.getPrototypeOf(out), Uint8Array.prototype);
       });
 
+      it("keeps a retrieval hint given with the message, or set once later; the first one stays", () => {
+        const hinted = msg({ retrievalHint: new Uint8Array(32).fill(1) });
+        store.putMessage(hinted);
+        assert.deepEqual(store.getMessage(hinted.channelId, hinted.messageId), stored(hinted));
+        assert.equal(store.setRetrievalHint(hinted.channelId, hinted.messageId, Uint8Array.of(2)), false);
+        assert.deepEqual(store.getMessage(hinted.channelId, hinted.messageId)?.retrievalHint, hinted.retrievalHint);
+
+        const own = msg();
+        store.putMessage(own);
+        assert.equal(store.getMessage(own.channelId, own.messageId)?.retrievalHint, undefined);
+        const hint = Uint8Array.of(9, 9, 9);
+        assert.equal(store.setRetrievalHint(own.channelId, own.messageId, hint), true);
+        hint[0] = 0;
+        assert.deepEqual(store.getMessage(own.channelId, own.messageId)?.retrievalHint, Uint8Array.of(9, 9, 9));
+        assert.deepEqual(
+          store.listByLamport(own.channelId, { limit: 10 }).at(-1)?.retrievalHint,
+          Uint8Array.of(9, 9, 9),
+        );
+        assert.throws(() => store.setRetrievalHint(own.channelId, "absent", hint), StoreNotFoundError);
+        assert.throws(() => store.setRetrievalHint(own.channelId, own.messageId, new Uint8Array(0)), RangeError);
+        assert.throws(
+          () => store.putMessage(msg({ retrievalHint: new Uint8Array(257) })),
+          /retrievalHint must be 1 to 256 bytes/,
+        );
+      });
+
+      it("rolls back a retrieval hint set inside a failed transaction", () => {
+        const m = msg();
+        store.putMessage(m);
+        assert.throws(() =>
+          store.transaction(() => {
+            store.setRetrievalHint(m.channelId, m.messageId, Uint8Array.of(1));
+            throw new Error("undo");
+          }),
+        );
+        assert.equal(store.getMessage(m.channelId, m.messageId)?.retrievalHint, undefined);
+      });
+
       it("stores bytes up to a large message exactly", () => {
         const bytes = new Uint8Array(200_000).map((_, i) => (i * 31) & 0xff);
         const m = msg({ bytes });
@@ -581,6 +619,7 @@ export function storeContract(name: string, makeStore: () => Store): void {
           () => store.listByLamport("c", { limit: 1 }),
           () => store.listUndelivered("c", { limit: 1 }),
           () => store.markDelivered("c", "m"),
+          () => store.setRetrievalHint("c", "m", Uint8Array.of(1)),
           () => store.listDelivered("c", { limit: 1 }),
           () => store.countDelivered("c"),
           () => store.getSnapshot("c"),

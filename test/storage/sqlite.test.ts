@@ -12,6 +12,8 @@ import { msg, storeContract } from "./contract.js";
 const dir = mkdtempSync(join(tmpdir(), "chorus-sqlite-"));
 let files = 0;
 const freshPath = () => join(dir, `store-${++files}.db`);
+/** The version a test's own extra migration takes. */
+const NEXT = MIGRATIONS.length + 1;
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 storeContract("SqliteStore (file, WAL)", () => new SqliteStore({ path: freshPath() }));
@@ -58,13 +60,16 @@ describe("SqliteStore", () => {
   it("opens the file in WAL mode at schema version 1", () => {
     const path = freshPath();
     const store = new SqliteStore({ path });
-    assert.equal(store.schemaVersion(), 1);
+    assert.equal(store.schemaVersion(), MIGRATIONS.length);
     store.close();
     const db = new Database(path, { readonly: true });
     try {
       assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
       const versions = db.prepare("SELECT version, description FROM schema_version").all();
-      assert.deepEqual(versions, [{ version: 1, description: MIGRATIONS[0]?.description }]);
+      assert.deepEqual(
+        versions,
+        MIGRATIONS.map((m) => ({ version: m.version, description: m.description })),
+      );
     } finally {
       db.close();
     }
@@ -75,7 +80,7 @@ describe("SqliteStore", () => {
     new SqliteStore({ path }).close();
     let runs = 0;
     const v2: Migration = {
-      version: 2,
+      version: NEXT,
       description: "add a note column",
       up(db) {
         runs++;
@@ -83,30 +88,68 @@ describe("SqliteStore", () => {
       },
     };
     const upgraded = new SqliteStore({ path, migrations: [...MIGRATIONS, v2] });
-    assert.equal(upgraded.schemaVersion(), 2);
+    assert.equal(upgraded.schemaVersion(), NEXT);
     upgraded.putMessage(msg({ channelId: "c" }));
     upgraded.close();
     new SqliteStore({ path, migrations: [...MIGRATIONS, v2] }).close();
     assert.equal(runs, 1);
 
     // Software that only knows version 1 refuses a version-2 database instead of misreading it.
-    assert.throws(() => new SqliteStore({ path }), /schema version 2 is newer than this software knows \(1\)/);
+    assert.throws(
+      () => new SqliteStore({ path }),
+      new RegExp(`schema version ${NEXT} is newer than this software knows \\(${MIGRATIONS.length}\\)`),
+    );
+  });
+
+  it("adds retrieval hints to a version-1 database, keeping every stored message and delivery", () => {
+    const path = freshPath();
+    // A database as version 1 of the software left it (today's statements would not prepare on it).
+    const old = new Database(path);
+    old.exec(
+      "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+    );
+    MIGRATIONS[0]?.up(old);
+    old.prepare("INSERT INTO schema_version VALUES (1, 'v1', 0)").run();
+    const first = msg({ channelId: "c", bytes: Uint8Array.of(1, 2, 3) });
+    const second = msg({ channelId: "c", seq: null });
+    const insert = old.prepare(
+      "INSERT INTO messages (channel_id, message_id, sender_id, seq, lamport, bytes, received_at, delivered_pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    for (const [m, pos] of [
+      [first, 1],
+      [second, null],
+    ] as const) {
+      insert.run(m.channelId, m.messageId, m.senderId, m.seq, m.lamport - (1n << 63n), m.bytes, m.receivedAt, pos);
+    }
+    old.close();
+
+    const store = new SqliteStore({ path });
+    try {
+      assert.equal(store.schemaVersion(), MIGRATIONS.length);
+      assert.deepEqual(store.getMessage("c", first.messageId), { ...first, deliveredPos: 1 });
+      assert.deepEqual(store.getMessage("c", second.messageId), { ...second, deliveredPos: null });
+      const hint = new Uint8Array(32).fill(7);
+      assert.equal(store.setRetrievalHint("c", second.messageId, hint), true);
+      assert.deepEqual(store.getMessage("c", second.messageId)?.retrievalHint, hint);
+    } finally {
+      store.close();
+    }
   });
 
   it("rolls back a failing migration and leaves the version where it was", () => {
     const path = freshPath();
     new SqliteStore({ path }).close();
     const broken: Migration = {
-      version: 2,
+      version: NEXT,
       description: "fails halfway",
       up(db) {
         db.exec("CREATE TABLE half_done (x INTEGER)");
-        throw new Error("migration 2 failed");
+        throw new Error("the new migration failed");
       },
     };
-    assert.throws(() => new SqliteStore({ path, migrations: [...MIGRATIONS, broken] }), /migration 2 failed/);
+    assert.throws(() => new SqliteStore({ path, migrations: [...MIGRATIONS, broken] }), /the new migration failed/);
     const store = new SqliteStore({ path });
-    assert.equal(store.schemaVersion(), 1);
+    assert.equal(store.schemaVersion(), MIGRATIONS.length);
     store.close();
     const db = new Database(path, { readonly: true });
     try {

@@ -142,6 +142,7 @@ describe("WakuTransport", () => {
     await pollUntil("b's mesh to hold a and c", () => b.meshPeers().length === 2, { timeoutMs: WAIT_MS });
     assert.equal(a.peers().includes(c.peerId), false);
 
+    // Not a WakuMessage: b's validator rejects it (b's listeners never see it), so b does not forward it.
     const pubsub = a.libp2p?.services.pubsub;
     await pubsub?.publish(a.pubsubTopic, Uint8Array.of(0xff, 0xff, 0xff));
     // A foreign app's envelope, pushed into a (as light push does): b relays it although nobody there wants it.
