@@ -30,6 +30,7 @@ describe("REST API on an owner and two members", () => {
       contentTopics: { general: "/chorus/1/general/proto" },
       channels: ["general"],
       ownerPeerId: alice.node.ownerPeerId() ?? null,
+      startChannel: "general",
     });
     const owner = await call(c.get("owner").api, "GET", "/v1/health");
     assert.equal(owner.body.role, "owner");
