@@ -55,16 +55,19 @@ describe("SqliteStore", () => {
     }
   });
 
-  it("opens the file in WAL mode at schema version 1", () => {
+  it("opens the file in WAL mode at the latest schema version", () => {
     const path = freshPath();
     const store = new SqliteStore({ path });
-    assert.equal(store.schemaVersion(), 1);
+    assert.equal(store.schemaVersion(), MIGRATIONS.length);
     store.close();
     const db = new Database(path, { readonly: true });
     try {
       assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
       const versions = db.prepare("SELECT version, description FROM schema_version").all();
-      assert.deepEqual(versions, [{ version: 1, description: MIGRATIONS[0]?.description }]);
+      assert.deepEqual(
+        versions,
+        MIGRATIONS.map((m) => ({ version: m.version, description: m.description })),
+      );
     } finally {
       db.close();
     }
@@ -74,8 +77,9 @@ describe("SqliteStore", () => {
     const path = freshPath();
     new SqliteStore({ path }).close();
     let runs = 0;
+    const next = MIGRATIONS.length + 1;
     const v2: Migration = {
-      version: 2,
+      version: next,
       description: "add a note column",
       up(db) {
         runs++;
@@ -83,21 +87,24 @@ describe("SqliteStore", () => {
       },
     };
     const upgraded = new SqliteStore({ path, migrations: [...MIGRATIONS, v2] });
-    assert.equal(upgraded.schemaVersion(), 2);
+    assert.equal(upgraded.schemaVersion(), next);
     upgraded.putMessage(msg({ channelId: "c" }));
     upgraded.close();
     new SqliteStore({ path, migrations: [...MIGRATIONS, v2] }).close();
     assert.equal(runs, 1);
 
-    // Software that only knows version 1 refuses a version-2 database instead of misreading it.
-    assert.throws(() => new SqliteStore({ path }), /schema version 2 is newer than this software knows \(1\)/);
+    // Software that knows fewer versions refuses a newer database instead of misreading it.
+    assert.throws(
+      () => new SqliteStore({ path }),
+      new RegExp(`schema version ${next} is newer than this software knows \\(${MIGRATIONS.length}\\)`),
+    );
   });
 
   it("rolls back a failing migration and leaves the version where it was", () => {
     const path = freshPath();
     new SqliteStore({ path }).close();
     const broken: Migration = {
-      version: 2,
+      version: MIGRATIONS.length + 1,
       description: "fails halfway",
       up(db) {
         db.exec("CREATE TABLE half_done (x INTEGER)");
@@ -106,7 +113,7 @@ describe("SqliteStore", () => {
     };
     assert.throws(() => new SqliteStore({ path, migrations: [...MIGRATIONS, broken] }), /migration 2 failed/);
     const store = new SqliteStore({ path });
-    assert.equal(store.schemaVersion(), 1);
+    assert.equal(store.schemaVersion(), MIGRATIONS.length);
     store.close();
     const db = new Database(path, { readonly: true });
     try {
