@@ -25,7 +25,29 @@ export type PeerId = string;
  * identity is the signature inside the message. `bytes` is the handler's own copy.
  * A handler must not throw: the exception would escape to the event loop as an uncaught error.
  */
-export type MessageHandler = (bytes: Uint8Array, from: PeerId) => void;
+export type MessageHandler = (bytes: Uint8Array, from: PeerId, info?: ReceiveInfo) => void;
+
+/** What a transport knows about a received message besides its bytes. */
+export interface ReceiveInfo {
+  /**
+   * A handle the network can find the message by again (Waku: the deterministic message hash, which a
+   * store node answers queries by). Chorus carries it as the retrieval hint of the message in later
+   * causal histories. Absent where the transport has none (plain gossipsub, the memory bus).
+   */
+  readonly retrievalHint?: Uint8Array;
+}
+
+/** How to send one message; transports that have no use for an option ignore it. */
+export interface PublishOptions {
+  /** A message not worth keeping in history (Waku: the envelope's `ephemeral` flag, so stores skip it). */
+  readonly ephemeral?: boolean;
+}
+
+/** What a transport tells about a message it published. */
+export interface PublishResult {
+  /** The published message's retrieval hint (Waku: its message hash); see ReceiveInfo. */
+  readonly retrievalHint?: Uint8Array;
+}
 
 /** Answers one request. A thrown error or rejection reaches the requester as HANDLER_FAILED. */
 export type RequestHandler = (bytes: Uint8Array, from: PeerId) => Uint8Array | Promise<Uint8Array>;
@@ -64,9 +86,11 @@ export interface Transport {
   /**
    * Sends to the topic's subscribers, best effort. Resolves once handed to the network, also
    * when no subscriber is known. Rejects (RangeError) when `bytes` exceeds the transport's
-   * message limit and (TransportError NOT_STARTED) when the transport is not running.
+   * message limit and (TransportError NOT_STARTED) when the transport is not running. Resolves with
+   * the message's retrieval hint where the transport has one, else with nothing.
    */
-  publish(topic: string, bytes: Uint8Array): Promise<void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: transports without retrieval hints resolve with nothing
+  publish(topic: string, bytes: Uint8Array, options?: PublishOptions): Promise<PublishResult | void>;
   /** Peers this node is connected to, or, with a topic, those known to be subscribed to it. */
   peers(topic?: string): PeerId[];
 
