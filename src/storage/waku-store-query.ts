@@ -22,6 +22,11 @@ export const STORE_DEFAULT_PAGE_SIZE = 20;
 export const STORE_MAX_PAGE_SIZE = 100;
 export const STORE_MAX_CONTENT_TOPICS = 10;
 export const STORE_MAX_HASHES = 100;
+/**
+ * The most envelope bytes one page carries: js-waku reads a response of at most 4 MiB (it-length-prefixed's
+ * default), and 100 envelopes of up to 150 KiB would not fit. A page cut short by it still sets the cursor.
+ */
+export const STORE_MAX_PAGE_BYTES = 3 * 1024 * 1024;
 const HASH_BYTES = 32;
 
 export const STORE_STATUS = { OK: 200, BAD_REQUEST: 400, NOT_FOUND: 404, SERVICE_UNAVAILABLE: 503 } as const;
@@ -160,8 +165,14 @@ export function answerStoreQuery(reader: ArchiveReader, request: Request): Store
     query.kind === "content"
       ? reader.range(query.filter, after, query.forward, query.limit + 1)
       : walkHashes(reader.byHashes(query.hashes), after, query.forward, query.limit + 1);
-  const more = walked.length > query.limit;
   const page = walked.slice(0, query.limit);
+  if (query.includeData) {
+    let bytes = 0;
+    const fit = page.findIndex((m) => (bytes += m.envelope.length) > STORE_MAX_PAGE_BYTES);
+    // At least one message, or a client could never get past a large one.
+    if (fit > 0) page.length = fit;
+  }
+  const more = walked.length > page.length;
   const last = page[page.length - 1];
   if (!query.forward) page.reverse();
   const entries = page.map((m) => ({
