@@ -9,3 +9,5 @@ export {
 export { MemoryStore } from "./memory-store.js";
 export { MIGRATIONS, type Migration, SqliteStore, type SqliteStoreOptions } from "./sqlite-store.js";
 export * from "./store.js";
+export * from "./waku-archive.js";
+export * from "./waku-store-query.js";

@@ -21,6 +21,7 @@ import {
   CheckedStore,
   describe,
 } from "./validate.js";
+import { createWakuArchiveTables, WakuArchive, type WakuArchiveOptions } from "./waku-archive.js";
 
 const LAMPORT_SHIFT = 1n << 63n;
 
@@ -68,6 +69,11 @@ export const MIGRATIONS: readonly Migration[] = [
       // Existing rows keep everything and get no hint: they were stored before the transport gave any.
       db.exec("ALTER TABLE messages ADD COLUMN retrieval_hint BLOB");
     },
+  },
+  {
+    version: 3,
+    description: "Waku archive: every non-ephemeral WakuMessage of the node's shards, for the store v3 service",
+    up: createWakuArchiveTables,
   },
 ];
 
@@ -198,6 +204,12 @@ export class SqliteStore extends CheckedStore {
     this.stmtLeave = prepare("DELETE FROM channels WHERE channel_id = ?");
     this.stmtChannels = prepare("SELECT channel_id FROM channels ORDER BY channel_id");
     this.runInTransaction = this.db.transaction((fn: () => unknown) => fn());
+  }
+
+  /** The Waku archive in this store's database (same file, same connection). */
+  wakuArchive(options: WakuArchiveOptions = {}): WakuArchive {
+    this.open("wakuArchive");
+    return new WakuArchive(this.db, options);
   }
 
   /** The schema version the database is at. */

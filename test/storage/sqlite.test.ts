@@ -57,7 +57,7 @@ describe("SqliteStore", () => {
     }
   });
 
-  it("opens the file in WAL mode at schema version 1", () => {
+  it("opens the file in WAL mode at the latest schema version", () => {
     const path = freshPath();
     const store = new SqliteStore({ path });
     assert.equal(store.schemaVersion(), MIGRATIONS.length);
