@@ -67,14 +67,14 @@ function query(archive: WakuArchive, init: RequestInit) {
 const hex = (b: Uint8Array | undefined) => Buffer.from(b ?? []).toString("hex");
 
 describe("Waku archive (SQLite)", () => {
-  it("is migration 2 of the node database, and an existing version-1 database keeps its data", () => {
+  it("is migration 3 of the node database, and an existing version-2 database keeps its data", () => {
     const path = freshPath();
-    const v1 = new SqliteStore({ path, migrations: MIGRATIONS.slice(0, 1) });
+    const v1 = new SqliteStore({ path, migrations: MIGRATIONS.slice(0, 2) });
     const kept = msg({ channelId: "c" });
     v1.putMessage(kept);
     v1.close();
     const store = new SqliteStore({ path });
-    assert.equal(store.schemaVersion(), 2);
+    assert.equal(store.schemaVersion(), 3);
     assert.deepEqual(store.getMessage("c", kept.messageId)?.bytes, kept.bytes);
     const archive = store.wakuArchive();
     const m = make("/app/1/a/proto", BigInt(NOW_MS) * NS, "hello");
