@@ -7,6 +7,7 @@ import { messageHash } from "@waku/message-hash";
 import { createDecoder, createEncoder, type DecodedMessage, type RelayNode, waitForRemotePeer } from "waku-sdk-027";
 import { createRelayNode } from "waku-sdk-027/relay";
 import { type EnvelopeEvent, WakuTransport } from "../../src/transport/waku-transport.js";
+import { within } from "../api/cluster.js";
 import { pollUntil } from "../support/poll.js";
 
 const WAIT_MS = 20_000;
@@ -42,6 +43,23 @@ function collect(node: RelayNode, into: Received[]): void {
   });
 }
 
+/**
+ * js-waku 0.0.27 leaks its keep-alive intervals at stop: `stopAll` walks its Maps with Object.values (finding
+ * nothing) and then empties them. They would keep the test process alive after every node stopped, so the
+ * test clears them just before stopping the node.
+ */
+function releaseKeepAlive(node: RelayNode): void {
+  const manager = (node as unknown as { connectionManager?: { keepAliveManager?: KeepAliveTimers } }).connectionManager
+    ?.keepAliveManager;
+  for (const timer of manager?.pingKeepAliveTimers?.values() ?? []) clearInterval(timer);
+  for (const timers of manager?.relayKeepAliveTimers?.values() ?? []) for (const t of timers) clearInterval(t);
+}
+
+interface KeepAliveTimers {
+  readonly pingKeepAliveTimers?: Map<unknown, ReturnType<typeof setInterval>>;
+  readonly relayKeepAliveTimers?: Map<unknown, ReturnType<typeof setInterval>[]>;
+}
+
 const wsAddress = (node: RelayNode) =>
   node.libp2p
     .getMultiaddrs()
@@ -52,6 +70,7 @@ describe("WakuTransport with js-waku 0.0.27 relay nodes", () => {
   const chorus: WakuTransport[] = [];
   const jsWaku: RelayNode[] = [];
   after(async () => {
+    for (const n of jsWaku) releaseKeepAlive(n);
     await Promise.all([...chorus.map((t) => t.stop()), ...jsWaku.map((n) => n.stop())]);
   });
 
@@ -71,7 +90,7 @@ describe("WakuTransport with js-waku 0.0.27 relay nodes", () => {
     collect(js, atJs);
 
     await node.dial(`${wsAddress(js)}`);
-    await waitForRemotePeer(js, ["relay" as never], WAIT_MS);
+    await within("js-waku to find a relay peer", waitForRemotePeer(js, ["relay" as never]), WAIT_MS);
     await pollUntil("the Chorus node to see js-waku on the shard", () => node.peers(CONTENT_TOPIC).length === 1, {
       timeoutMs: WAIT_MS,
     });
@@ -114,7 +133,11 @@ describe("WakuTransport with js-waku 0.0.27 relay nodes", () => {
     collect(left, atLeft);
     await hub.dial(wsAddress(left));
     await hub.dial(wsAddress(right));
-    await Promise.all([left, right].map((n) => waitForRemotePeer(n, ["relay" as never], WAIT_MS)));
+    await within(
+      "both js-waku nodes to find a relay peer",
+      Promise.all([left, right].map((n) => waitForRemotePeer(n, ["relay" as never]))),
+      WAIT_MS,
+    );
     await pollUntil("the hub's mesh to hold both", () => hub.meshPeers().length === 2, { timeoutMs: WAIT_MS });
     assert.equal(left.libp2p.getPeers().length, 1);
     assert.equal(right.libp2p.getPeers().length, 1);
