@@ -168,7 +168,10 @@ export function answerStoreQuery(reader: ArchiveReader, request: Request): Store
   const page = walked.slice(0, query.limit);
   if (query.includeData) {
     let bytes = 0;
-    const fit = page.findIndex((m) => (bytes += m.envelope.length) > STORE_MAX_PAGE_BYTES);
+    const fit = page.findIndex((m) => {
+      bytes += m.envelope.length;
+      return bytes > STORE_MAX_PAGE_BYTES;
+    });
     // At least one message, or a client could never get past a large one.
     if (fit > 0) page.length = fit;
   }
