@@ -104,7 +104,7 @@ export class WakuArchive implements ArchiveReader {
   private stored: number;
   private lastAgePrune = Number.NEGATIVE_INFINITY;
 
-  /** `db` already holds the archive tables (the node database's migration 2, or `createWakuArchiveTables`). */
+  /** `db` already holds the archive tables (the node database's migration 3, or `createWakuArchiveTables`). */
   constructor(db: Database.Database, options: WakuArchiveOptions = {}) {
     this.maxMessages = positiveInteger("maxMessages", options.maxMessages ?? DEFAULT_ARCHIVE_MAX_MESSAGES);
     this.maxAgeMs = positiveInteger("maxAgeMs", options.maxAgeMs ?? DEFAULT_ARCHIVE_MAX_AGE_MS);

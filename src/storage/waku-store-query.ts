@@ -168,12 +168,14 @@ export function answerStoreQuery(reader: ArchiveReader, request: Request): Store
   const page = walked.slice(0, query.limit);
   if (query.includeData) {
     let bytes = 0;
-    const fit = page.findIndex((m) => {
-      bytes += m.envelope.length;
-      return bytes > STORE_MAX_PAGE_BYTES;
-    });
     // At least one message, or a client could never get past a large one.
-    if (fit > 0) page.length = fit;
+    for (let i = 0; i < page.length; i++) {
+      bytes += (page[i] as ArchivedMessage).envelope.length;
+      if (i > 0 && bytes > STORE_MAX_PAGE_BYTES) {
+        page.length = i;
+        break;
+      }
+    }
   }
   const more = walked.length > page.length;
   const last = page[page.length - 1];

@@ -45,17 +45,20 @@ export async function serviceNode(options: Partial<WakuServicesOptions> = {}): P
   };
 }
 
-/** A js-waku light node whose only peer is `serviceAddress`, started and ready for the given protocols. */
+/**
+ * A started js-waku light node whose only peer is `serviceAddress`, ready for the given protocols; with
+ * no address, a light node that has no peer yet.
+ */
 export async function lightNode(
-  serviceAddress: string,
+  serviceAddress: string | undefined,
   protocols: Protocols[] = [Protocols.Store, Protocols.Filter, Protocols.LightPush],
 ): Promise<LightNode> {
   const node = await createLightNode({
     networkConfig: { clusterId: CLUSTER },
     defaultBootstrap: false,
-    bootstrapPeers: [serviceAddress],
+    ...(serviceAddress === undefined ? {} : { bootstrapPeers: [serviceAddress] }),
     discovery: { dns: false, peerExchange: false, peerCache: false },
   });
-  await node.waitForPeers(protocols, WAIT_MS);
+  if (serviceAddress !== undefined) await node.waitForPeers(protocols, WAIT_MS);
   return node;
 }
