@@ -81,10 +81,7 @@ export class Libp2pTransport extends Libp2pHost<Node> implements Transport {
   /** Peers in this node's gossipsub mesh for the topic (a subset of peers(topic)). */
   meshPeers(topic: string): PeerId[] {
     checkName("topic", topic);
-    const pubsub = this.running?.services.pubsub as
-      | (GossipSub & { getMeshPeers?: (t: string) => string[] })
-      | undefined;
-    return [...(pubsub?.getMeshPeers?.(topic) ?? [])].sort();
+    return this.meshOf(topic);
   }
 
   subscribe(topic: string, handler: MessageHandler): void {

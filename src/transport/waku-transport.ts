@@ -208,10 +208,7 @@ export class WakuTransport extends Libp2pHost<Node> implements Transport {
   /** Peers in this node's relay mesh for a pubsub topic (default: the publishing shard's). */
   meshPeers(pubsubTopic: string = this.pubsubTopic): PeerId[] {
     checkName("pubsubTopic", pubsubTopic);
-    const pubsub = this.running?.services.pubsub as
-      | (GossipSub & { getMeshPeers?: (t: string) => string[] })
-      | undefined;
-    return [...(pubsub?.getMeshPeers?.(pubsubTopic) ?? [])].sort();
+    return this.meshOf(pubsubTopic);
   }
 
   /** Starts handing the messages of a content topic to `handler`, with their message hash as retrieval hint. */
