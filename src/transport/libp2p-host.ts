@@ -212,12 +212,6 @@ export abstract class Libp2pHost<Node extends AnyLibp2p> {
     return this.state === "running" ? this.node : undefined;
   }
 
-  /** Peers in the gossipsub mesh of a pubsub topic, sorted; empty while not running. */
-  protected meshOf(pubsubTopic: string): string[] {
-    const services = this.running?.services as { pubsub?: { getMeshPeers?: (t: string) => string[] } } | undefined;
-    return [...(services?.pubsub?.getMeshPeers?.(pubsubTopic) ?? [])].sort();
-  }
-
   async stop(): Promise<void> {
     if (this.state === "stopped") return;
     if (this.redial !== undefined) clearInterval(this.redial);

@@ -81,7 +81,10 @@ export class Libp2pTransport extends Libp2pHost<Node> implements Transport {
   /** Peers in this node's gossipsub mesh for the topic (a subset of peers(topic)). */
   meshPeers(topic: string): PeerId[] {
     checkName("topic", topic);
-    return this.meshOf(topic);
+    const pubsub = this.running?.services.pubsub as
+      | (GossipSub & { getMeshPeers?: (t: string) => string[] })
+      | undefined;
+    return [...(pubsub?.getMeshPeers?.(topic) ?? [])].sort();
   }
 
   subscribe(topic: string, handler: MessageHandler): void {

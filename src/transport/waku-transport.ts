@@ -208,7 +208,10 @@ export class WakuTransport extends Libp2pHost<Node> implements Transport {
   /** Peers in this node's relay mesh for a pubsub topic (default: the publishing shard's). */
   meshPeers(pubsubTopic: string = this.pubsubTopic): PeerId[] {
     checkName("pubsubTopic", pubsubTopic);
-    return this.meshOf(pubsubTopic);
+    const pubsub = this.running?.services.pubsub as
+      | (GossipSub & { getMeshPeers?: (t: string) => string[] })
+      | undefined;
+    return [...(pubsub?.getMeshPeers?.(pubsubTopic) ?? [])].sort();
   }
 
   /** Starts handing the messages of a content topic to `handler`, with their message hash as retrieval hint. */
