@@ -174,13 +174,8 @@ export class ChannelEngine {
       content,
     });
     const { bytes, message } = this.composer.ephemeral(messageId, content);
-    return {
-      outgoing: [{ bytes, message, messageId, kind: "ephemeral", purpose: "ephemeral" }],
-      events: [],
-      messageId,
-      sequence: undefined,
-      lamportTimestamp: undefined,
-    };
+    const outgoing = [{ bytes, message, messageId, kind: "ephemeral", purpose: "ephemeral" }] as const;
+    return { outgoing, events: [], messageId, sequence: undefined, lamportTimestamp: undefined };
   }
 
   private nextLamport(now: number): bigint {
@@ -443,8 +438,12 @@ export class ChannelEngine {
         }
       }
     }
+    // Messages a loss or a deadline released are news for others' marks: owed like an acceptance (section 13).
+    const released = step.events.some((e) => e.type === "delivered") && !mutated(this.params, "sync-owed-release");
+    if (released) this.ackDirty = true;
     if (wantRequest || (syncDue && (this.ackDirty || this.gaps.hasDue(now)))) this.sendControl(now, step);
     else if (syncDue) this.syncAt = Number.POSITIVE_INFINITY;
+    else if (released && !this.link.up) this.scheduleSync(now);
     const live = this.gaps.size + this.ownReceipts.size + this.responder.size + this.buffer.size;
     if (this.timers.size > 4 * live + 64) this.timers.compact((t) => this.isLive(t.kind, t.key, t.at));
     return step.result();
