@@ -55,7 +55,7 @@ export class ChannelEngine {
   readonly senderId: SenderId;
   readonly params: Params;
 
-  private readonly random: () => number;
+  private readonly random: EngineConfig["random"];
   private readonly composer: MessageComposer;
   private readonly decodeLimits: DecodeLimits | undefined;
   private readonly ownPrefix: string;
@@ -478,7 +478,7 @@ export class ChannelEngine {
   private scheduleSync(now: number, interval = this.params.syncIntervalMs): void {
     if (Number.isFinite(this.syncAt)) return;
     const p = this.params;
-    const jitter = 1 + p.syncJitter * (2 * this.random() - 1);
+    const jitter = 1 + p.syncJitter * (2 * this.random({ use: "sync-jitter" }) - 1);
     const at = Math.max(now, this.lastSentAt) + Math.min(interval, p.syncIntervalMs) * jitter;
     this.syncAt = at;
     this.timers.push({ at, kind: "sync", key: "sync" });
