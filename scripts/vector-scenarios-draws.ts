@@ -2,7 +2,8 @@
 // the random delays land at exact times, so the trace pins the parameters that scale them (repairRequestDelayMs,
 // syncJitter) and the draw-to-delay mappings of sections 11.3 and 13, besides ownerFetchGraceMs (the owner path
 // is a step of its own), ackQuorum (the receipt states of the final state) and the sync owed when a tick
-// delivers what a loss released. test/spec/mutations.test.ts shows that each wrong default fails it.
+// delivers what a loss released. test/spec/mutations.test.ts shows that each wrong default fails it. Also the
+// trace of an equivocation (section 9.6, Appendix A.1).
 import { member, Recorder, T0 } from "./vector-scenarios.js";
 
 const CHANNEL = "community/draws";
@@ -54,5 +55,26 @@ export function drawsAndOwnerPath(seeds: readonly [number, number, number] = [6,
   r.tick(bobSyncs - 1, "bob", "one ms before the jittered sync");
   const [sync] = r.tick(bobSyncs, "bob", "the sync owed for what the loss released");
   r.receive(bobSyncs + 10, "alice", sync!, "bob's summary confirms alice.1 and alice.3");
+  return r.toJson();
+}
+
+export function equivocationFound(): Record<string, unknown> {
+  const r = new Recorder(
+    "an equivocation found and published",
+    "Alice runs twice on one key (alice-twin): both processes sign sequence 1 with different content. Bob receives " +
+      "both versions, delivers each once, reports the equivocation (sender, sequence, both ids sorted) and " +
+      "publishes both versions (purpose equivocation). Carol, who held one version, receives the other from bob's " +
+      "publication and finds it too; a version she holds already reports nothing.",
+    CHANNEL,
+    {},
+    [member("alice", 21), member("alice-twin", 22), member("bob", 23), member("carol", 24)],
+  );
+  const t = T0 + 11_000;
+  const left = r.send(t, "alice", "left");
+  const right = r.send(t + 10, "alice-twin", "right");
+  r.receive(t + 100, "bob", right);
+  r.receive(t + 100, "carol", left);
+  const published = r.receive(t + 200, "bob", left, "the second version of alice's sequence 1: an equivocation");
+  for (const label of published) r.receive(t + 300, "carol", label);
   return r.toJson();
 }

@@ -8,7 +8,7 @@
 // another implementation reproduces everything but the ack nonce, the filter bits and the signature, which
 // the expectations leave out.
 // Every scripted tick comes after the longest random delay it waits for, so no expectation depends on a
-// random draw.
+// random draw, except in a trace that lists its steps' draws (vector-draws.ts), which a replay must use.
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import {
   ChannelEngine,
@@ -23,7 +23,7 @@ import type { Outgoing, Step } from "../src/core/types.js";
 import { decodeMessage, type WireMessage } from "../src/wire/index.js";
 import { DrawRecorder, type ListedDraw } from "./vector-draws.js";
 import { rejectionCodes } from "./vector-rejections.js";
-import { drawsAndOwnerPath } from "./vector-scenarios-draws.js";
+import { drawsAndOwnerPath, equivocationFound } from "./vector-scenarios-draws.js";
 import {
   fullFilter,
   marksAndBacklog,
@@ -38,6 +38,8 @@ export const T0 = 1_700_000_000_000;
 
 const KEYS: Record<string, number> = {
   alice: 0x01,
+  // A second process on alice's key (spec section 9.6: how an honest-looking identity equivocates).
+  "alice-twin": 0x01,
   bob: 0x02,
   carol: 0x03,
   dave: 0x04,
@@ -562,7 +564,8 @@ export function buildScenarios(): Record<string, unknown> {
       "tick (fire every timer due). Compare each step's outgoing messages (normal form: no ack nonce, filter " +
       "bits or signature) and events (delivered ones in order; a rejection's reason is informative), then " +
       "each member's delivered order, log, missing refs and receipts. Randomness is mulberry32(seed) in the " +
-      "reference; every tick comes after the longest random delay it waits for.",
+      "reference; every tick comes after the longest random delay it waits for, except in steps that list their " +
+      "draws, whose random choices take the listed values (spec section 18.1).",
     vectors: [
       lossRepairedByOwner(),
       lossRepairedByPeer(),
@@ -578,6 +581,7 @@ export function buildScenarios(): Record<string, unknown> {
       pendingDeadline(),
       fullFilter(),
       drawsAndOwnerPath(),
+      equivocationFound(),
     ],
   };
 }
