@@ -8,10 +8,11 @@
 import { createInterface } from "node:readline";
 import { ChannelEngine, type EngineEvent, identityFromSecretKey, type Params } from "../src/core/index.js";
 import { seededRandom } from "../src/core/prng.js";
-import { normalEvents } from "./vector-scenarios.js";
+import { type ListedDraw, ListedDraws } from "./vector-draws.js";
+import { normalEvents, normalReceipts } from "./vector-scenarios.js";
 
 interface Request {
-  readonly op: "reset" | "create" | "send" | "send-ephemeral" | "receive" | "tick" | "state";
+  readonly op: "reset" | "create" | "send" | "send-ephemeral" | "receive" | "tick" | "owner-path" | "state";
   readonly member?: string;
   readonly at?: number;
   readonly content?: string;
@@ -24,18 +25,22 @@ interface Request {
   readonly preferredResponders?: string[];
   readonly memberList?: string[] | null;
   readonly messageIds?: string[];
+  readonly up?: boolean;
+  readonly draws?: ListedDraw[];
 }
 
 const mutateAt = process.argv.indexOf("--mutate");
 const mutations = mutateAt >= 0 ? [process.argv[mutateAt + 1]!] : undefined;
 const unhex = (text: string) => Uint8Array.from(Buffer.from(text, "hex"));
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
-let engines = new Map<string, ChannelEngine>();
+let engines = new Map<string, { engine: ChannelEngine; draws: ListedDraws }>();
 
-function engineOf(member: string | undefined): ChannelEngine {
-  const engine = engines.get(member ?? "");
-  if (engine === undefined) throw new RangeError(`no member ${JSON.stringify(member)}; create it first`);
-  return engine;
+/** The member's engine, its randomness set to the draws the request lists (or its own source without them). */
+function engineOf(member: string | undefined, draws?: readonly ListedDraw[]): ChannelEngine {
+  const entry = engines.get(member ?? "");
+  if (entry === undefined) throw new RangeError(`no member ${JSON.stringify(member)}; create it first`);
+  entry.draws.expect(draws);
+  return entry.engine;
 }
 
 function stepJson(step: {
@@ -56,35 +61,36 @@ function handle(r: Request): unknown {
     case "create": {
       const list = r.memberList === null || r.memberList === undefined ? undefined : new Set(r.memberList);
       const params = { ...r.params, ...(mutations === undefined ? {} : { __mutations: mutations }) };
-      engines.set(
-        r.member!,
-        new ChannelEngine({
-          channelId: r.channelId!,
-          identity: identityFromSecretKey(unhex(r.secretKey!)),
-          random: seededRandom(r.seed ?? 0),
-          now: r.joinedAt!,
-          params: params as Partial<Params>,
-          preferredResponders: r.preferredResponders ?? [],
-          ...(list === undefined ? {} : { isMember: (id: string) => list.has(id) }),
-        }),
-      );
+      const draws = new ListedDraws(seededRandom(r.seed ?? 0));
+      const engine = new ChannelEngine({
+        channelId: r.channelId!,
+        identity: identityFromSecretKey(unhex(r.secretKey!)),
+        random: draws.random,
+        now: r.joinedAt!,
+        params: params as Partial<Params>,
+        preferredResponders: r.preferredResponders ?? [],
+        ...(list === undefined ? {} : { isMember: (id: string) => list.has(id) }),
+      });
+      engines.set(r.member!, { engine, draws });
       return { ok: true };
     }
     case "send":
-      return stepJson(engineOf(r.member).send(unhex(r.content!), r.at!));
+      return stepJson(engineOf(r.member, r.draws).send(unhex(r.content!), r.at!));
     case "send-ephemeral":
-      return stepJson(engineOf(r.member).sendEphemeral(unhex(r.content!), r.at!));
+      return stepJson(engineOf(r.member, r.draws).sendEphemeral(unhex(r.content!), r.at!));
     case "receive":
-      return stepJson(engineOf(r.member).receive(unhex(r.bytes!), r.at!));
+      return stepJson(engineOf(r.member, r.draws).receive(unhex(r.bytes!), r.at!));
     case "tick":
-      return stepJson(engineOf(r.member).tick(r.at!));
+      return stepJson(engineOf(r.member, r.draws).tick(r.at!));
+    case "owner-path":
+      engineOf(r.member, r.draws).setOwnerPath(r.up === true, r.at!);
+      return { outgoing: [], events: [] };
     case "state": {
       const engine = engineOf(r.member);
       const receipts: Record<string, unknown> = {};
       for (const id of r.messageIds ?? []) {
-        const got = engine.receipts(id);
-        if (got !== undefined)
-          receipts[id] = { count: got.count, members: got.members, ackedBy: [...got.ackedBy].sort() };
+        const got = normalReceipts(engine, id);
+        if (got !== undefined) receipts[id] = got;
       }
       return {
         log: engine.deliveredLog().map((d) => d.messageId),

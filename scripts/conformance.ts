@@ -35,9 +35,11 @@ interface Scenario {
   steps: {
     at: number;
     member: string;
-    action: "send" | "send-ephemeral" | "receive" | "tick";
+    action: "send" | "send-ephemeral" | "receive" | "tick" | "owner-path";
     content?: string;
     message?: string;
+    up?: boolean;
+    draws?: Record<string, unknown>[];
     outgoing: { label: string; purpose: string; fields: Record<string, unknown> }[];
     events: Record<string, unknown>[];
   }[];
@@ -122,6 +124,8 @@ async function runSteps(s: Scenario, driver: Driver, delivered: Map<string, stri
     const request: Record<string, unknown> = { op: step.action, member: step.member, at: step.at };
     if (step.content !== undefined) request.content = step.content;
     if (step.message !== undefined) request.bytes = s.messages[step.message]!.hex;
+    if (step.up !== undefined) request.up = step.up;
+    if (step.draws !== undefined) request.draws = step.draws;
     const got = (await driver.call(request)) as unknown as StepResponse;
     if (got.error !== undefined) throw new Difference(`${where}: the driver failed: ${got.error}`);
     if (!Array.isArray(got.outgoing) || !Array.isArray(got.events)) {

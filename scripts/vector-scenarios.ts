@@ -8,7 +8,7 @@
 // another implementation reproduces everything but the ack nonce, the filter bits and the signature, which
 // the expectations leave out.
 // Every scripted tick comes after the longest random delay it waits for, so no expectation depends on a
-// random draw.
+// random draw, except in a trace that lists its steps' draws (vector-draws.ts), which a replay must use.
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import {
   ChannelEngine,
@@ -21,7 +21,9 @@ import {
 import { seededRandom } from "../src/core/prng.js";
 import type { Outgoing, Step } from "../src/core/types.js";
 import { decodeMessage, type WireMessage } from "../src/wire/index.js";
+import { DrawRecorder, type ListedDraw } from "./vector-draws.js";
 import { rejectionCodes } from "./vector-rejections.js";
+import { drawsAndOwnerPath, equivocationFound } from "./vector-scenarios-draws.js";
 import {
   fullFilter,
   marksAndBacklog,
@@ -36,6 +38,8 @@ export const T0 = 1_700_000_000_000;
 
 const KEYS: Record<string, number> = {
   alice: 0x01,
+  // A second process on alice's key (spec section 9.6: how an honest-looking identity equivocates).
+  "alice-twin": 0x01,
   bob: 0x02,
   carol: 0x03,
   dave: 0x04,
@@ -140,6 +144,18 @@ export function normalEvent(e: EngineEvent): Record<string, unknown> {
   }
 }
 
+/**
+ * Final receipts in the comparison form of spec Appendix A.3: `state` is the receipt state of section 7.5 for
+ * the participant's own messages, null for others' (tracked with trackAllReceipts). Undefined when untracked.
+ */
+export function normalReceipts(engine: ChannelEngine, messageId: string): Record<string, unknown> | undefined {
+  const r = engine.receipts(messageId);
+  if (r === undefined) return undefined;
+  const status = engine.status(messageId);
+  const state = status?.own === true ? status.state : null;
+  return { count: r.count, members: r.members, ackedBy: [...r.ackedBy].sort(), state };
+}
+
 // ------------------------------------------------------------------------------------ recorder
 
 export interface MemberSpec {
@@ -155,10 +171,12 @@ export interface MemberSpec {
 interface RecordedStep {
   readonly at: number;
   readonly member: string;
-  readonly action: "send" | "send-ephemeral" | "receive" | "tick";
+  readonly action: "send" | "send-ephemeral" | "receive" | "tick" | "owner-path";
   readonly content?: string;
   readonly message?: string;
+  readonly up?: boolean;
   readonly note?: string;
+  readonly draws?: ListedDraw[];
   readonly outgoing: { label: string; purpose: string; fields: Record<string, unknown> }[];
   readonly events: Record<string, unknown>[];
 }
@@ -172,6 +190,8 @@ export class Recorder {
   private readonly delivered = new Map<string, string[]>();
   private readonly labels = new Map<string, string>();
   private last = 0;
+  /** Per member, when the trace lists its draws (spec Appendix B): what each step drew. */
+  private readonly draws = new Map<string, DrawRecorder>();
 
   constructor(
     readonly name: string,
@@ -179,15 +199,19 @@ export class Recorder {
     readonly channelId: string,
     readonly params: Partial<Params>,
     readonly members: readonly MemberSpec[],
+    /** List every step's random draws, so that the trace may depend on them. */
+    readonly withDraws = false,
   ) {
     for (const m of members) {
+      const draws = withDraws ? new DrawRecorder(seededRandom(m.seed)) : undefined;
+      if (draws !== undefined) this.draws.set(m.name, draws);
       const list = m.memberList === undefined ? undefined : new Set(m.memberList.map((n) => identityOf(n).senderId));
       this.engines.set(
         m.name,
         new ChannelEngine({
           channelId,
           identity: identityOf(m.name),
-          random: seededRandom(m.seed),
+          random: draws?.random ?? seededRandom(m.seed),
           now: m.joinedAt,
           params: { ...params, ...m.params },
           preferredResponders: (m.preferredResponders ?? []).map((p) => identityOf(p).senderId),
@@ -213,7 +237,7 @@ export class Recorder {
     at: number,
     member: string,
     action: RecordedStep["action"],
-    input: { content?: string; message?: string },
+    input: { content?: string; message?: string; up?: boolean },
     step: Step,
     note: string | undefined,
   ): string[] {
@@ -239,6 +263,7 @@ export class Recorder {
       action,
       ...input,
       ...(note === undefined ? {} : { note }),
+      ...(this.withDraws ? { draws: this.draws.get(member)!.take() } : {}),
       outgoing,
       events: normalEvents(step.events),
     });
@@ -279,6 +304,13 @@ export class Recorder {
     return this.record(at, member, "tick", {}, this.engine(member).tick(at), note);
   }
 
+  /** The member's direct path to the owner node comes up or goes down (spec section 14.3). */
+  ownerPath(at: number, member: string, up: boolean, note?: string): void {
+    this.clock(at);
+    this.engine(member).setOwnerPath(up, at);
+    this.record(at, member, "owner-path", { up }, { outgoing: [], events: [] }, note);
+  }
+
   idOf(label: string): string {
     const m = this.messages[label];
     if (m === undefined) throw new RangeError(`${this.name}: no message ${label}`);
@@ -294,8 +326,8 @@ export class Recorder {
         if (this.injected.has(label)) continue;
         const message = decodeMessage(Uint8Array.from(Buffer.from(rec.hex, "hex")));
         if (message.kind !== "content") continue;
-        const r = engine.receipts(message.messageId);
-        if (r !== undefined) receipts[label] = { count: r.count, members: r.members, ackedBy: [...r.ackedBy].sort() };
+        const r = normalReceipts(engine, message.messageId);
+        if (r !== undefined) receipts[label] = r;
       }
       expect[m.name] = {
         delivered: this.delivered.get(m.name),
@@ -532,7 +564,8 @@ export function buildScenarios(): Record<string, unknown> {
       "tick (fire every timer due). Compare each step's outgoing messages (normal form: no ack nonce, filter " +
       "bits or signature) and events (delivered ones in order; a rejection's reason is informative), then " +
       "each member's delivered order, log, missing refs and receipts. Randomness is mulberry32(seed) in the " +
-      "reference; every tick comes after the longest random delay it waits for.",
+      "reference; every tick comes after the longest random delay it waits for, except in steps that list their " +
+      "draws, whose random choices take the listed values (spec section 18.1).",
     vectors: [
       lossRepairedByOwner(),
       lossRepairedByPeer(),
@@ -547,6 +580,8 @@ export function buildScenarios(): Record<string, unknown> {
       marksAndBacklog(),
       pendingDeadline(),
       fullFilter(),
+      drawsAndOwnerPath(),
+      equivocationFound(),
     ],
   };
 }

@@ -2,12 +2,16 @@ import type { DecodeLimits } from "../wire/index.js";
 import type { OtherVersionLookup } from "./equivocation.js";
 import type { Identity, SignatureVerifier } from "./identity.js";
 import type { Params } from "./params.js";
+import type { RandomSource } from "./types.js";
 
 export interface EngineConfig {
   readonly channelId: string;
   readonly identity: Identity;
-  /** Uniform random numbers in [0, 1). Production: a CSPRNG (the ack nonce must be unpredictable). */
-  readonly random: () => number;
+  /**
+   * Uniform random numbers in [0, 1). Production: a CSPRNG (the ack nonce must be unpredictable). Each call says
+   * what the draw decides, so that a test can supply the values a conformance trace lists (spec Appendix B).
+   */
+  readonly random: RandomSource;
   /** Local time in ms when the member joins; messages stamped earlier are history, not dependencies. */
   readonly now: number;
   readonly params?: Partial<Params>;

@@ -55,7 +55,7 @@ export class ChannelEngine {
   readonly senderId: SenderId;
   readonly params: Params;
 
-  private readonly random: () => number;
+  private readonly random: EngineConfig["random"];
   private readonly composer: MessageComposer;
   private readonly decodeLimits: DecodeLimits | undefined;
   private readonly ownPrefix: string;
@@ -174,13 +174,8 @@ export class ChannelEngine {
       content,
     });
     const { bytes, message } = this.composer.ephemeral(messageId, content);
-    return {
-      outgoing: [{ bytes, message, messageId, kind: "ephemeral", purpose: "ephemeral" }],
-      events: [],
-      messageId,
-      sequence: undefined,
-      lamportTimestamp: undefined,
-    };
+    const outgoing = [{ bytes, message, messageId, kind: "ephemeral", purpose: "ephemeral" }] as const;
+    return { outgoing, events: [], messageId, sequence: undefined, lamportTimestamp: undefined };
   }
 
   private nextLamport(now: number): bigint {
@@ -443,8 +438,12 @@ export class ChannelEngine {
         }
       }
     }
+    // Messages a loss or a deadline released are news for others' marks: owed like an acceptance (section 13).
+    const released = step.events.some((e) => e.type === "delivered") && !mutated(this.params, "sync-owed-release");
+    if (released) this.ackDirty = true;
     if (wantRequest || (syncDue && (this.ackDirty || this.gaps.hasDue(now)))) this.sendControl(now, step);
     else if (syncDue) this.syncAt = Number.POSITIVE_INFINITY;
+    else if (released && !this.link.up) this.scheduleSync(now);
     const live = this.gaps.size + this.ownReceipts.size + this.responder.size + this.buffer.size;
     if (this.timers.size > 4 * live + 64) this.timers.compact((t) => this.isLive(t.kind, t.key, t.at));
     return step.result();
@@ -479,7 +478,7 @@ export class ChannelEngine {
   private scheduleSync(now: number, interval = this.params.syncIntervalMs): void {
     if (Number.isFinite(this.syncAt)) return;
     const p = this.params;
-    const jitter = 1 + p.syncJitter * (2 * this.random() - 1);
+    const jitter = 1 + p.syncJitter * (2 * this.random({ use: "sync-jitter" }) - 1);
     const at = Math.max(now, this.lastSentAt) + Math.min(interval, p.syncIntervalMs) * jitter;
     this.syncAt = at;
     this.timers.push({ at, kind: "sync", key: "sync" });

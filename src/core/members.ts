@@ -1,5 +1,6 @@
 import { type SenderId, senderPrefixHex } from "./ids.js";
 import type { Params } from "./params.js";
+import type { Draw, RandomSource } from "./types.js";
 
 /**
  * The members this member has heard from (at most `maxMembers`, least recently heard evicted first), the
@@ -14,7 +15,7 @@ export class MemberDirectory {
 
   constructor(
     private readonly params: Params,
-    private readonly random: () => number,
+    private readonly random: RandomSource,
     preferred: readonly string[],
   ) {
     this.preferred = new Set(preferred);
@@ -73,9 +74,9 @@ export class MemberDirectory {
    * about N^(latency/T) of them fire before the first one is heard, instead of N*latency/T for a
    * uniform timer. delay = T * max(0, 1 + ln(u) / ln(N)).
    */
-  suppressionDelay(scale: number): number {
+  suppressionDelay(scale: number, draw: Draw): number {
     const n = Math.max(2, this.heard.size + 1);
-    const u = Math.max(this.random(), 1e-12);
+    const u = Math.max(this.random(draw), 1e-12);
     return scale * Math.max(0, 1 + Math.log(u) / Math.log(n));
   }
 

@@ -242,6 +242,7 @@ export const MUTATIONS = [
   "preferred-at-once", // 11.2: a preferred responder answers at once
   "resend", // 12: unheard own messages are resent
   "sync-owed", // 13: accepting a content message owes a sync
+  "sync-owed-release", // 13: delivering held messages in a tick (a loss, a pending deadline) owes a sync
 ] as const;
 export type Mutation = (typeof MUTATIONS)[number];
 

@@ -162,3 +162,16 @@ export type MessageStatus =
       readonly own: false;
       readonly state: "delivered" | "pending" | "missing" | "lost";
     };
+
+/**
+ * What one random draw of the engine decides (spec section 18.1). The engine passes it to its `random` source,
+ * which may ignore it; a conformance driver (Appendix B) answers each draw with the value the trace lists for it.
+ */
+export type Draw =
+  | { readonly use: "request-delay"; readonly ref: MessageRef }
+  | { readonly use: "response-delay" | "stand-by" | "resend-delay"; readonly messageId: string }
+  | { readonly use: "sync-jitter" }
+  | { readonly use: "nonce" };
+
+/** Uniform numbers in [0, 1); `draw` says what the value decides. */
+export type RandomSource = (draw?: Draw) => number;

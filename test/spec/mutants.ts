@@ -4,7 +4,7 @@
 import { DEFAULT_PARAMS, type Params } from "../../src/core/index.js";
 
 /** Another default for each parameter: a value an implementation could plausibly get wrong, in a direction the
- * traces can see (random delays are pinned from above only: a shorter scale is indistinguishable by design). */
+ * traces can see. Random delays are pinned exactly where a trace lists its draws (spec Appendix B). */
 export const PARAM_MUTANTS: Partial<Record<keyof Params, number | boolean>> = {
   causalHistorySize: 3,
   overheadBudgetBytes: 384,
@@ -21,12 +21,15 @@ export const PARAM_MUTANTS: Partial<Record<keyof Params, number | boolean>> = {
   resendBackoff: 3,
   maxResends: 2,
   syncIntervalMs: 100_000,
+  syncJitter: 0.25,
   backlogSyncIntervalMs: 20_000,
   controlBudgetPer600s: 2,
   responseBudgetPer600s: 1,
   senderQuotaPer600s: 0,
   senderQuotaBurst: 1,
+  repairRequestDelayMs: 500,
   repairRetryMs: 4_000,
+  ownerFetchGraceMs: 2_000,
   repairResponseDelayMs: 2_000,
   preferredResponderGraceMs: 4_000,
   backupResponders: 0,
@@ -42,21 +45,9 @@ export const PARAM_MUTANTS: Partial<Record<keyof Params, number | boolean>> = {
   repairCacheSize: 1,
   maxMembers: 1,
   maxTrackedReceipts: 1,
+  ackQuorum: 0.75,
   interop: true,
   trackAllReceipts: true,
-};
-
-/**
- * Parameters no trace pins, and why: the mutation test checks that this list and PARAM_MUTANTS together name every
- * parameter, so that a new parameter needs a mutant or a reason.
- */
-export const UNPINNED: Partial<Record<keyof Params, string>> = {
-  syncJitter: "a random spread: a trace can only bound it, with a probability that depends on the draws",
-  ownerFetchGraceMs: "applies only while the owner path is up, which the scenario format does not drive",
-  repairRequestDelayMs:
-    "a random delay, drawn afresh by every implementation: the traces tick after its longest value, so a smaller " +
-    "scale is invisible by design and a larger one shows only when the draws exceed the default",
-  ackQuorum: "presentation only: it changes the state shown, not what is sent, reported or counted",
 };
 
 export const EVERY_PARAM = Object.keys(DEFAULT_PARAMS) as (keyof Params)[];

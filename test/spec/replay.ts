@@ -2,7 +2,8 @@
 // and throws an AssertionError at the first difference. Used by test/spec/scenarios.test.ts (the reference must
 // match every trace) and test/spec/mutations.test.ts (every mutant must miss one).
 import assert from "node:assert/strict";
-import { normalEvents, normalMessage } from "../../scripts/vector-scenarios.js";
+import { type ListedDraw, ListedDraws } from "../../scripts/vector-draws.js";
+import { normalEvents, normalMessage, normalReceipts } from "../../scripts/vector-scenarios.js";
 import { ChannelEngine, type EngineEvent, identityFromSecretKey, type Params } from "../../src/core/index.js";
 import { decodeMessage } from "../../src/wire/index.js";
 import { prng } from "../core/fixtures.js";
@@ -32,10 +33,12 @@ export interface Scenario {
   steps: {
     at: number;
     member: string;
-    action: "send" | "send-ephemeral" | "receive" | "tick";
+    action: "send" | "send-ephemeral" | "receive" | "tick" | "owner-path";
     content?: string;
     message?: string;
+    up?: boolean;
     note?: string;
+    draws?: ListedDraw[];
     outgoing: { label: string; purpose: string; fields: Record<string, unknown> }[];
     events: Record<string, unknown>[];
   }[];
@@ -45,7 +48,7 @@ export interface Scenario {
       delivered: string[];
       log: string[];
       missing: Record<string, unknown>[];
-      receipts: Record<string, { count: number; members: number; ackedBy: string[] }>;
+      receipts: Record<string, { count: number; members: number; ackedBy: string[]; state: string | null }>;
     }
   >;
 }
@@ -60,17 +63,20 @@ const sortedJson = (items: readonly unknown[]) => items.map((x) => JSON.stringif
 
 export function replay(s: Scenario, variant: Variant = {}): void {
   const engines = new Map<string, ChannelEngine>();
+  const draws = new Map<string, ListedDraws>();
   const senderOf = new Map(s.members.map((m) => [m.name, m.senderId]));
   for (const m of s.members) {
     const identity = identityFromSecretKey(unhex(m.secretKey));
     const list = m.memberList === undefined ? undefined : new Set(m.memberList.map((n) => senderOf.get(n)!));
     assert.equal(identity.senderId, m.senderId, `${s.name}: ${m.name}'s key`);
+    const random = new ListedDraws(prng(m.seed));
+    draws.set(m.name, random);
     engines.set(
       m.name,
       new ChannelEngine({
         channelId: s.channelId,
         identity,
-        random: prng(m.seed),
+        random: random.random,
         now: m.joinedAt,
         params: {
           ...variant.defaults,
@@ -89,6 +95,7 @@ export function replay(s: Scenario, variant: Variant = {}): void {
     const engine = engines.get(step.member);
     assert.ok(engine, `${where}: unknown member`);
     let result: { outgoing: readonly { bytes: Uint8Array; purpose: string }[]; events: readonly EngineEvent[] };
+    draws.get(step.member)!.expect(step.draws);
     switch (step.action) {
       case "send":
         result = engine.send(unhex(step.content!), step.at);
@@ -104,6 +111,10 @@ export function replay(s: Scenario, variant: Variant = {}): void {
       }
       case "tick":
         result = engine.tick(step.at);
+        break;
+      case "owner-path":
+        engine.setOwnerPath(step.up === true, step.at);
+        result = { outgoing: [], events: [] };
         break;
     }
     assert.deepEqual(
@@ -152,13 +163,9 @@ export function replay(s: Scenario, variant: Variant = {}): void {
     }
     for (const [label, receipts] of Object.entries(want.receipts)) {
       const id = decodeMessage(unhex(s.messages[label]!.hex)).messageId;
-      const r = engine.receipts(id);
+      const r = normalReceipts(engine, id);
       assert.ok(r, `${s.name}: ${m.name} has receipts for ${label}`);
-      assert.deepEqual(
-        { count: r.count, members: r.members, ackedBy: [...r.ackedBy].sort() },
-        receipts,
-        `${s.name}: ${m.name}'s receipts for ${label}`,
-      );
+      assert.deepEqual(r, receipts, `${s.name}: ${m.name}'s receipts for ${label}`);
     }
   }
 }

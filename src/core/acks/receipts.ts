@@ -152,7 +152,8 @@ export class OwnReceipts {
       if (own.resends >= p.maxResends || own.lamportTimestamp + BigInt(Math.floor(p.resendAfterMs / 2)) > writtenAt) {
         continue;
       }
-      const at = now + this.members.suppressionDelay(p.repairResponseDelayMs);
+      const at =
+        now + this.members.suppressionDelay(p.repairResponseDelayMs, { use: "resend-delay", messageId: own.messageId });
       own.lacking = true;
       if (at < own.resendAt) {
         own.resendAt = at;

@@ -13,6 +13,7 @@ import { type MessageId, type SenderId, senderPrefixBytes } from "../ids.js";
 import type { MessageCache } from "../message-cache.js";
 import { mutated, type Params } from "../params.js";
 import type { SenderState, SenderTable } from "../senders.js";
+import type { RandomSource } from "../types.js";
 
 // Bytes of an ack summary besides its filter bytes and marks: field tag and length, nonce, hash count, filter tag and length.
 const ACK_FIXED_BYTES = 3 + 9 + 2 + 3;
@@ -42,7 +43,7 @@ export class SummaryWriter {
   constructor(
     private readonly params: Params,
     private readonly salt: Uint8Array,
-    private readonly random: () => number,
+    private readonly random: RandomSource,
     private readonly senders: SenderTable,
     private readonly cache: MessageCache,
   ) {
@@ -170,8 +171,8 @@ export class SummaryWriter {
   }
 
   private randomNonce(): bigint {
-    const hi = BigInt(Math.floor(this.random() * 0x1_0000_0000));
-    const lo = BigInt(Math.floor(this.random() * 0x1_0000_0000));
+    const hi = BigInt(Math.floor(this.random({ use: "nonce" }) * 0x1_0000_0000));
+    const lo = BigInt(Math.floor(this.random({ use: "nonce" }) * 0x1_0000_0000));
     return (hi << 32n) | lo;
   }
 

@@ -89,7 +89,10 @@ export class GapTracker {
       ref,
       detectedAt: now,
       giveUpAt: now + this.params.dependencyTimeoutMs,
-      requestAt: now + this.members.suppressionDelay(this.params.repairRequestDelayMs) + this.deferral,
+      requestAt:
+        now +
+        this.members.suppressionDelay(this.params.repairRequestDelayMs, { use: "request-delay", ref }) +
+        this.deferral,
       attempts: 0,
       retrievalHint: hint,
     };
@@ -170,7 +173,8 @@ export class GapTracker {
   askTopic(key: DependencyKey, now: number): void {
     const entry = this.missing.get(key);
     if (entry === undefined) return;
-    const at = now + this.members.suppressionDelay(this.params.repairRequestDelayMs);
+    const at =
+      now + this.members.suppressionDelay(this.params.repairRequestDelayMs, { use: "request-delay", ref: entry.ref });
     if (at >= entry.requestAt) return;
     entry.requestAt = at;
     this.timers.push({ at, kind: "request", key });

@@ -9,7 +9,7 @@ import type { MessageCache } from "../message-cache.js";
 import { mutated, type Params } from "../params.js";
 import { RateWindow } from "../rate-window.js";
 import type { StepBuilder } from "../step.js";
-import type { Outgoing } from "../types.js";
+import type { Outgoing, RandomSource } from "../types.js";
 import type { GapTracker } from "./gaps.js";
 
 const MAX_RANGE_LOOKUPS_PER_MESSAGE = 1_024;
@@ -45,7 +45,7 @@ export class Responder {
   constructor(
     private readonly params: Params,
     private readonly self: SenderId,
-    private readonly random: () => number,
+    private readonly random: RandomSource,
     private readonly timers: TimerHeap,
     private readonly members: MemberDirectory,
     private readonly cache: MessageCache,
@@ -103,14 +103,17 @@ export class Responder {
       this.respond(id, now, step);
       return;
     }
-    let delay = this.members.suppressionDelay(this.params.repairResponseDelayMs);
+    let delay = this.members.suppressionDelay(this.params.repairResponseDelayMs, {
+      use: "response-delay",
+      messageId: id,
+    });
     if (this.members.preferredOnline(now)) {
       // The preferred responder answers. Among many holders a few always miss its answer and cannot tell that
       // the asker got it: were every holder a backup, one of them would answer again nearly every time. So
       // each holder stands by with probability backupResponders / members, after a head start for the preferred.
       // A request heard again later is a retry (its request or answer was lost): the standby doubles each round.
       if (
-        this.random() * Math.max(1, this.members.size) >=
+        this.random({ use: "stand-by", messageId: id }) * Math.max(1, this.members.size) >=
         this.params.backupResponders * 2 ** this.requestRound(id, now)
       )
         return;
