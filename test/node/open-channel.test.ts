@@ -16,6 +16,9 @@ const FAST = {
   repairResponseDelayMs: 30,
   repairRetryMs: 300,
   resendAfterMs: 1_000,
+  // Syncs carry the receipts of a set's segments; the defaults allow 20 control messages per 10 minutes.
+  controlBudgetPer600s: 400,
+  responseBudgetPer600s: 400,
 };
 const open: Channel[] = [];
 after(async () => {
