@@ -6,6 +6,7 @@ import {
   type Identity,
   type MessageRef,
   type MessageStatus,
+  type OutgoingPurpose,
   type Params,
   type ReceiveOptions,
   type SenderId,
@@ -25,9 +26,24 @@ export interface ChannelContext {
   /** Native signature implementations; the engine's portable ones when absent. */
   readonly sign?: (unsigned: Uint8Array) => Uint8Array;
   readonly verifySignature?: SignatureVerifier;
-  /** Sends one of the engine's outgoing messages; `ephemeral` ones are not worth keeping in history. */
-  publish(topic: string, bytes: Uint8Array, message: { readonly messageId: string; readonly ephemeral: boolean }): void;
+  /**
+   * Sends one of the engine's outgoing messages; `ephemeral` ones are not worth keeping in history. `purpose`
+   * tells content (the app's own messages) from control (syncs, repairs, resends), for a send queue.
+   */
+  publish(topic: string, bytes: Uint8Array, message: OutgoingInfo): void;
   emit(channelId: string, event: NodeEvent): void;
+  /**
+   * Another member's content message was accepted (stored), before or without its delivery: the app channel
+   * reassembles segments here, since a set may be complete while one of its segments waits for a gap.
+   */
+  accepted?(message: WireMessage, now: number): void;
+}
+
+/** What the runtime tells the publisher about one outgoing message. */
+export interface OutgoingInfo {
+  readonly messageId: string;
+  readonly ephemeral: boolean;
+  readonly purpose: OutgoingPurpose;
 }
 
 /**
@@ -166,7 +182,7 @@ export class ChannelRuntime {
     if (ephemeral) {
       const result = this.engine.sendEphemeral(content, now);
       for (const o of result.outgoing)
-        this.ctx.publish(this.topic, o.bytes, { messageId: o.messageId, ephemeral: true });
+        this.ctx.publish(this.topic, o.bytes, { messageId: o.messageId, ephemeral: true, purpose: o.purpose });
       return { messageId: result.messageId };
     }
     const result = this.engine.send(content, now);
@@ -301,7 +317,13 @@ export class ChannelRuntime {
     });
     const effects = () => {
       for (const o of step.outgoing) {
-        this.ctx.publish(this.topic, o.bytes, { messageId: o.messageId, ephemeral: o.kind === "ephemeral" });
+        const info = { messageId: o.messageId, ephemeral: o.kind === "ephemeral", purpose: o.purpose };
+        this.ctx.publish(this.topic, o.bytes, info);
+      }
+      if (incoming !== undefined && this.ctx.accepted !== undefined) {
+        const id = incoming.message.messageId;
+        if (step.events.some((e) => e.type === "accepted" && e.messageId === id))
+          this.ctx.accepted(incoming.message, now);
       }
       let missing = false;
       for (const e of step.events) {

@@ -10,7 +10,7 @@ import { nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
 import type { Store, StoredMessage } from "../storage/index.js";
 import { type FaultSettings, type FaultState, FaultyTransport } from "../transport/faults.js";
 import { type Transport, TransportError } from "../transport/transport.js";
-import { ChannelRuntime, channelTopic, type NodeEvent } from "./channel.js";
+import { type ChannelRuntime, channelTopic, type NodeEvent } from "./channel.js";
 import {
   type Cursor,
   decodeRequest,
@@ -25,6 +25,7 @@ import {
   type ReceiptSummary,
 } from "./history-protocol.js";
 import { type LogEntry, logEntry, type MessageView, messageView, type ViewSource } from "./message-view.js";
+import { Channel } from "./open-channel.js";
 import { OwnerClient, type OwnerClientStats, type OwnerPathState } from "./owner-client.js";
 import { OWNER_PROTOCOL } from "./owner-protocol.js";
 import { type OwnerQueryOptions, OwnerReceipts } from "./owner-receipts.js";
@@ -110,6 +111,8 @@ export class ChorusNode {
   private readonly random: () => number;
   private readonly clock: () => number;
   private readonly channels = new Map<string, ChannelRuntime>();
+  /** The app-channel wiring of each runtime in `channels` (subscription, timers, publishing). */
+  private readonly attached = new Map<string, Channel>();
   private readonly sign: (unsigned: Uint8Array) => Uint8Array;
   private readonly verifySignature: SignatureVerifier;
   private readonly listeners = new Set<(event: NodeEvent) => void>();
@@ -187,10 +190,8 @@ export class ChorusNode {
     for (const client of this.clients.values()) client.stop();
     this.clients.clear();
     this.server?.stop();
-    for (const runtime of this.channels.values()) {
-      this.net.unsubscribe(runtime.topic);
-      runtime.stop();
-    }
+    for (const channel of this.attached.values()) await channel.close();
+    this.attached.clear();
     this.channels.clear();
     await this.net.stop();
     this.started = false;
@@ -226,40 +227,27 @@ export class ChorusNode {
   }
 
   private openChannel(channelId: string): void {
-    const runtime = ChannelRuntime.open(
+    // The same wiring an app gets from openChannel(); the node adds the history service and the owner path.
+    const channel = Channel.attach(
       {
         store: this.store,
         identity: this.identity,
-        params: this.params,
-        random: this.random,
         clock: this.clock,
+        random: this.random,
         sign: this.sign,
         verifySignature: this.verifySignature,
-        publish: (topic, bytes, message) => {
-          this.net.publish(topic, bytes, { ephemeral: message.ephemeral }).then(
-            (result) => {
-              const hint = result?.retrievalHint;
-              if (hint !== undefined && !message.ephemeral)
-                this.channels.get(channelId)?.noteRetrievalHint(message.messageId, hint);
-            },
-            () => {
-              // Best effort by design: the protocol repairs what the network drops.
-            },
-          );
-        },
-        emit: (_channel, event) => {
+        onEvent: (event) => {
           this.server?.noteEvent(event);
           this.clients.get(event.channelId)?.noteEvent(event);
           for (const l of this.listeners) l(event);
         },
       },
-      channelId,
-      this.topicOf(channelId),
+      { channelId, transport: this.net, topic: this.topicOf(channelId), params: this.params },
     );
+    const runtime = channel.runtime;
+    this.attached.set(channelId, channel);
     if (this.ownerSenderId !== undefined) runtime.engine.setPreferredResponders([this.ownerSenderId]);
     this.channels.set(channelId, runtime);
-    this.net.subscribe(runtime.topic, (bytes, _from, info) => runtime.receive(bytes, {}, info?.retrievalHint));
-    runtime.start();
     if (this.server !== undefined) {
       this.server.open(runtime);
       runtime.onMissing = (r) => this.askOwnerSoon(r);

@@ -115,7 +115,9 @@ export class OwnReceipts {
     }
     const readFilter = ack.filter.length > 0 && !mutated(p, "filter-confirm");
     if (readFilter && (mutated(p, "fill-ratio") || summaryFillRatio(ack) <= p.ackMaxFillRatio)) {
-      const lowest = Math.max(confirmedUpTo, ownSequence - this.params.ackFilterCheckDepth);
+      // Not from confirmedUpTo: a mark that starts after a gap (`first`, the member gave up on or forwent
+      // what is below it) confirms nothing under `first`, and what the member holds there only filters tell.
+      const lowest = Math.max(0, ownSequence - this.params.ackFilterCheckDepth);
       // Its author's clock passed a message's timestamp when it delivered it: a summary stamped no later
       // says nothing about the message. Otherwise replayed old summaries, each with its own nonce, would
       // add up to two false hits.

@@ -1,0 +1,223 @@
+// One call that gives an app a reliable channel: `openChannel` wires the engine (through the node's
+// ChannelRuntime: store before report, snapshots, timers) to a transport and a store, and optionally puts
+// segmentation with parity, an encryption hook and an RLN send queue around it (the content pipeline of
+// src/core/segments/pipeline.ts). The app sees `send()` and typed events (channel-events.ts).
+//
+//   send:    payload ─ segment ─► engine.send() each ─► store ─► seal ─► RLN queue ─► transport
+//   receive: transport ─► open ─► engine.receive ─► store ─► reassemble (on accept) / deliver ─► "received"
+//
+// A Chorus node runs many channels on one transport, store and identity: it attaches each with
+// `Channel.attach` and a `host` (what `openChannel` resolves for an app on its own), which is the same
+// wiring; the node adds the history service and the owner path on top.
+import {
+  type Identity,
+  identityFromSecretKey,
+  type Params,
+  type PayloadCipher,
+  type ReassemblerLimits,
+  type RlnPacerOptions,
+  type SegmentationOptions,
+  type SenderId,
+  type SignatureVerifier,
+} from "../core/index.js";
+import { nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
+import { MemoryStore } from "../storage/memory-store.js";
+import type { Store } from "../storage/store.js";
+import type { Transport } from "../transport/transport.js";
+import { DEFAULT_DECODE_LIMITS } from "../wire/index.js";
+import { AppChannelCore } from "./app-channel-core.js";
+import { type ChannelRuntime, channelTopic, type NodeEvent } from "./channel.js";
+import type { ChannelEventName, ChannelListener, SyncStatus } from "./channel-events.js";
+
+export interface OpenChannelOptions {
+  readonly channelId: string;
+  /** Any Transport (memory bus, libp2p, Waku). `openChannel` starts it and `close()` stops it. */
+  readonly transport: Transport;
+  /** A Store, or the path of a SQLite file; in memory when absent. A store `openChannel` made is closed with the channel. */
+  readonly store?: Store | string;
+  /** 32 bytes: the member's ed25519 key. Default: the store's, else a new random one (kept in the store). */
+  readonly secretKey?: Uint8Array;
+  /** The transport topic (on Waku, the content topic); `/chorus/1/<channel>/proto` by default. */
+  readonly topic?: string;
+  readonly params?: Partial<Params>;
+  /** Split payloads above `segmentSize` into segments with Reed–Solomon parity (`parityRate`, default 0.125). */
+  readonly segmentation?: SegmentationOptions;
+  readonly reassembly?: Partial<ReassemblerLimits>;
+  /** Keep every published message (chat, segments, control) within an RLN rate limit. */
+  readonly rln?: Partial<RlnPacerOptions>;
+  /** An authenticated cipher: each published message is sealed with it, each received one opened. */
+  readonly cipher?: PayloadCipher;
+  /** Share of N members that must hold an own payload for "delivered", in [0, 1]; 0 (default: the engine's) is any one. */
+  readonly quorum?: number;
+  readonly clock?: () => number;
+  readonly random?: () => number;
+}
+
+/** What a runtime hosting many channels shares between them (src/node): `attach` uses it as it is. */
+export interface ChannelHost {
+  readonly store: Store;
+  readonly identity: Identity;
+  readonly sign?: (unsigned: Uint8Array) => Uint8Array;
+  readonly verifySignature?: SignatureVerifier;
+  readonly clock: () => number;
+  readonly random: () => number;
+  /** Every engine event of the channel, as the node reports them (its owner path and API listen here). */
+  readonly onEvent?: (event: NodeEvent) => void;
+}
+
+export type AttachOptions = Omit<OpenChannelOptions, "store" | "secretKey" | "clock" | "random">;
+
+/** Drawn from the platform's cryptographic generator (Node 20 and browsers have `crypto.getRandomValues`). */
+function cryptoRandom(): number {
+  const word = new Uint32Array(1);
+  crypto.getRandomValues(word);
+  return (word[0] as number) / 2 ** 32;
+}
+
+function randomKey(): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(32));
+}
+
+async function resolveStore(store: Store | string | undefined): Promise<{ store: Store; owned: boolean }> {
+  if (store === undefined) return { store: new MemoryStore(), owned: true };
+  if (typeof store === "string") {
+    if (store.length === 0) throw new RangeError("options.store must be a Store or a non-empty SQLite file path");
+    // Loaded only when asked for: the native SQLite module has no place in a browser build.
+    const { SqliteStore } = await import("../storage/sqlite-store.js");
+    return { store: new SqliteStore({ path: store }), owned: true };
+  }
+  if (typeof store !== "object" || store === null || typeof store.putMessage !== "function") {
+    throw new TypeError(`options.store must be a Store or a SQLite file path, got ${typeof store}`);
+  }
+  return { store, owned: false };
+}
+
+/** The store's identity, or `secretKey` (kept there), or a new one; a key that contradicts the store's is refused. */
+function identityOf(store: Store, secretKey: Uint8Array | undefined): Identity {
+  const held = store.getIdentity();
+  if (held !== undefined && secretKey !== undefined && !sameBytes(held, secretKey)) {
+    throw new Error("options.secretKey differs from the identity this store already holds: open another store");
+  }
+  const secret = held ?? secretKey ?? randomKey();
+  const identity = identityFromSecretKey(secret);
+  if (held === undefined) store.setIdentity(secret);
+  return identity;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * Opens a reliable channel: resolves the store and the identity, attaches the channel, starts the
+ * transport. Events of messages delivered while it opened (replayed from the store) reach listeners the
+ * app adds right after the `await`.
+ */
+export async function openChannel(options: OpenChannelOptions): Promise<Channel> {
+  if (typeof options !== "object" || options === null) throw new TypeError("openChannel needs an options object");
+  const { store, owned } = await resolveStore(options.store);
+  try {
+    const identity = identityOf(store, options.secretKey);
+    const host: ChannelHost = {
+      store,
+      identity,
+      sign: nativeSigner(identity.secretKey),
+      verifySignature: nativeVerifier(),
+      clock: options.clock ?? Date.now,
+      random: options.random ?? cryptoRandom,
+    };
+    const channel = Channel.attach(host, options, { transport: true, store: owned });
+    try {
+      await options.transport.start();
+    } catch (err) {
+      await channel.close();
+      throw err;
+    }
+    return channel;
+  } catch (err) {
+    if (owned) store.close();
+    throw err;
+  }
+}
+
+/** An open channel: `send`, `on(event, listener)`, `close`. */
+export class Channel {
+  readonly channelId: string;
+  readonly topic: string;
+  private closed = false;
+
+  private constructor(
+    private readonly core: AppChannelCore,
+    private readonly owns: { readonly transport: boolean; readonly store: boolean },
+  ) {
+    this.channelId = core.runtime.channelId;
+    this.topic = core.runtime.topic;
+  }
+
+  /**
+   * Attaches a channel to a host's store and identity and to a transport that the caller starts and stops
+   * (`owns` says what `close` releases). The channel subscribes to its topic and arms its timers here.
+   */
+  static attach(
+    host: ChannelHost,
+    options: AttachOptions,
+    owns: { readonly transport: boolean; readonly store: boolean } = { transport: false, store: false },
+  ): Channel {
+    const channelId = options.channelId;
+    if (typeof channelId !== "string" || channelId.length === 0 || channelId.length > 256) {
+      throw new RangeError(`channelId must be 1..256 characters, got ${JSON.stringify(channelId)}`);
+    }
+    if (options.transport === undefined) throw new TypeError("options.transport is required");
+    host.store.joinChannel(channelId);
+    const core = new AppChannelCore(host, {
+      ...options,
+      topic: options.topic ?? channelTopic(channelId),
+      maxMessageBytes: Math.min(DEFAULT_DECODE_LIMITS.maxMessageBytes, options.transport.maxMessageBytes),
+    });
+    return new Channel(core, owns);
+  }
+
+  get senderId(): SenderId {
+    return this.core.runtime.engine.senderId;
+  }
+
+  /** The runtime under the channel (the node's queries, owner path and history service use it). */
+  get runtime(): ChannelRuntime {
+    return this.core.runtime;
+  }
+
+  /**
+   * Sends a payload; returns its id (the message id, or the hex Keccak-256 of a segmented payload). It is
+   * stored before this returns. Throws RangeError for a payload the channel cannot carry or when the RLN
+   * queue is full; a later failure to publish is a "send-error" event.
+   */
+  send(payload: Uint8Array, options: { readonly ephemeral?: boolean } = {}): string {
+    if (this.closed) throw new Error(`channel ${JSON.stringify(this.channelId)} is closed`);
+    return this.core.send(payload, options.ephemeral === true);
+  }
+
+  on<K extends ChannelEventName>(name: K, listener: ChannelListener<K>): () => void {
+    return this.core.emitter.on(name, listener);
+  }
+
+  /** "all caught up", or how many messages are still to fetch and how many were given up. */
+  syncStatus(): SyncStatus {
+    return this.core.syncStatus();
+  }
+
+  /** The RLN queue (queued messages, next slot), or undefined without RLN pacing. */
+  queueState() {
+    return this.core.queueState();
+  }
+
+  /** Stops timers, leaves the topic, saves a snapshot; stops the transport and closes the store it opened. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.core.close();
+    if (this.owns.transport) await this.core.transport.stop();
+    if (this.owns.store) this.core.store.close();
+  }
+}
+
+export type { RlnPacerOptions };
