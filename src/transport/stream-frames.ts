@@ -16,12 +16,32 @@ export const frame = encodeFrame;
  * soon as the prefix announces more than `max` bytes, and when the stream ends early or carries bytes after
  * the frame. `what` names the exchange in the error messages.
  */
-export async function readFrame(stream: Stream, max: number, what: string): Promise<Uint8Array> {
+export function readFrame(stream: Stream, max: number, what: string): Promise<Uint8Array> {
+  return readFrameFrom(stream, max, what);
+}
+
+/**
+ * readFrame over any source of chunks: a libp2p 3 stream, or the `source` of a libp2p 2 stream (js-waku's).
+ * With `untilEnd`, it returns only once the source has ended (still refusing any byte after the frame): a
+ * libp2p 2 mplex stream whose reader stops early is forgotten, and the peer's close that follows counts
+ * against the connection as a message for a missing stream (five a second and the connection is cut).
+ */
+export async function readFrameFrom(
+  source: AsyncIterable<Uint8Array | { subarray(): Uint8Array }>,
+  max: number,
+  what: string,
+  untilEnd = false,
+): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let received = 0;
   let header: { length: number; size: number } | undefined;
-  for await (const chunk of stream) {
+  let body: Uint8Array | undefined;
+  for await (const chunk of source) {
     const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray();
+    if (body !== undefined) {
+      if (bytes.length > 0) throw new TransportError("PROTOCOL_ERROR", `${what}: unexpected bytes after the frame`);
+      continue;
+    }
     chunks.push(bytes);
     received += bytes.length;
     if (header === undefined) {
@@ -38,9 +58,11 @@ export async function readFrame(stream: Stream, max: number, what: string): Prom
         throw new TransportError("PROTOCOL_ERROR", `${what}: unexpected bytes after the frame`);
       }
       // A fresh plain Uint8Array: chunks are often Buffers, whose slice() is a view, not a copy.
-      return new Uint8Array(concatChunks(chunks, received).subarray(header.size));
+      body = new Uint8Array(concatChunks(chunks, received).subarray(header.size));
+      if (!untilEnd) return body;
     }
   }
+  if (body !== undefined) return body;
   throw new TransportError("PROTOCOL_ERROR", `${what}: stream ended before a complete frame`);
 }
 

@@ -1,199 +1,456 @@
-// A Transport over a js-waku light node (`@waku/sdk` 0.0.36 `createLightNode`, which the app brings and
-// starts): publish is a light push to the node's service peers, subscribe is a filter subscription, and a
-// subscription started late first reads the recent past from a store service (what was sent while the app
-// was away). So an app that runs js-waku today, in a browser too, can run a Chorus channel over it
-// (`openChannel({ transport: new WakuLightTransport(node, { shard }), topic: contentTopic })`).
+// A Transport over a js-waku light node (`@waku/sdk` 0.0.36 `LightNode`, which the app brings and starts):
+// publish by light push v3, receive by filter v2, request/response (the Chorus history service and owner path)
+// on streams of the light node's own libp2p connections to its service nodes. This is how a browser app, or
+// any app that uses `ReliableChannel` today, runs a Chorus member without relaying: its service node (a Chorus
+// owner with Waku services, or any Waku node serving light push and filter) carries its traffic.
 //
-// The light node is described by the few members used here, so that Chorus does not depend on `@waku/sdk`.
-// A light node answers no requests: Chorus's history and owner streams need a full node; repair runs on
-// the topic, and catch-up through the store.
-import { WAKU_MAX_MESSAGE_BYTES } from "../wire/waku-message.js";
+// What differs from relaying, and why:
+// - a filter service pushes every message on a subscribed content topic, this node's own included; those are
+//   recognised by their message hash and dropped, as the Transport contract says a publisher gets nothing back;
+// - `from` is the service node the push came through (Waku is anonymous; a light node hears only its service
+//   nodes), and `peers()` lists those service nodes;
+// - each published envelope's timestamp is set here, in whole milliseconds and strictly increasing, so that the
+//   hash returned as retrieval hint is the hash of exactly what the service node relays and stores (js-waku would
+//   otherwise stamp the message itself, after the hash was taken);
+// - a subscription, once a service node accepts it, first reads the last hour (`catchUpMs`) from a store
+//   service: what was sent while the app was away, which relaying nodes would have heard;
+// - a light push that no service node accepted rejects `publish` (TransportError PEER_UNREACHABLE) with the
+//   statuses the service nodes gave: the message never left, which the app may want to show.
+//
+// js-waku is not a dependency of this package: the node is typed by the few members used here.
+import { bytesToHex } from "@noble/hashes/utils.js";
+import { type WakuEnvelope, wakuMessageHash } from "../wire/waku-message.js";
+import { encodeFrame, STATUS_HANDLER_FAILED, STATUS_OK, splitResponse } from "./framing.js";
+import { readFrameFrom } from "./stream-frames.js";
 import {
   checkHandle,
   checkName,
   checkPublish,
+  checkRequest,
+  checkSubscribe,
+  checkTransportOptions,
   type MessageHandler,
   type PeerId,
   type PublishOptions,
-  type PublishResult,
   type RequestHandler,
+  type RequestOptions,
   type Transport,
   TransportError,
   type TransportLimits,
 } from "./transport.js";
 
-/** What a js-waku 0.0.36 decoded message carries that is used here. */
+/** A libp2p 2 stream as js-waku's libp2p hands it out: a sink to write to, a source to read from. */
+export interface LightStream {
+  sink(source: Iterable<Uint8Array>): Promise<void>;
+  readonly source: AsyncIterable<Uint8Array | { subarray(): Uint8Array }>;
+  abort(error: Error): void;
+}
+
+interface LightPeerId {
+  toString(): string;
+}
+
+interface LightConnection {
+  readonly remotePeer: LightPeerId;
+}
+
+/** A message as a js-waku decoder hands it over. */
 export interface LightMessage {
   readonly payload: Uint8Array;
   readonly hash: Uint8Array;
+  readonly contentTopic: string;
 }
 
 /** The members of a js-waku 0.0.36 `LightNode` this transport uses. */
 export interface LightNodeLike {
-  readonly libp2p: { readonly peerId: { toString(): string } };
-  createEncoder(params: { contentTopic: string; shardId?: number; ephemeral?: boolean }): unknown;
-  createDecoder(params: { contentTopic: string; shardId?: number }): unknown;
+  readonly libp2p: {
+    readonly peerId: LightPeerId;
+    getConnections(): LightConnection[];
+    dialProtocol(peer: LightPeerId, protocol: string, options?: { signal?: AbortSignal }): Promise<LightStream>;
+    handle(
+      protocol: string,
+      handler: (data: { stream: LightStream; connection: LightConnection }) => void,
+    ): Promise<void>;
+    unhandle(protocol: string): Promise<void>;
+  };
   readonly lightPush: {
     send(
-      encoder: never,
-      message: { payload: Uint8Array },
-    ): Promise<{ successes: readonly unknown[]; failures?: readonly { error?: unknown }[] }>;
+      encoder: unknown,
+      message: { payload: Uint8Array; timestamp?: Date },
+    ): Promise<{ successes: readonly unknown[]; failures: readonly { error: unknown }[] }>;
   };
   readonly filter: {
-    subscribe(decoder: never, callback: (message: never) => void | Promise<void>): Promise<boolean>;
-    unsubscribe(decoder: never): Promise<boolean>;
+    subscribe(decoder: unknown, callback: (message: LightMessage) => void): Promise<boolean>;
+    unsubscribe(decoder: unknown): Promise<boolean>;
   };
-  readonly store: {
+  /** js-waku's store client; without it (or with `catchUpMs` 0) a subscription reads no past. */
+  readonly store?: {
     queryGenerator(
-      decoders: never[],
+      decoders: unknown[],
       options: { timeStart: Date; timeEnd: Date },
     ): AsyncGenerator<Promise<LightMessage | undefined>[]>;
   };
+  createEncoder(params: { contentTopic: string; shardId?: number; ephemeral?: boolean }): unknown;
+  createDecoder(params: { contentTopic: string; shardId?: number }): unknown;
+  stop(): Promise<void>;
 }
 
-export interface WakuLightTransportOptions {
-  /** The static shard the content topics are on (the service node's). */
-  readonly shard: number;
-  /** How far back a subscription reads the store when it starts; 0 reads nothing. Default one hour. */
+export interface WakuLightTransportOptions extends Partial<TransportLimits> {
+  /** A started js-waku light node; its service nodes carry this transport's traffic. */
+  readonly node: LightNodeLike;
+  /** The Waku cluster of the node's network config; with `shard`, names the pubsub topic hashes are taken on. */
+  readonly cluster: number;
+  /** The static shard to publish and subscribe on. Default 0. */
+  readonly shard?: number;
+  /** Whether `stop()` also stops the light node. Default false: the app that made the node stops it. */
+  readonly stopNode?: boolean;
+  /** How often a filter subscription that no service node accepted yet is tried again. Default 1 s. */
+  readonly resubscribeMs?: number;
+  /**
+   * How far back a subscription reads a store service once its filter subscription is accepted: what was sent
+   * while the app was away, from any Waku store (a Chorus owner's history protocol works as well, through
+   * `request`). 0 reads nothing. Default one hour.
+   */
   readonly catchUpMs?: number;
-  readonly clock?: () => number;
 }
 
-/** Room the WakuMessage envelope takes around the payload (content topic, timestamp, flags). */
-const ENVELOPE_BYTES = 2_048;
+/** Own messages remembered to drop their filter echo; a node never has this many in flight. */
+const MAX_OWN_HASHES = 4_096;
+/** Waku's 150 KiB per message, less room for the envelope's other fields. */
+const MAX_PAYLOAD_LIMIT = 150 * 1024 - 2 * 1024;
 const DEFAULT_CATCH_UP_MS = 3_600_000;
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
 
 interface Subscription {
   readonly handler: MessageHandler;
   readonly decoder: unknown;
+  /** Whether a service node accepted the filter subscription. */
+  subscribed: boolean;
+  retry?: ReturnType<typeof setTimeout>;
 }
 
 export class WakuLightTransport implements Transport {
+  readonly kind = "waku-light";
   readonly peerId: PeerId;
-  readonly maxMessageBytes = WAKU_MAX_MESSAGE_BYTES - ENVELOPE_BYTES;
-  readonly maxFrameBytes = WAKU_MAX_MESSAGE_BYTES;
-  private readonly limits: TransportLimits;
-  private readonly subscriptions = new Map<string, Subscription>();
-  private readonly encoders = new Map<string, unknown>();
+  readonly maxMessageBytes: number;
+  readonly maxFrameBytes: number;
+  readonly requestTimeoutMs: number;
+  readonly pubsubTopic: string;
+  private readonly node: LightNodeLike;
+  private readonly shard: number;
+  private readonly stopNode: boolean;
+  private readonly resubscribeMs: number;
   private readonly catchUpMs: number;
-  private readonly clock: () => number;
-  private state: "new" | "started" | "stopped" = "new";
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly handlers = new Map<string, RequestHandler>();
+  private readonly encoders = new Map<string, unknown>();
+  private readonly ownHashes = new Set<string>();
+  private state: "new" | "running" | "stopped" = "new";
+  private lifetime = new AbortController();
+  private lastTimestampMs = 0;
 
-  constructor(
-    private readonly node: LightNodeLike,
-    private readonly options: WakuLightTransportOptions,
-  ) {
-    if (typeof node !== "object" || node === null || typeof node.createEncoder !== "function") {
-      throw new TypeError("node must be a js-waku light node (createLightNode of @waku/sdk 0.0.36)");
+  constructor(options: WakuLightTransportOptions) {
+    if (options === null || typeof options !== "object" || typeof options.node !== "object" || options.node === null) {
+      throw new TypeError("options.node must be a started js-waku light node");
     }
-    if (!Number.isSafeInteger(options.shard) || options.shard < 0 || options.shard > 1023) {
-      throw new RangeError(`options.shard must be an integer in 0..1023, got ${String(options.shard)}`);
+    const limits = checkTransportOptions(options, {
+      messageBytes: MAX_PAYLOAD_LIMIT,
+      frameBytes: Number.POSITIVE_INFINITY,
+    });
+    this.maxMessageBytes = Math.min(limits.maxMessageBytes, MAX_PAYLOAD_LIMIT);
+    this.maxFrameBytes = limits.maxFrameBytes;
+    this.requestTimeoutMs = limits.requestTimeoutMs;
+    this.node = options.node;
+    this.shard = options.shard ?? 0;
+    if (!Number.isInteger(options.cluster) || options.cluster < 0 || options.cluster > 65_535) {
+      throw new RangeError(`options.cluster must be an integer from 0 to 65535, got ${String(options.cluster)}`);
     }
+    if (!Number.isInteger(this.shard) || this.shard < 0 || this.shard > 65_535) {
+      throw new RangeError(`options.shard must be an integer from 0 to 65535, got ${String(options.shard)}`);
+    }
+    this.pubsubTopic = `/waku/2/rs/${options.cluster}/${this.shard}`;
+    this.stopNode = options.stopNode ?? false;
+    this.resubscribeMs = options.resubscribeMs ?? 1_000;
     this.catchUpMs = options.catchUpMs ?? DEFAULT_CATCH_UP_MS;
-    if (!Number.isFinite(this.catchUpMs) || this.catchUpMs < 0) {
-      throw new RangeError(`options.catchUpMs must be a non-negative number of ms, got ${String(this.catchUpMs)}`);
+    if (typeof this.catchUpMs !== "number" || !Number.isFinite(this.catchUpMs) || this.catchUpMs < 0) {
+      throw new RangeError(`options.catchUpMs must be a non-negative number of ms, got ${String(options.catchUpMs)}`);
     }
-    this.clock = options.clock ?? Date.now;
-    this.peerId = node.libp2p.peerId.toString();
-    this.limits = { maxMessageBytes: this.maxMessageBytes, maxFrameBytes: this.maxFrameBytes, requestTimeoutMs: 0 };
+    this.peerId = this.node.libp2p.peerId.toString();
   }
 
   async start(): Promise<void> {
-    if (this.state === "stopped") throw new TransportError("NOT_STARTED", "a stopped transport cannot start again");
-    if (this.state === "started") return;
-    this.state = "started";
-    await Promise.all([...this.subscriptions].map(([topic, s]) => this.listen(topic, s)));
+    if (this.state === "stopped") throw new TransportError("NOT_STARTED", "start: a stopped transport cannot restart");
+    if (this.state === "running") return;
+    this.state = "running";
+    for (const [topic, sub] of this.subscriptions) this.filterSubscribe(topic, sub);
+    await Promise.all([...this.handlers.keys()].map((protocol) => this.register(protocol)));
   }
 
   async stop(): Promise<void> {
     if (this.state === "stopped") return;
-    const was = this.state;
+    const wasRunning = this.state === "running";
     this.state = "stopped";
-    const subscriptions = [...this.subscriptions.values()];
+    this.lifetime.abort(new TransportError("NOT_STARTED", "the transport stopped"));
+    const subs = [...this.subscriptions.values()];
     this.subscriptions.clear();
-    // The light node is the app's: it stays up; only our filter subscriptions end.
-    if (was === "started")
-      await Promise.allSettled(subscriptions.map((s) => this.node.filter.unsubscribe(s.decoder as never)));
+    for (const sub of subs) clearTimeout(sub.retry);
+    if (wasRunning) {
+      await Promise.all([
+        ...subs.filter((s) => s.subscribed).map((s) => this.node.filter.unsubscribe(s.decoder).catch(() => false)),
+        ...[...this.handlers.keys()].map((p) => this.node.libp2p.unhandle(p).catch(() => {})),
+      ]);
+    }
+    this.handlers.clear();
+    if (this.stopNode) await this.node.stop();
   }
 
   subscribe(topic: string, handler: MessageHandler): void {
-    checkName("topic", topic);
-    if (typeof handler !== "function") throw new TypeError("handler must be a function");
-    if (this.subscriptions.has(topic)) throw new Error(`topic ${JSON.stringify(topic)} already has a handler`);
-    const subscription = {
-      handler,
-      decoder: this.node.createDecoder({ contentTopic: topic, shardId: this.options.shard }),
-    };
-    this.subscriptions.set(topic, subscription);
-    if (this.state === "started") {
-      this.listen(topic, subscription).catch(() => {
-        // The filter service refused: nothing arrives; the channel's repair asks again on the topic.
-      });
+    checkSubscribe(topic, handler);
+    this.notStopped("subscribe");
+    if (this.subscriptions.has(topic)) {
+      throw new Error(`subscribe: ${this.peerId} is already subscribed to ${JSON.stringify(topic)}`);
     }
+    const sub: Subscription = {
+      handler,
+      decoder: this.node.createDecoder({ contentTopic: topic, shardId: this.shard }),
+      subscribed: false,
+    };
+    this.subscriptions.set(topic, sub);
+    if (this.state === "running") this.filterSubscribe(topic, sub);
   }
 
   unsubscribe(topic: string): void {
-    const s = this.subscriptions.get(topic);
-    if (s === undefined) return;
+    checkName("topic", topic);
+    const sub = this.subscriptions.get(topic);
+    if (sub === undefined) return;
     this.subscriptions.delete(topic);
-    if (this.state === "started") this.node.filter.unsubscribe(s.decoder as never).catch(() => undefined);
+    clearTimeout(sub.retry);
+    if (sub.subscribed) void this.node.filter.unsubscribe(sub.decoder).catch(() => false);
   }
 
-  async publish(topic: string, bytes: Uint8Array, options: PublishOptions = {}): Promise<PublishResult | undefined> {
-    checkPublish(topic, bytes, this.limits);
-    if (this.state !== "started") throw new TransportError("NOT_STARTED", "publish before start or after stop");
-    const key = `${options.ephemeral === true ? "e" : "p"}:${topic}`;
-    let encoder = this.encoders.get(key);
-    if (encoder === undefined) {
-      encoder = this.node.createEncoder({
-        contentTopic: topic,
-        shardId: this.options.shard,
-        ephemeral: options.ephemeral === true,
-      });
-      this.encoders.set(key, encoder);
-    }
-    const result = await this.node.lightPush.send(encoder as never, { payload: bytes });
+  /** Light-pushes `bytes` in a WakuMessage on content topic `topic`; resolves with its message hash. */
+  async publish(
+    topic: string,
+    bytes: Uint8Array,
+    options: PublishOptions = {},
+  ): Promise<{ retrievalHint: Uint8Array }> {
+    checkPublish(topic, bytes, this);
+    this.mustRun("publish");
+    const ephemeral = options.ephemeral === true;
+    const timestampMs = this.nextTimestampMs();
+    const payload = new Uint8Array(bytes);
+    const envelope: WakuEnvelope = {
+      payload,
+      contentTopic: topic,
+      version: 0,
+      timestamp: BigInt(timestampMs) * 1_000_000n,
+      ...(ephemeral ? { ephemeral: true } : {}),
+    };
+    const hash = wakuMessageHash(this.pubsubTopic, envelope);
+    this.rememberOwn(bytesToHex(hash));
+    const result = await this.node.lightPush.send(this.encoderFor(topic, ephemeral), {
+      payload,
+      timestamp: new Date(timestampMs),
+    });
     if (result.successes.length === 0) {
-      const why = result.failures?.map((f) => String(f.error)).join(", ") || "no light push service peer";
-      throw new TransportError("PEER_UNREACHABLE", `light push of ${bytes.length} bytes failed: ${why}`);
+      const why = result.failures.map((f) => errorText(f.error)).join("; ") || "no service node for light push";
+      throw new TransportError("PEER_UNREACHABLE", `publish to ${JSON.stringify(topic)}: light push failed: ${why}`);
     }
-    return undefined;
+    return { retrievalHint: hash };
   }
 
-  /** Service peers are the light node's business: none relays with us. */
-  peers(): PeerId[] {
-    return [];
+  /** Whether a service node has accepted the filter subscription of `topic`: from then on its messages arrive. */
+  isSubscribed(topic: string): boolean {
+    return this.subscriptions.get(topic)?.subscribed === true;
   }
 
-  /** Accepted and never called: a light node is not dialled for requests. */
+  /** The service nodes this light node is connected to (topics are content topics, not announced). */
+  peers(topic?: string): PeerId[] {
+    if (topic !== undefined) checkName("topic", topic);
+    if (this.state !== "running") return [];
+    return [...new Set(this.node.libp2p.getConnections().map((c) => c.remotePeer.toString()))].sort();
+  }
+
   handle(protocol: string, handler: RequestHandler): void {
     checkHandle(protocol, handler);
+    this.notStopped("handle");
+    if (this.handlers.has(protocol)) {
+      throw new Error(`handle: ${this.peerId} already handles ${JSON.stringify(protocol)}`);
+    }
+    this.handlers.set(protocol, handler);
+    if (this.state === "running") {
+      this.register(protocol).catch(() => this.handlers.delete(protocol));
+    }
   }
 
-  unhandle(_protocol: string): void {}
-
-  async request(peer: PeerId, protocol: string): Promise<Uint8Array> {
-    throw new TransportError(
-      "UNSUPPORTED_PROTOCOL",
-      `${protocol} to ${peer}: a js-waku light node has no request streams (history comes from the store)`,
-    );
+  unhandle(protocol: string): void {
+    checkName("protocol", protocol);
+    if (!this.handlers.delete(protocol)) return;
+    if (this.state === "running") void this.node.libp2p.unhandle(protocol).catch(() => {});
   }
 
-  /** Filter first (nothing new is missed), then the store's recent past (duplicates are the channel's to drop). */
-  private async listen(topic: string, s: Subscription): Promise<void> {
-    const deliver = (m: LightMessage) => {
-      if (this.subscriptions.get(topic) !== s || m.payload.length === 0) return;
-      s.handler(new Uint8Array(m.payload), "filter", { retrievalHint: m.hash });
+  // long because the request's timeout, abort sources and stream clean-up belong together
+  async request(peer: PeerId, protocol: string, bytes: Uint8Array, options: RequestOptions = {}): Promise<Uint8Array> {
+    const timeoutMs = checkRequest(peer, protocol, bytes, options, this);
+    this.mustRun("request");
+    const what = `request ${JSON.stringify(protocol)} to ${peer}`;
+    // A light node reaches only the peers it is connected to (its service nodes): it is not a relay and is
+    // usually not dialable itself.
+    const connection = this.node.libp2p.getConnections().find((c) => c.remotePeer.toString() === peer);
+    if (connection === undefined) {
+      throw new TransportError(
+        "PEER_UNREACHABLE",
+        `${what}: not connected to this peer (a light node reaches only its service nodes)`,
+      );
+    }
+    const signals = [this.lifetime.signal, AbortSignal.timeout(timeoutMs)];
+    if (options.signal !== undefined) signals.push(options.signal);
+    const signal = AbortSignal.any(signals);
+    let stream: LightStream | undefined;
+    const onAbort = () => stream?.abort(new Error(`${what} aborted`));
+    signal.addEventListener("abort", onAbort);
+    try {
+      try {
+        stream = await this.node.libp2p.dialProtocol(connection.remotePeer, protocol, { signal });
+      } catch (error) {
+        if (signal.aborted) throw error;
+        const name = error instanceof Error ? error.name : "";
+        if (name === "UnsupportedProtocolError") {
+          throw new TransportError("UNSUPPORTED_PROTOCOL", `${what}: the peer does not handle this protocol`, {
+            cause: error,
+          });
+        }
+        throw new TransportError("PEER_UNREACHABLE", `${what}: ${errorText(error)}`, { cause: error });
+      }
+      await stream.sink([encodeFrame([bytes])]);
+      const response = await readFrameFrom(stream.source, this.maxFrameBytes + 1, `${what}: response`, true);
+      const { status, body } = splitResponse(response, what);
+      if (status === STATUS_OK) return body;
+      if (status === STATUS_HANDLER_FAILED) {
+        throw new TransportError("HANDLER_FAILED", `${what}: ${new TextDecoder().decode(body)}`);
+      }
+      throw new TransportError("PROTOCOL_ERROR", `${what}: unknown response status ${status}`);
+    } catch (error) {
+      stream?.abort(error instanceof Error ? error : new Error(String(error)));
+      if (signal.aborted) {
+        if (this.lifetime.signal.aborted) throw new TransportError("NOT_STARTED", `${what}: the transport stopped`);
+        throw new TransportError("TIMEOUT", `${what}: no response within ${timeoutMs} ms, or aborted`, {
+          cause: signal.reason,
+        });
+      }
+      if (error instanceof TransportError) throw error;
+      throw new TransportError("PEER_UNREACHABLE", `${what}: ${errorText(error)}`, { cause: error });
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Subscribes with the service nodes, trying again while none accepts (no filter peer yet, say). */
+  private filterSubscribe(topic: string, sub: Subscription): void {
+    const attempt = () => {
+      if (this.subscriptions.get(topic) !== sub) return;
+      this.node.filter
+        .subscribe(sub.decoder, (message) => this.onPush(topic, sub, message))
+        .then(
+          (ok) => {
+            if (this.subscriptions.get(topic) !== sub) {
+              if (ok) void this.node.filter.unsubscribe(sub.decoder).catch(() => false);
+              return;
+            }
+            sub.subscribed = ok;
+            if (!ok) sub.retry = setTimeout(attempt, this.resubscribeMs);
+            // The store is a best-effort extra: repair and the owner's history still fill what is missing.
+            else this.catchUp(topic, sub).catch(() => {});
+          },
+          () => {
+            if (this.subscriptions.get(topic) === sub) sub.retry = setTimeout(attempt, this.resubscribeMs);
+          },
+        );
     };
-    await this.node.filter.subscribe(s.decoder as never, deliver as never);
-    if (this.catchUpMs === 0) return;
-    const end = this.clock();
-    const pages = this.node.store.queryGenerator([s.decoder as never], {
+    attempt();
+  }
+
+  /** Hands over what a store service kept of the last `catchUpMs` on the topic; duplicates are the channel's to drop. */
+  private async catchUp(topic: string, sub: Subscription): Promise<void> {
+    const store = this.node.store;
+    if (store === undefined || this.catchUpMs === 0) return;
+    const end = Date.now();
+    const pages = store.queryGenerator([sub.decoder], {
       timeStart: new Date(end - this.catchUpMs),
       timeEnd: new Date(end),
     });
     for await (const page of pages) {
-      for (const m of await Promise.all(page)) if (m !== undefined) deliver(m);
+      for (const message of await Promise.all(page)) {
+        if (message !== undefined) this.onPush(topic, sub, message);
+      }
     }
+  }
+
+  private onPush(topic: string, sub: Subscription, message: LightMessage): void {
+    if (this.state !== "running" || this.subscriptions.get(topic) !== sub) return;
+    if (message.contentTopic !== topic || message.payload.length > this.maxMessageBytes) return;
+    const hash = new Uint8Array(message.hash);
+    if (this.ownHashes.has(bytesToHex(hash))) return;
+    const from = this.peers()[0] ?? "";
+    sub.handler(new Uint8Array(message.payload), from, { retrievalHint: hash });
+  }
+
+  private async register(protocol: string): Promise<void> {
+    await this.node.libp2p.handle(protocol, ({ stream, connection }) => {
+      const from = connection.remotePeer.toString();
+      const what = `${protocol} request from ${from}`;
+      this.serve(protocol, stream, from, what).catch((error) =>
+        stream.abort(error instanceof Error ? error : new Error(what)),
+      );
+    });
+  }
+
+  private async serve(protocol: string, stream: LightStream, from: PeerId, what: string): Promise<void> {
+    const request = await readFrameFrom(stream.source, this.maxFrameBytes, what, true);
+    const handler = this.handlers.get(protocol);
+    let reply: Uint8Array;
+    try {
+      if (handler === undefined) throw new Error(`${JSON.stringify(protocol)} is no longer handled`);
+      const body = await handler(request, from);
+      reply = encodeFrame([Uint8Array.of(STATUS_OK), body]);
+    } catch (error) {
+      const reason = new TextEncoder().encode(errorText(error)).subarray(0, 1_024);
+      reply = encodeFrame([Uint8Array.of(STATUS_HANDLER_FAILED), reason]);
+    }
+    await stream.sink([reply]);
+  }
+
+  private encoderFor(topic: string, ephemeral: boolean): unknown {
+    const key = `${ephemeral ? "e" : "p"}${topic}`;
+    let encoder = this.encoders.get(key);
+    if (encoder === undefined) {
+      encoder = this.node.createEncoder({ contentTopic: topic, shardId: this.shard, ephemeral });
+      if (this.encoders.size >= MAX_OWN_HASHES) this.encoders.clear();
+      this.encoders.set(key, encoder);
+    }
+    return encoder;
+  }
+
+  private rememberOwn(key: string): void {
+    if (this.ownHashes.size >= MAX_OWN_HASHES) this.ownHashes.delete(this.ownHashes.values().next().value as string);
+    this.ownHashes.add(key);
+  }
+
+  /** Milliseconds (what js-waku's message timestamp holds), strictly increasing for this node's messages. */
+  private nextTimestampMs(): number {
+    const now = Date.now();
+    this.lastTimestampMs = now > this.lastTimestampMs ? now : this.lastTimestampMs + 1;
+    return this.lastTimestampMs;
+  }
+
+  private notStopped(what: string): void {
+    if (this.state === "stopped") throw new TransportError("NOT_STARTED", `${what}: the transport was stopped`);
+  }
+
+  private mustRun(what: string): void {
+    if (this.state !== "running") throw new TransportError("NOT_STARTED", `${what}: the transport is not running`);
   }
 }

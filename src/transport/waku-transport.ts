@@ -254,8 +254,15 @@ export class WakuTransport extends Libp2pHost<Node> implements Transport {
    * Relays an already encoded WakuMessage unchanged (light push). Rejects with a RangeError when the pubsub
    * topic is not one of this node's shards, and with a DecodeError when the bytes are not a valid WakuMessage.
    * `recipients`: how many peers it was sent to; 0 as well when the network had already seen it.
+   * The first time an envelope is seen, this node's own subscriber of its content topic gets it as well, as a
+   * message from `from` (the light node that pushed it; default this node): gossipsub does not deliver what a
+   * node publishes to the node itself, and a light node's message is news here.
    */
-  async publishEnvelope(pubsubTopic: string, envelopeBytes: Uint8Array): Promise<{ recipients: number }> {
+  async publishEnvelope(
+    pubsubTopic: string,
+    envelopeBytes: Uint8Array,
+    from: PeerId = this.peerId,
+  ): Promise<{ recipients: number }> {
     checkName("pubsubTopic", pubsubTopic);
     if (!this.topicSet.has(pubsubTopic)) {
       throw new RangeError(
@@ -269,7 +276,10 @@ export class WakuTransport extends Libp2pHost<Node> implements Transport {
     const node = this.mustRun("publishEnvelope");
     const bytes = new Uint8Array(envelopeBytes);
     const envelope = decodeWakuMessage(bytes);
-    return this.relay(node, pubsubTopic, bytes, envelope, wakuMessageHash(pubsubTopic, envelope));
+    const hash = wakuMessageHash(pubsubTopic, envelope);
+    const result = await this.relay(node, pubsubTopic, bytes, envelope, hash);
+    if (result.fresh) this.deliver(envelope, from, hash);
+    return { recipients: result.recipients };
   }
 
   /**
@@ -301,18 +311,18 @@ export class WakuTransport extends Libp2pHost<Node> implements Transport {
     bytes: Uint8Array,
     envelope: WakuEnvelope,
     hash: Uint8Array,
-  ): Promise<{ recipients: number }> {
+  ): Promise<{ recipients: number; fresh: boolean }> {
     let recipients: number;
     try {
       const result = await node.services.pubsub.publish(pubsubTopic, bytes);
       recipients = result.recipients.length;
     } catch (error) {
       // The same envelope again (a repeated light push): the network has it, and so have the listeners.
-      if (errorMessage(error) === "PublishError.Duplicate") return { recipients: 0 };
+      if (errorMessage(error) === "PublishError.Duplicate") return { recipients: 0, fresh: false };
       throw error;
     }
     this.emitEnvelope({ pubsubTopic, bytes, envelope, hash, from: this.peerId });
-    return { recipients };
+    return { recipients, fresh: true };
   }
 
   /** Nanoseconds since the epoch, strictly increasing: two messages of this node never share a timestamp. */
@@ -344,10 +354,16 @@ export class WakuTransport extends Libp2pHost<Node> implements Transport {
     const hash = wakuMessageHash(msg.topic, envelope);
     const from = propagationSource.toString();
     this.emitEnvelope({ pubsubTopic: msg.topic, bytes, envelope, hash, from });
+    this.deliver(envelope, from, hash);
+  };
+
+  /** Hands a message to the subscriber of its content topic, if any. */
+  private deliver(envelope: WakuEnvelope, from: PeerId, hash: Uint8Array): void {
+    if (from === this.peerId) return;
     const handler = this.subscriptions.get(envelope.contentTopic);
     if (handler === undefined || envelope.payload.length > this.maxMessageBytes) return;
     handler(new Uint8Array(envelope.payload), from, { retrievalHint: hash });
-  };
+  }
 
   private emitEnvelope(event: EnvelopeEvent): void {
     for (const listener of this.envelopeListeners) listener(event);

@@ -35,6 +35,12 @@ export interface ContractOptions {
    * are content topics inside shared shards) it lists the peers on the shard, whatever the topic.
    */
   readonly peersByTopic?: boolean;
+  /**
+   * Light clients (js-waku light nodes): the member at this index is their service node, and every other member
+   * has it as its only peer; a light client with no service node left cannot hand a message to the network, and
+   * its publish rejects with PEER_UNREACHABLE instead of resolving.
+   */
+  readonly serviceIndex?: number;
 }
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -73,6 +79,13 @@ export function transportContract(
   const graceMs = options.graceMs ?? 150;
   const fromIsPublisher = options.fromIsPublisher ?? true;
   const peersByTopic = options.peersByTopic ?? true;
+  const serviceIndex = options.serviceIndex;
+  /** The peers `t` should list among `all`: every other member, or for a light client its service node. */
+  const peersOf = (t: Transport, all: readonly Transport[]): PeerId[] => {
+    const service = serviceIndex === undefined ? undefined : all[serviceIndex];
+    const others = all.filter((o) => o !== t && (service === undefined || t === service || o === service));
+    return others.map((o) => o.peerId).sort();
+  };
 
   describe(`Transport contract: ${name}`, () => {
     let network: TransportNetwork | undefined;
@@ -217,15 +230,22 @@ export function transportContract(
 
       it("lists connected peers, and subscribed peers per topic", async () => {
         const [a, b, c] = (await start(3)) as [Transport, Transport, Transport];
+        const all = [a, b, c];
         await pollUntil(
-          "every transport to list the two others",
-          () => [a, b, c].every((t) => t.peers().length === 2),
+          "every transport to list its peers",
+          () => all.every((t) => t.peers().length === peersOf(t, all).length),
           { timeoutMs: waitMs },
         );
-        assert.deepEqual(a.peers(), [b.peerId, c.peerId].sort());
+        for (const t of all) assert.deepEqual(t.peers(), peersOf(t, all));
         b.subscribe("only-b", () => {});
         if (!peersByTopic) {
-          await pollUntil("a to see b and c on the shard", () => a.peers("only-b").length === 2, { timeoutMs: waitMs });
+          await pollUntil(
+            "a to see its peers on the shard",
+            () => a.peers("only-b").length === peersOf(a, all).length,
+            {
+              timeoutMs: waitMs,
+            },
+          );
           assert.deepEqual(a.peers("only-b"), a.peers());
           assert.deepEqual(a.peers("nobody"), a.peers());
           return;
@@ -375,7 +395,11 @@ export function transportContract(
         await ready("room", [a, b]);
         await b.stop();
         await b.stop();
-        await a.publish("room", text("into the void"));
+        if (serviceIndex === 1) {
+          await assert.rejects(a.publish("room", text("into the void")), isTransportError("PEER_UNREACHABLE"));
+        } else {
+          await a.publish("room", text("into the void"));
+        }
         await sleep(graceMs);
         assert.deepEqual(onB.messages, []);
         await assert.rejects(b.publish("room", text("x")), isTransportError("NOT_STARTED"));

@@ -14,8 +14,11 @@ export interface WakuServiceHost {
   readonly cluster: number;
   readonly shards: readonly number[];
   readonly pubsubTopics: readonly string[];
-  /** Relays an encoded WakuMessage unchanged on one of `pubsubTopics`. */
-  publishEnvelope(pubsubTopic: string, envelopeBytes: Uint8Array): Promise<{ recipients: number }>;
+  /**
+   * Relays an encoded WakuMessage unchanged on one of `pubsubTopics`, and hands it to this node's own subscriber
+   * of its content topic as a message from `from` (the light node that pushed it).
+   */
+  publishEnvelope(pubsubTopic: string, envelopeBytes: Uint8Array, from?: string): Promise<{ recipients: number }>;
   /** Every valid WakuMessage on the node's shards, received or published; returns the remover. */
   onEnvelope(listener: (e: EnvelopeSeen) => void): () => void;
 }

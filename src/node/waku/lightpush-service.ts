@@ -43,8 +43,8 @@ function reply(requestId: string, statusCode: number, statusDesc: string, relayP
   );
 }
 
-/** The encoded LightPushResponseV3 to one encoded request; never rejects. */
-export async function answerLightPush(host: WakuServiceHost, bytes: Uint8Array): Promise<Uint8Array> {
+/** The encoded LightPushResponseV3 to one encoded request from peer `from`; never rejects. */
+export async function answerLightPush(host: WakuServiceHost, bytes: Uint8Array, from?: string): Promise<Uint8Array> {
   let request: LightPushRequestV3;
   let envelope: Uint8Array | undefined;
   try {
@@ -81,7 +81,7 @@ export async function answerLightPush(host: WakuServiceHost, bytes: Uint8Array):
     return reply(id, LIGHTPUSH_STATUS.INVALID_MESSAGE, `not a valid WakuMessage: ${reason}`);
   }
   try {
-    const { recipients } = await host.publishEnvelope(topic, envelope);
+    const { recipients } = await host.publishEnvelope(topic, envelope, from);
     return reply(id, LIGHTPUSH_STATUS.OK, "OK", recipients);
   } catch (error) {
     return reply(id, LIGHTPUSH_STATUS.INTERNAL_ERROR, `relay failed: ${(error as Error).message}`);

@@ -87,9 +87,9 @@ export class WakuServices {
       this.stats.storeQueries++;
       return answerStoreRequest(this.archive, bytes);
     });
-    await serve(WAKU_LIGHTPUSH_CODEC, MAX_LIGHTPUSH_REQUEST_BYTES, (bytes) => {
+    await serve(WAKU_LIGHTPUSH_CODEC, MAX_LIGHTPUSH_REQUEST_BYTES, (bytes, peer) => {
       this.stats.lightPushes++;
-      return answerLightPush(this.host, bytes);
+      return answerLightPush(this.host, bytes, peer);
     });
     await serve(WAKU_FILTER_SUBSCRIBE_CODEC, MAX_FILTER_REQUEST_BYTES, (bytes, peer) => {
       this.stats.filterRequests++;

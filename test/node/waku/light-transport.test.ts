@@ -8,7 +8,7 @@ import { type Channel, openChannel } from "../../../src/index.js";
 import type { NodeEvent } from "../../../src/node/channel.js";
 import { ChorusNode } from "../../../src/node/node.js";
 import { MemoryStore } from "../../../src/storage/index.js";
-import { type LightNodeLike, WakuLightTransport } from "../../../src/transport/waku-light-transport.js";
+import { WakuLightTransport } from "../../../src/transport/waku-light-transport.js";
 import { WakuTransport } from "../../../src/transport/waku-transport.js";
 import { pollUntil } from "../../support/poll.js";
 import { CLUSTER, lightNode, type ServiceNode, SHARD, serviceNode, WAIT_MS } from "./js-waku-light.js";
@@ -64,7 +64,7 @@ describe("openChannel over a js-waku light node (WakuLightTransport)", () => {
     light = await lightNode(service.ws);
     channel = await openChannel({
       channelId: CHANNEL,
-      transport: new WakuLightTransport(light as unknown as LightNodeLike, { shard: SHARD }),
+      transport: new WakuLightTransport({ node: light, cluster: CLUSTER, shard: SHARD }),
       topic: TOPIC,
       params: FAST,
     });
