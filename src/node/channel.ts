@@ -1,3 +1,4 @@
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import {
   ChannelEngine,
   type EngineEvent,
@@ -138,7 +139,7 @@ export class ChannelRuntime {
       parsed === undefined ? new ChannelEngine({ ...config, now }) : ChannelEngine.restore(parsed.engine, config);
     const runtime = new ChannelRuntime(ctx, channelId, engine, topic);
     const replayFrom = parsed?.delivered ?? 0;
-    if (parsed?.roster !== undefined) runtime.cachedRoster = Uint8Array.from(Buffer.from(parsed.roster, "hex"));
+    if (parsed?.roster !== undefined) runtime.cachedRoster = hexToBytes(parsed.roster);
     runtime.replay(replayFrom, now);
     runtime.saveSnapshot(now);
     return runtime;
@@ -386,7 +387,7 @@ export class ChannelRuntime {
       // The store holds every message, and de-duplicates deliveries: the snapshot needs only recent ones.
       engine: this.engine.snapshot({ cache: SNAPSHOT_CACHE, seen: SNAPSHOT_SEEN }),
       delivered: this.ctx.store.countDelivered(this.channelId),
-      ...(this.cachedRoster === undefined ? {} : { roster: Buffer.from(this.cachedRoster).toString("hex") }),
+      ...(this.cachedRoster === undefined ? {} : { roster: bytesToHex(this.cachedRoster) }),
     };
     this.ctx.store.putSnapshot(this.channelId, JSON.stringify(snapshot));
     this.lastSnapshotAt = now;

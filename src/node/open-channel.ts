@@ -9,7 +9,13 @@
 // A Chorus node runs many channels on one transport, store and identity: it attaches each with
 // `Channel.attach` and a `host` (what `openChannel` resolves for an app on its own), which is the same
 // wiring; the node adds the history service and the owner path on top.
+//
+// This file runs anywhere (Node, a browser bundle): what differs by platform comes in as a `ChannelPlatform`.
+// `openChannel` for Node (OpenSSL ed25519, SQLite paths) is in native-channel.ts, the package's entry
+// exports it; the browser entry (src/browser.ts) passes `PORTABLE_PLATFORM`.
 import {
+  createSigner,
+  createVerifier,
   type Identity,
   identityFromSecretKey,
   type Params,
@@ -20,7 +26,6 @@ import {
   type SenderId,
   type SignatureVerifier,
 } from "../core/index.js";
-import { nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
 import { MemoryStore } from "../storage/memory-store.js";
 import type { Store } from "../storage/store.js";
 import type { Transport } from "../transport/transport.js";
@@ -51,7 +56,36 @@ export interface OpenChannelOptions {
   readonly quorum?: number;
   readonly clock?: () => number;
   readonly random?: () => number;
+  /** How the member signs and verifies; the platform's (OpenSSL in Node, @noble/curves elsewhere) when absent. */
+  readonly crypto?: ChannelCrypto;
 }
+
+/**
+ * Ed25519 for a channel. Any implementation must sign the same bytes (ed25519 is deterministic) and verify under
+ * the one rule of spec section 6.4 (src/core/signature-rule.ts), as `createSigner`/`createVerifier` and
+ * src/platform's OpenSSL ones do.
+ */
+export interface ChannelCrypto {
+  /** A signer bound to the member's 32-byte secret key: the unsigned encoding in, the 64-byte signature out. */
+  signer(secretKey: Uint8Array): (unsigned: Uint8Array) => Uint8Array;
+  verifier(): SignatureVerifier;
+}
+
+/** What `openChannel` takes from the platform it runs on. */
+export interface ChannelPlatform {
+  readonly crypto: ChannelCrypto;
+  /** Opens a SQLite store at a path; absent where there is no SQLite (a browser), where a path is refused. */
+  readonly sqlite?: (path: string) => Promise<Store>;
+}
+
+/** @noble/curves through the core: no Node module, so it runs in a browser; about ten times slower than OpenSSL. */
+export const PORTABLE_CRYPTO: ChannelCrypto = Object.freeze({
+  signer: createSigner,
+  verifier: () => createVerifier(),
+});
+
+/** A platform with nothing but the web's globals (`crypto.getRandomValues`, timers): memory or app-given stores. */
+export const PORTABLE_PLATFORM: ChannelPlatform = Object.freeze({ crypto: PORTABLE_CRYPTO });
 
 /** What a runtime hosting many channels shares between them (src/node): `attach` uses it as it is. */
 export interface ChannelHost {
@@ -65,7 +99,7 @@ export interface ChannelHost {
   readonly onEvent?: (event: NodeEvent) => void;
 }
 
-export type AttachOptions = Omit<OpenChannelOptions, "store" | "secretKey" | "clock" | "random">;
+export type AttachOptions = Omit<OpenChannelOptions, "store" | "secretKey" | "clock" | "random" | "crypto">;
 
 /** Drawn from the platform's cryptographic generator (Node 20 and browsers have `crypto.getRandomValues`). */
 function cryptoRandom(): number {
@@ -78,13 +112,17 @@ function randomKey(): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(32));
 }
 
-async function resolveStore(store: Store | string | undefined): Promise<{ store: Store; owned: boolean }> {
+async function resolveStore(
+  store: Store | string | undefined,
+  platform: ChannelPlatform,
+): Promise<{ store: Store; owned: boolean }> {
   if (store === undefined) return { store: new MemoryStore(), owned: true };
   if (typeof store === "string") {
     if (store.length === 0) throw new RangeError("options.store must be a Store or a non-empty SQLite file path");
-    // Loaded only when asked for: the native SQLite module has no place in a browser build.
-    const { SqliteStore } = await import("../storage/sqlite-store.js");
-    return { store: new SqliteStore({ path: store }), owned: true };
+    if (platform.sqlite === undefined) {
+      throw new TypeError(`options.store is a SQLite path (${JSON.stringify(store)}), which needs Node: pass a Store`);
+    }
+    return { store: await platform.sqlite(store), owned: true };
   }
   if (typeof store !== "object" || store === null || typeof store.putMessage !== "function") {
     throw new TypeError(`options.store must be a Store or a SQLite file path, got ${typeof store}`);
@@ -109,20 +147,24 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * Opens a reliable channel: resolves the store and the identity, attaches the channel, starts the
- * transport. Events of messages delivered while it opened (replayed from the store) reach listeners the
- * app adds right after the `await`.
+ * Opens a reliable channel on a platform: resolves the store and the identity, attaches the channel, starts
+ * the transport. Events of messages delivered while it opened (replayed from the store) reach listeners the
+ * app adds right after the `await`. Apps call the `openChannel` of their entry, which names the platform.
  */
-export async function openChannel(options: OpenChannelOptions): Promise<Channel> {
+export async function openChannelOn(platform: ChannelPlatform, options: OpenChannelOptions): Promise<Channel> {
   if (typeof options !== "object" || options === null) throw new TypeError("openChannel needs an options object");
-  const { store, owned } = await resolveStore(options.store);
+  const signing = options.crypto ?? platform.crypto;
+  if (typeof signing?.signer !== "function" || typeof signing.verifier !== "function") {
+    throw new TypeError("options.crypto must have signer(secretKey) and verifier() functions");
+  }
+  const { store, owned } = await resolveStore(options.store, platform);
   try {
     const identity = identityOf(store, options.secretKey);
     const host: ChannelHost = {
       store,
       identity,
-      sign: nativeSigner(identity.secretKey),
-      verifySignature: nativeVerifier(),
+      sign: signing.signer(identity.secretKey),
+      verifySignature: signing.verifier(),
       clock: options.clock ?? Date.now,
       random: options.random ?? cryptoRandom,
     };
