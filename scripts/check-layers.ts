@@ -24,6 +24,10 @@ interface LayerRule {
   readonly imports: readonly string[] | "any";
   /** Pure layers: only allowlisted packages, no Node builtins, no clock, randomness or timers. */
   readonly pure: boolean;
+  /** Package entries directly in src this layer may import, without extension (`src/browser`). */
+  readonly entries?: readonly string[];
+  /** Code built for a browser: no Node builtins (clocks and timers are the page's own). */
+  readonly browser?: boolean;
 }
 
 export const LAYERS: Readonly<Record<string, LayerRule>> = {
@@ -40,6 +44,8 @@ export const LAYERS: Readonly<Record<string, LayerRule>> = {
   api: { imports: ["node", "core"], pure: false },
   sim: { imports: ["core", "wire", "platform", "transport"], pure: false },
   cli: { imports: "any", pure: false },
+  // Pages built for a browser (npm run build:browser): apps on the browser entry, which holds no Node module.
+  web: { imports: [], pure: false, entries: ["src/browser"], browser: true },
 };
 
 /** Packages a pure layer may import, with any subpath (`@noble/hashes/sha2.js`). */
@@ -246,6 +252,7 @@ export function checkFile(file: string, text: string): Violation[] {
       for (const message of floorRules(file, layer, target, node)) report(node, message);
       const targetLayer = layerOf(target);
       if (rule.imports === "any" || targetLayer === layer) continue;
+      if (targetLayer === "" && rule.entries?.includes(moduleOf(target))) continue;
       if (targetLayer === undefined || targetLayer === "") {
         report(node, `src/${layer} must not import "${spec}" (${target}), which is outside its allowed layers`);
       } else if (!rule.imports.includes(targetLayer)) {
@@ -253,6 +260,9 @@ export function checkFile(file: string, text: string): Violation[] {
         report(node, `src/${layer} must not import src/${targetLayer} ("${spec}"); it may import only ${allowed}`);
       }
     } else if (!rule.pure) {
+      if (rule.browser === true && isBuiltin(spec)) {
+        report(node, `src/${layer} runs in a browser: it must not import the Node builtin "${spec}"`);
+      }
       if (layer !== "cli" && CLI_PACKAGES.includes(packageName(spec))) {
         report(
           node,

@@ -124,6 +124,20 @@ describe("check-layers: layer arrows", () => {
     assert.deepEqual(rules("src/cli/x.ts", 'import "../api/x.js"; import "../sim/x.js"; Date.now();'), []);
   });
 
+  test("web pages import the browser entry and packages, nothing else of src and no Node builtin", () => {
+    const ok = 'import { openChannel } from "../../browser.js"; import { createLightNode } from "waku-sdk-036";';
+    assert.deepEqual(rules("src/web/light/page.ts", `${ok} setTimeout(() => {}, Date.now());`), []);
+    assert.match(
+      rules("src/web/light/page.ts", 'import "../../index.js";')[0] ?? "",
+      /src\/web must not import "..\/..\/index.js" \(src\/index\.js\), which is outside its allowed layers/,
+    );
+    assert.equal(rules("src/web/light/page.ts", 'import "../../node/node.js";').length, 1);
+    assert.match(
+      rules("src/web/light/page.ts", 'import { readFileSync } from "node:fs";')[0] ?? "",
+      /src\/web runs in a browser: it must not import the Node builtin "node:fs"/,
+    );
+  });
+
   test("only pure layers are held to the clock rules", () => {
     assert.deepEqual(rules("src/node/x.ts", "setTimeout(() => {}, Date.now());"), []);
   });

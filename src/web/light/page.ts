@@ -1,0 +1,160 @@
+// The light-node page: reads where its service node is from the URL, starts a Chorus member on a js-waku light
+// node (member.ts), and shows the channel: others' messages as they are delivered, own ones with their receipt
+// ("sent", then "delivered to k of N"), the sync status, and a box to send. Built by `npm run build:browser`.
+//
+//   index.html?service=/ip4/127.0.0.1/tcp/60011/ws/p2p/12D3KooW…&channel=qa&cluster=42&shard=0
+import type { Channel, ChannelEvents } from "../../browser.js";
+import { startLightMember } from "./member.js";
+
+const DEFAULTS = { channel: "general", cluster: 42, shard: 0, waitMs: 20_000 };
+
+interface PageConfig {
+  readonly service: string;
+  readonly channelId: string;
+  readonly cluster: number;
+  readonly shard: number;
+  readonly syncIntervalMs: number | undefined;
+}
+
+function integerParam(query: URLSearchParams, name: string, fallback: number, max: number): number {
+  const text = query.get(name);
+  if (text === null) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    throw new RangeError(`URL parameter ${name} must be an integer from 0 to ${max}, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+function readConfig(query: URLSearchParams): PageConfig {
+  const service = query.get("service");
+  if (service === null || service === "") {
+    throw new RangeError("add ?service=<the service node's /ws multiaddr, ending in /p2p/<peer id>> to the URL");
+  }
+  return {
+    service,
+    channelId: query.get("channel") || DEFAULTS.channel,
+    cluster: integerParam(query, "cluster", DEFAULTS.cluster, 65_535),
+    shard: integerParam(query, "shard", DEFAULTS.shard, 65_535),
+    syncIntervalMs: query.has("sync") ? integerParam(query, "sync", 0, 86_400_000) || undefined : undefined,
+  };
+}
+
+function byId<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (found === null) throw new Error(`the page lacks #${id}`);
+  return found as T;
+}
+
+function element(tag: string, className: string, text = ""): HTMLElement {
+  const e = document.createElement(tag);
+  e.className = className;
+  e.textContent = text;
+  return e;
+}
+
+const short = (id: string) => `${id.slice(0, 8)}…`;
+
+function setStatus(state: "connecting" | "live" | "error", text: string): void {
+  const status = byId("status");
+  status.dataset.state = state;
+  status.textContent = text;
+}
+
+/** The log: one row per message, own ones with a receipt mark that only rises. */
+class Log {
+  private readonly rows = new Map<string, HTMLElement>();
+  private readonly list = byId("log");
+
+  add(id: string, from: string, text: string, own: boolean): void {
+    const row = element("li", own ? "msg own" : "msg");
+    row.dataset.id = id;
+    row.append(element("span", "from mono", from), element("span", "text", text));
+    if (own) {
+      const mark = element("span", "mark", "sending…");
+      mark.dataset.state = "sending";
+      row.append(mark);
+    }
+    this.rows.set(id, row);
+    this.list.append(row);
+    row.scrollIntoView({ block: "end" });
+  }
+
+  mark(id: string, state: string, text: string, count = -1): void {
+    const mark = this.rows.get(id)?.querySelector<HTMLElement>(".mark");
+    if (mark === undefined || mark === null) return;
+    // Receipts only rise: a late "sent" must not take "delivered to 1 of 2" back.
+    if (Number(mark.dataset.count ?? -1) > count) return;
+    mark.dataset.state = state;
+    mark.dataset.count = String(count);
+    mark.textContent = text;
+  }
+}
+
+function receiptText(e: ChannelEvents["receipts"]): string {
+  return e.of === 0 ? "sent · nobody else here yet" : `delivered to ${e.count} of ${e.of}`;
+}
+
+function wire(channel: Channel, log: Log): void {
+  const decoder = new TextDecoder();
+  channel.on("received", (e) => log.add(e.id, short(e.senderId), decoder.decode(e.payload), false));
+  channel.on("sent", (e) => log.mark(e.id, "sent", "sent", 0));
+  channel.on("receipts", (e) => log.mark(e.id, e.count >= e.of ? "all" : "some", receiptText(e), e.count));
+  channel.on("send-error", (e) => {
+    if (e.id !== undefined) log.mark(e.id, "error", `not sent: ${e.error.message}`, Number.MAX_SAFE_INTEGER);
+  });
+  channel.on("sync", (s) => {
+    byId("sync").textContent = s.text;
+  });
+  const form = byId<HTMLFormElement>("compose");
+  const input = byId<HTMLInputElement>("content");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (text === "") return;
+    try {
+      const id = channel.send(new TextEncoder().encode(text));
+      log.add(id, "you", text, true);
+      input.value = "";
+    } catch (error) {
+      setStatus("error", `not sent: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  });
+}
+
+async function main(): Promise<void> {
+  const config = readConfig(new URLSearchParams(location.search));
+  byId("channel").textContent = `# ${config.channelId}`;
+  setStatus("connecting", `dialling ${config.service}`);
+  const member = await startLightMember({
+    service: config.service,
+    cluster: config.cluster,
+    shard: config.shard,
+    channelId: config.channelId,
+    waitMs: DEFAULTS.waitMs,
+    ...(config.syncIntervalMs === undefined
+      ? {}
+      : { params: { syncIntervalMs: config.syncIntervalMs, backlogSyncIntervalMs: config.syncIntervalMs } }),
+  });
+  const { channel, transport } = member;
+  const me = byId("me");
+  me.textContent = short(channel.senderId);
+  me.dataset.sender = channel.senderId;
+  wire(channel, new Log());
+  setStatus("connecting", "subscribing through the service node");
+  // Messages arrive once the service node accepted the filter subscription; until then a sent message would
+  // still go out (light push), but nothing would come back.
+  const live = setInterval(() => {
+    if (!transport.isSubscribed(channel.topic)) return;
+    clearInterval(live);
+    setStatus("live", `live · light node via ${short(transport.peers()[0] ?? "?")}`);
+    byId<HTMLInputElement>("content").disabled = false;
+    byId<HTMLButtonElement>("send").disabled = false;
+  }, 200);
+  addEventListener("pagehide", () => void member.close());
+}
+
+main().catch((error: unknown) => {
+  setStatus("error", error instanceof Error ? error.message : String(error));
+  console.error(error);
+});
