@@ -147,7 +147,8 @@ async function main(): Promise<void> {
   const live = setInterval(() => {
     if (!transport.isSubscribed(channel.topic)) return;
     clearInterval(live);
-    setStatus("live", `live · light node via ${short(transport.peers()[0] ?? "?")}`);
+    // Peer ids share their first characters (the key type's prefix): the end tells service nodes apart.
+    setStatus("live", `live · light node via …${(transport.peers()[0] ?? "?").slice(-8)}`);
     byId<HTMLInputElement>("content").disabled = false;
     byId<HTMLButtonElement>("send").disabled = false;
   }, 200);

@@ -1,0 +1,177 @@
+// The light-node page in headless Chromium: a Chorus member whose core runs in the browser (the bundle of
+// src/web/light, built here with esbuild) on an unmodified js-waku 0.0.36 light node, through a Chorus owner
+// in this process serving filter, light push and store over WebSocket on 127.0.0.1, beside a member that
+// relays. The page sees both others' messages, its own message is delivered by both nodes, its receipt mark
+// rises to "delivered to 2 of 2", and its acknowledgements reach the owner. The screenshot goes to
+// test-artifacts/light-page.png (gitignored).
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { extname, join, normalize } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { buildLightPage } from "../../scripts/build-browser.js";
+import type { Params } from "../../src/core/index.js";
+import { ChorusNode, type Role } from "../../src/node/node.js";
+import { WakuServices } from "../../src/node/waku/services.js";
+import { MemoryStore } from "../../src/storage/index.js";
+import { WakuArchive } from "../../src/storage/waku-archive.js";
+import { WakuTransport } from "../../src/transport/waku-transport.js";
+import { pollUntil } from "../support/poll.js";
+
+const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/", import.meta.url));
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
+const CLUSTER = 42;
+const SHARD = 0;
+const CHANNEL = "web";
+const WAIT_MS = 20_000;
+// Syncs every second or so: receipts ride them both ways (this channel has no roster, so no owner path).
+const PARAMS: Partial<Params> = { syncIntervalMs: 1_000, backlogSyncIntervalMs: 1_000, controlBudgetPer600s: 600 };
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".map": "application/json",
+};
+const text = (s: string) => new TextEncoder().encode(s);
+
+/** Serves the files of one folder on 127.0.0.1 (an ephemeral port): what a static web server does for the page. */
+function serve(dir: string): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname));
+    const file = join(dir, path === "/" ? "index.html" : path);
+    if (!file.startsWith(dir)) return void res.writeHead(403).end();
+    try {
+      const body = readFileSync(file);
+      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      resolve({ server, url: `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}` });
+    }),
+  );
+}
+
+describe("the light-node page: a Chorus member in Chromium on a js-waku light node", () => {
+  const stops: (() => Promise<void>)[] = [];
+  const pageErrors: string[] = [];
+  let owner: ChorusNode;
+  let relay: ChorusNode;
+  let browser: Browser;
+  let page: Page;
+
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), "chorus-light-page-"));
+    stops.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const built = await buildLightPage(dir);
+    assert.ok(!built.inputs.some((p) => p.startsWith("node:")), "no Node module in the bundle");
+
+    const node = (role: Role, transport: WakuTransport) =>
+      new ChorusNode({
+        store: new MemoryStore(),
+        transport,
+        role,
+        channels: [CHANNEL],
+        newSecretKey: () => new Uint8Array(randomBytes(32)),
+        random: Math.random,
+        params: PARAMS,
+      });
+    const ownerTransport = new WakuTransport({
+      cluster: CLUSTER,
+      shards: [SHARD],
+      listen: ["/ip4/127.0.0.1/tcp/0/ws", "/ip4/127.0.0.1/tcp/0"],
+    });
+    owner = node("owner", ownerTransport);
+    await owner.start();
+    stops.push(() => owner.stop());
+    const services = new WakuServices(ownerTransport, { archive: WakuArchive.inMemory() });
+    await services.start();
+    stops.push(() => services.stop());
+    const ws = ownerTransport.multiaddrs().find((a) => a.includes("/ws/")) as string;
+    relay = node("member", new WakuTransport({ cluster: CLUSTER, shards: [SHARD], bootstrap: [ws] }));
+    await relay.start();
+    stops.push(() => relay.stop());
+
+    const { server, url } = await serve(dir);
+    stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    stops.push(() => browser.close());
+    page = await browser.newPage({ viewport: { width: 1000, height: 560 } });
+    page.on("pageerror", (err) => pageErrors.push(err.message));
+    page.on("console", (m) => {
+      if (m.type() === "error") pageErrors.push(`console: ${m.text()}`);
+    });
+    const query = new URLSearchParams({ service: ws, channel: CHANNEL, cluster: `${CLUSTER}`, shard: `${SHARD}` });
+    query.set("sync", "1000");
+    await page.goto(`${url}/index.html?${query}`);
+    await page.locator("#status[data-state=live]").waitFor({ timeout: WAIT_MS });
+  });
+
+  after(async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+  });
+
+  it("talks both ways with the owner and a relaying member, and shows its receipt as 2 of 2", async () => {
+    const me = (await page.locator("#me").getAttribute("data-sender")) ?? "";
+    assert.match(me, /^[0-9a-f]{64}$/, "the page shows its sender id");
+
+    // The others to the page: relayed to the owner, pushed to the light node by its filter service.
+    const fromOwner = owner.channel(CHANNEL).send(text("hello from the owner"), false).messageId;
+    const fromRelay = relay.channel(CHANNEL).send(text("hello from a relaying member"), false).messageId;
+    for (const [id, words] of [
+      [fromOwner, "hello from the owner"],
+      [fromRelay, "hello from a relaying member"],
+    ] as const) {
+      const row = page.locator(`.msg[data-id="${id}"]`);
+      await row.locator(".text", { hasText: words }).waitFor({ timeout: WAIT_MS });
+    }
+
+    // The page to the others: light push to the owner, which relays it.
+    await page.fill("#content", "hello from Chromium");
+    await page.press("#content", "Enter");
+    const own = page.locator(".msg.own", { hasText: "hello from Chromium" });
+    await own.waitFor();
+    const id = (await own.getAttribute("data-id")) ?? "";
+    assert.match(id, /^[0-9a-f]+$/, "the row carries the message id");
+    const delivered = (n: ChorusNode) => n.getMessage(CHANNEL, id)?.deliveredPos !== undefined;
+    await pollUntil(
+      "the owner and the relaying member to deliver the page's message",
+      () => delivered(owner) && delivered(relay),
+      { timeoutMs: WAIT_MS },
+    );
+    const view = await owner.messageView(CHANNEL, id);
+    assert.equal(view?.senderId, me, "signed by the page's key (ed25519 from @noble/curves, checked by OpenSSL)");
+    assert.equal(new TextDecoder().decode(view?.content ?? new Uint8Array()), "hello from Chromium");
+
+    // Receipts: the others' acknowledgements reach the page (its mark), and the page's reach the owner.
+    await own.locator(".mark[data-state=all]", { hasText: "delivered to 2 of 2" }).waitFor({ timeout: WAIT_MS });
+    const ownerView = await pollUntil(
+      "the owner to count the page among the holders of its message",
+      async () => {
+        const v = await owner.messageView(CHANNEL, fromOwner);
+        return v?.receipts?.ackedBy.includes(me) ? v : undefined;
+      },
+      { timeoutMs: WAIT_MS },
+    );
+    assert.deepEqual([...(ownerView.receipts?.ackedBy ?? [])].sort(), [me, relay.senderId].sort());
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, "light-page.png") });
+    assert.deepEqual(pageErrors, []);
+  });
+});
