@@ -5,9 +5,11 @@
 //
 //   npm run build:browser                       writes dist/web/light/
 //   npm run build:browser -- --out DIR          writes DIR/
-//   then open index.html?service=<a service node's /ws multiaddr> through any static HTTP server
-import { copyFileSync, mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+//   npm run build:browser -- --serve 8090       and serves it on http://127.0.0.1:8090/ until stopped
+//   then open index.html?service=<a service node's /ws multiaddr>
+import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
@@ -52,13 +54,58 @@ export async function buildLightPage(outDir: string = DEFAULT_OUT, options: { mi
   } satisfies BuiltPage;
 }
 
+const TYPES: Readonly<Record<string, string>> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".map": "application/json",
+};
+
+/** Serves the files of one folder on 127.0.0.1 (`port` 0: an ephemeral one), GET only, nothing outside it. */
+export function serveFolder(dir: string, port = 0): Promise<{ server: Server; url: string }> {
+  const root = resolve(dir);
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname));
+    const file = join(root, path === sep || path === "/" ? "index.html" : path);
+    if (req.method !== "GET" || !file.startsWith(root + sep)) return void res.writeHead(403).end();
+    try {
+      const body = readFileSync(file);
+      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolveServer, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      const address = server.address();
+      resolveServer({
+        server,
+        url: `http://127.0.0.1:${typeof address === "object" && address ? address.port : port}`,
+      });
+    });
+  });
+}
+
+function argument(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  if (at === -1) return undefined;
+  const value = process.argv[at + 1];
+  if (value === undefined || value.startsWith("--")) throw new RangeError(`${name} needs a value`);
+  return value;
+}
+
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const at = process.argv.indexOf("--out");
-  const out = at === -1 ? DEFAULT_OUT : resolve(process.argv[at + 1] ?? "");
-  if (at !== -1 && process.argv[at + 1] === undefined) throw new RangeError("--out needs a directory");
-  const built = await buildLightPage(out);
+  const out = argument("--out");
+  const port = argument("--serve");
+  if (port !== undefined && !/^\d{1,5}$/.test(port)) throw new RangeError(`--serve takes a port number, got ${port}`);
+  const built = await buildLightPage(out === undefined ? DEFAULT_OUT : resolve(out));
   console.log(
     `${built.dir}: index.html, page.js (${(built.scriptBytes / 1024).toFixed(0)} KiB, ${built.inputs.length} modules)`,
   );
-  console.log("open index.html?service=<the service node's /ws multiaddr>&channel=<id> over HTTP");
+  if (port === undefined) {
+    console.log("open index.html?service=<the service node's /ws multiaddr>&channel=<id> over HTTP (--serve PORT)");
+  } else {
+    const { url } = await serveFolder(built.dir, Number(port));
+    console.log(`serving on ${url}/index.html?service=<the service node's /ws multiaddr>&channel=<id> (Ctrl-C stops)`);
+  }
 }

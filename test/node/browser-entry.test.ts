@@ -71,7 +71,10 @@ test("a portable member and an OpenSSL member deliver each other's messages and 
     { timeoutMs: 15_000 },
   );
   assert.equal(toNative.find((e) => e.id === fromWeb)?.senderId, web.senderId);
-  assert.deepEqual(webReceipts.find((e) => e.count === 2)?.by, [counting.senderId, native.senderId].sort());
+  assert.deepEqual(
+    [...(webReceipts.find((e) => e.count === 2)?.by ?? [])].sort(),
+    [counting.senderId, native.senderId].sort(),
+  );
   assert.ok(signed > 0, "the app's signer signed the counting member's syncs");
   assert.ok(verified >= 2, `the app's verifier checked the others' messages (${verified} checks)`);
 });

@@ -6,14 +6,13 @@
 // test-artifacts/light-page.png (gitignored).
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { extname, join, normalize } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { buildLightPage } from "../../scripts/build-browser.js";
+import { buildLightPage, serveFolder } from "../../scripts/build-browser.js";
 import type { Params } from "../../src/core/index.js";
 import { ChorusNode, type Role } from "../../src/node/node.js";
 import { WakuServices } from "../../src/node/waku/services.js";
@@ -39,33 +38,7 @@ const CHANNEL = "web";
 const WAIT_MS = 20_000;
 // Syncs every second or so: receipts ride them both ways (this channel has no roster, so no owner path).
 const PARAMS: Partial<Params> = { syncIntervalMs: 1_000, backlogSyncIntervalMs: 1_000, controlBudgetPer600s: 600 };
-const TYPES: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".map": "application/json",
-};
 const text = (s: string) => new TextEncoder().encode(s);
-
-/** Serves the files of one folder on 127.0.0.1 (an ephemeral port): what a static web server does for the page. */
-function serve(dir: string): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname));
-    const file = join(dir, path === "/" ? "index.html" : path);
-    if (!file.startsWith(dir)) return void res.writeHead(403).end();
-    try {
-      const body = readFileSync(file);
-      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) =>
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      resolve({ server, url: `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}` });
-    }),
-  );
-}
 
 describe("the light-node page: a Chorus member in Chromium on a js-waku light node", () => {
   const stops: (() => Promise<void>)[] = [];
@@ -107,7 +80,7 @@ describe("the light-node page: a Chorus member in Chromium on a js-waku light no
     await relay.start();
     stops.push(() => relay.stop());
 
-    const { server, url } = await serve(dir);
+    const { server, url } = await serveFolder(dir);
     stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
     stops.push(() => browser.close());
