@@ -114,7 +114,16 @@ describe("the light-node page: a Chorus member in Chromium on a js-waku light no
       await row.locator(".text", { hasText: words }).waitFor({ timeout: WAIT_MS });
     }
 
-    // The page to the others: light push to the owner, which relays it.
+    // The page to the others: light push to the owner, which relays it. Every text its receipt mark takes is
+    // recorded (a string, not a function: tsx would wrap a function's closures in helpers the page lacks).
+    await page.evaluate(`
+      window.__marks = [];
+      new MutationObserver(() => {
+        const row = [...document.querySelectorAll(".msg.own")].find((r) => r.textContent.includes("from Chromium"));
+        const text = row?.querySelector(".mark")?.textContent;
+        if (text && window.__marks.at(-1) !== text) window.__marks.push(text);
+      }).observe(document.getElementById("log"), { subtree: true, childList: true, characterData: true });
+    `);
     await page.fill("#content", "hello from Chromium");
     await page.press("#content", "Enter");
     const own = page.locator(".msg.own", { hasText: "hello from Chromium" });
@@ -133,6 +142,14 @@ describe("the light-node page: a Chorus member in Chromium on a js-waku light no
 
     // Receipts: the others' acknowledgements reach the page (its mark), and the page's reach the owner.
     await own.locator(".mark[data-state=all]", { hasText: "delivered to 2 of 2" }).waitFor({ timeout: WAIT_MS });
+    const marks = (await page.evaluate("window.__marks")) as string[];
+    assert.ok(["sending…", "sent"].includes(marks[0] ?? ""), marks.join(" → "));
+    const counts = marks.map((m) => Number(/delivered to (\d+)/.exec(m)?.[1] ?? 0));
+    assert.deepEqual(
+      counts,
+      [...counts].sort((a, b) => a - b),
+      `receipts only rise: ${marks.join(" → ")}`,
+    );
     const ownerView = await pollUntil(
       "the owner to count the page among the holders of its message",
       async () => {
