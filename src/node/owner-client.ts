@@ -315,6 +315,9 @@ export class OwnerClient {
   private succeeded(): void {
     this.failures = 0;
     this.setUp(true);
+    // A report that fell due while the owner's peer was being found again (the path stayed up) was skipped;
+    // in a quiet channel no delivery would schedule another.
+    this.scheduleReport();
   }
 
   private failed(_err: unknown): void {
