@@ -181,6 +181,7 @@ export class ChorusNode {
     if (this.server !== undefined) this.net.handle(OWNER_PROTOCOL, this.server.handle);
     await this.net.start();
     for (const channelId of this.store.listChannels()) this.openChannel(channelId);
+    this.server?.ready();
     this.started = true;
   }
 
