@@ -13,7 +13,7 @@ import { ChorusNode } from "../../../src/node/node.js";
 import { MemoryStore } from "../../../src/storage/index.js";
 import { WakuTransport } from "../../../src/transport/waku-transport.js";
 import { pollUntil } from "../../support/poll.js";
-import { CLUSTER, lightNode, type ServiceNode, SHARD, serviceNode, WAIT_MS } from "./js-waku-light.js";
+import { CLUSTER, lightNode, type ServiceNode, SHARD, serviceNode, WAIT_MS, waitForPeers } from "./js-waku-light.js";
 
 const TOPIC = "/mixed-app/1/chat/proto";
 const CHANNEL = "mixed-room";
@@ -78,7 +78,7 @@ describe("a Chorus member and a ReliableChannel app on one content topic (js-wak
     channel.addEventListener("message-received", (e) => appReceived.push(str((e as CustomEvent).detail.payload)));
     channel.addEventListener("message-acknowledged", (e) => appAcked.add((e as CustomEvent<string>).detail));
     await light.dial(service.ws as never);
-    await light.waitForPeers([Protocols.Store, Protocols.Filter, Protocols.LightPush], WAIT_MS);
+    await waitForPeers(light, [Protocols.Store, Protocols.Filter, Protocols.LightPush]);
     await pollUntil("the app's filter subscription", () => service?.services.filter.subscriptions.size() === 1, WAIT);
 
     // App -> Chorus: the unsigned SDS message is delivered in interop mode.

@@ -25,6 +25,7 @@ after(async () => {
   await light?.stop();
   for (const n of nodes) n.child.kill("SIGKILL");
   await Promise.all(nodes.map((n) => exited(n.child)));
+  for (const n of nodes) for (const pipe of [n.child.stdin, n.child.stdout, n.child.stderr]) pipe?.destroy();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -70,10 +71,24 @@ test("a chorus owner process in Waku mode archives its shard and serves store an
   });
   nodes.push(member);
   assert.equal((await getJson<Health>(`${member.url}/v1/health`)).wakuServices, null, "a member runs no services");
-  await pollUntil("the member to relay with the owner", () => getJson<{ peers: unknown[] }>(`${member.url}/v1/peers`), {
-    ...POLL,
-    accept: (p) => p.peers.length > 0,
-  });
+  // Connected is not yet relaying: until the member has the owner's shard subscription, its publishes reach
+  // no one (Chorus repairs them later, but through the owner path, not the relay the archive listens to).
+  // A first message, sent again until the owner archives one, shows the relay is up.
+  for (let i = 0; ; i++) {
+    await postMessage(member, CHANNEL, `warm-up ${i}`);
+    const archived = await pollUntil(
+      "the owner to archive a warm-up",
+      () => getJson<Health>(`${owner.url}/v1/health`),
+      {
+        timeoutMs: 2_000,
+        intervalMs: 200,
+        accept: (h) => (h.wakuServices?.archivedMessages ?? 0) > 0,
+      },
+    ).catch(() => undefined);
+    if (archived !== undefined) break;
+    assert.ok(i < 10, "the member's messages never reached the owner's relay");
+  }
+  const warm = (await getJson<Health>(`${owner.url}/v1/health`)).wakuServices?.archivedMessages ?? 0;
 
   const sent: string[] = [];
   for (const text of ["one", "two", "three"]) sent.push((await postMessage(member, CHANNEL, text)).messageId);
@@ -104,7 +119,7 @@ test("a chorus owner process in Waku mode archives its shard and serves store an
   // Archived within seconds, any content topic.
   await pollUntil("the owner's archive to hold the four envelopes", () => getJson<Health>(`${owner.url}/v1/health`), {
     ...POLL,
-    accept: (h) => (h.wakuServices?.archivedMessages ?? 0) >= 4,
+    accept: (h) => (h.wakuServices?.archivedMessages ?? 0) >= warm + 4,
   });
   const chorus = await pollUntil("the Chorus messages in the owner's store", () => query(light!, CHORUS_TOPIC), {
     ...POLL,
@@ -127,6 +142,7 @@ test("a chorus owner process in Waku mode archives its shard and serves store an
   assert.ok((report?.storeQueries ?? 0) >= 2);
   const metrics = await (await fetch(`${owner.url}/metrics`)).text();
   assert.match(metrics, /^chorus_waku_lightpush_total\{[^}]*\} 1$/m);
-  assert.match(metrics, /^chorus_waku_archive_messages\{[^}]*\} ([4-9]|\d\d+)$/m);
+  const archivedLine = /^chorus_waku_archive_messages\{[^}]*\} (\d+)$/m.exec(metrics);
+  assert.ok(Number(archivedLine?.[1]) >= warm + 4, `archive size in /metrics: ${archivedLine?.[0]}`);
   assert.match(metrics, /^chorus_waku_store_queries_total\{[^}]*\} [1-9]/m);
 });

@@ -29,7 +29,7 @@ import { MessageChannelEvent } from "@waku/sds";
 import { type LightNode, Protocols, ReliableChannel, WakuEvent } from "waku-sdk-036";
 import type { FilterPush } from "../../../src/node/waku/filter-service.js";
 import { pollUntil } from "../../support/poll.js";
-import { lightNode, type ServiceNode, SHARD, serviceNode, WAIT_MS } from "./js-waku-light.js";
+import { lightNode, type ServiceNode, SHARD, serviceNode, WAIT_MS, waitForPeers } from "./js-waku-light.js";
 
 const TOPIC = "/reliable-app/1/chat/proto";
 const CHANNEL = "chat-room";
@@ -75,7 +75,7 @@ async function app(service: string, sender: string, retrieveFrequencyMs: number)
     }
   });
   await node.dial(service as never);
-  await node.waitForPeers([Protocols.Store, Protocols.Filter, Protocols.LightPush], WAIT_MS);
+  await waitForPeers(node, [Protocols.Store, Protocols.Filter, Protocols.LightPush]);
   return { node, channel: channel as ReliableChannel<never>, received, sent, health, missingHints };
 }
 
