@@ -273,7 +273,7 @@ export const METRICS: readonly MetricRow[] = [
   },
   {
     name: "chorus_catchup_round_trips_total",
-    help: "Round trips to the owner's history service during catch-ups.",
+    help: "Round trips during catch-ups: history requests, or store pages when a Waku store answered.",
     type: "counter",
     collect: ({ node }) => catchUpTotal(node, (r) => r.roundTrips),
   },
