@@ -5,9 +5,10 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, test } from "node:test";
-import { ChorusNode } from "../../../src/node/node.js";
+import { ChorusNode, type Role } from "../../../src/node/node.js";
+import { WakuServices } from "../../../src/node/waku/services.js";
 import { WakuStoreClient } from "../../../src/node/waku/store-client.js";
-import { MemoryStore } from "../../../src/storage/index.js";
+import { MemoryStore, WakuArchive } from "../../../src/storage/index.js";
 import { WakuTransport } from "../../../src/transport/waku-transport.js";
 import { pollUntil } from "../../support/poll.js";
 import { CLUSTER, type ServiceNode, SHARD, serviceNode, WAIT_MS } from "./js-waku-light.js";
@@ -19,17 +20,18 @@ after(async () => {
   for (const r of running.reverse()) await r.stop();
 });
 
-function member(store: MemoryStore, bootstrap: string) {
+function member(store: MemoryStore, bootstrap: string | undefined, role: Role = "member") {
   const transport = new WakuTransport({
     cluster: CLUSTER,
     shards: [SHARD],
     listen: ["/ip4/127.0.0.1/tcp/0"],
-    bootstrap: [bootstrap],
+    bootstrap: bootstrap === undefined ? [] : [bootstrap],
   });
   const node = new ChorusNode({
     store,
     transport,
-    role: "member",
+    role,
+    ...(role === "owner" ? { wakuServices: new WakuServices(transport, { archive: WakuArchive.inMemory() }) } : {}),
     channels: [CHANNEL],
     newSecretKey: () => new Uint8Array(randomBytes(32)),
     random: Math.random,
@@ -93,4 +95,44 @@ test("with no owner reachable, a returning member catches up from a Waku store n
   assert.deepEqual(log, [first.messageId, ...missed]);
   assert.equal(bob.node.channel(CHANNEL).missingCount(), 0);
   assert.equal(bob.node.catchUps.at(-1)?.source, "waku-store");
+});
+
+test("the owner's history comes first: an owner that is also a Waku store answers catch-up by history", async () => {
+  const owner = await started(member(new MemoryStore(), undefined, "owner"));
+  const address = owner.transport.multiaddrs()[0] as string;
+  const alice = await started(member(new MemoryStore(), address));
+  await pollUntil("alice in the owner's relay mesh", () => owner.transport.meshPeers().length === 1, WAIT);
+  const sent = ["one", "two"].map(
+    (s) => alice.node.channel(CHANNEL).send(new TextEncoder().encode(s), false).messageId,
+  );
+  const services = owner.node.wakuServices as WakuServices;
+  await pollUntil("the owner's archive to hold both", () => services.archive.size() === 2, WAIT);
+  await pollUntil("the owner to deliver both", () => sent.every((id) => owner.node.getMessage(CHANNEL, id)), WAIT);
+
+  const bob = await started(member(new MemoryStore(), address));
+  const client = new WakuStoreClient(bob.transport, { pageLimit: 1 });
+  await pollUntil("bob to know the owner as a store peer", async () => (await client.storePeers()).length === 1, WAIT);
+  const queries = services.stats.storeQueries;
+  const report = await bob.node.catchUp(CHANNEL);
+  assert.equal(report?.source, "history");
+  assert.equal(services.stats.storeQueries, queries, "the store is not asked when the owner answers");
+  assert.deepEqual(
+    bob.node.listDelivered(CHANNEL, 0, 10).map((m) => m.messageId),
+    sent,
+  );
+
+  // The store client on its own: pages of one, cursor to cursor, until a page says nothing follows.
+  const range = await client.range(bob.node.topicOf(CHANNEL), undefined);
+  assert.equal(range?.payloads.length, 2);
+  assert.equal(range?.pages, 2);
+  assert.equal(services.stats.storeQueries, queries + 2);
+  // A store peer that answers with an error status is skipped: nothing answered.
+  await assert.rejects(
+    client.query(range?.peer as string, { paginationCursor: new Uint8Array(5) }),
+    /status 400 .*pagination_cursor is 5 bytes/,
+  );
+  assert.equal(
+    await client.range("/chorus/1/qa/proto", undefined, ["12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq"]),
+    undefined,
+  );
 });
