@@ -144,6 +144,40 @@ const OWNER_METRICS: readonly MetricRow[] = [
   ),
 ];
 
+type WakuReport = NonNullable<ReturnType<NonNullable<ChorusNode["wakuServices"]>["report"]>>;
+
+/** A metric of the owner's Waku services (store, filter, light push, archive); absent on nodes without them. */
+function wakuRow(name: string, help: string, type: "counter" | "gauge", key: keyof WakuReport): MetricRow {
+  return {
+    name,
+    help,
+    type,
+    collect: ({ node }) => {
+      const report = node.wakuServices?.report();
+      return report === undefined ? [] : [[{}, report[key]]];
+    },
+  };
+}
+
+/** The Waku services of an owner in Waku mode (spec 19.4.1). */
+const WAKU_METRICS: readonly MetricRow[] = [
+  wakuRow("chorus_waku_archive_messages", "WakuMessages in the archive the store serves.", "gauge", "archivedMessages"),
+  wakuRow("chorus_waku_archived_total", "WakuMessages archived since start.", "counter", "archived"),
+  wakuRow("chorus_waku_archive_errors_total", "WakuMessages the archive failed to keep.", "counter", "archiveErrors"),
+  wakuRow("chorus_waku_store_queries_total", "Store v3 queries answered.", "counter", "storeQueries"),
+  wakuRow("chorus_waku_lightpush_total", "Light push v3 requests answered.", "counter", "lightPushes"),
+  wakuRow(
+    "chorus_waku_lightpush_rate_limited_total",
+    "Light pushes refused with 429: the peer was over its bound.",
+    "counter",
+    "lightPushesRateLimited",
+  ),
+  wakuRow("chorus_waku_filter_requests_total", "Filter v2 subscribe requests answered.", "counter", "filterRequests"),
+  wakuRow("chorus_waku_filter_subscribers", "Light nodes with a filter subscription.", "gauge", "filterSubscribers"),
+  wakuRow("chorus_waku_filter_pushes_total", "Filter pushes delivered.", "counter", "filterPushes"),
+  wakuRow("chorus_waku_filter_push_failures_total", "Filter pushes that failed.", "counter", "filterPushesFailed"),
+];
+
 /** Every metric of the API, in the order of the exposition. */
 export const METRICS: readonly MetricRow[] = [
   {
@@ -227,13 +261,19 @@ export const METRICS: readonly MetricRow[] = [
   { name: REQUESTS, help: "REST API requests answered.", type: "counter", labels: ["method", "route", "status"] },
   {
     name: "chorus_catchups_total",
-    help: "Catch-ups from the owner's history service.",
+    help: "Catch-ups from the owner's history service (or a Waku store, the fallback).",
     type: "counter",
     collect: ({ node }) => catchUpTotal(node, () => 1),
   },
   {
+    name: "chorus_catchups_waku_store_total",
+    help: "Catch-ups answered by a Waku store because no owner answered (spec 19.4).",
+    type: "counter",
+    collect: ({ node }) => catchUpTotal(node, (r) => (r.source === "waku-store" ? 1 : 0)),
+  },
+  {
     name: "chorus_catchup_round_trips_total",
-    help: "Round trips to the owner's history service during catch-ups.",
+    help: "Round trips during catch-ups: history requests, or store pages when a Waku store answered.",
     type: "counter",
     collect: ({ node }) => catchUpTotal(node, (r) => r.roundTrips),
   },
@@ -278,6 +318,7 @@ export const METRICS: readonly MetricRow[] = [
     collect: ({ node }) => perChannel(node, (id) => (["up", "self"].includes(node.ownerPath(id)) ? 1 : 0)),
   },
   ...OWNER_METRICS,
+  ...WAKU_METRICS,
 ];
 
 /** A registered metric, reduced to what the table drives: add to it, or replace its values at scrape time. */

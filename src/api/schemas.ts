@@ -180,6 +180,26 @@ export const healthSchema = {
           type: ["string", "null"],
           description: "The first channel the node was started with (`--channel`); the web UI opens it first.",
         },
+        wakuServices: {
+          type: ["object", "null"],
+          description:
+            "Waku mode, owner: its Waku services (store v3, filter v2, light push v3) and archive, counted since start; null elsewhere.",
+          properties: Object.fromEntries(
+            [
+              "archivedMessages",
+              "archived",
+              "archiveErrors",
+              "storeQueries",
+              "lightPushes",
+              "lightPushesRateLimited",
+              "filterRequests",
+              "filterSubscribers",
+              "filterPushes",
+              "filterPushesFailed",
+              "filterPushesDropped",
+            ].map((k) => [k, { type: "integer" }]),
+          ),
+        },
       },
     },
   },

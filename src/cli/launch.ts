@@ -13,7 +13,8 @@ export interface NodeSpec {
   readonly role: "owner" | "member";
   readonly dataDir: string;
   readonly channels: readonly string[];
-  readonly listen?: string;
+  /** Listen multiaddrs (`--listen`, one or several: a Waku node may want /ws beside TCP). */
+  readonly listen?: string | readonly string[];
   /** Share of messages the node drops in and out (`--loss`). */
   readonly loss?: number;
   /** REST API port; 0 (the default) picks a free one. */
@@ -41,7 +42,7 @@ export interface LaunchedNode {
 export function launchNode(spec: NodeSpec, timeoutMs = 60_000): Promise<LaunchedNode> {
   const args = [BIN, "node", "--role", spec.role, "--data-dir", spec.dataDir, "--api-port", String(spec.apiPort ?? 0)];
   for (const c of spec.channels) args.push("--channel", c);
-  if (spec.listen !== undefined) args.push("--listen", spec.listen);
+  for (const l of typeof spec.listen === "string" ? [spec.listen] : (spec.listen ?? [])) args.push("--listen", l);
   for (const b of spec.bootstrap ?? []) args.push("--bootstrap", b);
   for (const [k, v] of Object.entries(spec.params ?? {})) args.push("--param", `${k}=${v}`);
   for (const m of spec.members ?? []) args.push("--member", m);

@@ -3,6 +3,8 @@ import { mkdirSync } from "node:fs";
 import { createApi } from "../api/index.js";
 import { resolveParams } from "../core/index.js";
 import { ChorusNode, type Role } from "../node/node.js";
+import { WakuServices } from "../node/waku/services.js";
+import { WakuStoreClient } from "../node/waku/store-client.js";
 import { lockDataDir, SqliteStore } from "../storage/index.js";
 import "../transport/polyfill.js";
 import { Libp2pTransport } from "../transport/libp2p-transport.js";
@@ -106,6 +108,7 @@ async function startLocked(
     store.setIdentity(secret);
   }
   const transport = makeTransport(options, secret);
+  const waku = transport instanceof WakuTransport ? transport : undefined;
   const node = new ChorusNode({
     store,
     transport,
@@ -117,6 +120,12 @@ async function startLocked(
     ...(roster === undefined ? {} : { roster }),
     ...(options.owner === undefined ? {} : { ownerSenderId: options.owner }),
     ...(options.contentTopic === undefined ? {} : { contentTopics: options.contentTopic }),
+    // In Waku mode an owner is a Waku service node for its shards (store, filter, light push, on its SQLite
+    // archive), and every node falls back to a Waku store when no owner answers its catch-up (spec 19.4).
+    ...(waku !== undefined && options.role === "owner"
+      ? { wakuServices: new WakuServices(waku, { archive: store.wakuArchive() }) }
+      : {}),
+    ...(waku === undefined ? {} : { storeFallback: new WakuStoreClient(waku) }),
   });
   await node.start();
   if ((options.loss ?? 0) > 0) node.setFaults({ loss: options.loss! });

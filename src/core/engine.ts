@@ -346,7 +346,7 @@ export class ChannelEngine {
         const state = this.senders.get(sender);
         if (state !== undefined) {
           this.advance(state, seq, true);
-          this.senders.extendRunDown(state, seq);
+          if (this.senders.extendRunDown(state, seq) && state.id !== this.senderId) this.link.noteProgress(state);
         }
         this.release(seqKey(sender, seq), queue);
       }

@@ -210,11 +210,16 @@ export class SenderTable {
     return true;
   }
 
-  /** A delivered `seq` below the run (reordered around first contact) extends the run downwards. */
-  extendRunDown(state: SenderState, seq: number): void {
-    if (seq >= state.runStart || state.deliveredBelowRun.size >= 256) return;
+  /**
+   * A delivered `seq` below the run (reordered around first contact) extends the run downwards. Returns true
+   * when the run start moved: the owner has not been told of the numbers it gained (owner/link.ts).
+   */
+  extendRunDown(state: SenderState, seq: number): boolean {
+    if (seq >= state.runStart || state.deliveredBelowRun.size >= 256) return false;
+    const start = state.runStart;
     state.deliveredBelowRun.add(seq);
     while (state.deliveredBelowRun.delete(state.runStart - 1)) state.runStart--;
+    return state.runStart < start && state.runStart <= state.contiguous;
   }
 
   /**

@@ -30,6 +30,8 @@ import { OwnerClient, type OwnerClientStats, type OwnerPathState } from "./owner
 import { OWNER_PROTOCOL } from "./owner-protocol.js";
 import { type OwnerQueryOptions, OwnerReceipts } from "./owner-receipts.js";
 import { OwnerServer, type OwnerServerStats } from "./owner-server.js";
+import type { WakuServices } from "./waku/services.js";
+import type { StoreRange } from "./waku/store-client.js";
 
 export type Role = "owner" | "member";
 export type { FaultSettings, FaultState } from "../transport/faults.js";
@@ -62,6 +64,16 @@ export interface NodeOptions {
    * On Waku this is the content topic, so a channel can share an application's (SDS apps with `interop`).
    */
   readonly contentTopics?: Readonly<Record<string, string>>;
+  /** Waku mode, owner: the Waku services (store, filter, light push) run beside Chorus, started and stopped with it. */
+  readonly wakuServices?: WakuServices;
+  /** Waku mode: where catch-up turns when no owner answers (spec 19.4), a Waku store client. */
+  readonly storeFallback?: StoreFallback;
+}
+
+/** A source of a channel's messages by transport topic and time, asked when the owner's history is not. */
+export interface StoreFallback {
+  /** Payloads on `topic` stamped from `sinceMs` on (all when undefined); undefined when no store answered. */
+  range(topic: string, sinceMs: number | undefined): Promise<StoreRange | undefined>;
 }
 
 /** Where a channel's owner path stands, with the owner's own view: `self` on an owner with a roster. */
@@ -78,6 +90,8 @@ export interface CatchUpReport {
   readonly roundTrips: number;
   readonly messages: number;
   readonly ms: number;
+  /** Who answered: the owner's (or a peer's) history service, or a Waku store node (the fallback). */
+  readonly source: "history" | "waku-store";
 }
 
 export class ChannelNotJoinedError extends Error {
@@ -127,6 +141,8 @@ export class ChorusNode {
   private started = false;
   private readonly contentTopics: ReadonlyMap<string, string>;
   readonly catchUps: CatchUpReport[] = [];
+  readonly wakuServices: WakuServices | undefined;
+  private readonly storeFallback: StoreFallback | undefined;
   /** The first channel named at start, which a user of this node expects to see first. */
   readonly startChannel: string | undefined;
 
@@ -152,6 +168,8 @@ export class ChorusNode {
     this.rosterOwner = options.ownerSenderId;
     this.contentTopics = checkContentTopics(options.contentTopics);
     this.watchHoldMs = options.ownerWatchHoldMs ?? DEFAULT_WATCH_HOLD_MS;
+    this.wakuServices = options.wakuServices;
+    this.storeFallback = options.storeFallback;
     if (options.role === "owner") {
       // A watch must be answered before the transport gives up on the exchange.
       const limit = options.transport.inboundTimeoutMs;
@@ -180,7 +198,9 @@ export class ChorusNode {
     this.net.handle(HISTORY_PROTOCOL, (bytes) => this.answerHistory(bytes));
     if (this.server !== undefined) this.net.handle(OWNER_PROTOCOL, this.server.handle);
     await this.net.start();
+    await this.wakuServices?.start();
     for (const channelId of this.store.listChannels()) this.openChannel(channelId);
+    this.server?.ready();
     this.started = true;
   }
 
@@ -193,6 +213,7 @@ export class ChorusNode {
     for (const channel of this.attached.values()) await channel.close();
     this.attached.clear();
     this.channels.clear();
+    await this.wakuServices?.stop();
     await this.net.stop();
     this.started = false;
   }
@@ -472,25 +493,59 @@ export class ChorusNode {
 
   /**
    * Fetches from the owner everything after the last delivery (minus an overlap for late arrivals), page
-   * by page. Returns the round trips and messages it took; undefined when no owner is reachable.
+   * by page; when no owner answers (none reachable, its requests fail, or only a member answered, with
+   * nothing), asks a Waku store node for the channel's content topic from that time on (spec 19.4).
+   * Returns the round trips and messages it took; undefined when neither could be reached.
    */
   async catchUp(channelId: string): Promise<CatchUpReport | undefined> {
     const runtime = this.channel(channelId);
     const started = this.clock();
-    const peer = await this.historyPeer();
-    if (peer === undefined) return undefined;
     const delivered = this.store.countDelivered(channelId);
-    let after: Cursor | undefined;
-    if (delivered > 0) {
-      const last = this.store.listDelivered(channelId, { after: delivered - 1, limit: 1 })[0];
-      if (last !== undefined) {
-        const from = last.lamport - BigInt(CATCH_UP_OVERLAP_MS);
-        // "~" sorts after every hex id: the page starts at the first message stamped `from`.
-        if (from > 0n) after = { lamport: (from - 1n).toString(), messageId: "~" };
+    const last = delivered > 0 ? this.store.listDelivered(channelId, { after: delivered - 1, limit: 1 })[0] : undefined;
+    const from = last === undefined ? undefined : last.lamport - BigInt(CATCH_UP_OVERLAP_MS);
+    const peer = await this.historyPeer();
+    let got: { roundTrips: number; messages: number; owner: boolean } | undefined;
+    let failure: unknown;
+    if (peer !== undefined) {
+      try {
+        got = await this.catchUpFrom(peer, runtime, from);
+      } catch (error) {
+        failure = error;
       }
     }
+    let source: CatchUpReport["source"] = "history";
+    if (this.storeFallback !== undefined && (got === undefined || (!got.owner && got.messages === 0))) {
+      const stored = await this.storeFallback.range(runtime.topic, from === undefined ? undefined : Number(from));
+      if (stored !== undefined) {
+        runtime.receiveBatch(stored.payloads, { requested: true });
+        got = { roundTrips: stored.pages, messages: stored.payloads.length, owner: false };
+        source = "waku-store";
+      }
+    }
+    if (got === undefined) {
+      if (failure !== undefined) throw failure;
+      return undefined;
+    }
+    const report = {
+      channelId,
+      roundTrips: got.roundTrips,
+      messages: got.messages,
+      ms: this.clock() - started,
+      source,
+    };
+    this.catchUps.push(report);
+    return report;
+  }
+
+  /** The history range catch-up from one peer, from lamport `from` (everything when undefined). */
+  private async catchUpFrom(peer: string, runtime: ChannelRuntime, from: bigint | undefined) {
+    const channelId = runtime.channelId;
+    // "~" sorts after every hex id: the page starts at the first message stamped `from`.
+    let after: Cursor | undefined =
+      from !== undefined && from > 0n ? { lamport: (from - 1n).toString(), messageId: "~" } : undefined;
     let roundTrips = 0;
     let messages = 0;
+    let owner = false;
     for (;;) {
       const { header, messages: page } = await this.request(peer, {
         type: "range",
@@ -499,14 +554,13 @@ export class ChorusNode {
       });
       roundTrips++;
       this.noteAnswer(peer, header);
+      owner ||= header.role === "owner" && header.error === undefined;
       runtime.receiveBatch(page, { requested: true });
       messages += page.length;
       if (header.next === undefined) break;
       after = header.next;
     }
-    const report = { channelId, roundTrips, messages, ms: this.clock() - started };
-    this.catchUps.push(report);
-    return report;
+    return { roundTrips, messages, owner };
   }
 
   /**

@@ -59,6 +59,8 @@ const RETRY_MS = [250, 1_000, 2_000, 5_000];
 const FULL_NEWS_EVERY_MS = 5 * 60_000;
 /** How often a member asks again whether an owner that keeps no roster for the channel has one now. */
 const NOT_KEPT_RETRY_MS = 30_000;
+/** How soon a member asks again an owner that answered "busy" (starting, or stopping for a restart). */
+const BUSY_RETRY_MS = 500;
 /** What the owner did not have is not asked of it again for this long. */
 const LACKED_MS = 10_000;
 const MAX_LACKED = 10_000;
@@ -118,6 +120,8 @@ export class OwnerClient {
   private lastPeer: string | undefined;
   private up = false;
   private notKept = false;
+  /** The last search for the owner met one that is starting (or stopping): ask again soon. */
+  private busy = false;
   private failures = 0;
   /** When the last WATCH asked for all news (cursor 0); -Infinity: the next one does. */
   private fullNewsAt = Number.NEGATIVE_INFINITY;
@@ -203,7 +207,7 @@ export class OwnerClient {
       try {
         if (this.peer === undefined && !(await this.locate())) {
           this.setUp(false);
-          await this.pause(this.notKept ? NOT_KEPT_RETRY_MS : RETRY_MS.at(-1)!);
+          await this.pause(this.busy ? BUSY_RETRY_MS : this.notKept ? NOT_KEPT_RETRY_MS : RETRY_MS.at(-1)!);
           continue;
         }
         await this.watchOnce();
@@ -251,6 +255,7 @@ export class OwnerClient {
   /** Asks candidate peers for the roster; the first that serves one signed by the owner is the owner. */
   private async locate(): Promise<boolean> {
     this.notKept = false;
+    this.busy = false;
     const peers = [...new Set(this.ctx.candidates())].slice(0, MAX_CANDIDATES);
     // The peer that served our roster before only needs to say it is unchanged (the transport authenticates peers).
     const held = this.owner.roster()?.version ?? 0;
@@ -258,6 +263,7 @@ export class OwnerClient {
       const known = peer === this.lastPeer ? held : 0;
       const response = await this.request({ kind: "roster", channelId: this.channelId, known }, peer);
       if (response.status === "refused" && response.code === "notKept") this.notKept = true;
+      if (response.status === "refused" && response.code === "busy") this.busy = true;
       if (response.status === "unchanged" && known !== 0) return { peer, roster: undefined };
       if (response.status !== "roster") throw new Error(`no roster from ${peer}`);
       this.open(response.roster);
@@ -309,6 +315,9 @@ export class OwnerClient {
   private succeeded(): void {
     this.failures = 0;
     this.setUp(true);
+    // A report that fell due while the owner's peer was being found again (the path stayed up) was skipped;
+    // in a quiet channel no delivery would schedule another.
+    this.scheduleReport();
   }
 
   private failed(_err: unknown): void {

@@ -62,7 +62,7 @@
  *       2 BAD_REPORT    the report does not decode, verify, or name a member of the roster (`reason` says)
  *       3 NOT_A_MEMBER  the WATCH names a sender that is not on the roster
  *       4 MALFORMED     the request does not decode (`reason` names the field)
- *       5 BUSY          the owner sheds load; ask again later
+ *       5 BUSY          the owner is starting (its channels are not open yet) or stopping; ask again soon
  *
  * Which responses answer which request: REPORT → NEWS | REFUSED; WATCH → NEWS | REFUSED;
  * FETCH → MESSAGES | REFUSED; ROSTER → ROSTER | UNCHANGED | REFUSED. Any other pairing is a protocol error

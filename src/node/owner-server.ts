@@ -84,12 +84,22 @@ export class OwnerServer {
   private fetches = 0;
   private fetchedMessages = 0;
   private stopped = false;
+  /**
+   * Until the node has opened its channels (`ready`), every request is answered "busy": the protocol is
+   * registered before the transport starts, and "not kept here" then would send members away for minutes.
+   */
+  private starting = true;
 
   constructor(
     private readonly ctx: OwnerServerContext,
     members: readonly string[] | undefined,
   ) {
     if (members !== undefined) this.members = rosterMembers(ctx.self, members);
+  }
+
+  /** The node opened the channels it keeps: requests are answered from now on. */
+  ready(): void {
+    this.starting = false;
   }
 
   /** Serves a channel the node opened, when the owner has a member list. */
@@ -183,6 +193,7 @@ export class OwnerServer {
       throw err;
     }
     if (this.stopped) return refusal("busy", "the owner is stopping");
+    if (this.starting) return refusal("busy", "the owner is starting: its channels are not open yet");
     if (request.kind === "fetch") return this.fetch(request);
     const served = this.served.get(request.channelId);
     if (served === undefined) {

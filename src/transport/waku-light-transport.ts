@@ -82,6 +82,8 @@ export interface LightNodeLike {
   readonly filter: {
     subscribe(decoder: unknown, callback: (message: LightMessage) => void): Promise<boolean>;
     unsubscribe(decoder: unknown): Promise<boolean>;
+    /** Ends every subscription at once, timers included (js-waku's unsubscribe leaves them when its request fails). */
+    unsubscribeAll?(): void;
   };
   /** js-waku's store client; without it (or with `catchUpMs` 0) a subscription reads no past. */
   readonly store?: {
@@ -151,6 +153,11 @@ export class WakuLightTransport implements Transport {
   private state: "new" | "running" | "stopped" = "new";
   private lifetime = new AbortController();
   private lastTimestampMs = 0;
+  /**
+   * js-waku 0.0.36 filter calls, one at a time: two subscribes on one shard at once each make a subscription and
+   * the first, never stored, keeps its timers forever; one stopped while it subscribes does the same.
+   */
+  private filterCalls: Promise<void> = Promise.resolve();
 
   constructor(options: WakuLightTransportOptions) {
     if (options === null || typeof options !== "object" || typeof options.node !== "object" || options.node === null) {
@@ -198,13 +205,18 @@ export class WakuLightTransport implements Transport {
     this.subscriptions.clear();
     for (const sub of subs) clearTimeout(sub.retry);
     if (wasRunning) {
+      await this.filterCalls;
       await Promise.all([
-        ...subs.filter((s) => s.subscribed).map((s) => this.node.filter.unsubscribe(s.decoder).catch(() => false)),
+        // Every one, accepted or not: js-waku keeps a subscription's timers from the first attempt on.
+        ...subs.map((s) => this.node.filter.unsubscribe(s.decoder).catch(() => false)),
         ...[...this.handlers.keys()].map((p) => this.node.libp2p.unhandle(p).catch(() => {})),
       ]);
     }
     this.handlers.clear();
-    if (this.stopNode) await this.node.stop();
+    if (this.stopNode) {
+      this.node.filter.unsubscribeAll?.();
+      await this.node.stop();
+    }
   }
 
   subscribe(topic: string, handler: MessageHandler): void {
@@ -228,7 +240,7 @@ export class WakuLightTransport implements Transport {
     if (sub === undefined) return;
     this.subscriptions.delete(topic);
     clearTimeout(sub.retry);
-    if (sub.subscribed) void this.node.filter.unsubscribe(sub.decoder).catch(() => false);
+    void this.node.filter.unsubscribe(sub.decoder).catch(() => false);
   }
 
   /** Light-pushes `bytes` in a WakuMessage on content topic `topic`; resolves with its message hash. */
@@ -352,8 +364,8 @@ export class WakuLightTransport implements Transport {
   private filterSubscribe(topic: string, sub: Subscription): void {
     const attempt = () => {
       if (this.subscriptions.get(topic) !== sub) return;
-      this.node.filter
-        .subscribe(sub.decoder, (message) => this.onPush(topic, sub, message))
+      this.filterCalls = this.filterCalls
+        .then(() => this.node.filter.subscribe(sub.decoder, (message) => this.onPush(topic, sub, message)))
         .then(
           (ok) => {
             if (this.subscriptions.get(topic) !== sub) {
@@ -368,7 +380,8 @@ export class WakuLightTransport implements Transport {
           () => {
             if (this.subscriptions.get(topic) === sub) sub.retry = setTimeout(attempt, this.resubscribeMs);
           },
-        );
+        )
+        .then(() => undefined);
     };
     attempt();
   }

@@ -31,6 +31,7 @@ describe("REST API on an owner and two members", () => {
       channels: ["general"],
       ownerPeerId: alice.node.ownerPeerId() ?? null,
       startChannel: "general",
+      wakuServices: null,
     });
     const owner = await call(c.get("owner").api, "GET", "/v1/health");
     assert.equal(owner.body.role, "owner");

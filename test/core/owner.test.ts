@@ -212,6 +212,55 @@ describe("owner service and member engines", () => {
     );
   });
 
+  it("reports messages that arrived below the floor around first contact, so the sender counts the member", () => {
+    // Just after joining (within joinGraceMs) bob hears alice's 2 before her 1: first contact puts his floor at 1,
+    // and 1 arrives after it as history that extends his run down. bob holds both, so both must reach the owner:
+    // a sender reading "delivered to 2 of 3" for message 1 for good, with every log identical, was the symptom.
+    const { engines, service } = channel();
+    const [a, b, c] = engines as [
+      ReturnType<typeof makeEngine>,
+      ReturnType<typeof makeEngine>,
+      ReturnType<typeof makeEngine>,
+    ];
+    const one = a.send(enc("1"), 10);
+    const two = a.send(enc("2"), 11);
+    for (const sent of [one, two]) service.noteMessage(alice.senderId, sent.sequence!);
+    b.receive(two.outgoing[0]!.bytes, 20);
+    b.receive(one.outgoing[0]!.bytes, 21);
+    c.receive(one.outgoing[0]!.bytes, 20);
+    c.receive(two.outgoing[0]!.bytes, 21);
+    assert.equal(b.status(one.messageId as never)?.state, "delivered");
+    for (const e of [b, c]) {
+      const report = e.owner.takeReport(30)!;
+      const held = decodeReport(report.bytes).held.map((h) => [h.first, h.last]);
+      assert.deepEqual(held, [[1, 2]], `${e === b ? "bob" : "carol"} reports both`);
+      service.acceptReport(report.bytes);
+      e.owner.reportDone(report.token, true);
+    }
+    const news = a.owner.applyNews(service.newsBytes(alice.senderId, 0), 40);
+    const counts = [one, two].map((s) => {
+      const status = a.status(s.messageId as never);
+      return status?.own === true ? status.receipts.count : undefined;
+    });
+    assert.deepEqual(counts, [2, 2], `news gave ${JSON.stringify(acks(news.events))}`);
+  });
+
+  it("reports a run extended downward after the rest of it was acknowledged", () => {
+    // bob reported 2..3 before alice's 1 reached him (his floor is 1: first contact at 2, just after joining).
+    const { engines } = channel();
+    const [a, b] = engines as [ReturnType<typeof makeEngine>, ReturnType<typeof makeEngine>];
+    const sent = [1, 2, 3].map((i) => a.send(enc(`${i}`), 10 + i));
+    for (const s of sent.slice(1)) b.receive(s.outgoing[0]!.bytes, 20);
+    const early = b.owner.takeReport(25);
+    if (early !== undefined) b.owner.reportDone(early.token, true);
+    b.receive(sent[0]!.outgoing[0]!.bytes, 30);
+    const held = [early, b.owner.takeReport(35)].flatMap((r) =>
+      r === undefined ? [] : decodeReport(r.bytes).held.map((h) => [h.first, h.last]),
+    );
+    const covered = new Set(held.flatMap(([f, l]) => Array.from({ length: l! - f! + 1 }, (_, i) => f! + i)));
+    assert.deepEqual([...covered].sort(), [1, 2, 3], `reports held ${JSON.stringify(held)}`);
+  });
+
   it("news against another roster version is stale until the member has that roster", () => {
     const { engines, service } = channel();
     const [a] = engines;

@@ -5,8 +5,10 @@ import { randomBytes } from "node:crypto";
 import { after, describe, it } from "node:test";
 import { identityFromSecretKey, type Params } from "../../src/core/index.js";
 import { ChorusNode, type Role } from "../../src/node/node.js";
+import { decodeOwnerResponse, OWNER_PROTOCOL } from "../../src/node/owner-protocol.js";
 import { MemoryStore } from "../../src/storage/index.js";
 import { MemoryBus } from "../../src/transport/memory-bus.js";
+import type { RequestHandler, Transport } from "../../src/transport/transport.js";
 import { pollUntil } from "../support/poll.js";
 
 const CHANNEL = "general";
@@ -221,5 +223,83 @@ describe("owner path (memory bus)", () => {
     assert.equal((await t.alice.messageView(CHANNEL, sent.messageId))?.receipts?.members, 2);
     t.bus.setOffline("owner", false);
     await up(t.alice);
+  });
+});
+
+describe("an owner that is starting", () => {
+  it("answers busy until its channels are open, and a member that asked meanwhile finds it at once after", async () => {
+    // ChorusNode.start registers the owner protocol and starts the transport before it opens its channels. A
+    // member asking in between was told "not kept here" and waited NOT_KEPT_RETRY_MS (30 s) before asking again.
+    const bus = new MemoryBus({ latency: { min: 1, max: 5 } });
+    const keys = [0, 1].map(() => new Uint8Array(randomBytes(32)));
+    const ids = keys.map((k) => identityFromSecretKey(k).senderId);
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const answers: string[] = [];
+    const inner = bus.createTransport("owner");
+    // The owner's transport is up (and its handlers answer) while its start has not returned yet.
+    const held = new Proxy(inner, {
+      get(target, prop) {
+        if (prop === "start") {
+          return async () => {
+            await target.start();
+            await gate;
+          };
+        }
+        if (prop === "handle") {
+          return (protocol: string, handler: RequestHandler) =>
+            target.handle(protocol, async (bytes, from) => {
+              const response = await handler(bytes, from);
+              if (protocol === OWNER_PROTOCOL) {
+                const r = decodeOwnerResponse(response);
+                answers.push(r.status === "refused" ? r.code : r.status);
+              }
+              return response;
+            });
+        }
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }) as Transport;
+    const owner = new ChorusNode({
+      store: new MemoryStore(),
+      transport: held,
+      role: "owner",
+      channels: [CHANNEL],
+      newSecretKey: () => keys[0]!,
+      random: Math.random,
+      params: PARAMS,
+      roster: [ids[1]!],
+    });
+    const alice = new ChorusNode({
+      store: new MemoryStore(),
+      transport: bus.createTransport("alice"),
+      role: "member",
+      channels: [CHANNEL],
+      newSecretKey: () => keys[1]!,
+      random: Math.random,
+      params: PARAMS,
+      ownerSenderId: ids[0]!,
+    });
+    const starting = owner.start();
+    try {
+      await alice.start();
+      await pollUntil("alice asked the starting owner", () => answers.length > 0, WAIT);
+      assert.deepEqual([...new Set(answers)], ["busy"], "nothing but busy before the channels are open");
+      assert.notEqual(alice.ownerPath(CHANNEL), "up");
+      open();
+      await starting;
+      // Well inside NOT_KEPT_RETRY_MS: the member asked again soon after "busy".
+      await pollUntil("alice's owner path up", () => alice.ownerPath(CHANNEL) === "up", { timeoutMs: 8_000 });
+      assert.ok(!answers.includes("notKept"), `answers: ${answers.join(", ")}`);
+    } finally {
+      open();
+      await starting;
+      await alice.stop();
+      await owner.stop();
+      bus.close();
+    }
   });
 });

@@ -17,12 +17,9 @@ const skip =
     ? false
     : `network namespaces are not allowed here (${unavailable}); the partition harness needs root, iproute2 and nftables`;
 
-// "owner-isolated" runs in `npm run partitions` only: about one run in ten, under load, ends with every log
-// identical but a receipt stuck at N-1 (the member that chatted with the owner cut off is not counted for
-// some messages). A real owner-path bug, open in docs/partitions.md; the suite must not flake on it.
-const QUICK = ["member-partitioned", "split", "member-loss"];
+const QUICK = ["owner-isolated", "member-partitioned", "split", "member-loss"];
 
-test("partitions: member cut off, split halves, lossy link; all converge", { skip }, () => {
+test("partitions: owner cut off, member cut off, split halves, lossy link; all converge", { skip }, () => {
   const out = mkdtempSync(join(tmpdir(), "chorus-partitions-test-"));
   try {
     const result = spawnSync(

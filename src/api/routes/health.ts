@@ -40,6 +40,7 @@ export const healthRoutes: FastifyPluginAsync<Pick<ApiContext, "node" | "routes"
     channels: node.listChannels(),
     ownerPeerId: node.ownerPeerId() ?? null,
     startChannel: node.startChannel ?? null,
+    wakuServices: node.wakuServices?.report() ?? null,
   }));
   route("GET", "/v1/peers", peersSchema, async () => {
     const owner = node.ownerPeerId();

@@ -20,8 +20,14 @@ export function signReport(
   return appendOwnerSignature(unsigned, sign(ownerSigningInput(REPORT_DOMAIN, unsigned)));
 }
 
-/** What a report claimed, per sender: acknowledged by the owner, the claims count as told. */
-export type ReportToken = ReadonlyMap<SenderId, number>;
+/** What a report claimed, per sender (the run it covers): acknowledged by the owner, the claims count as told. */
+export type ReportToken = ReadonlyMap<SenderId, Told>;
+
+/** A stretch of one sender's run, first..last. */
+interface Told {
+  readonly first: number;
+  readonly last: number;
+}
 
 /** News from the owner, resolved against the roster. */
 export interface ResolvedNews {
@@ -40,8 +46,12 @@ export class OwnerLink {
   /** Where our news from the owner stands. */
   cursor = 0;
   roster: RosterIndex | undefined;
-  /** Highest sequence number per sender the owner has acknowledged a report of. */
-  private readonly reported = new Map<SenderId, number>();
+  /**
+   * Per sender, the part of its current run the owner has acknowledged a report of. A run also grows downward
+   * (a message that arrived after its successor around first contact, below the floor, or a late copy of one
+   * given up on, see `SenderTable.extendRunDown`): that part is told too, or the sender would never count us.
+   */
+  private readonly reported = new Map<SenderId, Told>();
   private readonly dirty = new Set<SenderId>();
 
   constructor(
@@ -51,7 +61,7 @@ export class OwnerLink {
     private readonly senders: SenderTable,
   ) {}
 
-  /** Another sender's contiguous mark moved: the owner has news coming. */
+  /** Another sender's run moved (its contiguous mark, or its start downward): the owner has news coming. */
   noteProgress(state: SenderState): void {
     this.dirty.add(state.id);
   }
@@ -63,14 +73,20 @@ export class OwnerLink {
   /** A signed report of what the owner has not been told yet, or undefined when there is nothing new. */
   takeReport(now: number): { bytes: Uint8Array; token: ReportToken } | undefined {
     const held: HeldRange[] = [];
-    const token = new Map<SenderId, number>();
+    const token = new Map<SenderId, Told>();
     for (const sender of this.dirty) {
       const state = this.senders.get(sender);
-      if (state === undefined) continue;
-      const first = Math.max(state.runStart, state.floor + 1, (this.reported.get(sender) ?? 0) + 1);
-      if (first > state.contiguous) continue;
-      held.push({ senderPrefix: senderPrefixBytes(sender), first, last: state.contiguous });
-      token.set(sender, state.contiguous);
+      // Every number of the run, runStart..contiguous, is delivered (below the floor too, when it grew down).
+      if (state === undefined || state.runStart > state.contiguous) continue;
+      const run = { first: state.runStart, last: state.contiguous };
+      const told = this.reported.get(sender);
+      const prefix = senderPrefixBytes(sender);
+      const fresh = told === undefined || run.first > told.last + 1;
+      if (fresh || run.first < told.first) {
+        held.push({ senderPrefix: prefix, first: run.first, last: fresh ? run.last : told.first - 1 });
+      }
+      if (!fresh && run.last > told.last) held.push({ senderPrefix: prefix, first: told.last + 1, last: run.last });
+      if (fresh || run.first < told.first || run.last > told.last) token.set(sender, run);
     }
     this.dirty.clear();
     if (held.length === 0) return undefined;
@@ -80,10 +96,18 @@ export class OwnerLink {
 
   /** The owner acknowledged the report (`ok`), or it was lost: its claims go into the next report. */
   reportDone(token: ReportToken, ok: boolean): void {
-    for (const [sender, upTo] of token) {
-      if (ok) {
-        if (upTo > (this.reported.get(sender) ?? 0)) this.reported.set(sender, upTo);
-      } else this.dirty.add(sender);
+    for (const [sender, run] of token) {
+      if (!ok) {
+        this.dirty.add(sender);
+        continue;
+      }
+      const told = this.reported.get(sender);
+      // A run that restarted above what was told (a loss) replaces it: only the current run can grow downward.
+      const joined = told !== undefined && run.first <= told.last + 1 && run.last >= told.first - 1;
+      this.reported.set(
+        sender,
+        joined ? { first: Math.min(told.first, run.first), last: Math.max(told.last, run.last) } : run,
+      );
     }
   }
 

@@ -3,7 +3,7 @@
 // (`LightPushStatusCode`): 200 relayed (relay_peer_count: how many relay peers it went to, 0 when this node
 // is the light node's only link, the message still reaching the archive and filter subscribers here),
 // 400 malformed request, 413 too large, 420 not a valid WakuMessage, 421 pubsub topic not served here,
-// 500 the relay failed.
+// 429 the peer is over its request bound (the service's rate limit), 500 the relay failed.
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { DecodeError } from "../../wire/errors.js";
 import {
@@ -25,6 +25,7 @@ export const LIGHTPUSH_STATUS = {
   PAYLOAD_TOO_LARGE: 413,
   INVALID_MESSAGE: 420,
   UNSUPPORTED_TOPIC: 421,
+  TOO_MANY_REQUESTS: 429,
   INTERNAL_ERROR: 500,
 } as const;
 
@@ -43,8 +44,16 @@ function reply(requestId: string, statusCode: number, statusDesc: string, relayP
   );
 }
 
-/** The encoded LightPushResponseV3 to one encoded request from peer `from`; never rejects. */
-export async function answerLightPush(host: WakuServiceHost, bytes: Uint8Array, from?: string): Promise<Uint8Array> {
+/**
+ * The encoded LightPushResponseV3 to one encoded request from peer `from`; never rejects. `admit` is asked once
+ * the request parsed (so that the refusal carries its request id): false answers 429 and relays nothing.
+ */
+export async function answerLightPush(
+  host: WakuServiceHost,
+  bytes: Uint8Array,
+  admit: () => boolean = () => true,
+  from?: string,
+): Promise<Uint8Array> {
   let request: LightPushRequestV3;
   let envelope: Uint8Array | undefined;
   try {
@@ -55,6 +64,7 @@ export async function answerLightPush(host: WakuServiceHost, bytes: Uint8Array, 
     return reply("", LIGHTPUSH_STATUS.BAD_REQUEST, `not a LightPushRequestV3: ${(error as Error).message}`);
   }
   const id = request.requestId;
+  if (!admit()) return reply(id, LIGHTPUSH_STATUS.TOO_MANY_REQUESTS, "rate limit exceeded: too many light pushes");
   if (envelope === undefined) return reply(id, LIGHTPUSH_STATUS.BAD_REQUEST, "message is missing");
   const topic = request.pubsubTopic ?? "";
   if (topic === "") {

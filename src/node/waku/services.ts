@@ -14,6 +14,7 @@ import {
   WAKU_FILTER_SUBSCRIBE_CODEC,
 } from "./filter-service.js";
 import { answerLightPush, MAX_LIGHTPUSH_REQUEST_BYTES, WAKU_LIGHTPUSH_CODEC } from "./lightpush-service.js";
+import { PeerRateLimit, type PeerRateLimitOptions } from "./peer-rate-limit.js";
 import { answerStoreRequest, MAX_STORE_REQUEST_BYTES, WAKU_STORE_CODEC } from "./store-service.js";
 
 export interface WakuServicesOptions {
@@ -22,6 +23,26 @@ export interface WakuServicesOptions {
   readonly clock?: () => number;
   /** How long one inbound exchange may take. Default 10 s. */
   readonly exchangeTimeoutMs?: number;
+  /** Light pushes one peer may make per window; past it, 429. Default 100 per minute. */
+  readonly lightPushLimit?: Omit<PeerRateLimitOptions, "maxPeers">;
+}
+
+/** A light node sends a chat line and a few sync messages a minute; Waku's RLN allows far fewer. */
+export const DEFAULT_LIGHTPUSH_LIMIT = { limit: 100, windowMs: 60_000 } as const;
+
+/** What /metrics and /v1/health report of the services. */
+export interface WakuServicesReport {
+  readonly archivedMessages: number;
+  readonly archived: number;
+  readonly archiveErrors: number;
+  readonly storeQueries: number;
+  readonly lightPushes: number;
+  readonly lightPushesRateLimited: number;
+  readonly filterRequests: number;
+  readonly filterSubscribers: number;
+  readonly filterPushes: number;
+  readonly filterPushesFailed: number;
+  readonly filterPushesDropped: number;
 }
 
 export interface WakuServicesStats {
@@ -29,6 +50,8 @@ export interface WakuServicesStats {
   archiveErrors: number;
   storeQueries: number;
   lightPushes: number;
+  /** Light pushes answered 429: the peer was over its bound. */
+  lightPushesRateLimited: number;
   filterRequests: number;
 }
 
@@ -43,8 +66,10 @@ export class WakuServices {
     archiveErrors: 0,
     storeQueries: 0,
     lightPushes: 0,
+    lightPushesRateLimited: 0,
     filterRequests: 0,
   };
+  readonly lightPushLimit: PeerRateLimit;
   private readonly host: WakuServiceHost;
   private readonly clock: () => number;
   private readonly timeoutMs: number;
@@ -57,6 +82,20 @@ export class WakuServices {
     this.clock = options.clock ?? Date.now;
     this.timeoutMs = options.exchangeTimeoutMs ?? 10_000;
     this.filter = new FilterService(host, { clock: this.clock, ...options.filter });
+    this.lightPushLimit = new PeerRateLimit(options.lightPushLimit ?? DEFAULT_LIGHTPUSH_LIMIT);
+  }
+
+  /** The counters and sizes, read now. */
+  report(): WakuServicesReport {
+    const f = this.filter.stats;
+    return {
+      archivedMessages: this.archive.size(),
+      ...this.stats,
+      filterSubscribers: this.filter.subscriptions.size(),
+      filterPushes: f.pushed,
+      filterPushesFailed: f.failed,
+      filterPushesDropped: f.dropped,
+    };
   }
 
   /** Registers the protocols on the running host and starts archiving. */
@@ -89,7 +128,16 @@ export class WakuServices {
     });
     await serve(WAKU_LIGHTPUSH_CODEC, MAX_LIGHTPUSH_REQUEST_BYTES, (bytes, peer) => {
       this.stats.lightPushes++;
-      return answerLightPush(this.host, bytes, peer);
+      return answerLightPush(
+        this.host,
+        bytes,
+        () => {
+          if (this.lightPushLimit.take(peer, this.clock())) return true;
+          this.stats.lightPushesRateLimited++;
+          return false;
+        },
+        peer,
+      );
     });
     await serve(WAKU_FILTER_SUBSCRIBE_CODEC, MAX_FILTER_REQUEST_BYTES, (bytes, peer) => {
       this.stats.filterRequests++;

@@ -59,6 +59,26 @@ export async function lightNode(
     ...(serviceAddress === undefined ? {} : { bootstrapPeers: [serviceAddress] }),
     discovery: { dns: false, peerExchange: false, peerCache: false },
   });
-  if (serviceAddress !== undefined) await node.waitForPeers(protocols, WAIT_MS);
+  if (serviceAddress !== undefined) await waitForPeers(node, protocols);
   return node;
+}
+
+/**
+ * `node.waitForPeers(protocols, timeoutMs)` with a timer that is cleared: js-waku 0.0.36 races the wait with
+ * a `setTimeout` it never clears (src/waku/wait_for_remote_peer.ts:231 in the package), which keeps a test
+ * process alive for the whole timeout after it is done.
+ */
+export async function waitForPeers(node: LightNode, protocols: Protocols[], timeoutMs = WAIT_MS): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no peer for ${protocols.join(", ")} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    await Promise.race([node.waitForPeers(protocols), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
