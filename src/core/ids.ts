@@ -145,6 +145,16 @@ export function senderPrefixHex(senderId: string): string {
   return canonicalPrefix(bytesToHex(sha256(utf8ToBytes(senderId)).subarray(0, SENDER_PREFIX_BYTES)));
 }
 
+// Every summary a member sends names up to ackMaxMarks senders by prefix: the bytes are kept per sender id
+// (bounded, emptied when full, as above). Callers only read them: they go into encodings.
+const prefixBytes = new Map<string, Uint8Array>();
+
 export function senderPrefixBytes(senderId: string): Uint8Array {
-  return hexToBytes(senderPrefixHex(senderId));
+  let bytes = prefixBytes.get(senderId);
+  if (bytes === undefined) {
+    if (prefixBytes.size >= MAX_CANONICAL_PREFIXES) prefixBytes.clear();
+    bytes = hexToBytes(senderPrefixHex(senderId));
+    prefixBytes.set(senderId, bytes);
+  }
+  return bytes;
 }
