@@ -63,6 +63,10 @@ export class Ring<T> {
       this.start = (this.start + 1) % this.limit;
     }
   }
+  /** The `i`-th newest value (0 is the newest), for `i` < size. */
+  newestAt(i: number): T {
+    return this.items[(this.start + this.count - 1 - i) % this.limit] as T;
+  }
   /** Newest first. */
   *newest(): IterableIterator<T> {
     for (let i = this.count - 1; i >= 0; i--) yield this.items[(this.start + i) % this.limit] as T;

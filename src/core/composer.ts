@@ -1,4 +1,4 @@
-import { appendSignature, encodedLength, type WireMessage } from "../wire/index.js";
+import { encodedLength, type WireMessage } from "../wire/index.js";
 import { SIGNATURE_FIELD_BYTES, type SummaryWriter, type UnsignedBase } from "./acks/summary.js";
 import type { MessageId, SenderId } from "./ids.js";
 import type { MessageCache } from "./message-cache.js";
@@ -73,9 +73,9 @@ export class MessageComposer {
   }
 
   private seal(base: UnsignedBase): Composed {
-    const { unsigned, ack } = this.summary.encodeFitting(base);
+    const { unsigned, withSignature, ack } = this.summary.encodeFitting(base);
     const signature = this.sign(unsigned);
     const message: WireMessage = ack === undefined ? { ...base, signature } : { ...base, ack, signature };
-    return { bytes: appendSignature(unsigned, signature), message };
+    return { bytes: withSignature(signature), message };
   }
 }

@@ -87,7 +87,6 @@ export function computeMessageId(fields: IdFields): MessageId {
 // for all its receivers), so what follows from it alone is computed once per decoded object. Decoded
 // messages are read-only; these are pure memos, keyed weakly so that they never hold a message alive.
 const idOfDecoded = new WeakMap<WireMessage, MessageId>();
-const hexOfMark = new WeakMap<ReceivedUpTo, string>();
 
 /** The id `message`'s fields hash to (`computeMessageId`), which a valid message must carry. */
 export function expectedMessageId(message: WireMessage): MessageId {
@@ -106,13 +105,23 @@ export function expectedMessageId(message: WireMessage): MessageId {
   return id;
 }
 
+// Every member reads every mark of every summary it receives (ten or so a message): the hex of an 8-byte prefix is
+// found by its bytes as two numbers, with no string built and no per-object memo (a WeakMap insertion cost more
+// than the look-up it saved). Bounded, and emptied when full, as the canonical prefixes below.
+const prefixByHead = new Map<number, { readonly tail: number; readonly hex: string }>();
+
 /** The sender key prefix of an ack mark as hex, the form `senderPrefixHex` gives. */
 export function markPrefixHex(mark: ReceivedUpTo): string {
-  let hex = hexOfMark.get(mark);
-  if (hex === undefined) {
-    hex = canonicalPrefix(bytesToHex(mark.senderPrefix));
-    hexOfMark.set(mark, hex);
-  }
+  const b = mark.senderPrefix;
+  if (b.length !== SENDER_PREFIX_BYTES) return canonicalPrefix(bytesToHex(b));
+  // 6 bytes exactly in a double, 2 more beside them.
+  const head = (b[0]! * 0x1_0000 + b[1]! * 0x100 + b[2]!) * 0x100_0000 + b[3]! * 0x1_0000 + b[4]! * 0x100 + b[5]!;
+  const tail = b[6]! * 0x100 + b[7]!;
+  const known = prefixByHead.get(head);
+  if (known !== undefined && known.tail === tail) return known.hex;
+  const hex = canonicalPrefix(bytesToHex(b));
+  if (prefixByHead.size >= MAX_CANONICAL_PREFIXES) prefixByHead.clear();
+  prefixByHead.set(head, { tail, hex });
   return hex;
 }
 
@@ -145,6 +154,16 @@ export function senderPrefixHex(senderId: string): string {
   return canonicalPrefix(bytesToHex(sha256(utf8ToBytes(senderId)).subarray(0, SENDER_PREFIX_BYTES)));
 }
 
+// Every summary a member sends names up to ackMaxMarks senders by prefix: the bytes are kept per sender id
+// (bounded, emptied when full, as above). Callers only read them: they go into encodings.
+const prefixBytes = new Map<string, Uint8Array>();
+
 export function senderPrefixBytes(senderId: string): Uint8Array {
-  return hexToBytes(senderPrefixHex(senderId));
+  let bytes = prefixBytes.get(senderId);
+  if (bytes === undefined) {
+    if (prefixBytes.size >= MAX_CANONICAL_PREFIXES) prefixBytes.clear();
+    bytes = hexToBytes(senderPrefixHex(senderId));
+    prefixBytes.set(senderId, bytes);
+  }
+  return bytes;
 }

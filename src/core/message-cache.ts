@@ -135,10 +135,9 @@ export class MessageCache {
     return this.cache.get(id)?.bytes;
   }
 
-  /** (sender, sequence) of a cached message; undefined for SDS messages and for messages not cached. */
-  sequenceOf(id: MessageId): { senderId: SenderId; sequence: number } | undefined {
-    const cached = this.cache.get(id);
-    return cached?.sequence === undefined ? undefined : { senderId: cached.senderId, sequence: cached.sequence };
+  /** Who sent a cached message, and its sequence number (undefined for SDS messages, which have none). */
+  sequenceOf(id: MessageId): { readonly senderId: SenderId; readonly sequence: number | undefined } | undefined {
+    return this.cache.get(id);
   }
 
   idAt(sender: string, seq: number): MessageId | undefined {

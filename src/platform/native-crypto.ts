@@ -17,8 +17,15 @@ const DOMAIN = Buffer.from("chorus/sig/v1");
 const MAX_KEYS = 16_384;
 
 export function nativeSigner(secretKey: Uint8Array): (unsigned: Uint8Array) => Uint8Array {
-  const key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, secretKey]), format: "der", type: "pkcs8" });
-  return (unsigned) => new Uint8Array(sign(null, Buffer.concat([DOMAIN, unsigned]), key));
+  // Made at the first signature: a simulated channel has a signer per member, and most members of a large one
+  // never sign (about a millisecond each for a thousand keys on a loaded machine).
+  if (secretKey.length !== 32) throw new RangeError(`an ed25519 secret key is 32 bytes, got ${secretKey.length}`);
+  let key: KeyObject | undefined;
+  const copy = secretKey.slice();
+  return (unsigned) => {
+    key ??= createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, copy]), format: "der", type: "pkcs8" });
+    return new Uint8Array(sign(null, Buffer.concat([DOMAIN, unsigned]), key));
+  };
 }
 
 /**

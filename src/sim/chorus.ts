@@ -7,6 +7,7 @@ import {
   OWNER_PARAMS,
   resolveParams,
   type SenderId,
+  type SignatureVerifier,
   type Step,
 } from "../core/index.js";
 import { openRoster, type RosterIndex, signRoster } from "../core/owner/roster.js";
@@ -18,7 +19,7 @@ import { OwnerClient, type PathContext } from "./owner-client.js";
 import { OwnerHost } from "./owner-host.js";
 import { DirectPath } from "./owner-path.js";
 import { type Scenario, SIM_PARAMS } from "./scenario.js";
-import { SignatureLedger } from "./signature-ledger.js";
+import { calibrateVerification, SignatureLedger } from "./signature-ledger.js";
 import { StringPool } from "./string-pool.js";
 import { verifyOnce } from "./verify-once.js";
 import type { Protocol, Publication, SimMember, World } from "./world.js";
@@ -62,8 +63,8 @@ export class ChorusProtocol implements Protocol {
   private decodedNext = 0;
   private readonly strings = new StringPool();
   /** Signatures the members make, so that checking one of them needs no ed25519 arithmetic (signature-ledger.ts). */
-  private readonly ledger = new SignatureLedger();
-  private readonly verify = verifyOnce(this.ledger.verifier(nativeVerifier()));
+  private readonly ledger: SignatureLedger;
+  private readonly verify: SignatureVerifier;
   private readonly memberParams;
   private readonly ownerParams;
   /** With the owner path: the channel's signed roster (every node), the path model, the owner's side, the members' sides. */
@@ -86,6 +87,11 @@ export class ChorusProtocol implements Protocol {
       this.bySequence.push([]);
       this.engines.push(undefined);
     }
+    // The owner's timed calls charge each signature they check at the measured cost of a verification.
+    this.ledger = new SignatureLedger(
+      scenario.owner && scenario.ownerPath ? calibrateVerification(nativeVerifier()) : 0,
+    );
+    this.verify = verifyOnce(this.ledger.verifier(nativeVerifier()));
     this.memberParams = resolveParams({ ...SIM_PARAMS, ...scenario.params });
     this.ownerParams = resolveParams({ ...SIM_PARAMS, ...OWNER_PARAMS, ...scenario.params, ...scenario.ownerParams });
     if (scenario.owner && scenario.ownerPath) {

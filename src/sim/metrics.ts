@@ -58,8 +58,9 @@ import { Histogram, round } from "./stats.js";
  * - topic_repair_broadcasts_per_loss: repair requests and repair answers published on the topic / content
  *   messages whose original publication missed at least one node (as repair_broadcasts_per_loss).
  * - owner.cpu_us_per_message: CPU time of the owner's service work (reports with their signature checks, the
- *   ledger, news, the store, fetch answers), after the warm-up, / content messages sent. Measured with the
- *   process's CPU clock: it varies between runs and is left out of `resultJson(r, false)`.
+ *   ledger, news, the store, fetch answers), after the warm-up, / content messages sent. Measured on the
+ *   machine's clocks (sim/owner-clock.ts; signature checks at a measured cost, sim/signature-ledger.ts): it
+ *   varies between runs and is left out of `resultJson(r, false)`.
  * - owner.bytes_per_message: bytes the owner received and sent on direct paths, after the warm-up / content
  *   messages sent. Both owner figures are null without the owner path.
  */

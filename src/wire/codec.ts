@@ -1,13 +1,8 @@
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { type RawAck, type RawHistoryEntry, type RawMessage, readMessage } from "./decode.js";
 import { writeUnsigned } from "./encode.js";
 import { DecodeError } from "./errors.js";
-import {
-  MessageSchema,
-  type AckSummary as PbAckSummary,
-  type HistoryEntry as PbHistoryEntry,
-  Kind as PbKind,
-  type Message as PbMessage,
-} from "./gen/chorus/v1/message_pb.js";
+import { MessageSchema, Kind as PbKind } from "./gen/chorus/v1/message_pb.js";
 import {
   type AckSummary,
   DEFAULT_DECODE_LIMITS,
@@ -88,6 +83,30 @@ export function encodeUnsignedReference(message: WireMessage): Uint8Array {
   return toBinary(MessageSchema, pb);
 }
 
+/**
+ * The unsigned encoding of `message` (`length` bytes, when measured already) in a buffer with room for the
+ * signature field after it: `unsigned` is what to sign, and `withSignature` writes the field in place, with
+ * no second copy of the message.
+ */
+export function encodeForSigning(
+  message: WireMessage,
+  length?: number,
+): { unsigned: Uint8Array; withSignature: (signature: Uint8Array) => Uint8Array } {
+  const buffer = writeUnsigned(message, SIGNATURE_TRAILER_BYTES, length);
+  const start = buffer.length - SIGNATURE_TRAILER_BYTES;
+  return {
+    unsigned: buffer.subarray(0, start),
+    withSignature: (signature) => {
+      if (signature.length !== SIGNATURE_BYTES) {
+        throw new RangeError(`signature must be ${SIGNATURE_BYTES} bytes, got ${signature.length}`);
+      }
+      buffer.set(SIGNATURE_TRAILER_PREFIX, start);
+      buffer.set(signature, start + SIGNATURE_TRAILER_PREFIX.length);
+      return buffer;
+    },
+  };
+}
+
 /** Appends the signature field to an unsigned encoding. */
 export function appendSignature(unsigned: Uint8Array, signature: Uint8Array): Uint8Array {
   if (signature.length !== SIGNATURE_BYTES) {
@@ -145,7 +164,7 @@ function toSafeNumber(field: string, value: bigint): number {
 
 function historyFromPb(
   field: string,
-  entries: readonly PbHistoryEntry[],
+  entries: readonly RawHistoryEntry[],
   max: number,
   limits: DecodeLimits,
 ): HistoryEntry[] {
@@ -165,7 +184,7 @@ function historyFromPb(
   });
 }
 
-function ackFromPb(ack: PbAckSummary, limits: DecodeLimits): AckSummary {
+function ackFromPb(ack: RawAck, limits: DecodeLimits): AckSummary {
   checkBytes("ack.filter", ack.filter, limits.maxFilterBytes);
   if (ack.filter.length > 0 && (ack.hashCount < 1 || ack.hashCount > limits.maxHashCount)) {
     throw new DecodeError("ack.hash_count", `is ${ack.hashCount}, must be 1..${limits.maxHashCount}`);
@@ -247,9 +266,9 @@ export function decodeMessage(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_
     throw new DecodeError("message", `is ${bytes.length} bytes, limit ${limits.maxMessageBytes}`);
   }
   checkWireForm(bytes);
-  let pb: PbMessage;
+  let pb: RawMessage;
   try {
-    pb = fromBinary(MessageSchema, bytes);
+    pb = readMessage(bytes);
   } catch (err) {
     throw new DecodeError("message", `not a valid protobuf encoding (${(err as Error).message})`);
   }

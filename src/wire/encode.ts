@@ -252,9 +252,12 @@ class Writer {
   }
 }
 
-/** Encodes everything but the signature: the bytes a signature covers. */
-export function writeUnsigned(message: WireMessage): Uint8Array {
-  const w = new Writer(new Uint8Array(encodedLength(message)));
+/**
+ * Encodes everything but the signature (the bytes a signature covers) at the start of a buffer `spare` bytes
+ * longer, where the signature field goes. `length` is `encodedLength(message)` when the caller measured it already.
+ */
+export function writeUnsigned(message: WireMessage, spare = 0, length = encodedLength(message)): Uint8Array {
+  const w = new Writer(new Uint8Array(length + spare));
   if (message.senderId.length > 0) w.string(TAG_SENDER, message.senderId);
   if (message.messageId.length > 0) w.string(TAG_ID, message.messageId);
   if (message.channelId.length > 0) w.string(TAG_CHANNEL, message.channelId);
@@ -276,8 +279,8 @@ export function writeUnsigned(message: WireMessage): Uint8Array {
   }
   if (message.ack !== undefined) w.ack(message.ack);
   for (const r of message.sequenceRepairRequest) w.range(r);
-  if (w.pos !== w.buf.length) {
-    throw new RangeError(`encodeUnsigned wrote ${w.pos} bytes, measured ${w.buf.length}`);
+  if (w.pos !== length) {
+    throw new RangeError(`encodeUnsigned wrote ${w.pos} bytes, measured ${length}`);
   }
   return w.buf;
 }

@@ -1,6 +1,7 @@
 export {
   appendSignature,
   decodeMessage,
+  encodeForSigning,
   encodeMessage,
   encodeUnsigned,
   kindOf,

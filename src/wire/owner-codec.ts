@@ -11,6 +11,7 @@ import {
   ReceiptSchema,
   RosterSchema,
 } from "./gen/chorus/v1/owner_pb.js";
+import { writeOwnerNews, writeReportUnsigned } from "./owner-encode.js";
 
 export const KEY_PREFIX_BYTES = 8;
 const MAX_ID_CHARS = 256;
@@ -161,6 +162,12 @@ function checkSignature(bytes: Uint8Array, signature: Uint8Array | undefined): U
 // ------------------------------------------------------------------------------------ receipt report
 
 export function encodeReportUnsigned(report: ReceiptReport): Uint8Array {
+  const writtenAt = Math.max(0, Math.floor(report.writtenAt));
+  return writeReportUnsigned(report, writtenAt) ?? encodeReportReference(report);
+}
+
+/** `encodeReportUnsigned` through protobuf-es: the reference owner-encode.ts is checked against. */
+export function encodeReportReference(report: ReceiptReport): Uint8Array {
   return toBinary(
     ReceiptReportSchema,
     create(ReceiptReportSchema, {
@@ -200,6 +207,11 @@ export function decodeReport(bytes: Uint8Array, limits: OwnerLimits = DEFAULT_OW
 // ------------------------------------------------------------------------------------ owner news
 
 export function encodeOwnerNews(news: OwnerNews): Uint8Array {
+  return writeOwnerNews(news) ?? encodeOwnerNewsReference(news);
+}
+
+/** `encodeOwnerNews` through protobuf-es: the reference owner-encode.ts is checked against. */
+export function encodeOwnerNewsReference(news: OwnerNews): Uint8Array {
   return toBinary(
     OwnerNewsSchema,
     create(OwnerNewsSchema, {

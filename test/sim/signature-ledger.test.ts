@@ -3,8 +3,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { identityFromSecretKey, type SenderId } from "../../src/core/index.js";
 import { nativeVerifier } from "../../src/platform/native-crypto.js";
-import { SignatureLedger } from "../../src/sim/signature-ledger.js";
+import { calibrateVerification, SignatureLedger } from "../../src/sim/signature-ledger.js";
 import { appendSignature } from "../../src/wire/index.js";
+import { ownerSigningInput, REPORT_DOMAIN } from "../../src/wire/owner-codec.js";
 
 const alice = identityFromSecretKey(new Uint8Array(32).fill(1));
 const bob = identityFromSecretKey(new Uint8Array(32).fill(2));
@@ -34,15 +35,54 @@ test("a signature made here is recognised for the same bytes and signer, and ver
   assert.deepEqual(ledger.counts, { recognised: 1, verified: 3 });
 });
 
-test("while strict, every check is a real verification", () => {
-  const ledger = new SignatureLedger();
+test("a receipt report's signature is a token: accepted for the signer's key over the same bytes only", () => {
+  const ledger = new SignatureLedger(5);
+  const sign = ledger.signer(alice.secretKey, alice.senderId);
+  ledger.signer(bob.secretKey, bob.senderId);
+  const verify = ledger.verifier(nativeVerifier());
+  const report = ownerSigningInput(REPORT_DOMAIN, new TextEncoder().encode("held 1..7"));
+  const token = sign(report);
+  assert.equal(token.length, 64);
+  // No ed25519 signature: the real verifier refuses it, the ledger accepts it as often as it is asked.
+  assert.equal(nativeVerifier()(appendSignature(report, token), token, alice.senderId), false);
+  ledger.charging = true;
+  for (let i = 0; i < 2; i++) assert.equal(verify(appendSignature(report, token), token, alice.senderId), true);
+  assert.deepEqual(ledger.counts, { recognised: 2, verified: 0 });
+  assert.equal(ledger.chargedUs, 10);
+  // Another claimed signer, other bytes, another member's token: refused, as ed25519 would refuse them.
+  assert.equal(verify(appendSignature(report, token), token, bob.senderId), false);
+  const tampered = report.slice();
+  tampered[tampered.length - 1]! ^= 1;
+  assert.equal(verify(appendSignature(tampered, token), token, alice.senderId), false);
+  assert.deepEqual(ledger.counts, { recognised: 2, verified: 2 });
+  // Channel messages keep real signatures, which any verifier accepts.
+  const message = new TextEncoder().encode("message");
+  const signature = sign(message);
+  assert.equal(nativeVerifier()(appendSignature(message, signature), signature, alice.senderId), true);
+  assert.equal(ledger.size, 1);
+});
+
+test("while charging, a recognised signature costs the measured verification instead of the arithmetic", () => {
+  const cost = calibrateVerification(nativeVerifier(), 3, 4);
+  assert.ok(cost > 0 && Number.isFinite(cost), `verification cost ${cost} µs`);
+  const ledger = new SignatureLedger(cost);
   const sign = ledger.signer(alice.secretKey, alice.senderId);
   const verify = ledger.verifier(nativeVerifier());
-  const unsigned = new TextEncoder().encode("message");
-  const signature = sign(unsigned);
-  ledger.strict = true;
-  assert.equal(verify(appendSignature(unsigned, signature), signature, alice.senderId), true);
-  assert.deepEqual(ledger.counts, { recognised: 0, verified: 1 });
-  // Checked, so forgotten: the ledger holds only signatures not yet checked.
-  assert.equal(ledger.size, 0);
+  const first = new TextEncoder().encode("report 1");
+  const second = new TextEncoder().encode("report 2");
+  const signed = [first, second].map((u) => ({ u, s: sign(u) }));
+  ledger.charging = true;
+  for (const { u, s } of signed) assert.equal(verify(appendSignature(u, s), s, alice.senderId), true);
+  assert.deepEqual(ledger.counts, { recognised: 2, verified: 0 });
+  assert.equal(ledger.chargedUs, 2 * cost);
+  // Not charged when not asked to, and a signature not made here is verified (and refused) whatever the mode.
+  ledger.charging = false;
+  const again = sign(first);
+  assert.equal(verify(appendSignature(first, again), again, alice.senderId), true);
+  assert.equal(ledger.chargedUs, 2 * cost);
+  ledger.charging = true;
+  const forged = new Uint8Array(64).fill(9);
+  assert.equal(verify(appendSignature(first, forged), forged, alice.senderId), false);
+  assert.deepEqual(ledger.counts, { recognised: 3, verified: 1 });
+  assert.equal(ledger.chargedUs, 2 * cost);
 });

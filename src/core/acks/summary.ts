@@ -2,7 +2,7 @@ import {
   type AckSummary,
   ackFieldLength,
   encodedLength,
-  encodeUnsigned,
+  encodeForSigning,
   type ReceivedUpTo,
   SIGNATURE_BYTES,
   type WireMessage,
@@ -68,8 +68,8 @@ export class SummaryWriter {
    * The unsigned encoding of `base` with the largest summary that keeps the message's overhead (all but its
    * content, signature included) within `overheadBudgetBytes`. Its marks count as announced.
    */
-  encodeFitting(base: UnsignedBase): { unsigned: Uint8Array; ack?: AckSummary } {
-    if (base.kind === "ephemeral") return { unsigned: encodeUnsigned(base) };
+  encodeFitting(base: UnsignedBase): ReturnType<typeof encodeForSigning> & { ack?: AckSummary } {
+    if (base.kind === "ephemeral") return encodeForSigning(base);
     // Sizes are measured, not encoded: the summary field adds exactly its own length (wire encode.ts), so the one
     // encoding written is the one that is signed.
     const plainLength = encodedLength(base);
@@ -80,14 +80,15 @@ export class SummaryWriter {
     for (let attempt = 0; attempt < 8; attempt++) {
       const summary = this.build(budget);
       if (summary === undefined) break;
-      const over = plainLength + ackFieldLength(summary.ack) + SIGNATURE_FIELD_BYTES - contentBytes;
+      const length = plainLength + ackFieldLength(summary.ack);
+      const over = length + SIGNATURE_FIELD_BYTES - contentBytes;
       if (over <= limit) {
         this.noteAnnounced(summary.marked);
-        return { unsigned: encodeUnsigned({ ...base, ack: summary.ack }), ack: summary.ack };
+        return { ...encodeForSigning({ ...base, ack: summary.ack }, length), ack: summary.ack };
       }
       budget -= over - limit;
     }
-    return { unsigned: encodeUnsigned(base) };
+    return encodeForSigning(base, plainLength);
   }
 
   /**
@@ -148,11 +149,15 @@ export class SummaryWriter {
     const capacity = Math.floor((maxBytes * 8) / this.params.ackFilterBitsPerId);
     const ids: MessageId[] = [];
     if (capacity <= 0) return ids;
-    for (const id of this.recentReceived.newest()) {
-      const cached = this.cache.sequenceOf(id);
-      if (cached !== undefined && !mutated(this.params, "filter-skip-marked")) {
-        const state = marked.get(cached.senderId);
-        if (state !== undefined && state.contiguous >= cached.sequence && cached.sequence >= state.runStart) continue;
+    // Runs on every message sent, over up to ackRecentIds ids: no iterator, no allocation.
+    const skipMarked = marked.size > 0 && !mutated(this.params, "filter-skip-marked");
+    for (let i = 0; i < this.recentReceived.size; i++) {
+      const id = this.recentReceived.newestAt(i);
+      const cached = skipMarked ? this.cache.sequenceOf(id) : undefined;
+      const seq = cached?.sequence;
+      if (seq !== undefined) {
+        const state = marked.get(cached!.senderId);
+        if (state !== undefined && state.contiguous >= seq && seq >= state.runStart) continue;
       }
       ids.push(id);
       if (ids.length >= capacity) break;

@@ -1,0 +1,77 @@
+// The direct owner-message encoders write exactly the bytes protobuf-es writes for the same report or news.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import fc from "fast-check";
+import {
+  encodeOwnerNews,
+  encodeOwnerNewsReference,
+  encodeReportReference,
+  encodeReportUnsigned,
+  type OwnerNews,
+  type ReceiptReport,
+} from "../../src/wire/owner-codec.js";
+import { writeOwnerNews, writeReportUnsigned } from "../../src/wire/owner-encode.js";
+
+const uint = fc.oneof(fc.constant(0), fc.nat(300), fc.nat(), fc.maxSafeNat());
+const id = fc.oneof(
+  fc.constant(""),
+  fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 1, maxLength: 64 }),
+  fc.string({ unit: "grapheme" }),
+);
+const prefix = fc.uint8Array({ minLength: 0, maxLength: 8 });
+
+const report: fc.Arbitrary<ReceiptReport> = fc.record({
+  channelId: id,
+  reporter: id,
+  writtenAt: fc.oneof(uint, fc.double({ min: -10, max: 1e15, noNaN: true })),
+  held: fc.array(fc.record({ senderPrefix: prefix, first: uint, last: uint }), { maxLength: 6 }),
+});
+
+const news: fc.Arbitrary<OwnerNews> = fc.record({
+  channelId: id,
+  cursor: uint,
+  rosterSize: fc.oneof(fc.constant(0), fc.nat(5_000), fc.constant(0xffff_ffff)),
+  rosterVersion: uint,
+  receipts: fc.array(
+    fc.record({
+      sequence: uint,
+      count: fc.oneof(fc.constant(0), fc.nat(5_000), fc.constant(0xffff_ffff)),
+      holders: fc.uint8Array({ maxLength: 40 }),
+    }),
+    { maxLength: 6 },
+  ),
+  heads: fc.array(fc.record({ senderPrefix: prefix, sequence: uint }), { maxLength: 6 }),
+});
+
+test("random receipt reports encode as protobuf-es encodes them", () => {
+  fc.assert(
+    fc.property(report, (r) => {
+      const writtenAt = Math.max(0, Math.floor(r.writtenAt));
+      assert.deepEqual(writeReportUnsigned(r, writtenAt), encodeReportReference(r));
+      assert.deepEqual(encodeReportUnsigned(r), encodeReportReference(r));
+    }),
+    { numRuns: 1_000 },
+  );
+});
+
+test("random owner news encode as protobuf-es encodes them", () => {
+  fc.assert(
+    fc.property(news, (n) => {
+      assert.deepEqual(writeOwnerNews(n), encodeOwnerNewsReference(n));
+      assert.deepEqual(encodeOwnerNews(n), encodeOwnerNewsReference(n));
+    }),
+    { numRuns: 1_000 },
+  );
+});
+
+test("values the direct encoders do not write go to protobuf-es, which decides", () => {
+  const base: OwnerNews = { channelId: "c", cursor: 1, rosterSize: 3, rosterVersion: 1, receipts: [], heads: [] };
+  assert.equal(writeOwnerNews({ ...base, rosterSize: 2 ** 32 }), undefined);
+  assert.equal(writeOwnerNews({ ...base, heads: [{ senderPrefix: new Uint8Array(8), sequence: 1.5 }] }), undefined);
+  assert.throws(() => encodeOwnerNews({ ...base, heads: [{ senderPrefix: new Uint8Array(8), sequence: 1.5 }] }));
+  const r: ReceiptReport = { channelId: "c", reporter: "r", writtenAt: 5, held: [] };
+  assert.equal(
+    writeReportUnsigned({ ...r, held: [{ senderPrefix: new Uint8Array(8), first: -1, last: 2 }] }, 5),
+    undefined,
+  );
+});
