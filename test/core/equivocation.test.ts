@@ -107,8 +107,8 @@ const VERSION_REACHING_NOBODY: Scenario = {
 
 describe("equivocation", () => {
   test("honest members converge on the same log under any arrival order, loss and restart, each version delivered once", () => {
-    // A fixed seed (CHORUS_SEED=<seed> explores others, printed): random seeds still find ONE_SHOT_PUBLICATION.
-    const seed = Number(process.env.CHORUS_SEED ?? 20261206);
+    // A new seed on every run, printed first: CHORUS_SEED=<seed> replays one.
+    const seed = Number(process.env.CHORUS_SEED ?? Math.floor(Math.random() * 0x7fff_ffff));
     console.log(`equivocation property seed ${seed}`);
     fc.assert(fc.property(scenario, converges), { numRuns: 50, seed });
   });
