@@ -3,7 +3,8 @@
 // syncJitter) and the draw-to-delay mappings of sections 11.3 and 13, besides ownerFetchGraceMs (the owner path
 // is a step of its own), ackQuorum (the receipt states of the final state) and the sync owed when a tick
 // delivers what a loss released. test/spec/mutations.test.ts shows that each wrong default fails it. Also the
-// trace of an equivocation (section 9.6, Appendix A.1).
+// traces of an equivocation (section 9.6, Appendix A.1): found and published, and a lost publication made good
+// by the notice.
 import { member, Recorder, T0 } from "./vector-scenarios.js";
 
 const CHANNEL = "community/draws";
@@ -76,5 +77,37 @@ export function equivocationFound(): Record<string, unknown> {
   r.receive(t + 100, "carol", left);
   const published = r.receive(t + 200, "bob", left, "the second version of alice's sequence 1: an equivocation");
   for (const label of published) r.receive(t + 300, "carol", label);
+  return r.toJson();
+}
+
+export function equivocationNotice(): Record<string, unknown> {
+  const r = new Recorder(
+    "an equivocation publication lost: the notice",
+    "Alice and alice-twin sign sequence 1 with different content. Bob gets both and publishes them once, but " +
+      "carol, who holds the left version, misses that publication; two messages of carol's then push both versions " +
+      "out of bob's last-delivered causal history. Bob's notice (section 9.6) still names both versions in the " +
+      "causal history of his next sync, owed syncIntervalMs after he accepted the first version: carol learns the " +
+      "right version's id, asks for it by id and receives it from bob, finds the equivocation, publishes both " +
+      "versions and starts a notice of her own.",
+    CHANNEL,
+    { syncJitter: 0 },
+    [member("alice", 31), member("alice-twin", 32), member("bob", 33), member("carol", 34)],
+  );
+  const t = T0 + 11_000;
+  const left = r.send(t, "alice", "left");
+  const right = r.send(t + 10, "alice-twin", "right");
+  r.receive(t + 100, "bob", right);
+  r.receive(t + 100, "carol", left);
+  r.receive(t + 200, "bob", left, "an equivocation: bob's publication of both versions reaches nobody");
+  const c1 = r.send(t + 300, "carol", "one");
+  const c2 = r.send(t + 400, "carol", "two");
+  r.receive(t + 500, "bob", c1);
+  r.receive(t + 500, "bob", c2, "bob's last two deliveries are now carol's; the versions are named by the notice");
+  const [sync] = r.tick(t + 120_100, "bob", "the sync owed since t + 100 names both versions after carol's two");
+  r.receive(t + 120_200, "carol", sync!, "carol misses the right version: a causal-history gap by id");
+  const [request] = r.tick(t + 121_200, "carol", "the request, after at most repairRequestDelayMs");
+  r.receive(t + 121_300, "bob", request!, "bob holds the right version: an answer after a suppression delay");
+  const [answer] = r.tick(t + 122_300, "bob", "the answer, after at most repairResponseDelayMs");
+  r.receive(t + 122_400, "carol", answer!, "the other version of a delivered number: carol finds the equivocation");
   return r.toJson();
 }

@@ -23,7 +23,7 @@ import type { Outgoing, Step } from "../src/core/types.js";
 import { decodeMessage, type WireMessage } from "../src/wire/index.js";
 import { DrawRecorder, type ListedDraw } from "./vector-draws.js";
 import { rejectionCodes } from "./vector-rejections.js";
-import { drawsAndOwnerPath, equivocationFound } from "./vector-scenarios-draws.js";
+import { drawsAndOwnerPath, equivocationFound, equivocationNotice } from "./vector-scenarios-draws.js";
 import {
   fullFilter,
   marksAndBacklog,
@@ -582,6 +582,7 @@ export function buildScenarios(): Record<string, unknown> {
       fullFilter(),
       drawsAndOwnerPath(),
       equivocationFound(),
+      equivocationNotice(),
     ],
   };
 }

@@ -1,5 +1,6 @@
 import { encodedLength, type WireMessage } from "../wire/index.js";
 import { SIGNATURE_FIELD_BYTES, type SummaryWriter, type UnsignedBase } from "./acks/summary.js";
+import type { EquivocationLog } from "./equivocation.js";
 import type { MessageId, SenderId } from "./ids.js";
 import type { MessageCache } from "./message-cache.js";
 import type { Params } from "./params.js";
@@ -18,8 +19,9 @@ export interface Composed {
 }
 
 /**
- * Builds our outgoing messages within the overhead budget: causal history, then the repair requests that are
- * due and fit, then the largest acknowledgement summary that fits, then the signature.
+ * Builds our outgoing messages within the overhead budget: causal history (with the versions a running
+ * equivocation notice names), then the repair requests that are due and fit, then the largest acknowledgement
+ * summary that fits, then the signature.
  */
 export class MessageComposer {
   constructor(
@@ -30,6 +32,7 @@ export class MessageComposer {
     private readonly cache: MessageCache,
     private readonly gaps: GapTracker,
     private readonly summary: SummaryWriter,
+    private readonly equivocations: EquivocationLog,
   ) {}
 
   /** A content message (with `content` and `sequence`) or a sync message. Due requests it carries count as asked. */
@@ -46,7 +49,7 @@ export class MessageComposer {
       messageId,
       channelId: this.channelId,
       lamportTimestamp: lamport,
-      causalHistory: this.cache.causalHistory(),
+      causalHistory: this.cache.causalHistory(this.equivocations.named(now)),
       repairRequest: [],
       sequenceRepairRequest: [],
       ...(content === undefined ? {} : { content }),

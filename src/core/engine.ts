@@ -15,7 +15,7 @@ import { equalBytes } from "./bytes.js";
 import { CausalBuffer } from "./causal-buffer.js";
 import { checkContent, MessageComposer } from "./composer.js";
 import type { BufferSizes, EngineConfig, ReceiveOptions } from "./config.js";
-import { EquivocationLog } from "./equivocation.js";
+import { EquivocationLog, MAX_NAMED } from "./equivocation.js";
 import { TimerHeap, type TimerKind } from "./heap.js";
 import { createSigner, createVerifier } from "./identity.js";
 import { type ChannelId, computeMessageId, type MessageId, type SenderId, senderPrefixHex } from "./ids.js";
@@ -117,7 +117,7 @@ export class ChannelEngine {
     this.cache = new MessageCache(p, this.senderId, (id) => this.responder.forget(id));
     this.buffer = new CausalBuffer(p, this.timers, this.senders);
     this.gaps = new GapTracker(p, this.timers, this.members, this.senders, this.buffer);
-    this.equivocations = new EquivocationLog(this.cache, this.senders, config.otherVersion);
+    this.equivocations = new EquivocationLog(p, this.cache, this.senders, config.otherVersion);
     const repairParts = [this.members, this.cache, this.buffer, this.gaps] as const;
     this.responder = new Responder(p, this.senderId, config.random, this.timers, ...repairParts);
     this.summary = new SummaryWriter(p, salt, config.random, this.senders, this.cache);
@@ -125,7 +125,7 @@ export class ChannelEngine {
     this.link = new OwnerLink(config.channelId, this.senderId, signer, this.senders);
     this.ownReceipts = new OwnReceipts(p, salt, this.ownPrefix, this.timers, this.members, this.link);
     this.owner = new MemberOwnerPath(this.channelId, this.link, this.gaps, this.senders, this.ownReceipts);
-    const composeParts = [this.cache, this.gaps, this.summary] as const;
+    const composeParts = [this.cache, this.gaps, this.summary, this.equivocations] as const;
     this.composer = new MessageComposer(p, config.channelId, this.senderId, signer, ...composeParts);
     this.others = p.trackAllReceipts ? new OthersReceipts(p, this.senderId, this.members, this.senders) : undefined;
   }
@@ -156,7 +156,7 @@ export class ChannelEngine {
     // This message carries our acknowledgements; no sync is owed until we receive something new, or while
     // progress waits for a mark slot.
     this.syncAt = Number.POSITIVE_INFINITY;
-    this.owePendingMarks(now);
+    this.owePending(now);
     step.outgoing.push({ bytes, message, messageId, kind: "content", purpose: "content" });
     step.events.push({ type: "delivered", message: deliveredView(message, now, true) });
     return { ...step.result(), messageId, sequence, lamportTimestamp: lamport };
@@ -336,7 +336,7 @@ export class ChannelEngine {
       const seq = message.sequence;
       const lamport = message.lamportTimestamp ?? 0n;
       if (lamport > this.lamport && !mutated(this.params, "lamport-on-delivery")) this.lamport = lamport;
-      if (seq !== undefined) this.equivocations.check(message, bytes, now, step);
+      if (seq !== undefined && this.equivocations.check(message, bytes, now, step)) this.owePending(now);
       this.cache.remember(message, bytes, now);
       this.others?.noteDelivered(id, sender, seq);
       step.events.push({ type: "delivered", message: deliveredView(message, now, false) });
@@ -441,7 +441,8 @@ export class ChannelEngine {
     // Messages a loss or a deadline released are news for others' marks: owed like an acceptance (section 13).
     const released = step.events.some((e) => e.type === "delivered") && !mutated(this.params, "sync-owed-release");
     if (released) this.ackDirty = true;
-    if (wantRequest || (syncDue && (this.ackDirty || this.gaps.hasDue(now)))) this.sendControl(now, step);
+    const owed = syncDue && (this.ackDirty || this.gaps.hasDue(now) || this.equivocations.announced(now) > 0);
+    if (wantRequest || owed) this.sendControl(now, step);
     else if (syncDue) this.syncAt = Number.POSITIVE_INFINITY;
     else if (released && !this.link.up) this.scheduleSync(now);
     const live = this.gaps.size + this.ownReceipts.size + this.responder.size + this.buffer.size;
@@ -508,20 +509,22 @@ export class ChannelEngine {
     this.lastSentAt = now;
     this.ackDirty = false;
     this.syncAt = Number.POSITIVE_INFINITY;
-    this.owePendingMarks(now);
+    this.owePending(now);
     step.outgoing.push({ bytes, message, messageId, kind: "sync", purpose });
   }
 
   /**
-   * Progress never announced (more senders than a summary has mark slots) keeps a sync owed, one interval later,
-   * sooner (backlogSyncIntervalMs) while more waits than one summary holds: in a quiet spell the queue drains.
+   * Progress never announced (more senders than a summary has mark slots) and a running equivocation notice (on the
+   * topic whatever the owner path, spec 9.6) keep a sync owed, one interval later, sooner (backlogSyncIntervalMs)
+   * while more waits than one message holds: in a quiet spell the queue drains.
    */
-  private owePendingMarks(now: number): void {
+  private owePending(now: number): void {
     const unannounced = this.summary.unannounced(this.params.ackMaxMarks);
-    if (unannounced === 0) return;
-    this.ackDirty = true;
-    if (this.link.up) return;
-    this.scheduleSync(now, unannounced > this.params.ackMaxMarks ? this.params.backlogSyncIntervalMs : undefined);
+    if (unannounced > 0) this.ackDirty = true;
+    const named = this.equivocations.announced(now);
+    if ((unannounced === 0 || this.link.up) && named === 0) return;
+    const backlog = (unannounced > this.params.ackMaxMarks && !this.link.up) || named > MAX_NAMED;
+    this.scheduleSync(now, backlog ? this.params.backlogSyncIntervalMs : undefined);
   }
 
   // -------------------------------------------------------------- owner path
@@ -678,7 +681,7 @@ export class ChannelEngine {
     this.ackDirty = s.ackDirty;
     this.control = new RateWindow(s.controlSent);
     readSnapshot(s, this.parts(), this.decodeLimits);
-    if (this.ackDirty) this.scheduleSync(this.lastSentAt);
+    if (this.ackDirty || this.equivocations.announced(this.lastSentAt) > 0) this.scheduleSync(this.lastSentAt);
   }
 
   private parts(): EngineParts {

@@ -1,14 +1,20 @@
 // Equivocation: one sender signing two different content messages with the same sequence number (a bug, two
 // processes on one identity, or malice). The rule (spec section 9.6) is that every validly signed version is
 // part of the log, each delivered once like any message, and that a member which finds a second version
-// publishes both once, so that every member ends up holding every version. The log is ordered by (lamport,
-// message id), so the logs converge whatever order the versions arrived in, without ever taking a delivered
-// message back. This part recognises versions, keeps the record and builds the publications.
+// publishes both once and names them in what it sends for a while (a notice, equivocation-notice.ts), so that
+// every member ends up holding every version. The log is ordered by (lamport, message id), so the logs converge
+// whatever order the versions arrived in, without ever taking a delivered message back. This part recognises
+// versions, keeps the record and its notices, and builds the publications.
 import { decodeMessage, type WireMessage } from "../wire/index.js";
 import { BoundedMap } from "./bounded.js";
+import { NOTICE_MS, NoticeBoard } from "./equivocation-notice.js";
+
+export { MAX_NAMED } from "./equivocation-notice.js";
+
 import type { MessageId, SenderId } from "./ids.js";
 import { seqKey } from "./keys.js";
 import type { MessageCache } from "./message-cache.js";
+import { mutated, type Params } from "./params.js";
 import type { SenderTable } from "./senders.js";
 import type { StepBuilder } from "./step.js";
 import type { Equivocation } from "./types.js";
@@ -37,20 +43,35 @@ export interface EquivocationJson {
   readonly sequence: number;
   readonly messageIds: readonly string[];
   readonly detectedAt: number;
+  /** When this member's notice of the pair ends; present only while it has one. */
+  readonly noticeUntil?: number;
 }
 
 export class EquivocationLog {
   private readonly slots: BoundedMap<string, Slot>;
   private readonly byId = new Map<MessageId, string>();
+  private readonly notices = new NoticeBoard();
 
   constructor(
+    private readonly params: Params,
     private readonly cache: MessageCache,
     private readonly senders: SenderTable,
     private readonly lookup: OtherVersionLookup | undefined,
   ) {
-    this.slots = new BoundedMap(MAX_SLOTS, (_, slot) => {
+    this.slots = new BoundedMap(MAX_SLOTS, (key, slot) => {
       for (const id of slot.messageIds) this.byId.delete(id);
+      this.notices.drop(key);
     });
+  }
+
+  /** Ids this member's running notices announce at `now`: 0 in the normal case, when it owes no notice sync. */
+  announced(now: number): number {
+    return this.notices.announced(now);
+  }
+
+  /** The recorded versions the next message names in its causal history besides its ordinary entries. */
+  named(now: number): MessageId[] {
+    return this.notices.named(now);
   }
 
   get size(): number {
@@ -75,11 +96,12 @@ export class EquivocationLog {
 
   /**
    * Called before a content message is delivered: when it is another version of a delivered number, records
-   * it, reports it, and publishes every version this member holds, once per new version.
+   * it, reports it, publishes every version this member holds, once per new version, and starts (or extends)
+   * the pair's notice. True when a version was recorded: the caller owes a sync for the notice.
    */
-  check(message: WireMessage, bytes: Uint8Array, now: number, step: StepBuilder): void {
+  check(message: WireMessage, bytes: Uint8Array, now: number, step: StepBuilder): boolean {
     const other = this.otherVersion(message);
-    if (other === undefined) return;
+    if (other === undefined) return false;
     const sender = message.senderId as SenderId;
     const sequence = message.sequence!;
     const key = seqKey(sender, sequence);
@@ -99,8 +121,11 @@ export class EquivocationLog {
       this.byId.set(id, key);
       fresh.push([id, b, m]);
     }
-    if (fresh.length === 0) return;
+    if (fresh.length === 0) return false;
     step.events.push({ type: "equivocation", equivocation: this.view(slot) });
+    // The publication below is sent once and may be lost: the notice names the versions until NOTICE_MS later.
+    if (!mutated(this.params, "equivocation-notice"))
+      this.notices.activate(key, sender, slot.messageIds, now + NOTICE_MS);
     // Members that hold one version never ask for another (the number is delivered): they must be sent it.
     for (const id of slot.messageIds) {
       const b = id === message.messageId ? bytes : id === other.messageId ? other.bytes : this.cache.bytesOf(id);
@@ -108,6 +133,7 @@ export class EquivocationLog {
       const m = id === message.messageId ? message : decodeMessage(b);
       step.outgoing.push({ bytes: b, message: m, messageId: id, kind: "content", purpose: "equivocation" });
     }
+    return true;
   }
 
   /** The equivocation a message is part of, if this member found one. */
@@ -132,7 +158,10 @@ export class EquivocationLog {
   }
 
   toJSON(): EquivocationJson[] {
-    return this.list();
+    return [...this.slots.entries()].map(([key, slot]) => {
+      const until = this.notices.untilOf(key);
+      return until === undefined ? this.view(slot) : { ...this.view(slot), noticeUntil: until };
+    });
   }
 
   restore(saved: readonly EquivocationJson[] | undefined): void {
@@ -146,6 +175,7 @@ export class EquivocationLog {
       };
       this.slots.set(key, slot);
       for (const id of slot.messageIds) this.byId.set(id, key);
+      if (e.noticeUntil !== undefined) this.notices.activate(key, slot.senderId, slot.messageIds, e.noticeUntil);
     }
   }
 }

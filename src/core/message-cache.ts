@@ -148,10 +148,14 @@ export class MessageCache {
     return this.bySeq.has(seqKey(sender, seq));
   }
 
-  /** The causal history of the next message: the last delivered ids, with their retrieval hints. */
-  causalHistory(): HistoryEntry[] {
+  /**
+   * The causal history of the next message: the last delivered ids, then the `named` ones not among them (the
+   * versions an equivocation notice names, spec 9.6), with their retrieval hints.
+   */
+  causalHistory(named: readonly MessageId[] = []): HistoryEntry[] {
     const out: HistoryEntry[] = [];
-    for (const id of this.history.toArray()) {
+    const last = this.history.toArray();
+    for (const id of named.length === 0 ? last : [...last, ...named.filter((n) => !last.includes(n))]) {
       const hint = this.cache.get(id)?.retrievalHint;
       out.push(hint === undefined ? { messageId: id } : { messageId: id, retrievalHint: hint });
     }

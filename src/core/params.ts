@@ -243,6 +243,7 @@ export const MUTATIONS = [
   "resend", // 12: unheard own messages are resent
   "sync-owed", // 13: accepting a content message owes a sync
   "sync-owed-release", // 13: delivering held messages in a tick (a loss, a pending deadline) owes a sync
+  "equivocation-notice", // 9.6: a member that records a new version names the versions in what it sends for a while
 ] as const;
 export type Mutation = (typeof MUTATIONS)[number];
 
