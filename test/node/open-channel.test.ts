@@ -122,8 +122,10 @@ test("the RLN queue keeps every published message within its limit per epoch, an
   }, /RLN send queue holds \d+ messages; 1 more exceed its maxQueued of 20/);
   await pollUntil(`b to receive the ${sent} paced messages`, () => received.length >= sent, { timeoutMs: 20_000 });
   for (const [epoch, n] of perEpoch) assert.ok(n <= 4, `epoch ${epoch}: ${n} messages published, over the limit of 4`);
-  const epochs = Math.ceil(sent / 3);
-  assert.ok(perEpoch.size >= epochs, `${sent} messages at 3 per epoch span ${epochs} epochs, got ${perEpoch.size}`);
+  // Content has 3 slots an epoch, but a queued message can leave earlier as a repair answer (control's slot) when
+  // a sync announced it: what holds is the limit of 4 on everything, so the burst spans at least sent / 4 epochs.
+  const epochs = Math.ceil(sent / 4);
+  assert.ok(perEpoch.size >= epochs, `${sent} messages at 4 per epoch span ${epochs} epochs, got ${perEpoch.size}`);
 });
 
 test("members without the key open nothing and break nothing; members with it talk on", async () => {
