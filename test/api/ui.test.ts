@@ -3,24 +3,11 @@
 // "delivered to 2 of 2", and a message Bob missed shows as a gap that turns into "repaired".
 // Screenshots of both pages go to test-artifacts/ (gitignored).
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { artifact, launchChromium } from "../support/chromium.js";
 import { pollUntil } from "../support/poll.js";
 import { type Cluster, OWNER_ALICE_BOB, startCluster } from "./cluster.js";
-
-const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/", import.meta.url));
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
 
 describe("web UI", () => {
   let c: Cluster;
@@ -30,7 +17,7 @@ describe("web UI", () => {
 
   before(async () => {
     c = await startCluster(OWNER_ALICE_BOB);
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     await Promise.all(
       ["alice", "bob"].map(async (name) => {
         const url = await c.get(name).api.listen({ host: "127.0.0.1", port: 0 });
@@ -121,10 +108,8 @@ describe("web UI", () => {
       const all = await alice.locator(".msg.own .mark").allTextContents();
       return all.length === 3 && all.every((t) => t === "delivered to 2 of 2");
     });
-
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await alice.screenshot({ path: `${ARTIFACTS}ui.png` });
-    await bob.screenshot({ path: `${ARTIFACTS}ui-receiver.png` });
+    await alice.screenshot({ path: artifact("ui.png") });
+    await bob.screenshot({ path: artifact("ui-receiver.png") });
     assert.deepEqual(pageErrors, []);
   });
 
@@ -156,7 +141,7 @@ describe("web UI on a channel with a roster", () => {
       roster: true,
       params: { syncIntervalMs: 60_000, resendAfterMs: 60_000 },
     });
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     const url = await c.get("alice").api.listen({ host: "127.0.0.1", port: 0 });
     page = await browser.newPage({ viewport: { width: 1180, height: 760 } });
     page.on("pageerror", (err) => pageErrors.push(err.message));
@@ -216,8 +201,7 @@ describe("web UI on a channel with a roster", () => {
       return e.scrollWidth <= e.clientWidth + 1 && e.getBoundingClientRect().right <= window.innerWidth;
     })()`)) as boolean;
     assert.ok(fits, "the long message wraps");
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: `${ARTIFACTS}ui-roster.png` });
+    await page.screenshot({ path: artifact("ui-roster.png") });
     assert.deepEqual(pageErrors, []);
   });
 });
@@ -229,7 +213,7 @@ describe("web UI on a node alone, then down", () => {
   before(async () => {
     // Started with "zeta" first: the page opens it, not the alphabetically first "alpha".
     c = await startCluster([{ name: "solo", role: "member" }], { channels: ["zeta", "alpha"] });
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -251,7 +235,6 @@ describe("web UI on a node alone, then down", () => {
     await mark.filter({ hasText: "no other member has joined this channel yet" }).waitFor({ timeout: 5_000 });
     await c.get("solo").api.close();
     await page.locator("#conn[data-state=down]", { hasText: "node unreachable" }).waitFor({ timeout: 10_000 });
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: `${ARTIFACTS}ui-alone-down.png` });
+    await page.screenshot({ path: artifact("ui-alone-down.png") });
   });
 });

@@ -6,23 +6,14 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { explain } from "../../src/sim/glossary.js";
 import { runHtml, runSummary, sweepHtml } from "../../src/sim/report.js";
 import { jsonText, resultJson, runSimulation, type ScenarioInput, type SimResult } from "../../src/sim/run.js";
 import { CDF_QUANTILES } from "../../src/sim/series.js";
 import { runSweep, type SweepResult } from "../../src/sim/sweep.js";
 import { TARGETS, verdict } from "../../src/sim/targets.js";
-
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
+import { launchChromium } from "../support/chromium.js";
 
 // Loss, churn, a partition and an owner that goes away: every part of every chart has something to draw.
 const SCENARIO: ScenarioInput = {
@@ -65,7 +56,7 @@ describe("simulation reports", () => {
       grid: { loss: [0, 0.2], owner: [true, false] },
     });
     mkdirSync(dir, { recursive: true });
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
 
   after(async () => {

@@ -6,12 +6,11 @@
 // test-artifacts/light-page.png (gitignored).
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { buildLightPage, serveFolder } from "../../scripts/build-browser.js";
 import type { Params } from "../../src/core/index.js";
 import { ChorusNode, type Role } from "../../src/node/node.js";
@@ -19,19 +18,9 @@ import { WakuServices } from "../../src/node/waku/services.js";
 import { MemoryStore } from "../../src/storage/index.js";
 import { WakuArchive } from "../../src/storage/waku-archive.js";
 import { WakuTransport } from "../../src/transport/waku-transport.js";
+import { artifact, launchChromium } from "../support/chromium.js";
 import { pollUntil } from "../support/poll.js";
 
-const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/", import.meta.url));
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
 const CLUSTER = 42;
 const SHARD = 0;
 const CHANNEL = "web";
@@ -82,7 +71,7 @@ describe("the light-node page: a Chorus member in Chromium on a js-waku light no
 
     const { server, url } = await serveFolder(dir);
     stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     stops.push(() => browser.close());
     page = await browser.newPage({ viewport: { width: 1000, height: 560 } });
     page.on("pageerror", (err) => pageErrors.push(err.message));
@@ -159,9 +148,7 @@ describe("the light-node page: a Chorus member in Chromium on a js-waku light no
       { timeoutMs: WAIT_MS },
     );
     assert.deepEqual([...(ownerView.receipts?.ackedBy ?? [])].sort(), [me, relay.senderId].sort());
-
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, "light-page.png") });
+    await page.screenshot({ path: artifact("light-page.png") });
     assert.deepEqual(pageErrors, []);
   });
 });
