@@ -17,9 +17,7 @@ import {
   checkHandle,
   checkName,
   checkRequest,
-  checkSubscribe,
   checkTransportOptions,
-  type MessageHandler,
   type PeerId,
   type RequestHandler,
   type RequestOptions,
@@ -110,8 +108,6 @@ export abstract class Libp2pHost<Node extends AnyLibp2p> {
   protected readonly listen: string[];
   private readonly bootstrap: string[];
   private readonly handlers = new Map<string, RequestHandler>();
-  /** Subscribed topics (libp2p: gossipsub topics; Waku: content topics) and their handlers. */
-  protected readonly subscriptions = new Map<string, MessageHandler>();
   /** Aborts the node's in-flight requests on stop. */
   protected readonly lifetime = new AbortController();
   private node: Node | undefined;
@@ -214,21 +210,6 @@ export abstract class Libp2pHost<Node extends AnyLibp2p> {
   /** The libp2p node while it runs (after start resolved, until stop), else undefined. */
   protected get running(): Node | undefined {
     return this.state === "running" ? this.node : undefined;
-  }
-
-  /** Peers in the gossipsub mesh of a pubsub topic, sorted; empty while not running. */
-  protected meshOf(pubsubTopic: string): PeerId[] {
-    const services = this.running?.services as { pubsub?: { getMeshPeers?: (t: string) => string[] } } | undefined;
-    return [...(services?.pubsub?.getMeshPeers?.(pubsubTopic) ?? [])].sort();
-  }
-
-  /** What every subscribe checks before it takes effect: arguments, not stopped, not subscribed yet. */
-  protected addSubscription(topic: string, handler: MessageHandler): void {
-    checkSubscribe(topic, handler);
-    this.notStopped("subscribe");
-    if (this.subscriptions.has(topic))
-      throw new Error(`subscribe: ${this.peerId} is already subscribed to ${JSON.stringify(topic)}`);
-    this.subscriptions.set(topic, handler);
   }
 
   async stop(): Promise<void> {

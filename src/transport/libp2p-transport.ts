@@ -7,7 +7,14 @@ import { tcp } from "@libp2p/tcp";
 import { yamux } from "@libp2p/yamux";
 import { createLibp2p, type Libp2p } from "libp2p";
 import { Libp2pHost, type Libp2pHostOptions } from "./libp2p-host.js";
-import { checkName, checkPublish, type MessageHandler, type PeerId, type Transport } from "./transport.js";
+import {
+  checkName,
+  checkPublish,
+  checkSubscribe,
+  type MessageHandler,
+  type PeerId,
+  type Transport,
+} from "./transport.js";
 
 export interface Libp2pTransportOptions extends Libp2pHostOptions {
   /** Overrides for gossipsub's options, on top of the defaults below. */
@@ -25,6 +32,7 @@ export class Libp2pTransport extends Libp2pHost<Node> implements Transport {
   /** Tells the API which transport runs. */
   readonly kind = "libp2p";
   private readonly gossipsubOverrides: Partial<GossipsubOpts>;
+  private readonly subscriptions = new Map<string, MessageHandler>();
 
   constructor(options: Libp2pTransportOptions = {}) {
     super(options, MAX_MESSAGE_LIMIT);
@@ -73,11 +81,18 @@ export class Libp2pTransport extends Libp2pHost<Node> implements Transport {
   /** Peers in this node's gossipsub mesh for the topic (a subset of peers(topic)). */
   meshPeers(topic: string): PeerId[] {
     checkName("topic", topic);
-    return this.meshOf(topic);
+    const pubsub = this.running?.services.pubsub as
+      | (GossipSub & { getMeshPeers?: (t: string) => string[] })
+      | undefined;
+    return [...(pubsub?.getMeshPeers?.(topic) ?? [])].sort();
   }
 
   subscribe(topic: string, handler: MessageHandler): void {
-    this.addSubscription(topic, handler);
+    checkSubscribe(topic, handler);
+    this.notStopped("subscribe");
+    if (this.subscriptions.has(topic))
+      throw new Error(`subscribe: ${this.peerId} is already subscribed to ${JSON.stringify(topic)}`);
+    this.subscriptions.set(topic, handler);
     const node = this.running;
     if (node !== undefined) this.joinTopic(node, topic);
   }

@@ -40,6 +40,7 @@ import { MAX_EARLY_STREAMS } from "./libp2p-transport.js";
 import {
   checkName,
   checkPublish,
+  checkSubscribe,
   type MessageHandler,
   type PeerId,
   type PublishOptions,
@@ -107,6 +108,7 @@ export class WakuTransport extends Libp2pHost<Node> implements Transport {
   readonly pubsubTopics: readonly string[];
   private readonly topicSet: ReadonlySet<string>;
   private readonly gossipsubOverrides: Partial<GossipsubOpts>;
+  private readonly subscriptions = new Map<string, MessageHandler>();
   private readonly envelopeListeners = new Set<(e: EnvelopeEvent) => void>();
   /** Envelopes decoded by the validator, so that the message event does not decode them again. */
   private readonly validated = new WeakMap<Uint8Array, WakuEnvelope>();
@@ -206,13 +208,20 @@ export class WakuTransport extends Libp2pHost<Node> implements Transport {
   /** Peers in this node's relay mesh for a pubsub topic (default: the publishing shard's). */
   meshPeers(pubsubTopic: string = this.pubsubTopic): PeerId[] {
     checkName("pubsubTopic", pubsubTopic);
-    return this.meshOf(pubsubTopic);
+    const pubsub = this.running?.services.pubsub as
+      | (GossipSub & { getMeshPeers?: (t: string) => string[] })
+      | undefined;
+    return [...(pubsub?.getMeshPeers?.(pubsubTopic) ?? [])].sort();
   }
 
   /** Starts handing the messages of a content topic to `handler`, with their message hash as retrieval hint. */
   subscribe(topic: string, handler: MessageHandler): void {
+    checkSubscribe(topic, handler);
+    this.notStopped("subscribe");
+    if (this.subscriptions.has(topic))
+      throw new Error(`subscribe: ${this.peerId} is already subscribed to ${JSON.stringify(topic)}`);
     // Relay membership is per shard and does not change: a content topic is only a filter on receipt.
-    this.addSubscription(topic, handler);
+    this.subscriptions.set(topic, handler);
   }
 
   unsubscribe(topic: string): void {
