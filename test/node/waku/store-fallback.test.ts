@@ -102,6 +102,8 @@ test("the owner's history comes first: an owner that is also a Waku store answer
   const address = owner.transport.multiaddrs()[0] as string;
   const alice = await started(member(new MemoryStore(), address));
   await pollUntil("alice in the owner's relay mesh", () => owner.transport.meshPeers().length === 1, WAIT);
+  // And the owner on alice's shard as she sees it: a publish before that reaches no one.
+  await pollUntil("alice to see the owner on the shard", () => alice.transport.peers("x").length === 1, WAIT);
   const sent = ["one", "two"].map(
     (s) => alice.node.channel(CHANNEL).send(new TextEncoder().encode(s), false).messageId,
   );
