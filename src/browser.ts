@@ -16,6 +16,11 @@ export {
   PORTABLE_CRYPTO,
   PORTABLE_PLATFORM,
 } from "./node/open-channel.js";
+export {
+  IndexedDbStore,
+  type IndexedDbStoreOptions,
+  IndexedDbWriteError,
+} from "./storage/indexeddb-store.js";
 export { MemoryStore } from "./storage/memory-store.js";
 export type { Store } from "./storage/store.js";
 export type { Transport } from "./transport/transport.js";

@@ -1,5 +1,5 @@
 // The contract every Store implementation must pass. Each implementation's test file calls
-// `storeContract` with a factory that returns a fresh, empty store.
+// `storeContract` with a factory that returns (or resolves to: IndexedDB opens asynchronously) a fresh, empty store.
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import fc from "fast-check";
@@ -43,11 +43,11 @@ function byLamportThenId(a: NewMessage, b: NewMessage): number {
   return compareIds(a.messageId, b.messageId);
 }
 
-export function storeContract(name: string, makeStore: () => Store): void {
+export function storeContract(name: string, makeStore: () => Store | Promise<Store>): void {
   describe(`Store contract: ${name}`, () => {
     let store: Store;
-    beforeEach(() => {
-      store = makeStore();
+    beforeEach(async () => {
+      store = await makeStore();
     });
     afterEach(() => {
       store.close();
@@ -636,7 +636,7 @@ export function storeContract(name: string, makeStore: () => Store): void {
     });
 
     describe("against a reference model", () => {
-      it("answers every query like a naive sorted list, for random inputs", () => {
+      it("answers every query like a naive sorted list, for random inputs", async () => {
         const idChars = fc.constantFrom("a", "b", "c", "\u00e9", "\uFFFD", "\u{1F600}");
         const message = fc.record({
           channelId: fc.constantFrom("c1", "c2"),
@@ -647,9 +647,9 @@ export function storeContract(name: string, makeStore: () => Store): void {
           bytes: fc.uint8Array({ maxLength: 4 }),
           receivedAt: fc.nat(1000),
         });
-        fc.assert(
-          fc.property(fc.array(message, { maxLength: 40 }), fc.array(fc.nat(60)), (input, deliverPicks) => {
-            const s = makeStore();
+        await fc.assert(
+          fc.asyncProperty(fc.array(message, { maxLength: 40 }), fc.array(fc.nat(60)), async (input, deliverPicks) => {
+            const s = await makeStore();
             try {
               const model = new Map<string, Map<string, NewMessage>>();
               for (const m of input) {
