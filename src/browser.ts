@@ -8,6 +8,7 @@ import { type Channel, type OpenChannelOptions, openChannelOn, PORTABLE_PLATFORM
 
 export * from "./core/index.js";
 export type { ChannelEventName, ChannelEvents, ChannelListener, SyncStatus } from "./node/channel-events.js";
+export type { HistoryEntry } from "./node/channel-history.js";
 export {
   Channel,
   type ChannelCrypto,
@@ -16,6 +17,8 @@ export {
   PORTABLE_CRYPTO,
   PORTABLE_PLATFORM,
 } from "./node/open-channel.js";
+export type { OwnerPathState } from "./node/owner-client.js";
+export type { OwnerPathOptions } from "./node/owner-link.js";
 export {
   IndexedDbStore,
   type IndexedDbStoreOptions,

@@ -33,12 +33,20 @@ import { DEFAULT_DECODE_LIMITS } from "../wire/index.js";
 import { AppChannelCore } from "./app-channel-core.js";
 import { type ChannelRuntime, channelTopic, type NodeEvent } from "./channel.js";
 import type { ChannelEventName, ChannelListener, SyncStatus } from "./channel-events.js";
+import { type HistoryEntry, historyPage } from "./channel-history.js";
+import { DurableOutbox, isWriteBehind } from "./durable-outbox.js";
+import type { OwnerPathState } from "./owner-client.js";
+import { checkOwnerPathOptions, OwnerLink, type OwnerPathOptions } from "./owner-link.js";
 
 export interface OpenChannelOptions {
   readonly channelId: string;
   /** Any Transport (memory bus, libp2p, Waku). `openChannel` starts it and `close()` stops it. */
   readonly transport: Transport;
-  /** A Store, or the path of a SQLite file; in memory when absent. A store `openChannel` made is closed with the channel. */
+  /**
+   * A Store, or the path of a SQLite file; in memory when absent. A store `openChannel` made is closed with the
+   * channel. A write-behind store (IndexedDbStore, with `flush()`) holds back everything the member sends until
+   * what it wrote before is durable (durable-outbox.ts).
+   */
   readonly store?: Store | string;
   /** 32 bytes: the member's ed25519 key. Default: the store's, else a new random one (kept in the store). */
   readonly secretKey?: Uint8Array;
@@ -58,6 +66,11 @@ export interface OpenChannelOptions {
   readonly random?: () => number;
   /** How the member signs and verifies; the platform's (OpenSSL in Node, @noble/curves elsewhere) when absent. */
   readonly crypto?: ChannelCrypto;
+  /**
+   * The owner path (owner-link.ts): receipts counted against the owner's roster, gaps and catch-up from the
+   * owner's history, over the transport's request streams. `{}` finds the owner by its signed roster.
+   */
+  readonly owner?: OwnerPathOptions;
 }
 
 /**
@@ -99,7 +112,7 @@ export interface ChannelHost {
   readonly onEvent?: (event: NodeEvent) => void;
 }
 
-export type AttachOptions = Omit<OpenChannelOptions, "store" | "secretKey" | "clock" | "random" | "crypto">;
+export type AttachOptions = Omit<OpenChannelOptions, "store" | "secretKey" | "clock" | "random" | "crypto" | "owner">;
 
 /** Drawn from the platform's cryptographic generator (Node 20 and browsers have `crypto.getRandomValues`). */
 function cryptoRandom(): number {
@@ -157,24 +170,34 @@ export async function openChannelOn(platform: ChannelPlatform, options: OpenChan
   if (typeof signing?.signer !== "function" || typeof signing.verifier !== "function") {
     throw new TypeError("options.crypto must have signer(secretKey) and verifier() functions");
   }
+  const owner = options.owner === undefined ? undefined : checkOwnerPathOptions(options.owner);
   const { store, owned } = await resolveStore(options.store, platform);
   try {
     const identity = identityOf(store, options.secretKey);
+    const transport = isWriteBehind(store) ? new DurableOutbox(options.transport, store) : options.transport;
+    const clock = options.clock ?? Date.now;
+    const verifySignature = signing.verifier();
+    const link =
+      owner === undefined
+        ? undefined
+        : new OwnerLink({ transport, self: identity.senderId, clock, verify: verifySignature }, owner);
     const host: ChannelHost = {
       store,
       identity,
       sign: signing.signer(identity.secretKey),
-      verifySignature: signing.verifier(),
-      clock: options.clock ?? Date.now,
+      verifySignature,
+      clock,
       random: options.random ?? cryptoRandom,
+      ...(link === undefined ? {} : { onEvent: (event: NodeEvent) => link.noteEvent(event) }),
     };
-    const channel = Channel.attach(host, options, { transport: true, store: owned });
+    const channel = Channel.attach(host, { ...options, transport }, { transport: true, store: owned }, link);
     try {
-      await options.transport.start();
+      await transport.start();
     } catch (err) {
       await channel.close();
       throw err;
     }
+    link?.start(channel.runtime);
     return channel;
   } catch (err) {
     if (owned) store.close();
@@ -191,6 +214,7 @@ export class Channel {
   private constructor(
     private readonly core: AppChannelCore,
     private readonly owns: { readonly transport: boolean; readonly store: boolean },
+    private readonly link: OwnerLink | undefined,
   ) {
     this.channelId = core.runtime.channelId;
     this.topic = core.runtime.topic;
@@ -204,6 +228,7 @@ export class Channel {
     host: ChannelHost,
     options: AttachOptions,
     owns: { readonly transport: boolean; readonly store: boolean } = { transport: false, store: false },
+    link?: OwnerLink,
   ): Channel {
     const channelId = options.channelId;
     if (typeof channelId !== "string" || channelId.length === 0 || channelId.length > 256) {
@@ -216,7 +241,7 @@ export class Channel {
       topic: options.topic ?? channelTopic(channelId),
       maxMessageBytes: Math.min(DEFAULT_DECODE_LIMITS.maxMessageBytes, options.transport.maxMessageBytes),
     });
-    return new Channel(core, owns);
+    return new Channel(core, owns, link);
   }
 
   get senderId(): SenderId {
@@ -252,10 +277,31 @@ export class Channel {
     return this.core.queueState();
   }
 
+  /** Whether the owner path is up, down (the owner does not answer) or none (no roster, or not asked for). */
+  ownerPath(): OwnerPathState {
+    return this.link?.state() ?? "none";
+  }
+
+  /** Members the owner's roster holds besides this one (the N of "k of N"), or undefined without a roster. */
+  rosterSize(): number | undefined {
+    const roster = this.core.runtime.engine.owner.roster();
+    return roster === undefined ? undefined : roster.roster.members.filter((m) => m !== this.senderId).length;
+  }
+
+  /**
+   * The delivered log from the store, oldest first, after position `after` (0: from the start): what a page shows
+   * after a reload. Whole payloads only; segments of a reassembled payload are not listed.
+   */
+  history(after = 0, limit = 1_000): HistoryEntry[] {
+    if (this.closed) throw new Error(`channel ${JSON.stringify(this.channelId)} is closed`);
+    return historyPage(this.core, after, limit);
+  }
+
   /** Stops timers, leaves the topic, saves a snapshot; stops the transport and closes the store it opened. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.link?.stop();
     this.core.close();
     if (this.owns.transport) await this.core.transport.stop();
     if (this.owns.store) this.core.store.close();

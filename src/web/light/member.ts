@@ -1,8 +1,10 @@
 // A Chorus member in a browser tab: a js-waku 0.0.36 light node dials one service node (a Chorus owner in Waku
 // mode, or any Waku node serving filter, light push and store), and a channel opens over it with the browser
-// entry's `openChannel` (ed25519 from @noble/curves, an in-memory store). No DOM here: page.ts shows it.
+// entry's `openChannel` (ed25519 from @noble/curves), kept in IndexedDB (identity, history, the engine's state, so a
+// reload continues where the page was) and with the owner path over the light node's connection (receipts against
+// the owner's roster, catch-up from its history). No DOM here: page.ts shows it.
 import { createLightNode, Protocols } from "waku-sdk-036";
-import { type Channel, openChannel, type Params, WakuLightTransport } from "../../browser.js";
+import { type Channel, IndexedDbStore, openChannel, type Params, WakuLightTransport } from "../../browser.js";
 
 export interface LightMemberOptions {
   /** The service node's WebSocket multiaddr, ending in /p2p/<peer id>. */
@@ -13,10 +15,15 @@ export interface LightMemberOptions {
   readonly params?: Partial<Params>;
   /** How long to wait for the service node to offer filter, light push and store. */
   readonly waitMs: number;
+  /** The IndexedDB database the member lives in. */
+  readonly database: string;
+  /** The owner's sender id, when the page pins it; otherwise the first roster found names it. */
+  readonly ownerSenderId?: string;
 }
 
 export interface LightMember {
   readonly channel: Channel;
+  readonly store: IndexedDbStore;
   readonly transport: WakuLightTransport;
   /** Closes the channel, the transport and the light node. */
   close(): Promise<void>;
@@ -28,6 +35,7 @@ export async function startLightMember(options: LightMemberOptions): Promise<Lig
       `service must be a WebSocket multiaddr ending in /p2p/<peer id> (…/tcp/P/ws/p2p/…), got ${JSON.stringify(options.service)}`,
     );
   }
+  const store = await IndexedDbStore.open({ name: options.database });
   const node = await createLightNode({
     networkConfig: { clusterId: options.cluster },
     defaultBootstrap: false,
@@ -48,11 +56,19 @@ export async function startLightMember(options: LightMemberOptions): Promise<Lig
     const channel = await openChannel({
       channelId: options.channelId,
       transport,
+      store,
+      owner: options.ownerSenderId === undefined ? {} : { senderId: options.ownerSenderId },
       ...(options.params === undefined ? {} : { params: options.params }),
     });
-    return { channel, transport, close: () => channel.close() };
+    const close = async () => {
+      await channel.close();
+      store.close();
+      await store.flush();
+    };
+    return { channel, store, transport, close };
   } catch (error) {
     await node.stop().catch(() => {});
+    store.close();
     throw error;
   }
 }

@@ -1,9 +1,11 @@
 // The light-node page: reads where its service node is from the URL, starts a Chorus member on a js-waku light
-// node (member.ts), and shows the channel: others' messages as they are delivered, own ones with their receipt
-// ("sent", then "delivered to k of N"), the sync status, and a box to send. Built by `npm run build:browser`.
+// node (member.ts), and shows the channel: its history from IndexedDB first (a reload keeps identity, history and
+// sequence numbers), then others' messages as they are delivered, own ones with their receipt ("sent", then
+// "delivered to k of N" against the owner's roster), the owner path and sync status, and a box to send. Built by
+// `npm run build:browser`.
 //
-//   index.html?service=/ip4/127.0.0.1/tcp/60011/ws/p2p/12D3KooW…&channel=qa&cluster=42&shard=0
-import type { Channel, ChannelEvents } from "../../browser.js";
+//   index.html?service=/ip4/127.0.0.1/tcp/60011/ws/p2p/12D3KooW…&channel=qa&cluster=42&shard=0[&owner=<sender id>]
+import type { Channel, ChannelEvents, HistoryEntry } from "../../browser.js";
 import { startLightMember } from "./member.js";
 
 const DEFAULTS = { channel: "general", cluster: 42, shard: 0, waitMs: 20_000 };
@@ -14,6 +16,7 @@ interface PageConfig {
   readonly cluster: number;
   readonly shard: number;
   readonly syncIntervalMs: number | undefined;
+  readonly ownerSenderId: string | undefined;
 }
 
 function integerParam(query: URLSearchParams, name: string, fallback: number, max: number): number {
@@ -37,6 +40,7 @@ function readConfig(query: URLSearchParams): PageConfig {
     cluster: integerParam(query, "cluster", DEFAULTS.cluster, 65_535),
     shard: integerParam(query, "shard", DEFAULTS.shard, 65_535),
     syncIntervalMs: query.has("sync") ? integerParam(query, "sync", 0, 86_400_000) || undefined : undefined,
+    ownerSenderId: query.get("owner") || undefined,
   };
 }
 
@@ -91,8 +95,39 @@ class Log {
   }
 }
 
-function receiptText(e: ChannelEvents["receipts"]): string {
+function receiptText(e: { readonly count: number; readonly of: number }): string {
   return e.of === 0 ? "sent · nobody else here yet" : `delivered to ${e.count} of ${e.of}`;
+}
+
+/** The delivered log kept in IndexedDB, as the page showed it before a reload. */
+function showHistory(channel: Channel, log: Log): number {
+  const decoder = new TextDecoder();
+  let shown = 0;
+  for (let after = 0; ; ) {
+    const page: HistoryEntry[] = channel.history(after, 500);
+    if (page.length === 0) return shown;
+    for (const e of page) {
+      log.add(e.id, e.own ? "you" : short(e.senderId), decoder.decode(e.payload), e.own);
+      const r = e.receipts;
+      if (r === undefined) log.mark(e.id, "sent", "sent", 0);
+      else log.mark(e.id, r.count >= r.of && r.of > 0 ? "all" : "some", receiptText(r), r.count);
+      after = e.position;
+      shown++;
+    }
+  }
+}
+
+function ownerText(channel: Channel): string {
+  const n = channel.rosterSize();
+  const roster = n === undefined ? "" : ` · roster of ${n}`;
+  switch (channel.ownerPath()) {
+    case "up":
+      return `owner path up${roster}`;
+    case "down":
+      return `owner away${roster}`;
+    default:
+      return "no owner path";
+  }
 }
 
 function wire(channel: Channel, log: Log): void {
@@ -132,6 +167,8 @@ async function main(): Promise<void> {
     shard: config.shard,
     channelId: config.channelId,
     waitMs: DEFAULTS.waitMs,
+    database: "chorus-light-page",
+    ...(config.ownerSenderId === undefined ? {} : { ownerSenderId: config.ownerSenderId }),
     ...(config.syncIntervalMs === undefined
       ? {}
       : { params: { syncIntervalMs: config.syncIntervalMs, backlogSyncIntervalMs: config.syncIntervalMs } }),
@@ -140,7 +177,16 @@ async function main(): Promise<void> {
   const me = byId("me");
   me.textContent = short(channel.senderId);
   me.dataset.sender = channel.senderId;
-  wire(channel, new Log());
+  const log = new Log();
+  byId("log").dataset.history = String(showHistory(channel, log));
+  wire(channel, log);
+  const owner = byId("owner");
+  const showOwner = () => {
+    owner.dataset.state = channel.ownerPath();
+    owner.textContent = ownerText(channel);
+  };
+  showOwner();
+  setInterval(showOwner, 500);
   setStatus("connecting", "subscribing through the service node");
   // Messages arrive once the service node accepted the filter subscription; until then a sent message would
   // still go out (light push), but nothing would come back.
