@@ -32,6 +32,7 @@ export {
 } from "./rln-pacer.js";
 export { fitsLeopard8, leopard8Decode, leopard8Encode } from "./segments/leopard8.js";
 export {
+  type AcceptedContent,
   ContentPipeline,
   type Forgo,
   type Inbound,

@@ -23,6 +23,7 @@ import { ChannelRuntime, type NodeEvent, type OutgoingInfo } from "./channel.js"
 import { ChannelEmitter, type ChannelEvents, type SyncStatus, syncStatus } from "./channel-events.js";
 import type { ChannelHost } from "./open-channel.js";
 import { OwnPayloads } from "./own-payloads.js";
+import { storedSegments } from "./stored-segments.js";
 
 export interface CoreOptions {
   readonly channelId: string;
@@ -106,6 +107,11 @@ export class AppChannelCore {
       options.channelId,
       options.topic,
     );
+    for (const forgo of this.pipeline.restore(
+      storedSegments(this.store, this.runtime, this.clock(), options.reassembly),
+    )) {
+      this.advise(forgo);
+    }
     const p = this.runtime.engine.params;
     this.maxContent = options.maxMessageBytes - p.overheadBudgetBytes - FIXED_OVERHEAD_BYTES;
     let giveUpAfterMs = 0;

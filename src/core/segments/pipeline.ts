@@ -14,6 +14,7 @@
 //
 // Encryption is the app's (`PayloadCipher`): each published message is sealed after segmentation and the
 // engine (so ids, signatures and repair work on what the app sent), and opened before them on receive.
+import { tryDecodeSegment } from "../../wire/index.js";
 import type { MessageRef } from "../types.js";
 import { type DroppedSet, Reassembler, type ReassemblerLimits, type RefusalCode } from "./reassembler.js";
 import { type SegmentationOptions, segmentPayload } from "./segmenter.js";
@@ -80,6 +81,17 @@ interface SetSpan {
   finished: boolean;
   /** When the set's latest segment was accepted. */
   lastAt: number;
+}
+
+/** A content message of another member that the engine accepted before a restart, read back from the store. */
+export interface AcceptedContent {
+  readonly sender: string;
+  readonly sequence: number | undefined;
+  readonly content: Uint8Array;
+  /** Ids in its causal history. */
+  readonly history: readonly string[];
+  /** When it was accepted (its stored receive time): the set's timeout runs from its latest segment. */
+  readonly at: number;
 }
 
 /** Gaps remembered per sender, and parity-first sets awaiting their first data segment, at most. */
@@ -200,6 +212,43 @@ export class ContentPipeline {
     if (open.size > MAX_GAPS) open.delete(open.values().next().value as number);
     const span = this.bySequence.get(senderId)?.get(sequence);
     return span === undefined ? undefined : this.advise(span, now);
+  }
+
+  /**
+   * Rebuilds the incomplete segment sets after a restart from what the store holds (oldest first). A set with
+   * as many distinct segments as data segments was reassembled before the restart: it is only remembered as
+   * finished, never delivered again. The others are taken again through `accepted`, under the same limits per
+   * sender and in all (what did not fit before does not fit now). Whole payloads are skipped. Returns what the
+   * engine should forgo or hold, as `accepted` does.
+   */
+  restore(contents: readonly AcceptedContent[]): Forgo[] {
+    const max = this.reassembler.limit.maxSegmentBytes;
+    const shapes = new Map<string, { dataCount: number | undefined; held: Set<string> }>();
+    const segments: { readonly c: AcceptedContent; readonly key: string; readonly hash: Uint8Array }[] = [];
+    for (const c of contents) {
+      const segment = tryDecodeSegment(c.content, max);
+      if (segment === undefined) continue;
+      const key = `${c.sender}/${hex(segment.hash)}`;
+      let shape = shapes.get(key);
+      if (shape === undefined) {
+        shape = { dataCount: undefined, held: new Set() };
+        shapes.set(key, shape);
+      }
+      if (segment.kind === "data") shape.dataCount = segment.count;
+      shape.held.add(`${segment.kind}${segment.index}`);
+      segments.push({ c, key, hash: segment.hash });
+    }
+    const forgos: Forgo[] = [];
+    for (const { c, key, hash } of segments) {
+      const shape = shapes.get(key)!;
+      if (shape.dataCount !== undefined && shape.held.size >= shape.dataCount) {
+        this.reassembler.markFinished(c.sender, hash);
+        continue;
+      }
+      const inbound = this.accepted(c.sender, c.sequence, c.content, c.history, c.at);
+      if (inbound.kind === "pending" && inbound.forgo !== undefined) forgos.push(inbound.forgo);
+    }
+    return forgos;
   }
 
   /** Incomplete sets held by the reassembler. */

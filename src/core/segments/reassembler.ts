@@ -145,6 +145,19 @@ export class Reassembler {
     return this.finish(key, set, usage, segment);
   }
 
+  /** The limits in force (defaults filled in). */
+  get limit(): ReassemblerLimits {
+    return this.limits;
+  }
+
+  /**
+   * Remembers a set as finished without taking its segments: after a restart, a set the store holds enough of
+   * was reassembled before, and its late segments must be ignored, not open it again.
+   */
+  markFinished(sender: string, hash: Uint8Array): void {
+    this.remember(this.usage(sender), hash);
+  }
+
   /** Drops incomplete sets untouched for `timeoutMs` at `now`, and says which. */
   expire(now: number): DroppedSet[] {
     const dropped: DroppedSet[] = [];
