@@ -2,8 +2,11 @@
 // src/web/light, built here with esbuild) on an unmodified js-waku 0.0.36 light node, through a Chorus owner
 // in this process serving filter, light push and store over WebSocket on 127.0.0.1, beside a member that
 // relays. The page sees both others' messages, its own message is delivered by both nodes, its receipt mark
-// rises to "delivered to 2 of 2", and its acknowledgements reach the owner. The screenshot goes to
-// test-artifacts/light-page.png (gitignored).
+// rises to "delivered to 2 of 2", and its acknowledgements reach the owner. Then the owner publishes a roster
+// with the page on it, the page goes away while the relaying member talks, and comes back (same origin, same
+// IndexedDB): it shows its history, keeps its identity, catches up from the owner over the owner path, and its
+// next message takes the next sequence number and is "delivered to 2 of 3" against the roster. The screenshots
+// go to test-artifacts/light-page.png and light-page-reloaded.png (gitignored).
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -36,6 +39,7 @@ describe("the light-node page: a Chorus member in Chromium on a js-waku light no
   let relay: ChorusNode;
   let browser: Browser;
   let page: Page;
+  let pageUrl: string;
 
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), "chorus-light-page-"));
@@ -80,7 +84,9 @@ describe("the light-node page: a Chorus member in Chromium on a js-waku light no
     });
     const query = new URLSearchParams({ service: ws, channel: CHANNEL, cluster: `${CLUSTER}`, shard: `${SHARD}` });
     query.set("sync", "1000");
-    await page.goto(`${url}/index.html?${query}`);
+    pageUrl = `${url}/index.html?${query}`;
+    await page.goto(pageUrl);
+    await page.locator("#me[data-sender]").waitFor({ timeout: WAIT_MS });
     await page.locator("#status[data-state=live]").waitFor({ timeout: WAIT_MS });
   });
 
@@ -149,6 +155,72 @@ describe("the light-node page: a Chorus member in Chromium on a js-waku light no
     );
     assert.deepEqual([...(ownerView.receipts?.ackedBy ?? [])].sort(), [me, relay.senderId].sort());
     await page.screenshot({ path: artifact("light-page.png") });
+    assert.deepEqual(pageErrors, []);
+  });
+
+  it("after a reload keeps its identity and history, catches up from the owner, continues its sequence", async () => {
+    const me = (await page.locator("#me").getAttribute("data-sender")) ?? "";
+    const first = page.locator(".msg.own", { hasText: "hello from Chromium" });
+    const firstId = (await first.getAttribute("data-id")) ?? "";
+    const firstSeq = owner.getMessage(CHANNEL, firstId)?.seq;
+    assert.equal(typeof firstSeq, "number", "the owner holds the page's first message with its sequence number");
+    // N is the roster from now on, not the members heard from: one member on it never shows up.
+    const absent = "ab".repeat(32);
+    owner.setRoster([relay.senderId, me, absent]);
+
+    // Away: the page is gone (its light node with it) while the relaying member talks.
+    await page.goto("about:blank");
+    const whileAway = ["while you were away (1)", "while you were away (2)"].map(
+      (words) => relay.channel(CHANNEL).send(text(words), false).messageId,
+    );
+    await pollUntil(
+      "the owner to hold what was said while the page was away",
+      () => whileAway.every((id) => owner.getMessage(CHANNEL, id)?.deliveredPos !== undefined),
+      { timeoutMs: WAIT_MS },
+    );
+    // From now on only the owner can tell the page what it missed: the relaying member neither publishes nor
+    // hears anything (its syncs would otherwise reveal the gap and its peers could answer the repair).
+    relay.setFaults({ loss: 1 });
+    const servedBefore = owner.ownerPathStats().server?.fetchedMessages ?? 0;
+
+    await page.goto(pageUrl);
+    await page.locator("#me[data-sender]").waitFor({ timeout: WAIT_MS });
+    // History from IndexedDB, before anything arrives: the rows the page showed, with the same identity.
+    assert.equal(await page.locator("#me").getAttribute("data-sender"), me, "the same sender id after the reload");
+    assert.ok(Number(await page.locator("#log").getAttribute("data-history")) >= 3, "the history is shown");
+    await page.locator(`.msg.own[data-id="${firstId}"]`, { hasText: "hello from Chromium" }).waitFor();
+    await page.locator("#status[data-state=live]").waitFor({ timeout: WAIT_MS });
+    // The roster: the owner, the relaying member and the absent one besides the page.
+    await page.locator("#owner[data-state=up]").waitFor({ timeout: WAIT_MS });
+    assert.equal(await page.locator("#owner").textContent(), "owner path up · roster of 3");
+
+    // Caught up from the owner, the only one left who can tell (the filter service pushes only what arrives while
+    // the page is subscribed): by the light transport's store query on subscribe (the owner's Waku archive), or
+    // by the owner path (its news carries every sender's head, the page fetches the gap), whichever comes first.
+    for (const id of whileAway) await page.locator(`.msg[data-id="${id}"]`).waitFor({ timeout: WAIT_MS });
+    const served = (owner.ownerPathStats().server?.fetchedMessages ?? 0) - servedBefore;
+    console.log(
+      `# of the ${whileAway.length} missed, the owner path served ${served} (the rest: the Waku store query)`,
+    );
+    relay.setFaults({ loss: 0 });
+
+    await page.fill("#content", "hello again after the reload");
+    await page.press("#content", "Enter");
+    const again = page.locator(".msg.own", { hasText: "hello again after the reload" });
+    await again.waitFor();
+    const againId = (await again.getAttribute("data-id")) ?? "";
+    const held = await pollUntil(
+      "the owner to deliver the page's new message",
+      () => owner.getMessage(CHANNEL, againId),
+      {
+        timeoutMs: WAIT_MS,
+      },
+    );
+    assert.equal(held.senderId, me);
+    assert.equal(held.seq, (firstSeq as number) + 1, "the sequence continues: no number is used twice");
+    assert.deepEqual(owner.channel(CHANNEL).equivocations(), [], "no equivocation");
+    await again.locator(".mark", { hasText: "delivered to 2 of 3" }).waitFor({ timeout: WAIT_MS });
+    await page.screenshot({ path: artifact("light-page-reloaded.png") });
     assert.deepEqual(pageErrors, []);
   });
 });
