@@ -109,7 +109,8 @@ function showHistory(channel: Channel, log: Log): number {
     for (const e of page) {
       log.add(e.id, e.own ? "you" : short(e.senderId), decoder.decode(e.payload), e.own);
       const r = e.receipts;
-      if (r === undefined) log.mark(e.id, "sent", "sent", 0);
+      // The engine's receipts of older own messages do not survive a restart: "0 of N" would be untrue.
+      if (r === undefined || r.count === 0) log.mark(e.id, "sent", "sent", 0);
       else log.mark(e.id, r.count >= r.of && r.of > 0 ? "all" : "some", receiptText(r), r.count);
       after = e.position;
       shown++;
