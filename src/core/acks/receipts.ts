@@ -1,6 +1,6 @@
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { type DecodeLimits, decodeMessage, type WireMessage } from "../../wire/index.js";
-import { filterHas, summaryFillRatio } from "../ack-filter.js";
+import { filterHasKeyed, type SummaryKey, summaryFillRatio, summaryKey } from "../ack-filter.js";
 import { BoundedMap } from "../bounded.js";
 import type { TimerHeap } from "../heap.js";
 import { type MessageId, markPrefixHex, type SenderId } from "../ids.js";
@@ -122,11 +122,13 @@ export class OwnReceipts {
       // says nothing about the message. Otherwise replayed old summaries, each with its own nonce, would
       // add up to two false hits.
       const writtenAt = message.lamportTimestamp ?? 0n;
+      let key: SummaryKey | undefined;
       for (let seq = ownSequence; seq > lowest; seq--) {
         const own = this.at(seq);
         if (own === undefined || own.ackedBy.has(by)) continue;
         if (own.lamportTimestamp >= writtenAt && !mutated(p, "filter-lamport-guard")) continue;
-        if (!filterHas(this.salt, ack.nonce, ack.filter, ack.hashCount, own.messageId)) continue;
+        key ??= summaryKey(this.salt, ack.nonce);
+        if (!filterHasKeyed(key, ack.filter, ack.hashCount, own.messageId)) continue;
         const earlier = own.possibly.get(by);
         if (earlier === undefined && !mutated(p, "filter-one-hit")) own.possibly.set(by, ack.nonce);
         else if (earlier !== ack.nonce) this.confirm(own, by, step);
