@@ -297,7 +297,7 @@ const manyIds = Array.from({ length: 102 }, (_, i) => computeMessageId({ ...work
 
 const filter = {
   description:
-    "Ack filter: salt = utf8('chorus/ack/v1') || lp(utf8(channel)); digest = SHA-256(salt || u64(nonce) || utf8(id)); pos_i = (big-endian u16 of digest[2i..2i+2]) mod (8*byteLength), i < hashCount <= 16; bit pos lives in byte pos>>3 at 1<<(pos&7). Every id in 'positive' must test 'maybe', every id in 'negative' must test 'no'",
+    "Ack filter: salt = utf8('chorus/ack/v2') || lp(utf8(channel)); key = SHA-256(salt || u64(nonce)); tag = HalfSipHash-2-4-64 under key[0..8] of the 16 bytes of a 32-char lowercase hex id (key[8..16] and utf8(id) for any other id); w_0, w_1 = tag as two little-endian u32, w_j = lowbias32(w_{j-2} + 0x9e3779b9); pos_i = (high u16 of w_{i/2} for even i, low u16 for odd i) mod (8*byteLength), i < hashCount <= 16; bit pos lives in byte pos>>3 at 1<<(pos&7). Every id in 'positive' must test 'maybe', every id in 'negative' must test 'no'",
   vectors: [
     filterVector("spec 7.2 example: one id, 1,024 bits, k = 11", "c", 1n, [workedId], 128, 11),
     filterVector(

@@ -1,15 +1,18 @@
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 import type { AckSummary } from "../wire/index.js";
+import { halfSipHash64 } from "./halfsiphash.js";
 import { sha256Words } from "./sha256.js";
 
 /**
  * The salted Bloom filter of an acknowledgement summary.
  *
- * Bit positions of an id are derived from SHA-256("chorus/ack/v1" || lp(channel) || u64(nonce) || id):
- * position_i = (big-endian u16 at digest bytes 2i, 2i+1) mod m, for i < k <= 16; filters hold at most
- * 65,536 bits. The nonce is drawn at random by the summary's author for every
- * summary, so nobody can choose ids whose positions cover another id's positions before the summary
- * exists: mined ids do not carry over from one filter to the next.
+ * Each summary has its own key: SHA-256("chorus/ack/v2" || lp(channel) || u64(nonce)), one hash per summary.
+ * An id's positions come from HalfSipHash-2-4-64 under that key (halfsiphash.ts) of the id's 16 bytes (ids
+ * of another form, SDS peers', hash their UTF-8 under a second key from the same digest), expanded to k
+ * 16-bit words by a fixed mixer (spec section 7.2). The nonce is drawn at random by the summary's author for
+ * every summary, so nobody can choose ids whose positions cover another id's positions before the summary
+ * exists: mined ids do not carry over from one filter to the next, and no pair of ids collides in every
+ * filter short of a 64-bit collision of a keyed pseudo-random function.
  *
  * With m bits, n ids and k hashes the false-positive rate is (1 - e^(-k*n/m))^k. At the defaults
  * (16 bits per id, k = 11) one filter answers "maybe" for an absent id with probability 0.046 %.
@@ -19,7 +22,7 @@ import { sha256Words } from "./sha256.js";
  * message. (At 10 bits per id, k = 7, the same bound is 3.3e-2, which measurably skewed "k of N".)
  */
 
-const DOMAIN = utf8ToBytes("chorus/ack/v1");
+const DOMAIN = utf8ToBytes("chorus/ack/v2");
 
 export function channelSalt(channelId: string): Uint8Array {
   const channel = utf8ToBytes(channelId);
@@ -30,45 +33,99 @@ export function channelSalt(channelId: string): Uint8Array {
   return out;
 }
 
-// positions() runs for every id of every summary built or read (a hundred per message sent): it writes
-// its hash input into one reused buffer and hashes it without allocating (see sha256.ts).
-let input = new Uint8Array(128);
-const digest = new Int32Array(8);
-let inputView = new DataView(input.buffer);
+/** A summary's HalfSipHash keys, as little-endian 32-bit words: [k0, k1] for hex ids, [k2, k3] for others. */
+export type SummaryKey = Int32Array;
 
-function reserve(length: number): void {
-  if (input.length >= length) return;
-  input = new Uint8Array(Math.max(length, 2 * input.length));
-  inputView = new DataView(input.buffer);
+// Every member that reads a summary derives the same key from it (the simulator reads one decoded summary in
+// hundreds of engines), and a reader queries it for up to ackFilterCheckDepth ids: a pure memo by nonce, the
+// salt compared byte by byte. Bounded, and emptied when full.
+const MAX_KEYS = 4_096;
+const keys = new Map<bigint, { readonly salt: Uint8Array; readonly key: SummaryKey }>();
+let keyInput = new Uint8Array(128);
+let keyInputView = new DataView(keyInput.buffer);
+const digest = new Int32Array(8);
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Digest word `w` (four big-endian bytes) read as little-endian: HalfSipHash reads its key bytes that way. */
+function littleEndian(w: number): number {
+  return (w >>> 24) | ((w >>> 8) & 0xff00) | ((w << 8) & 0xff0000) | (w << 24) | 0;
+}
+
+/** key = SHA-256(salt || u64(nonce)); HalfSipHash keys are its bytes 0..7 (hex ids) and 8..15 (other ids). */
+export function summaryKey(salt: Uint8Array, nonce: bigint): SummaryKey {
+  const known = keys.get(nonce);
+  if (known !== undefined && sameBytes(known.salt, salt)) return known.key;
+  if (keyInput.length < salt.length + 8) {
+    keyInput = new Uint8Array(2 * (salt.length + 8));
+    keyInputView = new DataView(keyInput.buffer);
+  }
+  keyInput.set(salt, 0);
+  keyInputView.setBigUint64(salt.length, BigInt.asUintN(64, nonce));
+  sha256Words(keyInput, salt.length + 8, digest);
+  const key = new Int32Array(4);
+  for (let i = 0; i < 4; i++) key[i] = littleEndian(digest[i]!);
+  if (keys.size >= MAX_KEYS) keys.clear();
+  keys.set(nonce, { salt, key });
+  return key;
+}
+
+// positions() runs for every id of every summary built or read: the id's bytes go into one reused buffer.
+let input = new Uint8Array(64);
+
+/** Value of a lowercase hex digit, or -1 (uppercase is not the id form: such an id hashes as text). */
+function nibble(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
+}
+
+/** Writes the 16 bytes a 32-character lowercase hex id denotes into `input`; false for any other id. */
+function hexIdBytes(id: string): boolean {
+  if (id.length !== 32) return false;
+  for (let i = 0; i < 16; i++) {
+    const hi = nibble(id.charCodeAt(2 * i));
+    const lo = nibble(id.charCodeAt(2 * i + 1));
+    if ((hi | lo) < 0) return false;
+    input[i] = (hi << 4) | lo;
+  }
+  return true;
+}
+
+/** lowbias32 (Wellons, hash-prospector): a 32-bit bijective mixer with low bias. */
+function mix(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d);
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b);
+  return x ^ (x >>> 16);
 }
 
 /** Writes the k bit positions of `id` into `out` (length >= hashCount). */
-function positions(salt: Uint8Array, nonce: bigint, id: string, bits: number, hashCount: number, out: number[]): void {
-  const offset = salt.length + 8;
-  reserve(offset + id.length);
-  input.set(salt, 0);
-  inputView.setBigUint64(salt.length, BigInt.asUintN(64, nonce));
-  let length = id.length;
-  for (let i = 0; i < id.length; i++) {
-    const c = id.charCodeAt(i);
-    if (c > 0x7f) {
-      // Not ASCII (foreign ids may be any string): UTF-8 encode it the slow way.
-      const bytes = utf8ToBytes(id);
-      reserve(offset + bytes.length);
-      input.set(salt, 0);
-      inputView.setBigUint64(salt.length, BigInt.asUintN(64, nonce));
-      input.set(bytes, offset);
-      length = bytes.length;
-      break;
-    }
-    input[offset + i] = c;
+function positions(key: SummaryKey, id: string, bits: number, hashCount: number, out: number[]): void {
+  let tag: Int32Array;
+  if (hexIdBytes(id)) {
+    tag = halfSipHash64(key[0]!, key[1]!, input, 16);
+  } else {
+    const bytes = utf8ToBytes(id);
+    if (input.length < bytes.length) input = new Uint8Array(2 * bytes.length);
+    input.set(bytes, 0);
+    tag = halfSipHash64(key[2]!, key[3]!, input, bytes.length);
   }
-  sha256Words(input, offset + length, digest);
-  // Position i is the i-th big-endian 16-bit word of the digest, mod m: independent positions, so the
-  // false-positive rate is the textbook one (double hashing measured twice as high at k = 11).
+  // Words 0 and 1 are the tag's; word j >= 2 is mix(word j-2 + golden ratio): two lanes of a keyed 64-bit
+  // value, each position 16 bits of a word (high half first), mod m.
+  let even = tag[0]!;
+  let odd = tag[1]!;
   for (let i = 0; i < hashCount; i++) {
-    const word = digest[i >> 1]! >>> 0;
-    out[i] = ((i & 1) === 0 ? word >>> 16 : word & 0xffff) % bits;
+    const w = i & 2 ? odd : even;
+    out[i] = ((i & 1) === 0 ? w >>> 16 : w & 0xffff) % bits;
+    if ((i & 3) === 1) even = mix((even + 0x9e3779b9) | 0);
+    else if ((i & 3) === 3) odd = mix((odd + 0x9e3779b9) | 0);
   }
 }
 
@@ -83,8 +140,10 @@ export function buildFilter(
 ): Uint8Array {
   const filter = new Uint8Array(byteLength);
   const bits = byteLength * 8;
+  if (bits === 0) return filter;
+  const key = summaryKey(salt, nonce);
   for (const id of ids) {
-    positions(salt, nonce, id, bits, hashCount, scratch);
+    positions(key, id, bits, hashCount, scratch);
     for (let i = 0; i < hashCount; i++) {
       const p = scratch[i]!;
       filter[p >>> 3]! |= 1 << (p & 7);
@@ -94,9 +153,15 @@ export function buildFilter(
 }
 
 export function filterHas(salt: Uint8Array, nonce: bigint, filter: Uint8Array, hashCount: number, id: string): boolean {
+  if (filter.length === 0 || hashCount < 1) return false;
+  return filterHasKeyed(summaryKey(salt, nonce), filter, hashCount, id);
+}
+
+/** `filterHas` with the summary's key already derived (`summaryKey`): a reader queries one summary many times. */
+export function filterHasKeyed(key: SummaryKey, filter: Uint8Array, hashCount: number, id: string): boolean {
   const bits = filter.length * 8;
   if (bits === 0 || hashCount < 1) return false;
-  positions(salt, nonce, id, bits, hashCount, scratch);
+  positions(key, id, bits, hashCount, scratch);
   for (let i = 0; i < hashCount; i++) {
     const p = scratch[i]!;
     if ((filter[p >>> 3]! & (1 << (p & 7))) === 0) return false;

@@ -318,7 +318,7 @@ export class ChannelEngine {
       });
     }
     step.events.push({ type: "accepted", messageId: id, senderId: sender, sequence: seq });
-    this.summary.noteReceived(id);
+    this.summary.noteReceived(id, sender, seq);
     this.ackDirty = true;
     // With the owner path up, receipts go to the owner in reports: no sync is owed for them.
     if (!this.link.up && !mutated(this.params, "sync-owed")) this.scheduleSync(now);

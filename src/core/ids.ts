@@ -1,6 +1,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 import { kindOf, type MessageKind, type ReceivedUpTo, type WireMessage } from "../wire/index.js";
+import { sha256Words } from "./sha256.js";
 
 declare const brand: unique symbol;
 type Brand<T, B extends string> = T & { readonly [brand]: B };
@@ -75,12 +76,35 @@ export function computeMessageId(fields: IdFields): MessageId {
   headerView.setBigUint64(offset + 1, BigInt(fields.sequence));
   headerView.setBigUint64(offset + 9, fields.lamportTimestamp);
   headerView.setUint32(offset + 17, fields.content.length);
-  const digest = sha256
-    .create()
-    .update(header.subarray(0, offset + 21))
-    .update(fields.content)
-    .digest();
-  return bytesToHex(digest.subarray(0, MESSAGE_ID_BYTES)) as MessageId;
+  const length = offset + 21 + fields.content.length;
+  if (fields.content.length > INLINE_CONTENT_BYTES) {
+    const d = sha256
+      .create()
+      .update(header.subarray(0, offset + 21))
+      .update(fields.content)
+      .digest();
+    return bytesToHex(d.subarray(0, MESSAGE_ID_BYTES)) as MessageId;
+  }
+  // Short content goes into the same buffer: one allocation-free hash (sha256.ts) instead of a hasher object.
+  reserve(length);
+  header.set(fields.content, offset + 21);
+  sha256Words(header, length, digest);
+  return hexOfDigest() as MessageId;
+}
+
+/** Longer content is hashed where it lies, so that the reused buffer stays small. */
+const INLINE_CONTENT_BYTES = 4_096;
+const digest = new Int32Array(8);
+const HEX_BYTE = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
+/** Lowercase hex of the first MESSAGE_ID_BYTES bytes of `digest`. */
+function hexOfDigest(): string {
+  let out = "";
+  for (let i = 0; i < MESSAGE_ID_BYTES / 4; i++) {
+    const w = digest[i]!;
+    out += HEX_BYTE[w >>> 24]! + HEX_BYTE[(w >>> 16) & 0xff]! + HEX_BYTE[(w >>> 8) & 0xff]! + HEX_BYTE[w & 0xff]!;
+  }
+  return out;
 }
 
 // One decoded message can reach every member of a channel (the simulator decodes each publication once

@@ -1,33 +1,60 @@
-// The ack filter's bit positions are part of the wire format (spec: SHA-256 over salt || u64 nonce || id).
-// ack-filter.ts computes them with reused buffers; this checks it against a plain transcription of the rule.
+// The ack filter's bit positions are part of the wire format (spec 7.2: a per-summary key from SHA-256, then
+// HalfSipHash-2-4 per id). ack-filter.ts computes them with reused buffers; this checks it against a plain
+// transcription of the rule (test/support/ack-filter-reference.ts).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { sha256 } from "@noble/hashes/sha2.js";
-import { utf8ToBytes } from "@noble/hashes/utils.js";
+import { halfSipHash64 } from "../../src/core/halfsiphash.js";
 import { buildFilter, channelSalt, filterHas } from "../../src/core/index.js";
+import { halfSipHash64Reference, specFilterPositions } from "../support/ack-filter-reference.js";
 
 function referenceFilter(salt: Uint8Array, nonce: bigint, ids: string[], byteLength: number, k: number): Uint8Array {
   const filter = new Uint8Array(byteLength);
-  const bits = byteLength * 8;
   for (const id of ids) {
-    const idBytes = utf8ToBytes(id);
-    const input = new Uint8Array(salt.length + 8 + idBytes.length);
-    input.set(salt, 0);
-    new DataView(input.buffer).setBigUint64(salt.length, BigInt.asUintN(64, nonce));
-    input.set(idBytes, salt.length + 8);
-    const d = new DataView(sha256(input).buffer);
-    for (let i = 0; i < k; i++) {
-      const p = d.getUint16(2 * i) % bits;
-      filter[p >>> 3]! |= 1 << (p & 7);
-    }
+    for (const p of specFilterPositions(salt, nonce, id, byteLength * 8, k)) filter[p >>> 3]! |= 1 << (p & 7);
   }
   return filter;
 }
 
+// The reference implementation's published vectors (github.com/veorq/SipHash, vectors_hsip64): key bytes 0..7,
+// message bytes 0..len-1.
+const HSIP64 = new Map([
+  [0, "218d1f59b9b83cc8"],
+  [1, "be552412f8387315"],
+  [3, "ce0f1a45f7060679"],
+  [4, "d5e78a175be52ea1"],
+  [5, "cb9d7c3f2f3db580"],
+  [8, "edfee820bce4858c"],
+  [9, "5b51cccc13888307"],
+  [15, "217d0bcb4e81c902"],
+  [16, "7336aad25f7bf3b5"],
+]);
+
+test("HalfSipHash-2-4-64 gives the reference implementation's vectors, fast and plain", () => {
+  const key = Uint8Array.from({ length: 8 }, (_, i) => i);
+  const message = Uint8Array.from({ length: 64 }, (_, i) => i);
+  for (const [length, expected] of HSIP64) {
+    assert.equal(Buffer.from(halfSipHash64Reference(key, message.subarray(0, length))).toString("hex"), expected);
+    const words = halfSipHash64(0x03020100, 0x07060504, message, length);
+    const tag = Buffer.alloc(8);
+    tag.writeInt32LE(words[0]!, 0);
+    tag.writeInt32LE(words[1]!, 4);
+    assert.equal(tag.toString("hex"), expected, `length ${length}`);
+  }
+});
+
 test("filter bits match the specified derivation for any channel, nonce and id", () => {
   const channels = ["general", "", "ünïcödé/канал", "x".repeat(300)];
   const nonces = [0n, 1n, 0xfedcba9876543210n, -5n, (1n << 64n) - 1n];
-  const ids = ["00112233445566778899aabbccddeeff", "a".repeat(64), "", "sds-message-é", "😀 emoji id", "y".repeat(500)];
+  const ids = [
+    "00112233445566778899aabbccddeeff",
+    "00112233445566778899AABBCCDDEEFF",
+    "a".repeat(64),
+    "a".repeat(31),
+    "",
+    "sds-message-é",
+    "😀 emoji id",
+    "y".repeat(500),
+  ];
   for (const channel of channels) {
     const salt = channelSalt(channel);
     for (const nonce of nonces) {

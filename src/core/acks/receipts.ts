@@ -1,6 +1,6 @@
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { type DecodeLimits, decodeMessage, type WireMessage } from "../../wire/index.js";
-import { filterHas, summaryFillRatio } from "../ack-filter.js";
+import { filterHasKeyed, type SummaryKey, summaryFillRatio, summaryKey } from "../ack-filter.js";
 import { BoundedMap } from "../bounded.js";
 import type { TimerHeap } from "../heap.js";
 import { type MessageId, markPrefixHex, type SenderId } from "../ids.js";
@@ -41,7 +41,8 @@ export interface OwnJson {
  */
 export class OwnReceipts {
   private readonly own: BoundedMap<MessageId, OwnEntry>;
-  private readonly bySeq = new Map<number, MessageId>();
+  /** Tracked entries by sequence: a summary is checked against the newest 32, one look-up each. */
+  private readonly bySeq = new Map<number, OwnEntry>();
   /** Highest own sequence number each member has confirmed through a received-up-to mark. */
   private readonly confirmedUpTo = new Map<SenderId, number>();
 
@@ -55,7 +56,7 @@ export class OwnReceipts {
     private readonly roster: { denominator(): number | undefined },
   ) {
     this.own = new BoundedMap(params.maxTrackedOwn, (id, entry) => {
-      if (this.bySeq.get(entry.sequence) === id) this.bySeq.delete(entry.sequence);
+      if (this.bySeq.get(entry.sequence)?.messageId === id) this.bySeq.delete(entry.sequence);
     });
   }
 
@@ -80,7 +81,7 @@ export class OwnReceipts {
       possibly: new Map(),
     };
     this.own.set(messageId, entry);
-    this.bySeq.set(sequence, messageId);
+    this.bySeq.set(sequence, entry);
     if (this.params.maxResends > 0 && !mutated(this.params, "resend")) {
       this.timers.push({ at: resendAt, kind: "resend", key: messageId });
     }
@@ -122,11 +123,13 @@ export class OwnReceipts {
       // says nothing about the message. Otherwise replayed old summaries, each with its own nonce, would
       // add up to two false hits.
       const writtenAt = message.lamportTimestamp ?? 0n;
+      let key: SummaryKey | undefined;
       for (let seq = ownSequence; seq > lowest; seq--) {
         const own = this.at(seq);
         if (own === undefined || own.ackedBy.has(by)) continue;
         if (own.lamportTimestamp >= writtenAt && !mutated(p, "filter-lamport-guard")) continue;
-        if (!filterHas(this.salt, ack.nonce, ack.filter, ack.hashCount, own.messageId)) continue;
+        key ??= summaryKey(this.salt, ack.nonce);
+        if (!filterHasKeyed(key, ack.filter, ack.hashCount, own.messageId)) continue;
         const earlier = own.possibly.get(by);
         if (earlier === undefined && !mutated(p, "filter-one-hit")) own.possibly.set(by, ack.nonce);
         else if (earlier !== ack.nonce) this.confirm(own, by, step);
@@ -137,8 +140,7 @@ export class OwnReceipts {
   }
 
   private at(seq: number): OwnEntry | undefined {
-    const id = this.bySeq.get(seq);
-    return id === undefined ? undefined : this.own.get(id);
+    return this.bySeq.get(seq);
   }
 
   /**
@@ -280,7 +282,7 @@ export class OwnReceipts {
         possibly: new Map(o.possibly.map(([k, v]) => [k as SenderId, BigInt(v)])),
       };
       this.own.set(entry.messageId, entry);
-      this.bySeq.set(entry.sequence, entry.messageId);
+      this.bySeq.set(entry.sequence, entry);
       if (Number.isFinite(entry.resendAt))
         this.timers.push({ at: entry.resendAt, kind: "resend", key: entry.messageId });
     }

@@ -33,8 +33,15 @@ export type UnsignedBase = Omit<WireMessage, "ack" | "signature">;
  * sender's progress is announced within a bounded number of summaries however many senders there are) and a
  * salted filter of recently received ids, with a fresh nonce each time.
  */
+/** A recently accepted id with its sender and sequence, so that a summary skips what its marks cover without look-ups. */
+interface RecentId {
+  readonly id: MessageId;
+  readonly senderId: SenderId | undefined;
+  readonly sequence: number | undefined;
+}
+
 export class SummaryWriter {
-  private readonly recentReceived: Ring<MessageId>;
+  private readonly recentReceived: Ring<RecentId>;
   /** Most recently advanced senders, newest last (at most 2 × ackMaxMarks): fill for spare mark slots. */
   private markOrder: SenderId[] = [];
   /** Senders whose progress was not yet announced `MARK_REPEATS` times, oldest unannounced first. */
@@ -51,8 +58,8 @@ export class SummaryWriter {
   }
 
   /** A content message was accepted: its id goes into the next filters. */
-  noteReceived(id: MessageId): void {
-    this.recentReceived.push(id);
+  noteReceived(id: MessageId, senderId: SenderId, sequence: number | undefined): void {
+    this.recentReceived.push({ id, senderId, sequence });
   }
 
   /** Another sender's contiguous mark moved: queue the news (kept in place if already waiting). */
@@ -152,14 +159,13 @@ export class SummaryWriter {
     // Runs on every message sent, over up to ackRecentIds ids: no iterator, no allocation.
     const skipMarked = marked.size > 0 && !mutated(this.params, "filter-skip-marked");
     for (let i = 0; i < this.recentReceived.size; i++) {
-      const id = this.recentReceived.newestAt(i);
-      const cached = skipMarked ? this.cache.sequenceOf(id) : undefined;
-      const seq = cached?.sequence;
+      const recent = this.recentReceived.newestAt(i);
+      const seq = skipMarked ? recent.sequence : undefined;
       if (seq !== undefined) {
-        const state = marked.get(cached!.senderId);
+        const state = marked.get(recent.senderId!);
         if (state !== undefined && state.contiguous >= seq && seq >= state.runStart) continue;
       }
-      ids.push(id);
+      ids.push(recent.id);
       if (ids.length >= capacity) break;
     }
     return ids;
@@ -195,14 +201,18 @@ export class SummaryWriter {
 
   toJSON(): { recentReceived: string[]; markOrder: string[]; markQueue: string[] } {
     return {
-      recentReceived: this.recentReceived.toArray(),
+      recentReceived: this.recentReceived.toArray().map((r) => r.id),
       markOrder: [...this.markOrder],
       markQueue: [...this.markQueue],
     };
   }
 
   restore(s: { recentReceived: readonly string[]; markOrder: readonly string[]; markQueue?: readonly string[] }): void {
-    for (const id of s.recentReceived) this.recentReceived.push(id as MessageId);
+    // Sender and sequence come back from the message cache, as far as it holds them.
+    for (const id of s.recentReceived) {
+      const cached = this.cache.sequenceOf(id as MessageId);
+      this.recentReceived.push({ id: id as MessageId, senderId: cached?.senderId, sequence: cached?.sequence });
+    }
     this.markOrder = s.markOrder.map((x) => x as SenderId);
     for (const id of s.markQueue ?? []) this.markQueue.add(id as SenderId);
   }
