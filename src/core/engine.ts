@@ -211,7 +211,9 @@ export class ChannelEngine {
       // missed: counting it would refuse every request that follows the original within repairRetryMs / 2.
       if (held) this.responder.sawOnWire(id, now);
     }
-    // A copy of a message we hold says nothing new, not even that its sender is online: it may be a replay.
+    // A copy of a message we hold says nothing new, not even that its sender is online: it may be a replay. It may
+    // also be a resend by a sender that missed our summaries: a sync is owed, within the budget (section 13).
+    if (held && sender !== this.senderId) this.sync.oweForCopy(now);
     if (sender === this.senderId || held) return step.result();
     if (this.quota !== undefined && options?.requested !== true) {
       const missedById = kind === "content" && message.kind === undefined && this.gaps.has(idKey(id));

@@ -2,7 +2,7 @@ import type { SummaryWriter } from "./acks/summary.js";
 import { type EquivocationLog, MAX_NAMED } from "./equivocation.js";
 import type { TimerHeap } from "./heap.js";
 import type { OwnerLink } from "./owner/link.js";
-import type { Params } from "./params.js";
+import { mutated, type Params } from "./params.js";
 import { RateWindow } from "./rate-window.js";
 import type { RandomSource } from "./types.js";
 
@@ -48,6 +48,19 @@ export class SyncSchedule {
     const at = Math.max(now, this.lastSentAt) + Math.min(interval, p.syncIntervalMs) * jitter;
     this.syncAt = at;
     this.timers.push({ at, kind: "sync", key: "sync" });
+  }
+
+  /**
+   * A copy of a content message we already hold arrived (spec section 13): its sender, resending, may have missed
+   * the summaries that acknowledged it, so one sync is owed, to carry a fresh one. Nothing more while a sync is
+   * owed or armed already, over the owner path (receipts go in reports), or once half the control budget is spent
+   * in the window: copies (replays too) never take what repair requests need.
+   */
+  oweForCopy(now: number): void {
+    if (Number.isFinite(this.syncAt) || this.link.up || mutated(this.params, "sync-owed-copy")) return;
+    if (2 * this.control.count(now) >= this.params.controlBudgetPer600s) return;
+    this.ackDirty = true;
+    this.arm(now);
   }
 
   /**

@@ -95,13 +95,10 @@ test("a 120 KB payload crosses 15 % loss in segments with parity and is reassemb
   assert.equal(received[0]!.senderId, a.senderId);
 });
 
-// OPEN (found 2026-12-06, about 1 run in 6): b reassembles from parity at once, announces its segments in one or two
-// syncs and then owes none; the segments only its filter covers need two hits to count, so one lost sync leaves them
-// "possibly" held and the sender never reads 1 of 1. A member should owe a sync while a sender's messages it holds
-// are possibly-acknowledged only (or the sender keep resending them): an engine change for the next session.
-test("the sender reads the reassembled set as delivered to 1 of 1", {
-  todo: "open: one lost sync in a quiet channel",
-}, async () => {
+// b reassembles from parity at once, announces its segments in one or two syncs and then owes none; the segments only
+// its filter covers need two hits to count, so one lost sync used to leave them "possibly" held for good (1 run in 6).
+// Now a keeps resending those (spec 12) and each copy owes b a sync with a fresh nonce (spec 13).
+test("the sender reads the reassembled set as delivered to 1 of 1", async () => {
   const { received, delivered, id } = await bigPayload();
   await pollUntil("a to see it delivered", () => (received.length > 0 && delivered.length > 0 ? true : undefined), {
     timeoutMs: 30_000,

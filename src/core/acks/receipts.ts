@@ -205,7 +205,11 @@ export class OwnReceipts {
     if (own === undefined || own.resendAt !== at) return;
     const p = this.params;
     const unheard = own.ackedBy.size === 0 && own.possibly.size === 0;
-    if (!(unheard || own.lacking) || own.resends >= p.maxResends) {
+    // One filter hit from every member that did not confirm it: they likely hold it, but that summary may have been
+    // their last (a quiet channel). The copy owes each a sync (section 13), whose fresh nonce confirms or clears it.
+    const vouched = own.possibly.size > 0 && own.ackedBy.size + own.possibly.size >= this.denominator();
+    const onlyPossibly = vouched && !mutated(p, "resend-possibly");
+    if (!(unheard || onlyPossibly || own.lacking) || own.resends >= p.maxResends) {
       own.resendAt = Number.POSITIVE_INFINITY;
       return;
     }
