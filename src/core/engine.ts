@@ -508,6 +508,11 @@ export class ChannelEngine {
     if (!up && this.sync.ackDirty) this.sync.arm(now);
   }
 
+  /** Our content message left a send queue (RLN pacing) only at `now`: its first resend counts from then. */
+  notePublished(messageId: string, now: number): void {
+    this.ownReceipts.published(messageId as MessageId, now);
+  }
+
   /** Replaces the preferred responders, e.g. once the owner node's sender id is learnt. */
   setPreferredResponders(ids: readonly string[]): void {
     this.members.setPreferred(ids);

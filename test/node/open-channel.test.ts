@@ -7,6 +7,7 @@ import { after, test } from "node:test";
 import { type Channel, type ChannelEvents, type OpenChannelOptions, openChannel } from "../../src/index.js";
 import { MemoryBus } from "../../src/transport/memory-bus.js";
 import type { PublishOptions, Transport } from "../../src/transport/transport.js";
+import { decodeMessage } from "../../src/wire/index.js";
 import { pollUntil } from "../support/poll.js";
 
 const FAST = {
@@ -118,9 +119,20 @@ test("the RLN queue keeps every published message within its limit per epoch, an
     return lastNow;
   };
   const perEpoch = new Map<number, number>();
-  const count = () => {
+  /** Per epoch, a's content messages published for the first time; and when each first went. */
+  const newContent = new Map<number, number>();
+  const firstAt = new Map<string, number>();
+  const early: string[] = [];
+  const count = (bytes: Uint8Array) => {
     const epoch = Math.floor(lastNow / epochMs);
     perEpoch.set(epoch, (perEpoch.get(epoch) ?? 0) + 1);
+    const m = decodeMessage(bytes);
+    if (m.kind !== "content") return;
+    const first = firstAt.get(m.messageId);
+    if (first === undefined) {
+      firstAt.set(m.messageId, lastNow);
+      newContent.set(epoch, (newContent.get(epoch) ?? 0) + 1);
+    } else if (lastNow - first < FAST.resendAfterMs) early.push(`seq ${m.sequence} again after ${lastNow - first} ms`);
   };
   const rln = { messagesPerEpoch: 4, epochMs, controlReserve: 1, maxQueued: 20 };
   const a = await member({ channelId: "paced", transport: watched(bus.createTransport("a"), count), rln, clock });
@@ -138,10 +150,13 @@ test("the RLN queue keeps every published message within its limit per epoch, an
   frozen = undefined;
   await pollUntil(`b to receive the ${sent} paced messages`, () => received.length >= sent, { timeoutMs: 20_000 });
   for (const [epoch, n] of perEpoch) assert.ok(n <= 4, `epoch ${epoch}: ${n} messages published, over the limit of 4`);
-  // Content has 3 slots an epoch, but a queued message can leave earlier as a repair answer (control's slot) when
-  // a sync announced it: what holds is the limit of 4 on everything, so the burst spans at least sent / 4 epochs.
-  const epochs = Math.ceil(sent / 4);
-  assert.ok(perEpoch.size >= epochs, `${sent} messages at 4 per epoch span ${epochs} epochs, got ${perEpoch.size}`);
+  // Content has 3 slots an epoch (4 less the control reserve). A resend of a message still queued is dropped (it never
+  // left), and an answer for one takes the queued copy: each leaves once, and nothing goes twice within resendAfterMs.
+  for (const [epoch, n] of newContent) assert.ok(n <= 3, `epoch ${epoch}: ${n} new content messages, over 3`);
+  assert.deepEqual(early, [], "a message published twice while it was queued");
+  assert.equal(firstAt.size, sent);
+  const epochs = Math.ceil(sent / 3);
+  assert.ok(newContent.size >= epochs, `${sent} messages at 3 per epoch span ${epochs} epochs, got ${newContent.size}`);
 });
 
 test("members without the key open nothing and break nothing; members with it talk on", async () => {

@@ -21,6 +21,8 @@ interface OwnEntry {
   resends: number;
   /** A member that evidently is online showed it lacks this message: resend even though others have it. */
   lacking: boolean;
+  /** When a send queue let it go (as a lamport-comparable time), if it held it: nobody could hear it before. */
+  leftAt: bigint;
   readonly ackedBy: Set<SenderId>;
   /** First filter hit per member, by summary nonce; a second hit with another nonce confirms. */
   readonly possibly: Map<SenderId, bigint>;
@@ -76,6 +78,7 @@ export class OwnReceipts {
       resendAt,
       resends: 0,
       lacking: false,
+      leftAt: 0n,
       ackedBy: new Set(),
       possibly: new Map(),
     };
@@ -84,6 +87,21 @@ export class OwnReceipts {
     if (this.params.maxResends > 0 && !mutated(this.params, "resend")) {
       this.timers.push({ at: resendAt, kind: "resend", key: messageId });
     }
+  }
+
+  /**
+   * Our message `id` was held in a send queue and left only at `now`: nobody could hear it before, and the resends
+   * due meanwhile were dropped by the queue (they would have gone before it). Its resends count from now.
+   */
+  published(id: MessageId, now: number): void {
+    const own = this.own.get(id);
+    if (own === undefined) return;
+    // The lacking rule (section 7.4 step 4) also counts from now: a summary written before it arrived says nothing.
+    own.leftAt = BigInt(Math.floor(now));
+    if (this.params.maxResends === 0 || mutated(this.params, "resend")) return;
+    own.resends = 0;
+    own.resendAt = now + this.params.resendAfterMs;
+    this.timers.push({ at: own.resendAt, kind: "resend", key: id });
   }
 
   /** An evicted member's confirmations are forgotten with it. */
@@ -151,7 +169,8 @@ export class OwnReceipts {
     for (let seq = ownSequence; seq > lowest; seq--) {
       const own = this.at(seq);
       if (own === undefined || own.ackedBy.has(by) || own.possibly.has(by)) continue;
-      if (own.resends >= p.maxResends || own.lamportTimestamp + BigInt(Math.floor(p.resendAfterMs / 2)) > writtenAt) {
+      const since = own.leftAt > own.lamportTimestamp ? own.leftAt : own.lamportTimestamp;
+      if (own.resends >= p.maxResends || since + BigInt(Math.floor(p.resendAfterMs / 2)) > writtenAt) {
         continue;
       }
       const at =
@@ -280,6 +299,7 @@ export class OwnReceipts {
         resendAt: o.resendAt ?? Number.POSITIVE_INFINITY,
         resends: o.resends,
         lacking: false,
+        leftAt: 0n,
         ackedBy: new Set(o.ackedBy as SenderId[]),
         possibly: new Map(o.possibly.map(([k, v]) => [k as SenderId, BigInt(v)])),
       };
