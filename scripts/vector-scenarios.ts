@@ -24,6 +24,7 @@ import { decodeMessage, type WireMessage } from "../src/wire/index.js";
 import { DrawRecorder, type ListedDraw } from "./vector-draws.js";
 import { rejectionCodes } from "./vector-rejections.js";
 import { drawsAndOwnerPath, equivocationFound, equivocationNotice } from "./vector-scenarios-draws.js";
+import { quietReceipts } from "./vector-scenarios-quiet.js";
 import {
   fullFilter,
   marksAndBacklog,
@@ -583,6 +584,7 @@ export function buildScenarios(): Record<string, unknown> {
       drawsAndOwnerPath(),
       equivocationFound(),
       equivocationNotice(),
+      quietReceipts(),
     ],
   };
 }
