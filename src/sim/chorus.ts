@@ -152,7 +152,7 @@ export class ChorusProtocol implements Protocol {
     };
     if (this.roster === undefined) return member;
     engine.owner.setRoster(this.roster);
-    this.path ??= new DirectPath(world, world.ownerIndex!, world.rng.fork("path"));
+    this.path ??= new DirectPath(world, world.ownerIndex!);
     if (owner) {
       const host = new OwnerHost(world, node, engine, this.roster, this.senderIds, this.nodeOf, this.ledger);
       this.host = host;

@@ -1,4 +1,4 @@
-import type { Sfc32 } from "../core/prng.js";
+import { CopyKey } from "./network.js";
 import { Histogram, round } from "./stats.js";
 import type { World } from "./world.js";
 
@@ -42,7 +42,9 @@ interface KindTally {
  * when the owner is offline or on the other side of a partition when the request arrives. A member learns of a
  * failure only by its timeout. Every byte is counted at both ends, as the topic's bytes are.
  *
- * Randomness comes from the path's own stream, so the topic's fates are the same with or without the path.
+ * A call's fate (failure, which half fails, the two legs) comes from draws keyed by the calling member and its own
+ * count of calls (network.ts, `KeyedDraws`): the same whatever else happens in the run and in whichever order
+ * calls are made, and the topic's fates are the same with or without the path.
  */
 export class DirectPath {
   private readonly sigma: number;
@@ -51,12 +53,14 @@ export class DirectPath {
   private readonly tally = new Map<CallKind, KindTally>();
   /** Bytes the owner received and sent on direct paths, after the warm-up. */
   ownerBytes = 0;
+  /** Per node: calls it made so far, the key of its next call's draws. */
+  private readonly calls: Float64Array;
 
   constructor(
     private readonly world: World,
     private readonly owner: number,
-    private readonly rng: Sfc32,
   ) {
+    this.calls = new Float64Array(world.nodes.length);
     const s = world.scenario;
     this.sigma = s.latencyMs > 0 && s.latencyP99Ms > s.latencyMs ? Math.log(s.latencyP99Ms / s.latencyMs) / Z99 : 0;
     const p99 = s.pathLatencyMs * Math.exp(this.sigma * Z99);
@@ -69,8 +73,10 @@ export class DirectPath {
     return this.timeoutMs;
   }
 
-  private leg(): number {
-    const d = this.rng.logNormal(this.world.scenario.pathLatencyMs, this.sigma);
+  /** Delay of one leg of call (node, n), at least the latency floor: draws 2-3 for the request, 4-5 for the answer. */
+  private leg(node: number, n: number, draw: number): number {
+    const net = this.world.network;
+    const d = net.delay(this.world.scenario.pathLatencyMs, net.keyed.key(CopyKey.Call, node, n, 0).normal(draw));
     this.latency.add(d);
     return d;
   }
@@ -89,8 +95,10 @@ export class DirectPath {
     t.calls++;
     t.request_bytes += call.requestBytes;
     this.count(call.node, call.requestBytes, 0, call.kind);
-    const failing = this.rng.bernoulli(w.scenario.pathFailure);
-    const loseRequest = failing && this.rng.next() < 0.5;
+    const n = this.calls[call.node]!++;
+    const draws = w.network.keyed.key(CopyKey.Call, call.node, n, 0);
+    const failing = w.scenario.pathFailure > 0 && draws.uniform(0) < w.scenario.pathFailure;
+    const loseRequest = failing && draws.uniform(1) < 0.5;
     let settled = false;
     w.later(call.node, sentAt + this.timeoutMs + (call.holdMs ?? 0), () => {
       if (settled) return;
@@ -99,14 +107,14 @@ export class DirectPath {
       call.onFail();
     });
     if (loseRequest) return;
-    w.later(this.owner, sentAt + this.leg(), () => {
+    w.later(this.owner, sentAt + this.leg(call.node, n, 2), () => {
       if (w.network.separated(call.node, this.owner, w.now)) return;
       this.count(this.owner, 0, call.requestBytes, call.kind);
       call.serve((bytes, answer) => {
         t.answer_bytes += bytes;
         this.count(this.owner, bytes, 0, call.kind);
         if (failing || w.network.separated(call.node, this.owner, w.now)) return;
-        w.later(call.node, w.now + this.leg(), () => {
+        w.later(call.node, w.now + this.leg(call.node, n, 4), () => {
           if (settled) return;
           settled = true;
           this.count(call.node, 0, bytes, call.kind);

@@ -79,6 +79,7 @@ function describeScenario(s: Scenario, protocol: Protocol): Record<string, unkno
     burst_bad_loss: s.burstBadLoss,
     latency_ms: s.latencyMs,
     latency_p99_ms: s.latencyP99Ms,
+    latency_floor_ms: s.latencyFloorMs,
     offline: s.offline,
     offline_mean_ms: s.offlineMeanMs,
     late_join: s.lateJoin,

@@ -1,7 +1,7 @@
 import { Sfc32 } from "../core/prng.js";
 import { EventQueue } from "./event-queue.js";
 import { type Purpose, Recorder, type SimDetail, type SimMetrics } from "./metrics.js";
-import { Network } from "./network.js";
+import { CopyKey, Network } from "./network.js";
 import type { Scenario } from "./scenario.js";
 import type { SimSeries } from "./series.js";
 import { round } from "./stats.js";
@@ -67,6 +67,16 @@ const WARM = 8;
 /** What an event carries besides its kind and node: the publication that arrives, or the call to run. */
 type Payload = Publication | (() => void | Promise<void>);
 
+/**
+ * Tie keys of simultaneous events: slot × 2^36 + the slot's count of events scheduled so far. Slot 0 is the world
+ * (traffic, settle, end), slot 1 the nodes' availability (joins and toggles, counted by node instead), slot
+ * 2 + n node n: whatever runs on behalf of node n schedules in its slot. A node's count depends only on what the
+ * node did, so the order of two events at one instant is the same however the members are split (docs/simulator.md).
+ */
+const SLOT = 2 ** 36;
+const WORLD_SLOT = 0;
+const AVAILABILITY_SLOT = 1;
+
 export interface RunOutput {
   readonly metrics: SimMetrics;
   readonly detail: SimDetail;
@@ -90,8 +100,9 @@ export interface WorldOptions {
 
 /**
  * The discrete-event simulation of one channel: nodes, their availability, the traffic, and the
- * network between them, on a virtual clock. Everything random comes from streams of one seed, and
- * events at the same instant run in the order they were scheduled, so a run is a function of its
+ * network between them, on a virtual clock. Everything random comes from streams of one seed (a copy's
+ * and a direct call's fate from draws keyed by what they decide), and events at the same instant run in the
+ * order of who scheduled them and how many that one had scheduled before, so a run is a function of its
  * scenario.
  */
 export class World {
@@ -110,6 +121,12 @@ export class World {
   private readonly senderOrder: Int32Array;
   private readonly availability = new Map<number, Sfc32>();
   private nextMessage = 0;
+  /** Per slot (see SLOT): events scheduled so far. */
+  private readonly scheduled: Float64Array;
+  /** The slot of whatever runs now: the world, or the node an event or a call is on behalf of. */
+  private slot = WORLD_SLOT;
+  /** Per node: publications so far, which key the draws of their copies (network.ts, `copyFate`). */
+  private readonly published: Float64Array;
   private settling = false;
   private events = 0;
   /** Highest resident set size seen, sampled every 8,192 events and at the end. */
@@ -131,6 +148,8 @@ export class World {
     const count = s.members + (s.owner ? 1 : 0);
     this.ownerIndex = s.owner ? s.members : undefined;
     this.recorder = new Recorder(s.members, count, s.messages, this.start + s.warmupMs);
+    this.scheduled = new Float64Array(count + 2);
+    this.published = new Float64Array(count);
     const anchored = new Set<number>(this.ownerIndex === undefined ? [] : [this.ownerIndex]);
     this.network = new Network(s, count, anchored, this.rng.fork("network"), this.start, this.start + s.warmupMs);
     for (let i = 0; i < count; i++) {
@@ -177,6 +196,7 @@ export class World {
         this.events++;
         if ((this.events & 8191) === 0) this.progress();
         if (queue.kind === END) break;
+        this.slot = queue.node < 0 ? WORLD_SLOT : 2 + queue.node;
         const pending = this.dispatch(queue.kind, queue.node, queue.payload);
         if (pending !== undefined) await pending;
       }
@@ -212,8 +232,28 @@ export class World {
     return { sent: this.nextMessage, messages: s.messages, members: s.members, events: this.events };
   }
 
+  /** Schedules an event in the slot of whatever runs now. */
   private push(at: number, kind: number, node = -1, payload?: Payload): void {
-    this.queue.push(at, kind, node, payload);
+    this.queue.push(at, kind, node, payload, this.slot * SLOT + this.scheduled[this.slot]!++);
+  }
+
+  /** A join or a toggle of `node`: keyed by the node, so identical wherever it is scheduled. */
+  private pushAvailability(at: number, kind: typeof JOIN | typeof TOGGLE, node: number): void {
+    this.queue.push(at, kind, node, undefined, AVAILABILITY_SLOT * SLOT + 2 * node + (kind === JOIN ? 0 : 1));
+  }
+
+  /** Runs `fn` on behalf of `node` (its events go in its slot, until what it returns settles), from a world event. */
+  private on(node: number, fn: () => void | Promise<void>): void | Promise<void> {
+    const slot = this.slot;
+    this.slot = 2 + node;
+    const pending = fn();
+    if (pending === undefined) {
+      this.slot = slot;
+      return;
+    }
+    return pending.finally(() => {
+      this.slot = slot;
+    });
   }
 
   private scheduleStart(): void {
@@ -222,14 +262,14 @@ export class World {
     for (const n of this.nodes) {
       const late = !n.owner && lateRng.bernoulli(s.lateJoin);
       const at = late ? this.start + s.warmupMs + lateRng.next() * (this.trafficMs / 2) : this.start;
-      this.push(at, JOIN, n.index);
+      this.pushAvailability(at, JOIN, n.index);
       // Availability: an alternating renewal process started in its stationary state.
       const offShare = n.owner ? 1 - s.ownerAvailability : s.offline;
       if (offShare > 0) {
         const r = this.churnRng.fork(`availability/${n.index}`);
         this.availability.set(n.index, r);
         n.online = !r.bernoulli(offShare);
-        this.push(this.start + this.availabilityPeriod(n, r), TOGGLE, n.index);
+        this.pushAvailability(this.start + this.availabilityPeriod(n, r), TOGGLE, n.index);
       }
     }
     this.push(this.start + s.warmupMs + this.trafficRng.exponential(1000 / s.rate), SEND);
@@ -248,7 +288,7 @@ export class World {
     const out = new Uint8Array(Math.max(prefix.length, Math.round(s.contentBytes)));
     for (let i = 0; i < out.length; i++) out[i] = i < prefix.length ? prefix.charCodeAt(i) : 97 + ((k + i) % 26);
     const n = this.nodes[sender]!;
-    return this.after(n, n.member!.send(-1, out, this.now));
+    return this.on(sender, () => this.after(n, n.member!.send(-1, out, this.now)));
   }
 
   private availabilityPeriod(n: NodeState, r: Sfc32): number {
@@ -322,7 +362,7 @@ export class World {
     if (this.settling) return;
     const n = this.nodes[index]!;
     this.setOnline(n, !n.online);
-    this.push(this.now + this.availabilityPeriod(n, this.availability.get(index)!), TOGGLE, index);
+    this.pushAvailability(this.now + this.availabilityPeriod(n, this.availability.get(index)!), TOGGLE, index);
   }
 
   private setOnline(n: NodeState, online: boolean): void {
@@ -345,7 +385,7 @@ export class World {
   private settle(): void {
     this.settling = true;
     this.network.heal();
-    for (const n of this.nodes) this.setOnline(n, true);
+    for (const n of this.nodes) this.on(n.index, () => this.setOnline(n, true));
   }
 
   private send(): void | Promise<void> {
@@ -366,7 +406,7 @@ export class World {
     const content = this.content(x);
     this.recorder.registerMessage(x, sender, this.now);
     const n = this.nodes[sender]!;
-    return this.after(n, n.member!.send(x, content, this.now));
+    return this.on(sender, () => this.after(n, n.member!.send(x, content, this.now)));
   }
 
   private pickSender(rng: Sfc32): number | undefined {
@@ -401,14 +441,17 @@ export class World {
     this.recorder.published(from, p.purpose, p.bytes.length, p.contentBytes, p.x, this.now);
     const original = p.purpose === "content" && p.x >= 0;
     const net = this.network;
-    const r = original ? net.contentStream(p.x) : undefined;
+    const kind = original ? CopyKey.Content : CopyKey.Other;
+    const a = original ? p.x : from;
+    const b = original ? 0 : this.published[from]!++;
     for (let to = 0; to < this.nodes.length; to++) {
       if (to === from || !this.nodes[to]!.joined) continue;
-      if (net.dropOnSend(r)) {
+      const delay = net.copyFate(kind, a, b, to);
+      if (delay < 0) {
         if (original) this.recorder.originalDropped(to, p.x);
         continue;
       }
-      this.push(this.now + net.sampleLatency(r), ARRIVE, to, p);
+      this.push(this.now + delay, ARRIVE, to, p);
     }
   }
 
@@ -435,7 +478,7 @@ export class World {
    * sees latency, partitions and availability but not pub/sub loss.
    */
   later(node: number, at: number, call: () => void | Promise<void>): void {
-    this.queue.push(at, CALL, node, call);
+    this.push(at, CALL, node, call);
   }
 
   /** One-way delay of a request or response between two nodes. */
