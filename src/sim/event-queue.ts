@@ -28,6 +28,11 @@ export class EventQueue<P> {
     return this.length;
   }
 
+  /** When the earliest event is due (NaN when there is none). */
+  get peekAt(): number {
+    return this.length === 0 ? Number.NaN : this.times[0]!;
+  }
+
   /** Schedules an event; `tie` orders it among events at the same instant (unique per queue; default: insertion order). */
   push(at: number, kind: number, node: number, payload?: P, tie = this.counter++): void {
     if (this.length === this.times.length) this.grow();

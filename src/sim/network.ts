@@ -7,6 +7,13 @@ const Z99 = 2.326347874;
 
 export type DropCause = "independent" | "burst" | "partition" | "offline";
 
+/** What one shard's network measured (`Network.parts`). */
+export interface NetworkParts {
+  readonly copies: number;
+  readonly dropped: Readonly<Record<DropCause, number>>;
+  readonly latency: Histogram;
+}
+
 /** Which publication a copy belongs to, for its keyed draws (`Network.copyFate`). */
 export enum CopyKey {
   /** The original publication of content message x (a = x): the same fate for both protocols. */
@@ -213,6 +220,11 @@ export class Network {
   expectedLoss(): number {
     const s = this.scenario;
     return 1 - (1 - s.loss) * (1 - s.burstLoss * s.burstBadLoss);
+  }
+
+  /** What this shard measured, by reference: the run's figures are the sum of every shard's. */
+  parts(): NetworkParts {
+    return { copies: this.copies, dropped: this.dropped, latency: this.latency };
   }
 
   private advance(node: number, at: number): LinkState {
