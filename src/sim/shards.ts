@@ -98,7 +98,7 @@ function earliest(shipments: readonly Shipment[]): number {
  * Runs the shards of one run in windows [T, T + L): T the earliest event of any shard, L the latency floor, the
  * least time anything takes from one node to another, so nothing a shard does in a window can reach another
  * shard within it. Between windows the shards' shipments are delivered; at the end their records are merged in
- * shard order.
+ * shard order. One shard runs in windows of a second, for progress reports.
  */
 export async function runShards(
   scenario: Scenario,
@@ -116,11 +116,18 @@ export async function runShards(
     const total = scenario.warmupMs + (scenario.messages / scenario.rate) * 1000 + scenario.settleMs;
     const first = statuses[0]!.now;
     for (;;) {
+      // Every shard runs up to T + L, T the earliest next event anywhere: what one shard sends in the window is
+      // due at or after that, and so is anything sent back in answer (a bound per shard, from the other shards'
+      // next events alone, would miss those answers).
       let t = Number.POSITIVE_INFINITY;
-      for (const [i, st] of statuses.entries()) t = Math.min(t, st.nextAt, earliest(inboxes[i]!));
+      for (const [i, st] of statuses.entries()) if (!st.ended) t = Math.min(t, st.nextAt, earliest(inboxes[i]!));
       if (statuses.every((st) => st.ended) || !Number.isFinite(t)) break;
       const end = t + window;
-      const results = await Promise.all(shards.map((s, i) => s.window(end, inboxes[i]!)));
+      // The workers' windows first: a shard in this thread runs its window before it lets the others start.
+      const order = shards.map((_, i) => shards.length - 1 - i);
+      const pending: Promise<ShardStatus & { readonly shipments: Shipment[] }>[] = [];
+      for (const i of order) pending[i] = shards[i]!.window(end, inboxes[i]!);
+      const results = await Promise.all(pending);
       statuses = results;
       inboxes = shards.map(() => []);
       for (const [from, r] of results.entries()) {
