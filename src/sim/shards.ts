@@ -133,7 +133,8 @@ export async function runShards(
       for (const [from, r] of results.entries()) {
         for (const [to, shipment] of r.shipments.entries()) if (to !== from) inboxes[to]!.push(shipment);
       }
-      if ((++windows & 255) === 0) {
+      // Progress (and the memory sample) every virtual second or so: every window of one shard, every 256 of L.
+      if (count === 1 || (++windows & 255) === 0) {
         peakRssBytes = Math.max(peakRssBytes, process.memoryUsage.rss());
         const at = progressOf(scenario, results);
         options.onProgress?.(Math.min(0.999, (results[0]!.now - first) / total), at);
