@@ -107,8 +107,11 @@ export async function serveShard(): Promise<void> {
           return shard.window(r.end, r.inbox);
         case "share":
           return shard.share();
-        case "finish":
-          return shard.finish(r.shares);
+        case "finish": {
+          // The records cross as their parts; the recorder itself stays here.
+          const { live: _live, ...result } = await shard.finish(r.shares);
+          return result;
+        }
         case "close":
           // The coordinator terminates the thread once this is answered.
           await shard.close();

@@ -25,6 +25,8 @@ export interface ShardResult {
   /** The protocol's own figures (the owner path's), undefined for none. */
   readonly figures: OwnerPathParts | undefined;
   readonly events: number;
+  /** The recorder itself, from a shard in this thread: the run's records merge into it instead of into a copy. */
+  readonly live?: Recorder;
 }
 
 /**
@@ -69,7 +71,7 @@ export class LocalShard implements ShardHandle {
   async finish(shares: readonly unknown[]): Promise<ShardResult> {
     const w = this.world;
     const figures = w.protocol.finish(w, shares) as OwnerPathParts | undefined;
-    return { recorder: w.recorder.parts(), network: w.network.parts(), figures, events: w.events };
+    return { recorder: w.recorder.parts(), network: w.network.parts(), figures, events: w.events, live: w.recorder };
   }
 
   async close(): Promise<void> {
@@ -170,13 +172,15 @@ function progressOf(scenario: Scenario, statuses: readonly ShardStatus[]): RunPr
 function merge(scenario: Scenario, results: readonly ShardResult[], end: number, start: number): RunOutput {
   const s = scenario;
   const nodes = s.members + (s.owner ? 1 : 0);
-  const recorder = new Recorder(s.members, nodes, s.messages, start + s.warmupMs);
+  // The first shard's own recorder when it is in this thread (always, from runSimulation): no copy of its arrays.
+  const live = results[0]?.live;
+  const recorder = live ?? new Recorder(s.members, nodes, s.messages, start + s.warmupMs);
   const latency = new Histogram(0.001);
   let copies = 0;
   let events = 0;
   const dropped = { independent: 0, burst: 0, partition: 0, offline: 0 };
   for (const [i, r] of results.entries()) {
-    recorder.absorb(r.recorder, i === 0);
+    if (i > 0 || live === undefined) recorder.absorb(r.recorder, i === 0);
     copies += r.network.copies;
     for (const k of Object.keys(dropped) as (keyof typeof dropped)[]) dropped[k] += r.network.dropped[k];
     latency.merge(reviveHistogram(r.network.latency));
