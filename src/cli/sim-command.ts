@@ -83,6 +83,7 @@ const SCENARIO_FIELDS = [
   "burstMeanMs",
   "latencyMs",
   "latencyP99Ms",
+  "latencyFloorMs",
   "offline",
   "offlineMeanMs",
   "lateJoin",
@@ -110,6 +111,7 @@ type SimOptions = Pick<ScenarioInput, (typeof SCENARIO_FIELDS)[number]> & {
   json?: string;
   html?: string;
   quiet?: boolean;
+  workers?: number;
 };
 
 /** Scenario options from the command line, over an optional --scenario file. */
@@ -188,6 +190,12 @@ function simOptions(): Option[] {
       "99th percentile one-way latency",
       number("--latency-p99-ms", 0, 1e8),
       "4 x --latency-ms",
+    ),
+    option(
+      "--latency-floor-ms <ms>",
+      "smallest one-way delay of a topic copy or a direct-path leg",
+      number("--latency-floor-ms", 0, 1e7),
+      D.latencyFloorMs,
     ),
     option("--offline <fraction>", "share of time each member is offline", number("--offline", 0, 0.99), D.offline),
     option("--offline-mean-ms <ms>", "mean offline period", number("--offline-mean-ms", 1, 1e10), D.offlineMeanMs),
@@ -279,12 +287,23 @@ function simOptions(): Option[] {
     option("--scenario <file>", "scenario JSON used as the base of these options"),
     option("--json <file>", "write the result JSON to FILE (- for stdout); with several protocols, an array"),
     option("--html <file>", "write a self-contained HTML report (summary, charts, every figure explained)"),
+    option(
+      "--workers <n>",
+      "worker threads the members of a chorus run are split across; the same JSON whatever the count",
+      number("--workers", 1, 64, true),
+      1,
+    ),
     option("-q, --quiet", "no progress bar (it shows only on a terminal, on stderr)"),
   ];
 }
 
 /** Runs each protocol on the scenario in turn, with a progress bar over all of them. */
-async function runProtocols(input: ScenarioInput, list: readonly ProtocolName[], quiet: boolean): Promise<SimResult[]> {
+async function runProtocols(
+  input: ScenarioInput,
+  list: readonly ProtocolName[],
+  quiet: boolean,
+  workers: number,
+): Promise<SimResult[]> {
   const progress = new Progress(1000 * list.length, { quiet });
   const results: SimResult[] = [];
   try {
@@ -297,6 +316,8 @@ async function runProtocols(input: ScenarioInput, list: readonly ProtocolName[],
           {
             onProgress: (f, at) =>
               progress.update(Math.round((i + f) * 1000), name + runProgressLabel(at, progress.elapsedMs - started)),
+            // The sds adapter runs in one thread; --workers splits the chorus runs.
+            workers: protocol === "chorus" ? workers : 1,
           },
         ),
       );
@@ -311,7 +332,7 @@ async function runSim(o: SimOptions): Promise<void> {
   const input = scenarioFromOptions(o);
   const list = o.protocol ?? [input.protocol ?? DEFAULT_SCENARIO.protocol];
   const cpu = process.cpuUsage();
-  const results = await runProtocols(input, list, o.quiet === true);
+  const results = await runProtocols(input, list, o.quiet === true, o.workers ?? 1);
   if (o.json !== undefined) {
     write(o.json, results.length === 1 ? resultJson(results[0]!) : `${jsonText(results)}\n`);
   }

@@ -49,6 +49,14 @@ export class SignatureLedger {
   /** `verifyCostUs`: CPU µs of one OpenSSL ed25519 verification, measured here (calibrateVerification). */
   constructor(readonly verifyCostUs = 0) {}
 
+  /**
+   * Knows `senderId`'s key without signing for it here: its report tokens are then checked in this ledger too (a
+   * run split across workers checks reports in the owner's worker, signed in the member's).
+   */
+  learn(senderId: string, secretKey: Uint8Array): void {
+    this.keys.set(senderId, secretKey);
+  }
+
   /** Node's ed25519 signer for `secretKey`, whose signatures are remembered; receipt reports get a token. */
   signer(secretKey: Uint8Array, senderId: string): (unsigned: Uint8Array) => Uint8Array {
     const sign = nativeSigner(secretKey);
