@@ -3,7 +3,6 @@ import type { DecodeLimits, HistoryEntry, WireMessage } from "../wire/index.js";
 import { decodeMessage } from "../wire/index.js";
 import { BoundedMap, Ring } from "./bounded.js";
 import type { MessageId, SenderId } from "./ids.js";
-import { seqKey } from "./keys.js";
 import type { Params } from "./params.js";
 import type { DeliveredMessage } from "./types.js";
 
@@ -58,7 +57,11 @@ export class MessageCache {
   private readonly seen: BoundedMap<MessageId, true>;
   private readonly givenUp: BoundedMap<MessageId, true>;
   private readonly cache: BoundedMap<MessageId, CachedMessage>;
-  private readonly bySeq = new Map<string, MessageId>();
+  /**
+   * Per sender, sequence number -> id. Nested rather than keyed by `seqKey`: a string key per cached message cost
+   * about 100 bytes (a 70-character string), and building and hashing it on every look-up cost time.
+   */
+  private readonly bySeq = new Map<string, Map<number, MessageId>>();
   private readonly history: Ring<MessageId>;
 
   constructor(
@@ -70,7 +73,7 @@ export class MessageCache {
     this.seen = new BoundedMap(params.maxSeenIds);
     this.givenUp = new BoundedMap(params.maxSeenIds);
     this.cache = new BoundedMap(params.repairCacheSize, (id, entry) => {
-      if (entry.sequence !== undefined) this.bySeq.delete(seqKey(entry.senderId, entry.sequence));
+      if (entry.sequence !== undefined) this.forgetSequence(entry.senderId, entry.sequence);
       onEvict(id);
     });
     this.history = new Ring(params.causalHistorySize);
@@ -124,7 +127,19 @@ export class MessageCache {
       deliveredAt,
       retrievalHint: hint,
     });
-    if (m.sequence !== undefined) this.bySeq.set(seqKey(m.senderId, m.sequence), id);
+    if (m.sequence === undefined) return;
+    let seqs = this.bySeq.get(m.senderId);
+    if (seqs === undefined) {
+      seqs = new Map();
+      this.bySeq.set(m.senderId, seqs);
+    }
+    seqs.set(m.sequence, id);
+  }
+
+  private forgetSequence(sender: string, seq: number): void {
+    const seqs = this.bySeq.get(sender);
+    if (seqs === undefined || !seqs.delete(seq)) return;
+    if (seqs.size === 0) this.bySeq.delete(sender);
   }
 
   has(id: MessageId): boolean {
@@ -141,11 +156,11 @@ export class MessageCache {
   }
 
   idAt(sender: string, seq: number): MessageId | undefined {
-    return this.bySeq.get(seqKey(sender, seq));
+    return this.bySeq.get(sender)?.get(seq);
   }
 
   hasSequence(sender: string, seq: number): boolean {
-    return this.bySeq.has(seqKey(sender, seq));
+    return this.bySeq.get(sender)?.has(seq) === true;
   }
 
   /**
