@@ -43,6 +43,13 @@ export function deliveredView(m: WireMessage, deliveredAt: number, own: boolean)
   };
 }
 
+/**
+ * One sender's cached sequence numbers: the cache entry of its only one, or a map of several. Most senders of a
+ * large channel have one or two messages in a member's cache: a Map each cost ~250 bytes, a string key per
+ * message (`seqKey`, 70 characters) ~100.
+ */
+type SenderSequences = CachedMessage | Map<number, MessageId>;
+
 function byLamportThenId(a: DeliveredMessage, b: DeliveredMessage): number {
   if (a.lamportTimestamp !== b.lamportTimestamp) return a.lamportTimestamp < b.lamportTimestamp ? -1 : 1;
   return a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0;
@@ -57,11 +64,8 @@ export class MessageCache {
   private readonly seen: BoundedMap<MessageId, true>;
   private readonly givenUp: BoundedMap<MessageId, true>;
   private readonly cache: BoundedMap<MessageId, CachedMessage>;
-  /**
-   * Per sender, sequence number -> id. Nested rather than keyed by `seqKey`: a string key per cached message cost
-   * about 100 bytes (a 70-character string), and building and hashing it on every look-up cost time.
-   */
-  private readonly bySeq = new Map<string, Map<number, MessageId>>();
+  /** Per sender, its cached sequence numbers (see `SenderSequences`). */
+  private readonly bySeq = new Map<string, SenderSequences>();
   private readonly history: Ring<MessageId>;
 
   constructor(
@@ -117,7 +121,7 @@ export class MessageCache {
 
   private put(m: WireMessage, bytes: Uint8Array, deliveredAt: number, hint: Uint8Array | undefined): void {
     const id = m.messageId as MessageId;
-    this.cache.set(id, {
+    const entry: CachedMessage = {
       messageId: id,
       senderId: m.senderId as SenderId,
       sequence: m.sequence,
@@ -126,20 +130,34 @@ export class MessageCache {
       bytes,
       deliveredAt,
       retrievalHint: hint,
-    });
-    if (m.sequence === undefined) return;
-    let seqs = this.bySeq.get(m.senderId);
-    if (seqs === undefined) {
-      seqs = new Map();
-      this.bySeq.set(m.senderId, seqs);
-    }
-    seqs.set(m.sequence, id);
+    };
+    this.cache.set(id, entry);
+    if (entry.sequence === undefined) return;
+    const seq = entry.sequence;
+    const known = this.bySeq.get(entry.senderId);
+    if (known === undefined || (!(known instanceof Map) && known.sequence === seq))
+      this.bySeq.set(entry.senderId, entry);
+    else if (known instanceof Map) known.set(seq, id);
+    else
+      this.bySeq.set(
+        entry.senderId,
+        new Map([
+          [known.sequence!, known.messageId],
+          [seq, id],
+        ]),
+      );
   }
 
   private forgetSequence(sender: string, seq: number): void {
-    const seqs = this.bySeq.get(sender);
-    if (seqs === undefined || !seqs.delete(seq)) return;
-    if (seqs.size === 0) this.bySeq.delete(sender);
+    const known = this.bySeq.get(sender);
+    if (known === undefined) return;
+    if (!(known instanceof Map)) {
+      if (known.sequence === seq) this.bySeq.delete(sender);
+      return;
+    }
+    if (!known.delete(seq) || known.size > 1) return;
+    const only = this.cache.get(known.values().next().value as MessageId);
+    if (only !== undefined) this.bySeq.set(sender, only);
   }
 
   has(id: MessageId): boolean {
@@ -156,11 +174,14 @@ export class MessageCache {
   }
 
   idAt(sender: string, seq: number): MessageId | undefined {
-    return this.bySeq.get(sender)?.get(seq);
+    const known = this.bySeq.get(sender);
+    if (known === undefined) return undefined;
+    if (known instanceof Map) return known.get(seq);
+    return known.sequence === seq ? known.messageId : undefined;
   }
 
   hasSequence(sender: string, seq: number): boolean {
-    return this.bySeq.get(sender)?.has(seq) === true;
+    return this.idAt(sender, seq) !== undefined;
   }
 
   /**
