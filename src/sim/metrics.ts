@@ -182,6 +182,18 @@ const F_DETECTED = 4;
 
 export type Purpose = "content" | "resend" | "sync" | "repair-request" | "repair-response" | "store-query";
 
+/** `path:<call>` for each kind of direct call, made once (a fresh string per call was hashed per call). */
+const pathPurposes = new Map<string, string>();
+
+function pathPurpose(call: string): string {
+  let purpose = pathPurposes.get(call);
+  if (purpose === undefined) {
+    purpose = `path:${call}`;
+    pathPurposes.set(call, purpose);
+  }
+  return purpose;
+}
+
 /** Purposes that count as control messages of a member (sync + repair). */
 const CONTROL: ReadonlySet<string> = new Set(["sync", "repair-request", "repair-response"]);
 
@@ -312,7 +324,7 @@ export class Recorder {
     if (at < this.measureFrom) return;
     this.sentBytes[node]! += sent;
     this.receivedBytes[node]! += received;
-    this.series.bytes(node, `path:${call}`, sent, received);
+    this.series.bytes(node, pathPurpose(call), sent, received);
   }
 
   /** A copy of content message x reached `node` (any publication carrying it). */

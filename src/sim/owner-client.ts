@@ -37,6 +37,10 @@ export interface PathContext {
   indexOf(messageId: string): number;
 }
 
+function isMissing(e: Step["events"][number]): boolean {
+  return e.type === "missing";
+}
+
 function refKey(ref: MessageRef): string {
   return ref.messageId ?? `${ref.senderId}:${ref.sequence}`;
 }
@@ -108,7 +112,7 @@ export class OwnerClient {
 
   /** After every engine step of this member. */
   afterStep(step: Step, now: number): void {
-    if (this.up && step.events.some((e) => e.type === "missing")) this.scheduleFetch(now);
+    if (this.up && step.events.some(isMissing)) this.scheduleFetch(now);
     if (this.up && !this.catchingUp && this.reportToken === undefined && this.engine.owner.hasReport()) {
       this.scheduleReport(now);
     }
