@@ -99,6 +99,28 @@ function receiptText(e: { readonly count: number; readonly of: number }): string
   return e.of === 0 ? "sent · nobody else here yet" : `delivered to ${e.count} of ${e.of}`;
 }
 
+/**
+ * An own message's receipts as the channel knows them now. The engine's snapshot keeps them (saved within a second
+ * of a change), and the owner's news and others' summaries raise them from there: "0 of N" is what it knows.
+ */
+function markReceipts(log: Log, e: HistoryEntry): void {
+  const r = e.receipts;
+  if (r === undefined) log.mark(e.id, "sent", "sent", 0);
+  else log.mark(e.id, r.count >= r.of && r.of > 0 ? "all" : "some", receiptText(r), r.count);
+}
+
+/** A roster came (or changed): N changed for every own message, whose marks are redrawn against it. */
+function remarkOwn(channel: Channel, log: Log): void {
+  for (let after = 0; ; ) {
+    const page: HistoryEntry[] = channel.history(after, 500);
+    if (page.length === 0) return;
+    for (const e of page) {
+      if (e.own) markReceipts(log, e);
+      after = e.position;
+    }
+  }
+}
+
 /** The delivered log kept in IndexedDB, as the page showed it before a reload. */
 function showHistory(channel: Channel, log: Log): number {
   const decoder = new TextDecoder();
@@ -108,10 +130,7 @@ function showHistory(channel: Channel, log: Log): number {
     if (page.length === 0) return shown;
     for (const e of page) {
       log.add(e.id, e.own ? "you" : short(e.senderId), decoder.decode(e.payload), e.own);
-      const r = e.receipts;
-      // The engine's receipts of older own messages do not survive a restart: "0 of N" would be untrue.
-      if (r === undefined || r.count === 0) log.mark(e.id, "sent", "sent", 0);
-      else log.mark(e.id, r.count >= r.of && r.of > 0 ? "all" : "some", receiptText(r), r.count);
+      markReceipts(log, e);
       after = e.position;
       shown++;
     }
@@ -182,9 +201,13 @@ async function main(): Promise<void> {
   byId("log").dataset.history = String(showHistory(channel, log));
   wire(channel, log);
   const owner = byId("owner");
+  let rosterSize = channel.rosterSize();
   const showOwner = () => {
     owner.dataset.state = channel.ownerPath();
     owner.textContent = ownerText(channel);
+    if (channel.rosterSize() === rosterSize) return;
+    rosterSize = channel.rosterSize();
+    remarkOwn(channel, log);
   };
   showOwner();
   setInterval(showOwner, 500);
