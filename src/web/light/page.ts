@@ -5,6 +5,8 @@
 // `npm run build:browser`.
 //
 //   index.html?service=/ip4/127.0.0.1/tcp/60011/ws/p2p/12D3KooW…&channel=qa&cluster=42&shard=0[&owner=<sender id>]
+//   [&catchup=<ms>]: how far back the light node reads its service node's store on subscribe (default one hour;
+//   0 reads nothing, so what was missed comes over the owner path only).
 import type { Channel, ChannelEvents, HistoryEntry } from "../../browser.js";
 import { startLightMember } from "./member.js";
 
@@ -17,6 +19,7 @@ interface PageConfig {
   readonly shard: number;
   readonly syncIntervalMs: number | undefined;
   readonly ownerSenderId: string | undefined;
+  readonly catchUpMs: number | undefined;
 }
 
 function integerParam(query: URLSearchParams, name: string, fallback: number, max: number): number {
@@ -41,6 +44,7 @@ function readConfig(query: URLSearchParams): PageConfig {
     shard: integerParam(query, "shard", DEFAULTS.shard, 65_535),
     syncIntervalMs: query.has("sync") ? integerParam(query, "sync", 0, 86_400_000) || undefined : undefined,
     ownerSenderId: query.get("owner") || undefined,
+    catchUpMs: query.has("catchup") ? integerParam(query, "catchup", 0, 30 * 86_400_000) : undefined,
   };
 }
 
@@ -189,6 +193,7 @@ async function main(): Promise<void> {
     waitMs: DEFAULTS.waitMs,
     database: "chorus-light-page",
     ...(config.ownerSenderId === undefined ? {} : { ownerSenderId: config.ownerSenderId }),
+    ...(config.catchUpMs === undefined ? {} : { catchUpMs: config.catchUpMs }),
     ...(config.syncIntervalMs === undefined
       ? {}
       : { params: { syncIntervalMs: config.syncIntervalMs, backlogSyncIntervalMs: config.syncIntervalMs } }),
