@@ -214,6 +214,7 @@ export class ChannelEngine {
     // A copy of a message we hold says nothing new, not even that its sender is online: it may be a replay. It may
     // also be a resend by a sender that missed our summaries: a sync is owed, within the budget (section 13).
     if (held && sender !== this.senderId) this.sync.oweForCopy(now);
+    if (sender === this.senderId && kind === "content" && !held) this.forgoOwnVersion(id, now, step);
     if (sender === this.senderId || held) return step.result();
     if (this.quota !== undefined && options?.requested !== true) {
       const missedById = kind === "content" && message.kind === undefined && this.gaps.has(idKey(id));
@@ -277,6 +278,18 @@ export class ChannelEngine {
     const held = delivered === "unless-given-up" ? !this.cache.isGivenUp(id) : delivered;
     // Another message at a delivered number is no copy: it is an equivocation (spec 9.6), and is kept too.
     return held && this.equivocations.otherVersion(message) === undefined;
+  }
+
+  /**
+   * A version of ours this member lacks: another process on our key signed it (spec 9.3 step 7). We never take it,
+   * so a gap by its id (a notice or a history named it) closes now, silently, and releases its waiters: else it
+   * would be asked for at every retry until the dependency timeout, each answered by others, and the messages
+   * naming it would wait as long.
+   */
+  private forgoOwnVersion(id: MessageId, now: number, step: StepBuilder): void {
+    if (mutated(this.params, "own-version-gap")) return;
+    const entry = this.gaps.take(idKey(id));
+    if (entry !== undefined) this.declareLost(entry, now, step, false);
   }
 
   /** A content message that passed validation and is new: delivered now, or waiting for its dependencies. */

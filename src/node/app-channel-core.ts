@@ -18,7 +18,7 @@ import {
 } from "../core/index.js";
 import type { Store } from "../storage/store.js";
 import type { Transport } from "../transport/transport.js";
-import { tryDecodeSegment, type WireMessage } from "../wire/index.js";
+import { decodeMessage, tryDecodeSegment, type WireMessage } from "../wire/index.js";
 import { ChannelRuntime, type NodeEvent, type OutgoingInfo } from "./channel.js";
 import { ChannelEmitter, type ChannelEvents, type SyncStatus, syncStatus } from "./channel-events.js";
 import type { ChannelHost } from "./open-channel.js";
@@ -293,6 +293,19 @@ export class AppChannelCore {
     this.paceTimer.unref?.();
   }
 
+  /**
+   * Receipts of an own message sent before a restart (the engine's restored receipts, or the owner's news again):
+   * the app hears them like any. A segment's receipts are its set's, which only the session that sent it tracks.
+   */
+  private restoredReceipts(messageId: string): void {
+    const r = this.runtime.receipts(messageId);
+    const stored = r === undefined ? undefined : this.store.getMessage(this.runtime.channelId, messageId);
+    if (r === undefined || stored === undefined) return;
+    const content = decodeMessage(stored.bytes).content;
+    if (content === undefined || tryDecodeSegment(content, this.maxSegmentBytes) !== undefined) return;
+    this.appEvent("receipts", { id: messageId, count: r.count, of: Math.max(r.members, r.count), by: r.ackedBy });
+  }
+
   private engineEvent(event: NodeEvent): void {
     this.host.onEvent?.(event);
     switch (event.type) {
@@ -310,7 +323,7 @@ export class AppChannelCore {
         break;
       }
       case "acknowledged":
-        this.own.acknowledged(event.messageId, event.by, event.members);
+        if (!this.own.acknowledged(event.messageId, event.by, event.members)) this.restoredReceipts(event.messageId);
         return;
       case "missing":
         this.appEvent("missing", { ref: event.ref, source: event.source });
