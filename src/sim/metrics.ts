@@ -1,7 +1,7 @@
 import type { RejectionCode } from "../core/index.js";
 import { receiptTimes, trafficOverContent } from "./receipt-stats.js";
 import { mergeRecorderParts, RECORDER_FIELDS, type RecorderParts } from "./recorder-merge.js";
-import { SeriesRecorder, type SimSeries } from "./series.js";
+import { pathPurpose, SeriesRecorder, type SimSeries } from "./series.js";
 import { Histogram, peakInWindow, round, sortKeys } from "./stats.js";
 
 /**
@@ -181,18 +181,6 @@ const F_DECLARED_LOST = 2;
 const F_DETECTED = 4;
 
 export type Purpose = "content" | "resend" | "sync" | "repair-request" | "repair-response" | "store-query";
-
-/** `path:<call>` for each kind of direct call, made once (a fresh string per call was hashed per call). */
-const pathPurposes = new Map<string, string>();
-
-function pathPurpose(call: string): string {
-  let purpose = pathPurposes.get(call);
-  if (purpose === undefined) {
-    purpose = `path:${call}`;
-    pathPurposes.set(call, purpose);
-  }
-  return purpose;
-}
 
 /** Purposes that count as control messages of a member (sync + repair). */
 const CONTROL: ReadonlySet<string> = new Set(["sync", "repair-request", "repair-response"]);

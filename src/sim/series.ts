@@ -1,6 +1,18 @@
 import { reviveHistogram } from "./recorder-merge.js";
 import { Histogram, round } from "./stats.js";
 
+/** `path:<call>` for each kind of direct call, made once (a fresh string per call was hashed per call). */
+const pathPurposes = new Map<string, string>();
+
+export function pathPurpose(call: string): string {
+  let purpose = pathPurposes.get(call);
+  if (purpose === undefined) {
+    purpose = `path:${call}`;
+    pathPurposes.set(call, purpose);
+  }
+  return purpose;
+}
+
 /**
  * What the charts of a report need beyond the headline figures: distributions and a timeline, each of a size
  * fixed in advance (a few hundred numbers), whatever the member and message counts. They are recorded while
