@@ -1,4 +1,4 @@
-import { encodedLength, type WireMessage } from "../wire/index.js";
+import { encodedLength, SIGNATURE_TRAILER_BYTES, type WireMessage, writeSignature } from "../wire/index.js";
 import { SIGNATURE_FIELD_BYTES, type SummaryWriter, type UnsignedBase } from "./acks/summary.js";
 import type { EquivocationLog } from "./equivocation.js";
 import type { MessageId, SenderId } from "./ids.js";
@@ -44,20 +44,19 @@ export class MessageComposer {
     content?: Uint8Array,
     sequence?: number,
   ): Composed {
-    const base: UnsignedBase = {
-      senderId: this.self,
-      messageId,
-      channelId: this.channelId,
-      lamportTimestamp: lamport,
-      causalHistory: this.cache.causalHistory(this.equivocations.named(now)),
-      repairRequest: [],
-      sequenceRepairRequest: [],
-      ...(content === undefined ? {} : { content }),
-      kind,
-      ...(sequence === undefined ? {} : { sequence }),
-    };
-    const used = encodedLength(base) + SIGNATURE_FIELD_BYTES - (content?.length ?? 0);
+    const causalHistory = this.cache.causalHistory(this.equivocations.named(now));
+    const fields = { senderId: this.self, messageId, channelId: this.channelId, lamportTimestamp: lamport };
+    // One object literal per shape, no conditional spreads: a send builds the message once.
+    const base: UnsignedBase =
+      content === undefined
+        ? { ...fields, causalHistory, repairRequest: [], sequenceRepairRequest: [], kind }
+        : sequence === undefined
+          ? { ...fields, causalHistory, repairRequest: [], sequenceRepairRequest: [], content, kind }
+          : { ...fields, causalHistory, repairRequest: [], sequenceRepairRequest: [], content, kind, sequence };
+    const length = encodedLength(base);
+    const used = length + SIGNATURE_FIELD_BYTES - (content?.length ?? 0);
     const requests = this.gaps.collect(now, this.params.overheadBudgetBytes - used);
+    if (requests.ids.length === 0 && requests.ranges.length === 0) return this.seal(base, length);
     return this.seal({ ...base, repairRequest: requests.ids, sequenceRepairRequest: requests.ranges });
   }
 
@@ -75,10 +74,11 @@ export class MessageComposer {
     });
   }
 
-  private seal(base: UnsignedBase): Composed {
-    const { unsigned, withSignature, ack } = this.summary.encodeFitting(base);
-    const signature = this.sign(unsigned);
+  /** Adds the summary that fits and the signature; `length` is `encodedLength(base)` when measured already. */
+  private seal(base: UnsignedBase, length?: number): Composed {
+    const { buffer, ack } = this.summary.encodeFitting(base, length);
+    const signature = this.sign(buffer.subarray(0, buffer.length - SIGNATURE_TRAILER_BYTES));
     const message: WireMessage = ack === undefined ? { ...base, signature } : { ...base, ack, signature };
-    return { bytes: withSignature(signature), message };
+    return { bytes: writeSignature(buffer, signature), message };
   }
 }

@@ -159,7 +159,7 @@ export class ChannelEngine {
     this.owePending(now);
     step.outgoing.push({ bytes, message, messageId, kind: "content", purpose: "content" });
     step.events.push({ type: "delivered", message: deliveredView(message, now, true) });
-    return { ...step.result(), messageId, sequence, lamportTimestamp: lamport };
+    return { outgoing: step.outgoing, events: step.events, messageId, sequence, lamportTimestamp: lamport };
   }
 
   /** Sends a message with no timestamp, history, acknowledgement, resend or log entry. */

@@ -21,7 +21,7 @@ const CHORUS_SENDER_ID = /^[0-9a-f]{64}$/;
 export const SIGNATURE_BYTES = 64;
 // Field 40, wire type 2 (length-delimited): tag varint 0xC2 0x02, then the length 64.
 const SIGNATURE_TRAILER_PREFIX = Uint8Array.of(0xc2, 0x02, SIGNATURE_BYTES);
-const SIGNATURE_TRAILER_BYTES = SIGNATURE_TRAILER_PREFIX.length + SIGNATURE_BYTES;
+export const SIGNATURE_TRAILER_BYTES = SIGNATURE_TRAILER_PREFIX.length + SIGNATURE_BYTES;
 
 const KIND_TO_PB: Record<MessageKind, PbKind> = {
   content: PbKind.CONTENT,
@@ -92,19 +92,31 @@ export function encodeForSigning(
   message: WireMessage,
   length?: number,
 ): { unsigned: Uint8Array; withSignature: (signature: Uint8Array) => Uint8Array } {
-  const buffer = writeUnsigned(message, SIGNATURE_TRAILER_BYTES, length);
-  const start = buffer.length - SIGNATURE_TRAILER_BYTES;
+  const buffer = encodeWithSignatureRoom(message, length);
   return {
-    unsigned: buffer.subarray(0, start),
-    withSignature: (signature) => {
-      if (signature.length !== SIGNATURE_BYTES) {
-        throw new RangeError(`signature must be ${SIGNATURE_BYTES} bytes, got ${signature.length}`);
-      }
-      buffer.set(SIGNATURE_TRAILER_PREFIX, start);
-      buffer.set(signature, start + SIGNATURE_TRAILER_PREFIX.length);
-      return buffer;
-    },
+    unsigned: buffer.subarray(0, buffer.length - SIGNATURE_TRAILER_BYTES),
+    withSignature: (signature) => writeSignature(buffer, signature),
   };
+}
+
+/**
+ * `encodeForSigning` without the closure (a send's hot path): the unsigned encoding of `message` (with `ack` as
+ * its summary when given) then room for the signature field, which `writeSignature` fills. What a signature
+ * covers is the buffer but its last `SIGNATURE_TRAILER_BYTES` bytes.
+ */
+export function encodeWithSignatureRoom(message: WireMessage, length?: number, ack?: AckSummary): Uint8Array {
+  return writeUnsigned(message, SIGNATURE_TRAILER_BYTES, length, ack ?? message.ack);
+}
+
+/** Writes the signature field into the room `encodeWithSignatureRoom` left; returns the signed encoding. */
+export function writeSignature(buffer: Uint8Array, signature: Uint8Array): Uint8Array {
+  if (signature.length !== SIGNATURE_BYTES) {
+    throw new RangeError(`signature must be ${SIGNATURE_BYTES} bytes, got ${signature.length}`);
+  }
+  const start = buffer.length - SIGNATURE_TRAILER_BYTES;
+  buffer.set(SIGNATURE_TRAILER_PREFIX, start);
+  buffer.set(signature, start + SIGNATURE_TRAILER_PREFIX.length);
+  return buffer;
 }
 
 /** Appends the signature field to an unsigned encoding. */

@@ -255,8 +255,15 @@ class Writer {
 /**
  * Encodes everything but the signature (the bytes a signature covers) at the start of a buffer `spare` bytes
  * longer, where the signature field goes. `length` is `encodedLength(message)` when the caller measured it already.
+ * `ack`, when given, is written as the message's summary (the composer measures a summary before it builds the
+ * message that carries it, and writes the message once).
  */
-export function writeUnsigned(message: WireMessage, spare = 0, length = encodedLength(message)): Uint8Array {
+export function writeUnsigned(
+  message: WireMessage,
+  spare = 0,
+  length = encodedLength(message),
+  ack: AckSummary | undefined = message.ack,
+): Uint8Array {
   const w = new Writer(new Uint8Array(length + spare));
   if (message.senderId.length > 0) w.string(TAG_SENDER, message.senderId);
   if (message.messageId.length > 0) w.string(TAG_ID, message.messageId);
@@ -277,7 +284,7 @@ export function writeUnsigned(message: WireMessage, spare = 0, length = encodedL
     w.tag(TAG_SEQUENCE);
     w.varint(message.sequence);
   }
-  if (message.ack !== undefined) w.ack(message.ack);
+  if (ack !== undefined) w.ack(ack);
   for (const r of message.sequenceRepairRequest) w.range(r);
   if (w.pos !== length) {
     throw new RangeError(`encodeUnsigned wrote ${w.pos} bytes, measured ${length}`);
