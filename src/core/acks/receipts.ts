@@ -1,6 +1,13 @@
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { type DecodeLimits, decodeMessage, type WireMessage } from "../../wire/index.js";
-import { filterHasKeyed, type SummaryKey, summaryFillRatio, summaryKey } from "../ack-filter.js";
+import {
+  filterHasBytes,
+  filterHasKeyed,
+  hexIdBytes,
+  type SummaryKey,
+  summaryFillRatio,
+  summaryKey,
+} from "../ack-filter.js";
 import { BoundedMap } from "../bounded.js";
 import type { TimerHeap } from "../heap.js";
 import { type MessageId, markPrefixHex, type SenderId } from "../ids.js";
@@ -13,6 +20,8 @@ import type { MessageStatus, OwnState } from "../types.js";
 
 interface OwnEntry {
   readonly messageId: MessageId;
+  /** The id's 16 bytes (`hexIdBytes`), which every filter check hashes; undefined for an id not in hex form. */
+  readonly idBytes: Uint8Array | undefined;
   readonly sequence: number;
   readonly bytes: Uint8Array;
   readonly lamportTimestamp: bigint;
@@ -45,6 +54,7 @@ export class OwnReceipts {
   private readonly bySeq = new Map<number, OwnEntry>();
   /** Highest own sequence number each member has confirmed through a received-up-to mark. */
   private readonly confirmedUpTo = new Map<SenderId, number>();
+  private readonly halfResend: bigint;
 
   constructor(
     private readonly params: Params,
@@ -55,6 +65,7 @@ export class OwnReceipts {
     /** N for "k of N" when the channel has a roster (its size minus us); members heard from otherwise. */
     private readonly roster: { denominator(): number | undefined },
   ) {
+    this.halfResend = BigInt(Math.floor(params.resendAfterMs / 2));
     this.own = new BoundedMap(params.maxTrackedOwn, (id, entry) => {
       if (this.bySeq.get(entry.sequence)?.messageId === id) this.bySeq.delete(entry.sequence);
     });
@@ -70,6 +81,7 @@ export class OwnReceipts {
     const sequence = message.sequence ?? 0;
     const entry: OwnEntry = {
       messageId,
+      idBytes: idBytesOf(messageId),
       sequence,
       bytes,
       lamportTimestamp: message.lamportTimestamp ?? 0n,
@@ -129,7 +141,11 @@ export class OwnReceipts {
         if (own === undefined || own.ackedBy.has(by)) continue;
         if (own.lamportTimestamp >= writtenAt && !mutated(p, "filter-lamport-guard")) continue;
         key ??= summaryKey(this.salt, ack.nonce);
-        if (!filterHasKeyed(key, ack.filter, ack.hashCount, own.messageId)) continue;
+        const hit =
+          own.idBytes === undefined
+            ? filterHasKeyed(key, ack.filter, ack.hashCount, own.messageId)
+            : filterHasBytes(key, ack.filter, ack.hashCount, own.idBytes, 0);
+        if (!hit) continue;
         const earlier = own.possibly.get(by);
         if (earlier === undefined && !mutated(p, "filter-one-hit")) own.possibly.set(by, ack.nonce);
         else if (earlier !== ack.nonce) this.confirm(own, by, step);
@@ -150,12 +166,12 @@ export class OwnReceipts {
   private noteLacking(by: SenderId, markedUpTo: number, writtenAt: bigint, ownSequence: number, now: number): void {
     const p = this.params;
     const lowest = Math.max(markedUpTo, ownSequence - p.ackFilterCheckDepth);
+    // Written this long after a message went out, a summary should cover it.
+    const settled = writtenAt - this.halfResend;
     for (let seq = ownSequence; seq > lowest; seq--) {
       const own = this.at(seq);
       if (own === undefined || own.ackedBy.has(by) || own.possibly.has(by)) continue;
-      if (own.resends >= p.maxResends || own.lamportTimestamp + BigInt(Math.floor(p.resendAfterMs / 2)) > writtenAt) {
-        continue;
-      }
+      if (own.resends >= p.maxResends || own.lamportTimestamp > settled) continue;
       const at =
         now + this.members.suppressionDelay(p.repairResponseDelayMs, { use: "resend-delay", messageId: own.messageId });
       own.lacking = true;
@@ -271,6 +287,7 @@ export class OwnReceipts {
       const m = decodeMessage(bytes, limits);
       const entry: OwnEntry = {
         messageId: m.messageId as MessageId,
+        idBytes: idBytesOf(m.messageId),
         sequence: m.sequence ?? 0,
         bytes,
         lamportTimestamp: m.lamportTimestamp ?? 0n,
@@ -287,4 +304,9 @@ export class OwnReceipts {
         this.timers.push({ at: entry.resendAt, kind: "resend", key: entry.messageId });
     }
   }
+}
+
+function idBytesOf(id: string): Uint8Array | undefined {
+  const bytes = new Uint8Array(16);
+  return hexIdBytes(id, bytes) ? bytes : undefined;
 }
