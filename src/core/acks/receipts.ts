@@ -30,10 +30,16 @@ interface OwnEntry {
   resends: number;
   /** A member that evidently is online showed it lacks this message: resend even though others have it. */
   lacking: boolean;
-  readonly ackedBy: Set<SenderId>;
-  /** First filter hit per member, by summary nonce; a second hit with another nonce confirms. */
-  readonly possibly: Map<SenderId, bigint>;
+  /** Who confirmed it; `NOBODY` (shared, never written) until someone does. */
+  ackedBy: ReadonlySet<SenderId>;
+  /** First filter hit per member, by summary nonce; a second hit with another nonce confirms. `NO_HITS` until one. */
+  possibly: ReadonlyMap<SenderId, bigint>;
 }
+
+// Most own messages are tracked for a while before anyone confirms them, and many are confirmed by marks alone:
+// their entries start with these shared empty collections instead of a Set and a Map each.
+const NOBODY: ReadonlySet<SenderId> = new Set();
+const NO_HITS: ReadonlyMap<SenderId, bigint> = new Map();
 
 export interface OwnJson {
   bytes: string;
@@ -89,8 +95,8 @@ export class OwnReceipts {
       resendAt,
       resends: 0,
       lacking: false,
-      ackedBy: new Set(),
-      possibly: new Map(),
+      ackedBy: NOBODY,
+      possibly: NO_HITS,
     };
     this.own.set(messageId, entry);
     this.bySeq.set(sequence, entry);
@@ -147,7 +153,7 @@ export class OwnReceipts {
             : filterHasBytes(key, ack.filter, ack.hashCount, own.idBytes, 0);
         if (!hit) continue;
         const earlier = own.possibly.get(by);
-        if (earlier === undefined && !mutated(p, "filter-one-hit")) own.possibly.set(by, ack.nonce);
+        if (earlier === undefined && !mutated(p, "filter-one-hit")) possiblyOf(own).set(by, ack.nonce);
         else if (earlier !== ack.nonce) this.confirm(own, by, step);
       }
     }
@@ -195,8 +201,8 @@ export class OwnReceipts {
 
   private confirm(own: OwnEntry, by: SenderId, step: StepBuilder): void {
     if (own.ackedBy.has(by)) return;
-    own.ackedBy.add(by);
-    own.possibly.delete(by);
+    ackedByOf(own).add(by);
+    if (own.possibly.has(by)) possiblyOf(own).delete(by);
     step.events.push({
       type: "acknowledged",
       messageId: own.messageId,
@@ -309,4 +315,15 @@ export class OwnReceipts {
 function idBytesOf(id: string): Uint8Array | undefined {
   const bytes = new Uint8Array(16);
   return hexIdBytes(id, bytes) ? bytes : undefined;
+}
+
+/** The entry's own set of confirming members, made on the first confirmation. */
+function ackedByOf(own: OwnEntry): Set<SenderId> {
+  if (own.ackedBy === NOBODY) own.ackedBy = new Set();
+  return own.ackedBy as Set<SenderId>;
+}
+
+function possiblyOf(own: OwnEntry): Map<SenderId, bigint> {
+  if (own.possibly === NO_HITS) own.possibly = new Map();
+  return own.possibly as Map<SenderId, bigint>;
 }
