@@ -202,7 +202,7 @@ export class ChannelEngine {
       step.events.push({ type: "rejected", code: "undecodable", reason: `undecodable: ${err.message}` });
       return step.result();
     }
-    const refusal = refusalOf(message, bytes, now, this.rules);
+    const refusal = refusalOf(message, bytes, now, this.rules, decoded !== undefined);
     if (refusal !== undefined) {
       step.events.push({ type: "rejected", ...refusal, senderId: message.senderId, messageId: message.messageId });
       return step.result();
