@@ -38,9 +38,12 @@ export type SummaryKey = Int32Array;
 
 // Every member that reads a summary derives the same key from it (the simulator reads one decoded summary in
 // hundreds of engines), and a reader queries it for up to ackFilterCheckDepth ids: a pure memo by nonce, the
-// salt compared byte by byte. Bounded, and emptied when full.
-const MAX_KEYS = 4_096;
-const keys = new Map<bigint, { readonly salt: Uint8Array; readonly key: SummaryKey }>();
+// salt compared byte by byte. Direct-mapped (a slot per nonce hash, the last key there wins): a look-up is an
+// array read and a bigint comparison, where a Map keyed by bigints cost a third of reading a summary.
+const KEY_SLOTS = 4_093;
+const slotNonce: (bigint | undefined)[] = new Array(KEY_SLOTS).fill(undefined);
+const slotSalt: (Uint8Array | undefined)[] = new Array(KEY_SLOTS).fill(undefined);
+const slotKey: (SummaryKey | undefined)[] = new Array(KEY_SLOTS).fill(undefined);
 let keyInput = new Uint8Array(128);
 let keyInputView = new DataView(keyInput.buffer);
 const digest = new Int32Array(8);
@@ -59,11 +62,13 @@ function littleEndian(w: number): number {
 
 /** key = SHA-256(salt || u64(nonce)); HalfSipHash keys are its bytes 0..7 (hex ids) and 8..15 (other ids). */
 export function summaryKey(salt: Uint8Array, nonce: bigint): SummaryKey {
-  const known = keys.get(nonce);
-  if (known !== undefined && sameBytes(known.salt, salt)) return known.key;
+  // The nonce as a double (its top 53 bits) spreads random nonces over the slots; small ones share slot 0.
+  const slot = Math.abs(Number(nonce) % KEY_SLOTS);
+  if (slotNonce[slot] === nonce && sameBytes(slotSalt[slot]!, salt)) return slotKey[slot]!;
   const key = deriveSummaryKey(salt, nonce);
-  if (keys.size >= MAX_KEYS) keys.clear();
-  keys.set(nonce, { salt, key });
+  slotNonce[slot] = nonce;
+  slotSalt[slot] = salt;
+  slotKey[slot] = key;
   return key;
 }
 

@@ -167,8 +167,10 @@ function checkCount(field: string, count: number, max: number): void {
   if (count > max) throw new DecodeError(field, `has ${count} entries, limit ${max}`);
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 function toSafeNumber(field: string, value: bigint): number {
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
+  if (value > MAX_SAFE) {
     throw new DecodeError(field, `${value} exceeds ${Number.MAX_SAFE_INTEGER}`);
   }
   return Number(value);
@@ -181,9 +183,15 @@ function historyFromPb(
   limits: DecodeLimits,
 ): HistoryEntry[] {
   checkCount(field, entries.length, max);
+  // Every message has entries: a field's name is built only for the error that names it.
   return entries.map((e, i) => {
-    checkString(`${field}[${i}].message_id`, e.messageId, limits.maxIdLength);
-    checkBytes(`${field}[${i}].retrieval_hint`, e.retrievalHint, limits.maxRetrievalHintBytes);
+    const id = e.messageId;
+    if (id.length === 0 || id.length > limits.maxIdLength)
+      checkString(`${field}[${i}].message_id`, id, limits.maxIdLength);
+    const hint = e.retrievalHint;
+    if (hint !== undefined && hint.length > limits.maxRetrievalHintBytes) {
+      checkBytes(`${field}[${i}].retrieval_hint`, hint, limits.maxRetrievalHintBytes);
+    }
     const out: { messageId: string; retrievalHint?: Uint8Array; senderId?: string } = {
       messageId: e.messageId,
     };
@@ -206,10 +214,11 @@ function ackFromPb(ack: RawAck, limits: DecodeLimits): AckSummary {
     if (m.senderPrefix.length !== 8) {
       throw new DecodeError(`ack.marks[${i}].sender_prefix`, `is ${m.senderPrefix.length} bytes, must be 8`);
     }
-    const sequence = toSafeNumber(`ack.marks[${i}].sequence`, m.sequence);
+    // Ten or so marks a message: a field's name is built only for the error that names it.
+    const sequence = m.sequence <= MAX_SAFE ? Number(m.sequence) : toSafeNumber(`ack.marks[${i}].sequence`, m.sequence);
     if (sequence === 0) throw new DecodeError(`ack.marks[${i}].sequence`, "is 0: a run ends at sequence 1 or later");
     if (m.first === 0n) return { senderPrefix: m.senderPrefix, sequence };
-    const first = toSafeNumber(`ack.marks[${i}].first`, m.first);
+    const first = m.first <= MAX_SAFE ? Number(m.first) : toSafeNumber(`ack.marks[${i}].first`, m.first);
     if (first > sequence) throw new DecodeError(`ack.marks[${i}].first`, `${first} is after sequence ${sequence}`);
     return { senderPrefix: m.senderPrefix, sequence, first };
   });
