@@ -72,8 +72,11 @@ export function summaryKey(salt: Uint8Array, nonce: bigint): SummaryKey {
   return key;
 }
 
-/** `summaryKey` without the memo: for the summary's author, the only one who knows the nonce before it is sent. */
-export function deriveSummaryKey(salt: Uint8Array, nonce: bigint): SummaryKey {
+/**
+ * `summaryKey` without the memo: for the summary's author, the only one who knows the nonce before it is sent.
+ * Written into `out` when given.
+ */
+export function deriveSummaryKey(salt: Uint8Array, nonce: bigint, out: SummaryKey = new Int32Array(4)): SummaryKey {
   if (keyInput.length < salt.length + 8) {
     keyInput = new Uint8Array(2 * (salt.length + 8));
     keyInputView = new DataView(keyInput.buffer);
@@ -81,9 +84,8 @@ export function deriveSummaryKey(salt: Uint8Array, nonce: bigint): SummaryKey {
   keyInput.set(salt, 0);
   keyInputView.setBigUint64(salt.length, BigInt.asUintN(64, nonce));
   sha256Words(keyInput, salt.length + 8, digest);
-  const key = new Int32Array(4);
-  for (let i = 0; i < 4; i++) key[i] = littleEndian(digest[i]!);
-  return key;
+  for (let i = 0; i < 4; i++) out[i] = littleEndian(digest[i]!);
+  return out;
 }
 
 // positions() runs for every id of every summary built or read: the id's bytes go into one reused buffer.

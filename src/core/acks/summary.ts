@@ -24,6 +24,7 @@ export const SIGNATURE_FIELD_BYTES = 3 + SIGNATURE_BYTES;
  * lost on its way to the sender it acknowledges; two independent copies rarely both are.
  */
 const MARK_REPEATS = 2;
+const nonceView = new DataView(new ArrayBuffer(8));
 
 /** A message being built: every field but the acknowledgement summary and the signature. */
 export type UnsignedBase = Omit<WireMessage, "ack" | "signature">;
@@ -41,6 +42,8 @@ export interface Fitted {
 
 export class SummaryWriter {
   private readonly recentReceived: RecentIds;
+  /** The key of the summary being built (reused: only its author knows it before it is sent). */
+  private readonly key = new Int32Array(4);
   /** Slots of `recentReceived` the summary being built puts in its filter (reused). */
   private readonly filterSlots: number[] = [];
   /** Most recently advanced senders, newest last (at most 2 × ackMaxMarks): fill for spare mark slots. */
@@ -143,7 +146,7 @@ export class SummaryWriter {
     const nonce = this.randomNonce();
     const filter = new Uint8Array(filterBytes);
     if (filterBytes > 0) {
-      const key = deriveSummaryKey(this.salt, nonce);
+      const key = deriveSummaryKey(this.salt, nonce, this.key);
       for (const slot of slots) this.recentReceived.addTo(slot, key, filter, hashCount);
     }
     return { ack: { nonce, filter, hashCount, marks }, marked };
@@ -185,9 +188,10 @@ export class SummaryWriter {
   }
 
   private randomNonce(): bigint {
-    const hi = BigInt(Math.floor(this.random({ use: "nonce" }) * 0x1_0000_0000));
-    const lo = BigInt(Math.floor(this.random({ use: "nonce" }) * 0x1_0000_0000));
-    return (hi << 32n) | lo;
+    // Two 32-bit halves read back as one u64: a single bigint, where shifting and or-ing made four.
+    nonceView.setUint32(0, Math.floor(this.random({ use: "nonce" }) * 0x1_0000_0000));
+    nonceView.setUint32(4, Math.floor(this.random({ use: "nonce" }) * 0x1_0000_0000));
+    return nonceView.getBigUint64(0);
   }
 
   /** Senders whose progress was never announced, counted up to `limit + 1`. */
