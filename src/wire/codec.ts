@@ -186,7 +186,8 @@ function historyFromPb(
 ): HistoryEntry[] {
   checkCount(field, entries.length, max);
   // Every message has entries: a field's name is built only for the error that names it.
-  return entries.map((e, i) => {
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
     const id = e.messageId;
     if (id.length === 0 || id.length > limits.maxIdLength)
       checkString(`${field}[${i}].message_id`, id, limits.maxIdLength);
@@ -194,16 +195,10 @@ function historyFromPb(
     if (hint !== undefined && hint.length > limits.maxRetrievalHintBytes) {
       checkBytes(`${field}[${i}].retrieval_hint`, hint, limits.maxRetrievalHintBytes);
     }
-    const out: { messageId: string; retrievalHint?: Uint8Array; senderId?: string } = {
-      messageId: e.messageId,
-    };
-    if (e.retrievalHint !== undefined) out.retrievalHint = e.retrievalHint;
-    if (e.senderId !== undefined) {
-      checkString(`${field}[${i}].sender_id`, e.senderId, limits.maxIdLength);
-      out.senderId = e.senderId;
-    }
-    return out;
-  });
+    if (e.senderId !== undefined) checkString(`${field}[${i}].sender_id`, e.senderId, limits.maxIdLength);
+  }
+  // The reader's entries have a history entry's shape (a field only when present), and nothing else holds them.
+  return entries as HistoryEntry[];
 }
 
 function ackFromPb(ack: RawAck, limits: DecodeLimits): AckSummary {
