@@ -130,17 +130,19 @@ function string(): string {
 
 // Sender ids and channel names come back in every message, and every part of a receiving engine looks them up
 // (senders, members, quotas, receipts): the same bytes give the same string object, so that those look-ups
-// compare pointers, not 64 characters, and decoding builds no new string. Found by a hash of the bytes, checked
-// character by character; bounded, and emptied when full.
-const MAX_INTERNED = 4_096;
-const interned = new Map<number, string>();
+// compare pointers, not 64 characters, and decoding builds no new string. Direct-mapped by a hash of the bytes
+// (the last string in a slot wins), checked character by character: bounded, and a channel of more senders
+// than slots only misses more often.
+const INTERNED_SLOTS = 8_192;
+const interned: (string | undefined)[] = new Array(INTERNED_SLOTS).fill(undefined);
 
 /** The string of the ASCII bytes buf[start .. end) (end - start <= 128), the same object as last time. */
 function internedAscii(start: number, end: number): string {
   // FNV-1a over the bytes, with the length.
   let h = 0x811c9dc5 ^ (end - start);
   for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
-  const known = interned.get(h);
+  const slot = (h ^ (h >>> 15)) & (INTERNED_SLOTS - 1);
+  const known = interned[slot];
   if (known !== undefined && known.length === end - start) {
     let same = true;
     for (let i = 0; i < known.length; i++) {
@@ -152,8 +154,7 @@ function internedAscii(start: number, end: number): string {
     if (same) return known;
   }
   const text = String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
-  if (interned.size >= MAX_INTERNED) interned.clear();
-  interned.set(h, text);
+  interned[slot] = text;
   return text;
 }
 
