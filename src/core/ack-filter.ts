@@ -39,7 +39,7 @@ export type SummaryKey = Int32Array;
 // Every member that reads a summary derives the same key from it (the simulator reads one decoded summary in
 // hundreds of engines), and a reader queries it for up to ackFilterCheckDepth ids: a pure memo by nonce, the
 // salt compared byte by byte. Direct-mapped (a slot per nonce hash, the last key there wins): a look-up is an
-// array read and a bigint comparison, where a Map keyed by bigints cost a third of reading a summary.
+// array read and a bigint comparison, where a Map keyed by bigints cost a seventh of reading a summary.
 const KEY_SLOTS = 4_093;
 const slotNonce: (bigint | undefined)[] = new Array(KEY_SLOTS).fill(undefined);
 const slotSalt: (Uint8Array | undefined)[] = new Array(KEY_SLOTS).fill(undefined);

@@ -29,17 +29,17 @@ const nonceView = new DataView(new ArrayBuffer(8));
 /** A message being built: every field but the acknowledgement summary and the signature. */
 export type UnsignedBase = Omit<WireMessage, "ack" | "signature">;
 
-/**
- * The acknowledgement summary our messages carry: received-up-to marks (an announcement queue, so that every
- * sender's progress is announced within a bounded number of summaries however many senders there are) and a
- * salted filter of recently received ids, with a fresh nonce each time.
- */
 /** An encoding with room for its signature (wire `writeSignature`), and the summary it carries. */
 export interface Fitted {
   readonly buffer: Uint8Array;
   readonly ack: AckSummary | undefined;
 }
 
+/**
+ * The acknowledgement summary our messages carry: received-up-to marks (an announcement queue, so that every
+ * sender's progress is announced within a bounded number of summaries however many senders there are) and a
+ * salted filter of recently received ids, with a fresh nonce each time.
+ */
 export class SummaryWriter {
   private readonly recentReceived: RecentIds;
   /** The key of the summary being built (reused: only its author knows it before it is sent). */
