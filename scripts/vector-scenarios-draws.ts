@@ -111,3 +111,33 @@ export function equivocationNotice(): Record<string, unknown> {
   r.receive(t + 122_400, "carol", answer!, "the other version of a delivered number: carol finds the equivocation");
   return r.toJson();
 }
+
+export function equivocatorOwnProcess(): Record<string, unknown> {
+  const r = new Recorder(
+    "the equivocator's own process and the version it lacks",
+    "Alice and alice-twin sign sequence 1 with different content; bob records both, and his publication of them " +
+      "is lost. Bob's next message names both versions. Alice holds the left one and lacks the right one: a gap by " +
+      "id, and bob's message waits for it. She asks for it once; bob answers. The answer is a message of her own " +
+      "key, which she never takes (section 9.3 step 7), so its gap closes as given up, with no lost event, and bob's " +
+      "message is delivered at once; a later mention of the right version opens no gap.",
+    CHANNEL,
+    { syncJitter: 0 },
+    [member("alice", 41), member("alice-twin", 42), member("bob", 43)],
+  );
+  const t = T0 + 11_000;
+  const left = r.send(t, "alice", "left");
+  const right = r.send(t + 10, "alice-twin", "right");
+  r.receive(t + 100, "bob", right);
+  r.receive(t + 200, "bob", left, "an equivocation: bob's publication of both versions reaches nobody");
+  const hi = r.send(t + 300, "bob", "hi");
+  r.receive(t + 400, "alice", hi, "hi names the right version, which alice lacks: hi waits for it");
+  const aliceAsks = nextDue(r, "alice");
+  const [request] = r.tick(aliceAsks, "alice", "the request for the right version");
+  r.receive(aliceAsks + 10, "bob", request!, "bob holds the right version: an answer at his drawn delay");
+  const bobAnswers = nextDue(r, "bob");
+  const [answer] = r.tick(bobAnswers, "bob", "the answer");
+  r.receive(bobAnswers + 10, "alice", answer!, "her own key's other version: its gap closes, hi is delivered");
+  const again = r.send(t + 20_000, "bob", "again");
+  r.receive(t + 20_100, "alice", again, "bob's notice still names the right version: no gap, delivered at once");
+  return r.toJson();
+}

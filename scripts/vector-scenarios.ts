@@ -23,7 +23,13 @@ import type { Outgoing, Step } from "../src/core/types.js";
 import { decodeMessage, type WireMessage } from "../src/wire/index.js";
 import { DrawRecorder, type ListedDraw } from "./vector-draws.js";
 import { rejectionCodes } from "./vector-rejections.js";
-import { drawsAndOwnerPath, equivocationFound, equivocationNotice } from "./vector-scenarios-draws.js";
+import {
+  drawsAndOwnerPath,
+  equivocationFound,
+  equivocationNotice,
+  equivocatorOwnProcess,
+} from "./vector-scenarios-draws.js";
+import { quietReceipts } from "./vector-scenarios-quiet.js";
 import {
   fullFilter,
   marksAndBacklog,
@@ -583,6 +589,8 @@ export function buildScenarios(): Record<string, unknown> {
       drawsAndOwnerPath(),
       equivocationFound(),
       equivocationNotice(),
+      equivocatorOwnProcess(),
+      quietReceipts(),
     ],
   };
 }

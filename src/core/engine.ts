@@ -15,7 +15,7 @@ import { equalBytes } from "./bytes.js";
 import { CausalBuffer } from "./causal-buffer.js";
 import { checkContent, MessageComposer } from "./composer.js";
 import type { BufferSizes, EngineConfig, ReceiveOptions } from "./config.js";
-import { EquivocationLog, MAX_NAMED } from "./equivocation.js";
+import { EquivocationLog } from "./equivocation.js";
 import { TimerHeap, type TimerKind } from "./heap.js";
 import { createSigner, createVerifier } from "./identity.js";
 import { type ChannelId, computeMessageId, type MessageId, type SenderId, senderPrefixHex } from "./ids.js";
@@ -25,7 +25,6 @@ import { deliveredView, MessageCache } from "./message-cache.js";
 import { OwnerLink } from "./owner/link.js";
 import { MemberOwnerPath } from "./owner/member.js";
 import { mutated, type Params, resolveParams } from "./params.js";
-import { RateWindow } from "./rate-window.js";
 import { GapTracker, type MissingEntry } from "./repair/gaps.js";
 import { Responder } from "./repair/responder.js";
 import { type SenderState, SenderTable } from "./senders.js";
@@ -38,6 +37,7 @@ import {
   writeSnapshot,
 } from "./snapshot.js";
 import { StepBuilder } from "./step.js";
+import { SyncSchedule } from "./sync-schedule.js";
 import type { DeliveredMessage, MessageRef, MessageStatus, OutgoingPurpose, SendResult, Step } from "./types.js";
 
 export type { BufferSizes, EngineConfig, ReceiveOptions } from "./config.js";
@@ -55,7 +55,6 @@ export class ChannelEngine {
   readonly senderId: SenderId;
   readonly params: Params;
 
-  private readonly random: EngineConfig["random"];
   private readonly composer: MessageComposer;
   private readonly decodeLimits: DecodeLimits | undefined;
   private readonly ownPrefix: string;
@@ -80,11 +79,7 @@ export class ChannelEngine {
   private lamport = 0n;
   private ownSequence = 0;
   private readonly horizon: number;
-  private lastSentAt: number;
-  /** Something arrived that our last summary did not acknowledge. */
-  private ackDirty = false;
-  private control = new RateWindow();
-  private syncAt = Number.POSITIVE_INFINITY;
+  private readonly sync: SyncSchedule;
 
   constructor(config: EngineConfig) {
     if (typeof config.channelId !== "string" || config.channelId.length === 0) {
@@ -96,11 +91,9 @@ export class ChannelEngine {
     this.senderId = config.identity.senderId;
     const p = resolveParams(config.params);
     this.params = p;
-    this.random = config.random;
     this.decodeLimits = config.decodeLimits;
     this.ownPrefix = senderPrefixHex(this.senderId);
     this.horizon = config.now;
-    this.lastSentAt = config.now;
     this.rules = {
       channelId: config.channelId,
       self: this.senderId,
@@ -128,6 +121,8 @@ export class ChannelEngine {
     const composeParts = [this.cache, this.gaps, this.summary, this.equivocations] as const;
     this.composer = new MessageComposer(p, config.channelId, this.senderId, signer, ...composeParts);
     this.others = p.trackAllReceipts ? new OthersReceipts(p, this.senderId, this.members, this.senders) : undefined;
+    const syncParts = [this.summary, this.equivocations, this.link, config.now] as const;
+    this.sync = new SyncSchedule(p, config.random, this.timers, ...syncParts);
   }
 
   // ---------------------------------------------------------------- sending
@@ -148,15 +143,13 @@ export class ChannelEngine {
       content,
     });
     const { bytes, message } = this.composer.compose(messageId, "content", lamport, now, content, sequence);
-    this.lastSentAt = now;
-    this.ackDirty = false;
+    // This message carries our acknowledgements; no sync is owed until we receive something new, or while
+    // progress waits for a mark slot.
+    this.sync.sent(now);
     this.advance(this.senders.firstContact(this.senderId, sequence, true), sequence, true);
     this.cache.remember(message, bytes, now);
     this.ownReceipts.track(message, bytes, now, now + this.params.resendAfterMs);
-    // This message carries our acknowledgements; no sync is owed until we receive something new, or while
-    // progress waits for a mark slot.
-    this.syncAt = Number.POSITIVE_INFINITY;
-    this.owePending(now);
+    this.sync.owePending(now);
     step.outgoing.push({ bytes, message, messageId, kind: "content", purpose: "content" });
     step.events.push({ type: "delivered", message: deliveredView(message, now, true) });
     return { outgoing: step.outgoing, events: step.events, messageId, sequence, lamportTimestamp: lamport };
@@ -218,7 +211,10 @@ export class ChannelEngine {
       // missed: counting it would refuse every request that follows the original within repairRetryMs / 2.
       if (held) this.responder.sawOnWire(id, now);
     }
-    // A copy of a message we hold says nothing new, not even that its sender is online: it may be a replay.
+    // A copy of a message we hold says nothing new, not even that its sender is online: it may be a replay. It may
+    // also be a resend by a sender that missed our summaries: a sync is owed, within the budget (section 13).
+    if (held && sender !== this.senderId) this.sync.oweForCopy(now);
+    if (sender === this.senderId && kind === "content" && !held) this.forgoOwnVersion(id, now, step);
     if (sender === this.senderId || held) return step.result();
     if (this.quota !== undefined && options?.requested !== true) {
       const missedById = kind === "content" && message.kind === undefined && this.gaps.has(idKey(id));
@@ -284,6 +280,18 @@ export class ChannelEngine {
     return held && this.equivocations.otherVersion(message) === undefined;
   }
 
+  /**
+   * A version of ours this member lacks: another process on our key signed it (spec 9.3 step 7). We never take it,
+   * so a gap by its id (a notice or a history named it) closes now, silently, and releases its waiters: else it
+   * would be asked for at every retry until the dependency timeout, each answered by others, and the messages
+   * naming it would wait as long.
+   */
+  private forgoOwnVersion(id: MessageId, now: number, step: StepBuilder): void {
+    if (mutated(this.params, "own-version-gap")) return;
+    const entry = this.gaps.take(idKey(id));
+    if (entry !== undefined) this.declareLost(entry, now, step, false);
+  }
+
   /** A content message that passed validation and is new: delivered now, or waiting for its dependencies. */
   private accept(message: WireMessage, bytes: Uint8Array, now: number, step: StepBuilder): void {
     const id = message.messageId as MessageId;
@@ -319,9 +327,9 @@ export class ChannelEngine {
     }
     step.events.push({ type: "accepted", messageId: id, senderId: sender, sequence: seq });
     this.summary.noteReceived(id, sender, seq);
-    this.ackDirty = true;
+    this.sync.ackDirty = true;
     // With the owner path up, receipts go to the owner in reports: no sync is owed for them.
-    if (!this.link.up && !mutated(this.params, "sync-owed")) this.scheduleSync(now);
+    if (!this.link.up && !mutated(this.params, "sync-owed")) this.sync.arm(now);
     if (deps.length === 0) this.deliver(message, bytes, now, step);
     else this.buffer.add(message, bytes, now, deps);
   }
@@ -336,7 +344,7 @@ export class ChannelEngine {
       const seq = message.sequence;
       const lamport = message.lamportTimestamp ?? 0n;
       if (lamport > this.lamport && !mutated(this.params, "lamport-on-delivery")) this.lamport = lamport;
-      if (seq !== undefined && this.equivocations.check(message, bytes, now, step)) this.owePending(now);
+      if (seq !== undefined && this.equivocations.check(message, bytes, now, step)) this.sync.owePending(now);
       this.cache.remember(message, bytes, now);
       this.others?.noteDelivered(id, sender, seq);
       step.events.push({ type: "delivered", message: deliveredView(message, now, false) });
@@ -418,7 +426,7 @@ export class ChannelEngine {
           if (this.gaps.requestDue(key, at)) wantRequest = true;
           break;
         case "lost": {
-          const entry = this.gaps.expire(key, at, now, this.control.reopensAt(now));
+          const entry = this.gaps.expire(key, at, now, this.sync.reopensAt(now));
           if (entry !== undefined) this.declareLost(entry, now, step);
           break;
         }
@@ -429,7 +437,7 @@ export class ChannelEngine {
           this.ownReceipts.fireResend(key as MessageId, at, now, step);
           break;
         case "sync":
-          if (this.syncAt === at) syncDue = true;
+          if (this.sync.isDue(at)) syncDue = true;
           break;
         case "pending": {
           const expired = this.buffer.expire(key as MessageId, at);
@@ -440,11 +448,11 @@ export class ChannelEngine {
     }
     // Messages a loss or a deadline released are news for others' marks: owed like an acceptance (section 13).
     const released = step.events.some((e) => e.type === "delivered") && !mutated(this.params, "sync-owed-release");
-    if (released) this.ackDirty = true;
-    const owed = syncDue && (this.ackDirty || this.gaps.hasDue(now) || this.equivocations.announced(now) > 0);
+    if (released) this.sync.ackDirty = true;
+    const owed = syncDue && (this.sync.ackDirty || this.gaps.hasDue(now) || this.equivocations.announced(now) > 0);
     if (wantRequest || owed) this.sendControl(now, step);
-    else if (syncDue) this.syncAt = Number.POSITIVE_INFINITY;
-    else if (released && !this.link.up) this.scheduleSync(now);
+    else if (syncDue) this.sync.disarm();
+    else if (released && !this.link.up) this.sync.arm(now);
     const live = this.gaps.size + this.ownReceipts.size + this.responder.size + this.buffer.size;
     if (this.timers.size > 4 * live + 64) this.timers.compact((t) => this.isLive(t.kind, t.key, t.at));
     return step.result();
@@ -469,29 +477,17 @@ export class ChannelEngine {
       case "resend":
         return this.ownReceipts.isLive(key as MessageId, at);
       case "sync":
-        return this.syncAt === at;
+        return this.sync.isDue(at);
       case "pending":
         return this.buffer.isLive(key as MessageId, at);
     }
   }
 
-  /** Arms the sync timer unless it is armed already: a member owes a sync only after it received something. */
-  private scheduleSync(now: number, interval = this.params.syncIntervalMs): void {
-    if (Number.isFinite(this.syncAt)) return;
-    const p = this.params;
-    const jitter = 1 + p.syncJitter * (2 * this.random({ use: "sync-jitter" }) - 1);
-    const at = Math.max(now, this.lastSentAt) + Math.min(interval, p.syncIntervalMs) * jitter;
-    this.syncAt = at;
-    this.timers.push({ at, kind: "sync", key: "sync" });
-  }
-
   /** Sends a sync message: acknowledgements, causal history and due repair requests, within the control budget. */
   private sendControl(now: number, step: StepBuilder): void {
-    if (!this.control.take(this.params.controlBudgetPer600s, now)) {
+    if (!this.sync.takeControl(now)) {
+      // Out of budget: the timer is re-armed for when the oldest control message leaves the window.
       this.gaps.markStarved(now);
-      // Out of budget: try again when the oldest control message leaves the window.
-      this.syncAt = this.control.reopensAt(now);
-      this.timers.push({ at: this.syncAt, kind: "sync", key: "sync" });
       return;
     }
     const lamport = this.nextLamport(now);
@@ -505,26 +501,10 @@ export class ChannelEngine {
     });
     const { bytes, message } = this.composer.compose(messageId, "sync", lamport, now);
     const asks = message.repairRequest.length + message.sequenceRepairRequest.length;
-    const purpose: OutgoingPurpose = asks > 0 && !this.ackDirty ? "repair-request" : "sync";
-    this.lastSentAt = now;
-    this.ackDirty = false;
-    this.syncAt = Number.POSITIVE_INFINITY;
-    this.owePending(now);
+    const purpose: OutgoingPurpose = asks > 0 && !this.sync.ackDirty ? "repair-request" : "sync";
+    this.sync.sent(now);
+    this.sync.owePending(now);
     step.outgoing.push({ bytes, message, messageId, kind: "sync", purpose });
-  }
-
-  /**
-   * Progress never announced (more senders than a summary has mark slots) and a running equivocation notice (on the
-   * topic whatever the owner path, spec 9.6) keep a sync owed, one interval later, sooner (backlogSyncIntervalMs)
-   * while more waits than one message holds: in a quiet spell the queue drains.
-   */
-  private owePending(now: number): void {
-    const unannounced = this.summary.unannounced(this.params.ackMaxMarks);
-    if (unannounced > 0) this.ackDirty = true;
-    const named = this.equivocations.announced(now);
-    if ((unannounced === 0 || this.link.up) && named === 0) return;
-    const backlog = (unannounced > this.params.ackMaxMarks && !this.link.up) || named > MAX_NAMED;
-    this.scheduleSync(now, backlog ? this.params.backlogSyncIntervalMs : undefined);
   }
 
   // -------------------------------------------------------------- owner path
@@ -538,7 +518,12 @@ export class ChannelEngine {
     if (this.link.up === up) return;
     this.link.up = up;
     this.gaps.deferRequests(up ? this.params.ownerFetchGraceMs : 0);
-    if (!up && this.ackDirty) this.scheduleSync(now);
+    if (!up && this.sync.ackDirty) this.sync.arm(now);
+  }
+
+  /** Our content message left a send queue (RLN pacing) only at `now`: its first resend counts from then. */
+  notePublished(messageId: string, now: number): void {
+    this.ownReceipts.published(messageId as MessageId, now);
   }
 
   /** Replaces the preferred responders, e.g. once the owner node's sender id is learnt. */
@@ -657,9 +642,9 @@ export class ChannelEngine {
         lamport: this.lamport,
         ownSequence: this.ownSequence,
         horizon: this.horizon,
-        lastSentAt: this.lastSentAt,
-        ackDirty: this.ackDirty,
-        controlSent: this.control.toJSON(),
+        lastSentAt: this.sync.lastSentAt,
+        ackDirty: this.sync.ackDirty,
+        controlSent: this.sync.controlSent(),
       },
       this.parts(),
       limits,
@@ -677,11 +662,8 @@ export class ChannelEngine {
   private restoreFrom(s: EngineSnapshot): void {
     this.lamport = BigInt(s.lamport);
     this.ownSequence = s.ownSequence;
-    this.lastSentAt = s.lastSentAt;
-    this.ackDirty = s.ackDirty;
-    this.control = new RateWindow(s.controlSent);
     readSnapshot(s, this.parts(), this.decodeLimits);
-    if (this.ackDirty || this.equivocations.announced(this.lastSentAt) > 0) this.scheduleSync(this.lastSentAt);
+    this.sync.restore(s.lastSentAt, s.ackDirty, s.controlSent);
   }
 
   private parts(): EngineParts {

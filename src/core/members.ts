@@ -11,6 +11,8 @@ export class MemberDirectory {
   /** Members heard from, least recently heard first. */
   private readonly heard = new Map<SenderId, number>();
   private readonly byPrefix = new Map<string, SenderId>();
+  /** The last member `hearFrom` put at the end of `heard`. */
+  private newest: SenderId | undefined;
   private preferred: ReadonlySet<string>;
 
   constructor(
@@ -28,12 +30,20 @@ export class MemberDirectory {
 
   /** Notes that `sender` was heard at `now`; returns the member evicted to make room, if any. */
   hearFrom(sender: SenderId, now: number): SenderId | undefined {
+    // Already the most recently heard (a sender's messages often come in runs): its place stays, no delete and
+    // re-insert, which leaves a hole in the map's table for each message.
+    if (sender === this.newest) {
+      this.heard.set(sender, now);
+      return undefined;
+    }
+    this.newest = sender;
     const isNew = !this.heard.delete(sender);
     this.heard.set(sender, now);
     let evicted: SenderId | undefined;
     if (this.heard.size > this.params.maxMembers) {
       evicted = this.heard.keys().next().value as SenderId;
       this.heard.delete(evicted);
+      if (evicted === sender) this.newest = undefined;
     }
     if (isNew) {
       const prefix = senderPrefixHex(sender);
@@ -85,6 +95,7 @@ export class MemberDirectory {
   }
 
   restore(members: readonly [string, number][]): void {
+    this.newest = undefined;
     for (const [id, at] of members) {
       this.heard.set(id as SenderId, at);
       this.byPrefix.set(senderPrefixHex(id), id as SenderId);

@@ -3,7 +3,6 @@ import type { DecodeLimits, HistoryEntry, WireMessage } from "../wire/index.js";
 import { decodeMessage } from "../wire/index.js";
 import { BoundedMap, Ring } from "./bounded.js";
 import type { MessageId, SenderId } from "./ids.js";
-import { seqKey } from "./keys.js";
 import type { Params } from "./params.js";
 import type { DeliveredMessage } from "./types.js";
 
@@ -44,6 +43,13 @@ export function deliveredView(m: WireMessage, deliveredAt: number, own: boolean)
   };
 }
 
+/**
+ * One sender's cached sequence numbers: the cache entry of its only one, or a map of several. Most senders of a
+ * large channel have one or two messages in a member's cache: a Map each cost ~250 bytes, a string key per
+ * message (`seqKey`, 70 characters) ~100.
+ */
+type SenderSequences = CachedMessage | Map<number, MessageId>;
+
 function byLamportThenId(a: DeliveredMessage, b: DeliveredMessage): number {
   if (a.lamportTimestamp !== b.lamportTimestamp) return a.lamportTimestamp < b.lamportTimestamp ? -1 : 1;
   return a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0;
@@ -58,7 +64,8 @@ export class MessageCache {
   private readonly seen: BoundedMap<MessageId, true>;
   private readonly givenUp: BoundedMap<MessageId, true>;
   private readonly cache: BoundedMap<MessageId, CachedMessage>;
-  private readonly bySeq = new Map<string, MessageId>();
+  /** Per sender, its cached sequence numbers (see `SenderSequences`). */
+  private readonly bySeq = new Map<string, SenderSequences>();
   private readonly history: Ring<MessageId>;
 
   constructor(
@@ -70,7 +77,7 @@ export class MessageCache {
     this.seen = new BoundedMap(params.maxSeenIds);
     this.givenUp = new BoundedMap(params.maxSeenIds);
     this.cache = new BoundedMap(params.repairCacheSize, (id, entry) => {
-      if (entry.sequence !== undefined) this.bySeq.delete(seqKey(entry.senderId, entry.sequence));
+      if (entry.sequence !== undefined) this.forgetSequence(entry.senderId, entry.sequence);
       onEvict(id);
     });
     this.history = new Ring(params.causalHistorySize);
@@ -114,7 +121,7 @@ export class MessageCache {
 
   private put(m: WireMessage, bytes: Uint8Array, deliveredAt: number, hint: Uint8Array | undefined): void {
     const id = m.messageId as MessageId;
-    this.cache.set(id, {
+    const entry: CachedMessage = {
       messageId: id,
       senderId: m.senderId as SenderId,
       sequence: m.sequence,
@@ -123,8 +130,34 @@ export class MessageCache {
       bytes,
       deliveredAt,
       retrievalHint: hint,
-    });
-    if (m.sequence !== undefined) this.bySeq.set(seqKey(m.senderId, m.sequence), id);
+    };
+    this.cache.set(id, entry);
+    if (entry.sequence === undefined) return;
+    const seq = entry.sequence;
+    const known = this.bySeq.get(entry.senderId);
+    if (known === undefined || (!(known instanceof Map) && known.sequence === seq))
+      this.bySeq.set(entry.senderId, entry);
+    else if (known instanceof Map) known.set(seq, id);
+    else
+      this.bySeq.set(
+        entry.senderId,
+        new Map([
+          [known.sequence!, known.messageId],
+          [seq, id],
+        ]),
+      );
+  }
+
+  private forgetSequence(sender: string, seq: number): void {
+    const known = this.bySeq.get(sender);
+    if (known === undefined) return;
+    if (!(known instanceof Map)) {
+      if (known.sequence === seq) this.bySeq.delete(sender);
+      return;
+    }
+    if (!known.delete(seq) || known.size > 1) return;
+    const only = this.cache.get(known.values().next().value as MessageId);
+    if (only !== undefined) this.bySeq.set(sender, only);
   }
 
   has(id: MessageId): boolean {
@@ -141,11 +174,14 @@ export class MessageCache {
   }
 
   idAt(sender: string, seq: number): MessageId | undefined {
-    return this.bySeq.get(seqKey(sender, seq));
+    const known = this.bySeq.get(sender);
+    if (known === undefined) return undefined;
+    if (known instanceof Map) return known.get(seq);
+    return known.sequence === seq ? known.messageId : undefined;
   }
 
   hasSequence(sender: string, seq: number): boolean {
-    return this.bySeq.has(seqKey(sender, seq));
+    return this.idAt(sender, seq) !== undefined;
   }
 
   /**

@@ -243,7 +243,10 @@ export const MUTATIONS = [
   "resend", // 12: unheard own messages are resent
   "sync-owed", // 13: accepting a content message owes a sync
   "sync-owed-release", // 13: delivering held messages in a tick (a loss, a pending deadline) owes a sync
+  "sync-owed-copy", // 13: a copy of a message already held owes a sync (its sender may have missed our summaries)
+  "resend-possibly", // 12: a message only one filter hit vouches for, from every member that did not confirm it, is resent
   "equivocation-notice", // 9.6: a member that records a new version names the versions in what it sends for a while
+  "own-version-gap", // 9.3 step 7: a version of one's own number that one lacks closes its gap by id on arrival
 ] as const;
 export type Mutation = (typeof MUTATIONS)[number];
 

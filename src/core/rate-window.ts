@@ -11,11 +11,16 @@ export class RateWindow {
 
   /** Counts a send at `now` if fewer than `budget` happened in the window; false when spent. */
   take(budget: number, now: number): boolean {
-    // Same arithmetic as `reopensAt`, so that a retry at exactly that time finds room.
-    while (this.sent.length > 0 && this.sent[0]! + WINDOW_MS <= now) this.sent.shift();
-    if (this.sent.length >= budget) return false;
+    if (this.count(now) >= budget) return false;
     this.sent.push(now);
     return true;
+  }
+
+  /** Sends within the window that ends at `now`. */
+  count(now: number): number {
+    // Same arithmetic as `reopensAt`, so that a retry at exactly that time finds room.
+    while (this.sent.length > 0 && this.sent[0]! + WINDOW_MS <= now) this.sent.shift();
+    return this.sent.length;
   }
 
   /** When the oldest counted send leaves the window (`now` when none is counted). */

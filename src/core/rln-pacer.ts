@@ -69,6 +69,13 @@ class Fifo<T> {
   push(item: T): void {
     this.items.push(item);
   }
+  /** Takes `item` out wherever it waits; false when it is not queued. Linear, for the rare withdrawal. */
+  remove(item: T): boolean {
+    const i = this.items.indexOf(item, this.head);
+    if (i < 0) return false;
+    this.items.splice(i, 1);
+    return true;
+  }
   shift(): T | undefined {
     if (this.head >= this.items.length) return undefined;
     const item = this.items[this.head++] as T;
@@ -125,6 +132,16 @@ export class RlnPacer<T> {
     const fifo = cls === "control" ? this.control : this.content;
     for (const item of items) fifo.push(item);
     return { accepted: true, queued: queued + items.length };
+  }
+
+  /**
+   * Moves a queued content message to the control queue (true), e.g. when a repair answer asks for it before its
+   * turn: it then goes once, in control's slot, rather than twice. False when it is not in the content queue.
+   */
+  promote(item: T): boolean {
+    if (!this.content.remove(item)) return false;
+    this.control.push(item);
+    return true;
   }
 
   /**

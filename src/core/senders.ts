@@ -17,7 +17,7 @@ export interface SenderState {
   /** Every sequence number up to here is delivered, given up, or before this member's horizon. */
   contiguous: number;
   /** Delivered or given-up sequence numbers above `contiguous`. */
-  readonly above: Set<number>;
+  above: ReadonlySet<number>;
   /**
    * Highest sequence number the sender itself has shown to exist (its messages, each also vouching for the one
    * before). Other members' marks do not raise it: they are claims, which a lying member can make up.
@@ -31,25 +31,55 @@ export interface SenderState {
   /** First sequence number of the run of delivered messages that ends at `contiguous`. */
   runStart: number;
   /** Given-up numbers above `contiguous`; when `contiguous` passes one, a new run starts after it. */
-  readonly givenUpAbove: Set<number>;
+  givenUpAbove: ReadonlySet<number>;
   /** Delivered numbers just below `runStart`, waiting for the gap between them and the run to fill. */
-  readonly deliveredBelowRun: Set<number>;
+  deliveredBelowRun: ReadonlySet<number>;
   /**
    * Numbers at or below `contiguous` given up on that have not arrived since (the newest MAX_REMEMBERED_SEQS):
    * a late copy of one of them is new, any other number up to `contiguous` was delivered.
    */
-  readonly givenUpBelow: Set<number>;
+  givenUpBelow: ReadonlySet<number>;
   /** Numbers at or below `floor` (older than our first contact) delivered since (the newest MAX_REMEMBERED_SEQS). */
-  readonly deliveredBelowFloor: Set<number>;
+  deliveredBelowFloor: ReadonlySet<number>;
   /** `contiguous` as last announced in one of our marks, and in how many summaries (acks/summary.ts). */
   announced: number;
   announcements: number;
 }
 
+/**
+ * The set every state starts with for each of its five sets, shared: most senders never need them (a member of a
+ * 10,000-member channel knows hundreds of senders, each set was ~150 bytes empty). Never written: a state gets its
+ * own set on its first write (`writable`).
+ */
+const NONE: ReadonlySet<number> = new Set<number>();
+
+type SetField = "above" | "givenUpAbove" | "deliveredBelowRun" | "givenUpBelow" | "deliveredBelowFloor";
+
+/** The state's own set for `field`, made on the first write. */
+function writable(state: SenderState, field: SetField): Set<number> {
+  const set = state[field];
+  if (set !== NONE) return set as Set<number>;
+  const own = new Set<number>();
+  state[field] = own;
+  return own;
+}
+
+/** Deletes `value` from the state's set for `field`; the shared empty set holds nothing to delete. */
+function remove(state: SenderState, field: SetField, value: number): boolean {
+  const set = state[field];
+  return set !== NONE && (set as Set<number>).delete(value);
+}
+
 /** Adds `value`, dropping the oldest entry beyond `max`: a set that keeps the newest `max` values. */
-function addNewest(set: Set<number>, value: number, max: number): void {
+function addNewest(state: SenderState, field: SetField, value: number, max: number): void {
+  const set = writable(state, field);
   set.add(value);
   if (set.size > max) set.delete(set.values().next().value as number);
+}
+
+/** A set from a snapshot: the shared empty set when there is nothing in it. */
+function restored(values: readonly number[] | undefined): ReadonlySet<number> {
+  return values === undefined || values.length === 0 ? NONE : new Set(values);
 }
 
 /** The snapshot form of a SenderState (field names are part of the snapshot format). */
@@ -109,11 +139,11 @@ export class SenderTable {
       contiguous: floor,
       floor,
       runStart: floor + 1,
-      givenUpAbove: new Set(),
-      givenUpBelow: new Set(),
-      deliveredBelowFloor: new Set(),
-      deliveredBelowRun: new Set(),
-      above: new Set(),
+      givenUpAbove: NONE,
+      givenUpBelow: NONE,
+      deliveredBelowFloor: NONE,
+      deliveredBelowRun: NONE,
+      above: NONE,
       highest: seq,
       dismissedClaimsUpTo: 0,
       tentative: !own && !early && seq > 1,
@@ -185,27 +215,27 @@ export class SenderTable {
   advance(state: SenderState, seq: number, delivered: boolean): boolean {
     if (delivered && seq <= state.floor) {
       // History from before our first contact (a repair answer for someone else, a catch-up page).
-      addNewest(state.deliveredBelowFloor, seq, MAX_REMEMBERED_SEQS);
+      addNewest(state, "deliveredBelowFloor", seq, MAX_REMEMBERED_SEQS);
       return false;
     }
     if (seq <= state.contiguous) {
       // A late copy of a number given up on: it is delivered now.
-      if (delivered) state.givenUpBelow.delete(seq);
+      if (delivered) remove(state, "givenUpBelow", seq);
       return false;
     }
     if (seq > state.highest) state.highest = seq;
-    if (!delivered) addNewest(state.givenUpBelow, seq, MAX_REMEMBERED_SEQS);
+    if (!delivered) addNewest(state, "givenUpBelow", seq, MAX_REMEMBERED_SEQS);
     if (seq !== state.contiguous + 1) {
-      state.above.add(seq);
-      if (!delivered) state.givenUpAbove.add(seq);
+      writable(state, "above").add(seq);
+      if (!delivered) writable(state, "givenUpAbove").add(seq);
       return false;
     }
     state.contiguous = seq;
     const restart = !mutated(this.params, "run-restart");
     if (!delivered && restart) state.runStart = seq + 1;
-    while (state.above.delete(state.contiguous + 1)) {
+    while (remove(state, "above", state.contiguous + 1)) {
       state.contiguous++;
-      if (state.givenUpAbove.delete(state.contiguous) && restart) state.runStart = state.contiguous + 1;
+      if (remove(state, "givenUpAbove", state.contiguous) && restart) state.runStart = state.contiguous + 1;
     }
     return true;
   }
@@ -217,8 +247,8 @@ export class SenderTable {
   extendRunDown(state: SenderState, seq: number): boolean {
     if (seq >= state.runStart || state.deliveredBelowRun.size >= 256) return false;
     const start = state.runStart;
-    state.deliveredBelowRun.add(seq);
-    while (state.deliveredBelowRun.delete(state.runStart - 1)) state.runStart--;
+    writable(state, "deliveredBelowRun").add(seq);
+    while (remove(state, "deliveredBelowRun", state.runStart - 1)) state.runStart--;
     return state.runStart < start && state.runStart <= state.contiguous;
   }
 
@@ -280,16 +310,16 @@ export class SenderTable {
       this.states.set(id, {
         id,
         contiguous: x.contiguous,
-        above: new Set(x.above),
+        above: restored(x.above),
         highest: x.highest,
         dismissedClaimsUpTo: 0,
         tentative: x.tentative,
         floor: x.floor,
         runStart: x.runStart ?? x.floor + 1,
-        givenUpAbove: new Set(x.lostAbove ?? []),
-        givenUpBelow: new Set(x.lostSeqs ?? []),
-        deliveredBelowFloor: new Set(x.heldBelowFloor ?? []),
-        deliveredBelowRun: new Set(),
+        givenUpAbove: restored(x.lostAbove),
+        givenUpBelow: restored(x.lostSeqs),
+        deliveredBelowFloor: restored(x.heldBelowFloor),
+        deliveredBelowRun: NONE,
         // Not persisted: after a restart, queued progress is announced twice more.
         announced: 0,
         announcements: 0,

@@ -18,7 +18,7 @@ import {
 } from "../core/index.js";
 import type { Store } from "../storage/store.js";
 import type { Transport } from "../transport/transport.js";
-import { tryDecodeSegment, type WireMessage } from "../wire/index.js";
+import { decodeMessage, tryDecodeSegment, type WireMessage } from "../wire/index.js";
 import { ChannelRuntime, type NodeEvent, type OutgoingInfo } from "./channel.js";
 import { ChannelEmitter, type ChannelEvents, type SyncStatus, syncStatus } from "./channel-events.js";
 import type { ChannelHost } from "./open-channel.js";
@@ -60,6 +60,8 @@ export class AppChannelCore {
   private readonly clock: () => number;
   private readonly pipeline: ContentPipeline;
   private readonly pacer: RlnPacer<Queued> | undefined;
+  /** Our content messages still in the RLN queue, by message id: they have not left yet. */
+  private readonly queuedContent = new Map<string, Queued>();
   private readonly own: OwnPayloads;
   private readonly segmentation: SegmentationOptions | undefined;
   /** The reassembler's bound on one segment: what it would not take is not a segment here either. */
@@ -179,7 +181,9 @@ export class AppChannelCore {
     this.own.track(id, ids, dataCount, now);
     if (this.pacer !== undefined && batch.length > 0) {
       // The segments of one payload go into the queue together, never interleaved with another payload's.
-      this.pacer.submit(batch, "content", now);
+      if (this.pacer.submit(batch, "content", now).accepted) {
+        for (const item of batch) this.queuedContent.set(item.info.messageId, item);
+      }
       this.pump();
     }
     return id;
@@ -228,6 +232,15 @@ export class AppChannelCore {
       this.collecting.push(item);
       return;
     }
+    // The engine counts a message as sent when it leaves the engine, but ours may still wait in the queue: a resend
+    // of it would be a second copy (it was never heard because it never left), and an answer for it (a sync named
+    // it) takes the queued copy into control's slot instead, so that it goes once either way.
+    const waiting = this.queuedContent.get(info.messageId);
+    if (waiting !== undefined && info.purpose === "resend") return;
+    if (waiting !== undefined && info.purpose === "repair-response" && pacer.promote(waiting)) {
+      this.pump();
+      return;
+    }
     const submitted = pacer.submit([item], info.purpose === "content" ? "content" : "control", this.clock());
     // A control message refused by a full queue is not lost for good: the engine sends syncs and repairs again.
     if (!submitted.accepted && info.purpose === "content") {
@@ -257,7 +270,14 @@ export class AppChannelCore {
     const pacer = this.pacer;
     if (pacer === undefined || this.closed) return;
     const now = this.clock();
-    for (const released of pacer.release(now)) this.transmit(released.item.bytes, released.item.info);
+    for (const released of pacer.release(now)) {
+      const { info } = released.item;
+      if (info.purpose === "content" && this.queuedContent.delete(info.messageId)) {
+        // Nobody could hear it while it waited: its resend timer starts now.
+        this.runtime.engine.notePublished(info.messageId, now);
+      }
+      this.transmit(released.item.bytes, info);
+    }
     const next = pacer.nextRelease(now);
     if (next === undefined || next >= this.paceAt) return;
     if (this.paceTimer !== undefined) clearTimeout(this.paceTimer);
@@ -271,6 +291,19 @@ export class AppChannelCore {
       Math.max(0, next - now),
     );
     this.paceTimer.unref?.();
+  }
+
+  /**
+   * Receipts of an own message sent before a restart (the engine's restored receipts, or the owner's news again):
+   * the app hears them like any. A segment's receipts are its set's, which only the session that sent it tracks.
+   */
+  private restoredReceipts(messageId: string): void {
+    const r = this.runtime.receipts(messageId);
+    const stored = r === undefined ? undefined : this.store.getMessage(this.runtime.channelId, messageId);
+    if (r === undefined || stored === undefined) return;
+    const content = decodeMessage(stored.bytes).content;
+    if (content === undefined || tryDecodeSegment(content, this.maxSegmentBytes) !== undefined) return;
+    this.appEvent("receipts", { id: messageId, count: r.count, of: Math.max(r.members, r.count), by: r.ackedBy });
   }
 
   private engineEvent(event: NodeEvent): void {
@@ -290,7 +323,7 @@ export class AppChannelCore {
         break;
       }
       case "acknowledged":
-        this.own.acknowledged(event.messageId, event.by, event.members);
+        if (!this.own.acknowledged(event.messageId, event.by, event.members)) this.restoredReceipts(event.messageId);
         return;
       case "missing":
         this.appEvent("missing", { ref: event.ref, source: event.source });

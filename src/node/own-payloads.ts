@@ -77,18 +77,21 @@ export class OwnPayloads {
     if (p.unsent === 0) this.emit("sent", { id: p.id, messageIds: p.messageIds });
   }
 
-  /** The engine learnt that `by` holds own message `messageId`, counted against `members`. */
-  acknowledged(messageId: string, by: SenderId, members: number): void {
+  /**
+   * The engine learnt that `by` holds own message `messageId`, counted against `members`. False when no payload
+   * tracked here carries it (one sent before a restart).
+   */
+  acknowledged(messageId: string, by: SenderId, members: number): boolean {
     const p = this.byMessage.get(messageId);
-    if (p === undefined) return;
+    if (p === undefined) return false;
     let held: readonly SenderId[];
     if (p.segmented) {
       const progress = this.sets.confirm(messageId, by);
-      if (progress === undefined || !progress.newHolder) return;
+      if (progress === undefined || !progress.newHolder) return true;
       held = (this.sets.holders(p.id) ?? []) as SenderId[];
     } else {
       const set = this.holders.get(p.id);
-      if (set === undefined || set.has(by)) return;
+      if (set === undefined || set.has(by)) return true;
       set.add(by);
       held = [...set];
     }
@@ -100,6 +103,7 @@ export class OwnPayloads {
       this.pending.delete(p.id);
       this.emit("delivered", { id: p.id, count: held.length, of });
     }
+    return true;
   }
 
   /** Payloads whose resends are spent without the quorum: reported once, then forgotten. */

@@ -13,11 +13,11 @@ import {
 import { openRoster, type RosterIndex, signRoster } from "../core/owner/roster.js";
 import type { Sfc32 } from "../core/prng.js";
 import { nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
-import type { WireMessage } from "../wire/index.js";
+import { decodeMessage, type WireMessage } from "../wire/index.js";
 import type { Purpose } from "./metrics.js";
 import { OwnerClient, type PathContext } from "./owner-client.js";
-import { OwnerHost } from "./owner-host.js";
-import { DirectPath } from "./owner-path.js";
+import { type FetchAnswer, OwnerHost, type RangeAnswer } from "./owner-host.js";
+import { DirectPath, type OwnerPathParts, type OwnerRequest, type Reply } from "./owner-path.js";
 import { type Scenario, SIM_PARAMS } from "./scenario.js";
 import { calibrateVerification, SignatureLedger } from "./signature-ledger.js";
 import { StringPool } from "./string-pool.js";
@@ -25,6 +25,30 @@ import { verifyOnce } from "./verify-once.js";
 import type { Protocol, Publication, SimMember, World } from "./world.js";
 
 export const CHANNEL_ID = "sim/chorus";
+
+/** The note that tells other shards of a content message a member sent. */
+const REGISTRY = "chorus/message";
+
+interface SentMessage {
+  readonly x: number;
+  readonly id: string;
+  readonly node: number;
+  readonly seq: number;
+}
+
+/** The owner's receipts at the end: of message x, the nodes at nodes[offsets[x]..offsets[x + 1]). */
+interface OwnerReceipts {
+  readonly offsets: Int32Array;
+  readonly nodes: Int32Array;
+}
+
+/** Stored messages cross shards as their bytes only. */
+function packStored<T extends FetchAnswer | RangeAnswer>(answer: T): T {
+  return {
+    ...answer,
+    found: answer.found.map((m) => ({ bytes: m.bytes, decoded: undefined as unknown as WireMessage })),
+  };
+}
 
 /**
  * Content publications whose decoding is kept for a re-publication of the same bytes (a resend, a repair
@@ -91,6 +115,7 @@ export class ChorusProtocol implements Protocol {
     this.ledger = new SignatureLedger(
       scenario.owner && scenario.ownerPath ? calibrateVerification(nativeVerifier()) : 0,
     );
+    for (const [i, identity] of this.identities.entries()) this.ledger.learn(this.senderIds[i]!, identity.secretKey);
     this.verify = verifyOnce(this.ledger.verifier(nativeVerifier()));
     this.memberParams = resolveParams({ ...SIM_PARAMS, ...scenario.params });
     this.ownerParams = resolveParams({ ...SIM_PARAMS, ...OWNER_PARAMS, ...scenario.params, ...scenario.ownerParams });
@@ -131,16 +156,14 @@ export class ChorusProtocol implements Protocol {
         const result = engine.send(content, at);
         // x = -1: a warm-up message, which no metric counts.
         if (x >= 0) {
-          this.messageIndex.set(result.messageId, x);
-          this.messageIds[x] = result.messageId;
-          this.bySequence[node]![result.sequence! - 1] = x;
+          const sent: SentMessage = { x, id: result.messageId, node, seq: result.sequence! };
+          this.register(sent);
+          world.note(REGISTRY, sent);
         }
         this.handle(world, node, result, at);
         const client = this.clients[node];
         const out = result.outgoing.find((o) => o.kind === "content");
-        if (client !== undefined && out !== undefined) {
-          client.push(out.bytes, this.decodedCache.get(out.bytes) ?? out.message, x);
-        }
+        if (client !== undefined && out !== undefined) client.push(out.bytes, x);
       },
       receive: (pub, at) => {
         if (this.clients[node]?.hold(pub) === true) return;
@@ -152,7 +175,6 @@ export class ChorusProtocol implements Protocol {
     };
     if (this.roster === undefined) return member;
     engine.owner.setRoster(this.roster);
-    this.path ??= new DirectPath(world, world.ownerIndex!, world.rng.fork("path"));
     if (owner) {
       const host = new OwnerHost(world, node, engine, this.roster, this.senderIds, this.nodeOf, this.ledger);
       this.host = host;
@@ -164,22 +186,63 @@ export class ChorusProtocol implements Protocol {
     return { ...member, online: (at) => client.connect(at) };
   }
 
-  /** What members' clients need from the protocol: the path, the owner's side, steps run through `handle`. */
+  /**
+   * The world this protocol runs in, before anything happens: the registry of messages other shards send, and
+   * with the owner path, the path itself (its requests and answers may come from other shards).
+   */
+  attach(world: World): void {
+    world.onNote(REGISTRY, (data) => this.register(data as SentMessage));
+    if (this.roster === undefined) return;
+    this.path = new DirectPath(
+      world,
+      world.ownerIndex!,
+      (node, request, reply) => this.serve(world, node, request, reply),
+      {
+        pack: (kind, answer) =>
+          kind === "fetch" || kind === "range" ? packStored(answer as FetchAnswer | RangeAnswer) : answer,
+        unpack: (kind, packed) =>
+          kind === "fetch" || kind === "range" ? this.unpackStored(packed as FetchAnswer | RangeAnswer) : packed,
+      },
+    );
+  }
+
+  /** A content message one of the members sent: its index, by id and by (sender, sequence number). */
+  private register(m: SentMessage): void {
+    this.messageIndex.set(m.id, m.x);
+    this.messageIds[m.x] = m.id;
+    this.bySequence[m.node]![m.seq - 1] = m.x;
+  }
+
+  /** The decoding of bytes that came from another shard: the value their sender handed over (a function of the bytes). */
+  decode(bytes: Uint8Array): WireMessage {
+    return this.decodedCache.get(bytes) ?? this.strings.internMessage(decodeMessage(bytes));
+  }
+
+  /** Stored messages that crossed from another shard as bytes: decoded again. */
+  private unpackStored<T extends FetchAnswer | RangeAnswer>(answer: T): T {
+    return { ...answer, found: answer.found.map((m) => ({ bytes: m.bytes, decoded: this.decode(m.bytes) })) };
+  }
+
+  /** The owner's side of a request: a push goes to its engine, everything else to its service (owner-host.ts). */
+  private serve(world: World, node: number, request: OwnerRequest, reply: Reply<unknown>): void {
+    if (request.kind !== "push") {
+      this.host!.serve(node, request, reply);
+      return;
+    }
+    const owner = world.ownerIndex!;
+    if (request.x >= 0) world.recorder.arrived(owner, request.x, world.now);
+    const decoded = this.decode(request.bytes);
+    const step = this.engines[owner]!.receive(request.bytes, world.now, decoded, { requested: true });
+    this.handle(world, owner, step, world.now, request.bytes, decoded);
+    reply(1, true);
+  }
+
+  /** What members' clients need from the protocol: the path, steps run through `handle`, message indices. */
   private pathContext(world: World): PathContext {
-    const self = this;
     return {
       world,
       path: this.path!,
-      get host() {
-        return self.host!;
-      },
       handle: (node, step, now) => this.handle(world, node, step, now),
-      ownerTakes: (bytes, decoded, x) => {
-        const owner = world.ownerIndex!;
-        if (x >= 0) world.recorder.arrived(owner, x, world.now);
-        const step = this.engines[owner]!.receive(bytes, world.now, decoded, { requested: true });
-        this.handle(world, owner, step, world.now, bytes, decoded);
-      },
       indexOf: (id) => this.messageIndex.get(id) ?? -1,
     };
   }
@@ -265,27 +328,49 @@ export class ChorusProtocol implements Protocol {
     this.decodedNext = (this.decodedNext + 1) % DECODED_KEPT;
   }
 
-  /** Receipts as the sender's app shows them: its own, merged with the owner's when there is one (src/api does the same). */
-  finish(world: World): void {
+  /** The owner's receipts of every message, as node indices (from the shard that holds the owner). */
+  finishShare(world: World): OwnerReceipts | undefined {
     const owner = world.ownerIndex === undefined ? undefined : this.engines[world.ownerIndex];
+    if (owner === undefined) return undefined;
+    const offsets = new Int32Array(world.recorder.messagesSent + 1);
+    const nodes: number[] = [];
+    for (let x = 0; x < world.recorder.messagesSent; x++) {
+      for (const by of owner.receipts(this.messageIds[x]!)?.ackedBy ?? []) nodes.push(this.nodeOf.get(by)!);
+      offsets[x + 1] = nodes.length;
+    }
+    return { offsets, nodes: Int32Array.from(nodes) };
+  }
+
+  /**
+   * Receipts as the sender's app shows them, for this shard's senders: its own, merged with the owner's when
+   * there is one (src/api does the same). Returns this shard's figures of the owner path.
+   */
+  finish(world: World, shares: readonly unknown[]): OwnerPathParts | undefined {
+    const owner = shares.find((s) => s !== undefined) as OwnerReceipts | undefined;
     for (let x = 0; x < world.recorder.messagesSent; x++) {
       const sender = world.recorder.sender[x]!;
+      if (!world.local(sender)) continue;
       const id = this.messageIds[x]!;
       const status = this.engines[sender]?.status(id);
       if (status === undefined || !status.own) continue;
       const merged = new Set(status.receipts.ackedBy);
-      for (const by of owner?.receipts(id)?.ackedBy ?? []) if (by !== this.senderIds[sender]) merged.add(by);
+      if (owner !== undefined) {
+        for (let i = owner.offsets[x]!; i < owner.offsets[x + 1]!; i++) {
+          const by = owner.nodes[i]!;
+          if (by !== sender) merged.add(this.senderIds[by]!);
+        }
+      }
       world.recorder.receipts(x, merged.size, undefined, status.receipts.count);
     }
-    if (this.path !== undefined && this.host !== undefined) {
-      world.recorder.ownerPath = {
-        detail: {
-          ...this.path.detail(),
-          owner: { ...this.host.counts, ...this.host.service.counters, ledger: this.host.service.sizes() },
-        },
-        cpuUs: this.host.cpuUs,
-        bytes: this.path.ownerBytes,
-      };
-    }
+    if (this.path === undefined) return undefined;
+    const host = this.host;
+    return this.path.parts(
+      host === undefined
+        ? undefined
+        : {
+            detail: { ...host.counts, ...host.service.counters, ledger: host.service.sizes() },
+            cpuUs: host.cpuUs,
+          },
+    );
   }
 }

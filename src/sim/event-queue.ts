@@ -1,6 +1,8 @@
 /**
- * The simulator's agenda: a binary min-heap of events ordered by (time, insertion number). Ties in
- * time are broken by insertion order, so a run never depends on the heap's internal layout.
+ * The simulator's agenda: a binary min-heap of events ordered by (time, tie key). The tie key is the caller's
+ * (`push`'s `tie`) or, by default, the insertion number; either way a run never depends on the heap's internal
+ * layout. The world passes a key that names who scheduled the event and how many it had scheduled before, so
+ * that the order of simultaneous events does not depend on how members are split across workers (world.ts).
  *
  * A run schedules one event per copy of every publication to every member (tens of millions at a
  * thousand members), so the heap holds its events in parallel typed arrays instead of one object each:
@@ -26,9 +28,15 @@ export class EventQueue<P> {
     return this.length;
   }
 
-  push(at: number, kind: number, node: number, payload?: P): void {
+  /** When the earliest event is due (NaN when there is none). */
+  get peekAt(): number {
+    return this.length === 0 ? Number.NaN : this.times[0]!;
+  }
+
+  /** Schedules an event; `tie` orders it among events at the same instant (unique per queue; default: insertion order). */
+  push(at: number, kind: number, node: number, payload?: P, tie = this.counter++): void {
     if (this.length === this.times.length) this.grow();
-    const seq = this.counter++;
+    const seq = tie;
     const times = this.times;
     const seqs = this.seqs;
     let i = this.length++;

@@ -1,7 +1,8 @@
 import type { RejectionCode } from "../core/index.js";
 import { receiptTimes, trafficOverContent } from "./receipt-stats.js";
-import { SeriesRecorder, type SimSeries } from "./series.js";
-import { Histogram, round } from "./stats.js";
+import { mergeRecorderParts, RECORDER_FIELDS, type RecorderParts } from "./recorder-merge.js";
+import { pathPurpose, SeriesRecorder, type SimSeries } from "./series.js";
+import { Histogram, peakInWindow, round, sortKeys } from "./stats.js";
 
 /**
  * Ground truth of a run, kept by the simulator beside the protocol, and the metrics computed from it.
@@ -197,21 +198,19 @@ export class Recorder {
   private readonly receivedBytes: Float64Array;
   private readonly controlTimes: number[][] = [];
   private sentCount = 0;
-  private duplicates = 0;
-  private spurious = 0;
+  /** Counters that a merge of shards adds up (recorder-merge.ts). */
+  private readonly tally = { duplicates: 0, spurious: 0, acks: 0, unnamedFalseAcks: 0, repairBroadcasts: 0 };
   private readonly overhead = new Histogram(0.5);
   private readonly overheadContent = new Histogram(0.5);
   private readonly knowledge = new Histogram();
   private readonly firstAck: Float64Array;
-  private acks = 0;
-  private falseAcks = 0;
-  private repairBroadcasts = 0;
   readonly publications: Record<string, number> = {};
   readonly publicationBytes: Record<string, number> = {};
   readonly rejected: Record<string, number> = {};
-  private readonly kOfN: number[] = [];
-  private readonly kOfNAll: number[] = [];
-  private readonly kOfNLocal: number[] = [];
+  /** Per content message: the receipt count the sender's app shows at the end, its own alone, SDS's reading; NaN for none. */
+  private readonly shownCount: Float64Array;
+  private readonly shownLocal: Float64Array;
+  private readonly shownAsAll: Float64Array;
   /** When the sender first showed node n holding x, at n * messages + x. */
   private readonly ackedAt: Float64Array;
   /** Wire and content bytes of each content message, as first published. */
@@ -245,11 +244,28 @@ export class Recorder {
     this.ackedAt = new Float64Array(pairs).fill(Number.NaN);
     this.contentWire = new Float64Array(messages);
     this.contentPayload = new Float64Array(messages);
+    this.shownCount = new Float64Array(messages).fill(Number.NaN);
+    this.shownLocal = new Float64Array(messages).fill(Number.NaN);
+    this.shownAsAll = new Float64Array(messages).fill(Number.NaN);
     this.series = new SeriesRecorder(members, nodes, measureFrom);
   }
 
   get messagesSent(): number {
     return this.sentCount;
+  }
+
+  /** What this recorder holds, by reference: a shard's share of a run split across workers (recorder-merge.ts). */
+  parts(): RecorderParts {
+    const own = this as unknown as Record<(typeof RECORDER_FIELDS)[number], unknown>;
+    const fields = Object.fromEntries(RECORDER_FIELDS.map((k) => [k, own[k]]));
+    return { ...fields, sentCount: this.sentCount, series: this.series.parts() } as RecorderParts;
+  }
+
+  /** Adds the parts of one shard; `first`: the one whose replicated records (messages sent) count. */
+  absorb(shard: RecorderParts, first: boolean): void {
+    mergeRecorderParts(this.parts(), shard, first);
+    this.series.absorb(shard.series, first);
+    if (first) this.sentCount = shard.sentCount;
   }
 
   registerMessage(x: number, sender: number, at: number): void {
@@ -281,7 +297,7 @@ export class Recorder {
       if (purpose === "content") this.overheadContent.add(wireBytes - contentBytes);
     }
     if (CONTROL.has(purpose)) this.controlTimes[node]!.push(at);
-    if (purpose === "repair-response" && x >= 0) this.repairBroadcasts++;
+    if (purpose === "repair-response" && x >= 0) this.tally.repairBroadcasts++;
   }
 
   /** Bytes that reached a node (whether or not the protocol then used them), published for `purpose`. */
@@ -296,7 +312,7 @@ export class Recorder {
     if (at < this.measureFrom) return;
     this.sentBytes[node]! += sent;
     this.receivedBytes[node]! += received;
-    this.series.bytes(node, `path:${call}`, sent, received);
+    this.series.bytes(node, pathPurpose(call), sent, received);
   }
 
   /** A copy of content message x reached `node` (any publication carrying it). */
@@ -317,7 +333,7 @@ export class Recorder {
       if (this.sender[x] !== node) {
         this.series.delivered(node, at - this.sentAt[x]!, at, (f & F_DETECTED) !== 0, (f & F_DECLARED_LOST) !== 0);
       }
-    } else if (this.sender[x] !== node) this.duplicates++;
+    } else if (this.sender[x] !== node) this.tally.duplicates++;
     // Some protocols deliver a message whose bytes arrived through another path (a store query).
     if (Number.isNaN(this.arrivedAt[i]!)) this.arrivedAt[i] = at;
   }
@@ -328,7 +344,7 @@ export class Recorder {
     if (!Number.isNaN(this.deliveredAt[i]!)) return;
     this.flags[i]! |= F_DETECTED;
     this.detectedAt[i] = at;
-    if (!(this.flags[i]! & F_ORIGINAL_DROPPED)) this.spurious++;
+    if (!(this.flags[i]! & F_ORIGINAL_DROPPED)) this.tally.spurious++;
     this.series.gapOpened(node, at);
   }
 
@@ -341,9 +357,13 @@ export class Recorder {
     this.flags[i] = f | F_DECLARED_LOST;
   }
 
-  /** The sender of x learnt that `by` holds it (by = -1: someone, unnamed). */
+  /**
+   * The sender of x learnt that `by` holds it (by = -1: someone, unnamed). A named acknowledgement (once per
+   * message and node: engines report each once) is judged false at the end, when every node's arrivals are known
+   * (a run split across workers learns them late): false when `by` had no copy of x at that moment.
+   */
   acknowledged(x: number, by: number, at: number): void {
-    this.acks++;
+    this.tally.acks++;
     const sent = this.sentAt[x]!;
     this.knowledge.add(at - sent);
     if (Number.isNaN(this.firstAck[x]!)) this.firstAck[x] = at;
@@ -353,8 +373,6 @@ export class Recorder {
         this.ackedAt[i] = at;
         this.series.shownTo(at - sent);
       }
-      const arrived = this.arrivedAt[by * this.messages + x]!;
-      if (Number.isNaN(arrived) || arrived > at) this.falseAcks++;
     } else {
       // Unnamed acknowledgement: false when no other node had received x by then.
       let anyone = false;
@@ -363,7 +381,7 @@ export class Recorder {
         const arrived = this.arrivedAt[n * this.messages + x]!;
         if (!Number.isNaN(arrived) && arrived <= at) anyone = true;
       }
-      if (!anyone) this.falseAcks++;
+      if (!anyone) this.tally.unnamedFalseAcks++;
     }
   }
 
@@ -407,12 +425,39 @@ export class Recorder {
 
   /** The sender's receipt count for x at the end; `acknowledgedAsAll`: the count an SDS app would show. */
   receipts(x: number, count: number | undefined, acknowledgedAsAll?: boolean, localCount?: number): void {
-    const truth = this.holders(x);
-    const others = this.nodes - 1;
-    if (count !== undefined) this.kOfN.push(Math.abs(count - truth) / others);
+    if (count !== undefined) this.shownCount[x] = count;
     const local = localCount ?? count;
-    if (local !== undefined) this.kOfNLocal.push(Math.abs(local - truth) / others);
-    if (acknowledgedAsAll !== undefined) this.kOfNAll.push(Math.abs((acknowledgedAsAll ? others : 0) - truth) / others);
+    if (local !== undefined) this.shownLocal[x] = local;
+    if (acknowledgedAsAll !== undefined) this.shownAsAll[x] = acknowledgedAsAll ? 1 : 0;
+  }
+
+  /** k-of-N errors over the messages with receipts, in message order, once every node's deliveries are known. */
+  private kOfNStats() {
+    const out = { all: [] as number[], local: [] as number[], asAll: [] as number[] };
+    const others = this.nodes - 1;
+    for (let x = 0; x < this.messages; x++) {
+      const count = this.shownCount[x]!;
+      const local = this.shownLocal[x]!;
+      const asAll = this.shownAsAll[x]!;
+      if (Number.isNaN(count) && Number.isNaN(local) && Number.isNaN(asAll)) continue;
+      const truth = this.holders(x);
+      if (!Number.isNaN(count)) out.all.push(Math.abs(count - truth) / others);
+      if (!Number.isNaN(local)) out.local.push(Math.abs(local - truth) / others);
+      if (!Number.isNaN(asAll)) out.asAll.push(Math.abs((asAll === 1 ? others : 0) - truth) / others);
+    }
+    return out;
+  }
+
+  /** Named acknowledgements learnt for a node that had no copy of the message then (see `acknowledged`). */
+  private falseNamedAcks(): number {
+    let n = 0;
+    for (let i = 0; i < this.ackedAt.length; i++) {
+      const at = this.ackedAt[i]!;
+      if (Number.isNaN(at)) continue;
+      const arrived = this.arrivedAt[i]!;
+      if (Number.isNaN(arrived) || arrived > at) n++;
+    }
+    return n;
   }
 
   /** Delivery, detection and repair over every (member, message) pair a member should have received. */
@@ -525,6 +570,7 @@ export class Recorder {
     const o = this.ownerPath;
     const perMessage = (v: number | undefined, digits: number) =>
       v === undefined || this.sentCount === 0 ? null : round(v / this.sentCount, digits);
+    const broadcasts = this.tally.repairBroadcasts;
     const metrics: Pick<
       SimMetrics,
       "receipts" | "bandwidth_vs_content" | "topic_repair_broadcasts_per_loss" | "owner"
@@ -537,7 +583,7 @@ export class Recorder {
       },
       bandwidth_vs_content: round(ratio.wire, 3),
       topic_repair_broadcasts_per_loss:
-        messagesNeedingRepair === 0 ? null : round((requests + this.repairBroadcasts) / messagesNeedingRepair, 3),
+        messagesNeedingRepair === 0 ? null : round((requests + broadcasts) / messagesNeedingRepair, 3),
       owner: { cpu_us_per_message: perMessage(o?.cpuUs, 1), bytes_per_message: perMessage(o?.bytes, 0) },
     };
     const detail: Pick<
@@ -575,13 +621,16 @@ export class Recorder {
     const { firstAck, acknowledged } = this.firstAckStats();
     const extra = this.ownerPathStats(messagesNeedingRepair);
     const mean = (xs: number[]) => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
+    const kOfN = this.kOfNStats();
+    const { acks, duplicates, spurious, repairBroadcasts } = this.tally;
+    const falseAcks = this.tally.unnamedFalseAcks + this.falseNamedAcks();
 
     const metrics: SimMetrics = {
       delivery: {
         expected,
         delivered,
         ratio: expected === 0 ? null : round(delivered / expected, 6),
-        duplicates: this.duplicates,
+        duplicates,
         lost: expected - delivered,
       },
       latency_ms: {
@@ -600,12 +649,12 @@ export class Recorder {
       bandwidth_bytes_per_member_per_minute: this.members === 0 ? null : round(bw / this.members, 0),
       control_messages_per_member_per_600s: this.members === 0 ? null : round(controlTotal / this.members, 3),
       repair_broadcasts_per_loss:
-        messagesNeedingRepair === 0 ? null : round(this.repairBroadcasts / messagesNeedingRepair, 3),
+        messagesNeedingRepair === 0 ? null : round(repairBroadcasts / messagesNeedingRepair, 3),
       acks: {
         knowledge_p50_ms: round(this.knowledge.quantile(0.5), 1),
         knowledge_p99_ms: round(this.knowledge.quantile(0.99), 1),
-        k_of_n_abs_error_mean: round(mean(this.kOfN), 4),
-        false_ack_rate: this.acks === 0 ? null : round(this.falseAcks / this.acks, 6),
+        k_of_n_abs_error_mean: round(mean(kOfN.all), 4),
+        false_ack_rate: acks === 0 ? null : round(falseAcks / acks, 6),
       },
       undetected_gaps: undetected,
       ...extra.metrics,
@@ -621,19 +670,19 @@ export class Recorder {
       control_messages_max_member_per_600s: round(controlMax, 3),
       pairs_needing_repair: needing,
       pairs_detected: detected,
-      spurious_missing: this.spurious,
+      spurious_missing: spurious,
       declared_lost: declaredLost,
       declared_lost_then_delivered: lostThenDelivered,
       messages_needing_repair: messagesNeedingRepair,
       member_online_share: this.members === 0 ? null : round(onlineShare / this.members, 4),
       resends: this.publications.resend ?? 0,
-      acks_learnt: this.acks,
+      acks_learnt: acks,
       first_ack_p50_ms: round(firstAck.quantile(0.5), 1),
       first_ack_p99_ms: round(firstAck.quantile(0.99), 1),
       acknowledged_share: sentTotal === 0 ? null : round(acknowledged / sentTotal, 6),
-      k_of_n_samples: this.kOfN.length,
-      k_of_n_sender_local_error_mean: round(mean(this.kOfNLocal), 4),
-      k_of_n_acknowledged_as_all_error_mean: round(mean(this.kOfNAll), 4),
+      k_of_n_samples: kOfN.all.length,
+      k_of_n_sender_local_error_mean: round(mean(kOfN.local), 4),
+      k_of_n_acknowledged_as_all_error_mean: round(mean(kOfN.asAll), 4),
       rejected: sortKeys(this.rejected),
       network,
       ...extra.detail,
@@ -647,21 +696,4 @@ export class Recorder {
     });
     return { metrics, detail, series };
   }
-}
-
-/** The largest number of timestamps (sorted) within any window of `width`. */
-function peakInWindow(times: readonly number[], width: number): number {
-  let best = 0;
-  let lo = 0;
-  for (let hi = 0; hi < times.length; hi++) {
-    while (times[hi]! - times[lo]! >= width) lo++;
-    best = Math.max(best, hi - lo + 1);
-  }
-  return best;
-}
-
-function sortKeys(o: Record<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const k of Object.keys(o).sort()) out[k] = o[k]!;
-  return out;
 }

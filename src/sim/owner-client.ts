@@ -1,17 +1,8 @@
 import type { ChannelEngine, MessageRef, SenderId, Step } from "../core/index.js";
 import type { ReportToken } from "../core/owner/link.js";
 import type { WireMessage } from "../wire/index.js";
-import {
-  type FetchAnswer,
-  fetchAnswerBytes,
-  type OwnerHost,
-  type RangeAnswer,
-  rangeAnswerBytes,
-  refsBytes,
-  type Stored,
-  WATCH_HOLD_MS,
-} from "./owner-host.js";
-import { type CallKind, type DirectPath, fieldBytes, varintBytes } from "./owner-path.js";
+import { type FetchAnswer, type RangeAnswer, refsBytes, type Stored, WATCH_HOLD_MS } from "./owner-host.js";
+import { type DirectPath, fieldBytes, type OwnerRequest, varintBytes } from "./owner-path.js";
 import type { Publication, World } from "./world.js";
 
 /** While the owner is unreachable, a member probes it this often. */
@@ -40,13 +31,14 @@ const MAX_HELD = 20_000;
 export interface PathContext {
   readonly world: World;
   readonly path: DirectPath;
-  readonly host: OwnerHost;
   /** Runs a member's step through the protocol: metrics, publications, and back to the member's client. */
   handle(node: number, step: Step, now: number): void;
-  /** The owner's engine takes a message pushed to it. */
-  ownerTakes(bytes: Uint8Array, decoded: WireMessage, x: number): void;
   /** The measured index of a content message, -1 for an unmeasured one. */
   indexOf(messageId: string): number;
+}
+
+function isMissing(e: Step["events"][number]): boolean {
+  return e.type === "missing";
 }
 
 function refKey(ref: MessageRef): string {
@@ -120,7 +112,7 @@ export class OwnerClient {
 
   /** After every engine step of this member. */
   afterStep(step: Step, now: number): void {
-    if (this.up && step.events.some((e) => e.type === "missing")) this.scheduleFetch(now);
+    if (this.up && step.events.some(isMissing)) this.scheduleFetch(now);
     if (this.up && !this.catchingUp && this.reportToken === undefined && this.engine.owner.hasReport()) {
       this.scheduleReport(now);
     }
@@ -135,10 +127,8 @@ export class OwnerClient {
   }
 
   private call<A>(
-    kind: CallKind,
+    request: OwnerRequest,
     requestBytes: number,
-    serve: () => A,
-    answerBytes: (a: A) => number,
     done: {
       ok: (answer: A, now: number) => void;
       fail: (now: number) => void;
@@ -148,12 +138,8 @@ export class OwnerClient {
     const world = this.ctx.world;
     this.ctx.path.call<A>({
       node: this.node,
-      kind,
+      request,
       requestBytes,
-      serve: (reply) => {
-        const a = serve();
-        reply(answerBytes(a), a);
-      },
       onAnswer: (a) => {
         if (this.epoch !== epoch) return;
         done.ok(a, world.now);
@@ -191,11 +177,9 @@ export class OwnerClient {
     this.reportToken = r.token;
     this.lastReportAt = now;
     const cursor = this.engine.owner.cursor();
-    this.call(
-      "report",
+    this.call<Uint8Array>(
+      { kind: "report", bytes: r.bytes, cursor, senders: [...r.token.keys()] },
       fieldBytes(r.bytes.length) + 1 + varintBytes(cursor),
-      () => this.ctx.host.report(this.node, r.bytes, cursor, r.token),
-      (news) => news.length,
       {
         ok: (news, t) => {
           this.reportToken = undefined;
@@ -217,28 +201,22 @@ export class OwnerClient {
     if (this.polling) return;
     this.polling = true;
     const cursor = this.engine.owner.cursor();
-    this.call(
-      "poll",
-      cursorRequestBytes(this.self, cursor),
-      () => this.ctx.host.poll(this.node, cursor),
-      (news) => news.length,
-      {
-        ok: (news, t) => {
-          this.polling = false;
-          this.applyNews(news, t);
-        },
-        fail: () => {
-          this.polling = false;
-        },
+    this.call<Uint8Array>({ kind: "poll", cursor }, cursorRequestBytes(this.self, cursor), {
+      ok: (news, t) => {
+        this.polling = false;
+        this.applyNews(news, t);
       },
-    );
+      fail: () => {
+        this.polling = false;
+      },
+    });
   }
 
   /** One page of the catch-up by range, fed to the engine in the order the messages were sent; then the next. */
   private catchUp(since: number, from: number | undefined): void {
     this.catchingUp = true;
     const request = cursorRequestBytes(this.self, since) + (from === undefined ? 0 : 1 + varintBytes(from));
-    this.call<RangeAnswer>("range", request, () => this.ctx.host.range(since, from, CATCH_UP_PAGE), rangeAnswerBytes, {
+    this.call<RangeAnswer>({ kind: "range", since, from, limit: CATCH_UP_PAGE }, request, {
       ok: (page, t) => {
         this.take(page.found, t);
         if (page.next !== undefined) this.catchUp(since, page.next);
@@ -299,10 +277,9 @@ export class OwnerClient {
     const world = this.ctx.world;
     this.ctx.path.call<Uint8Array>({
       node: this.node,
-      kind: "watch",
+      request: { kind: "watch", cursor },
       requestBytes: cursorRequestBytes(this.self, cursor),
       holdMs: WATCH_HOLD_MS,
-      serve: (reply) => this.ctx.host.watch(this.node, cursor, (news) => reply(news.length, news)),
       onAnswer: (news) => {
         if (this.epoch !== epoch) return;
         this.watching = false;
@@ -346,18 +323,12 @@ export class OwnerClient {
       for (const [key, at] of this.asked) if (now - at >= FETCH_AGAIN_MS) this.asked.delete(key);
     }
     if (refs.length === 0) return;
-    this.call<FetchAnswer>(
-      "fetch",
-      fieldBytes(this.self.length) + refsBytes(refs),
-      () => this.ctx.host.fetch(refs),
-      fetchAnswerBytes,
-      {
-        ok: (answer, t) => this.fetched(answer, t),
-        fail: () => {
-          for (const ref of refs) this.asked.delete(refKey(ref));
-        },
+    this.call<FetchAnswer>({ kind: "fetch", refs }, fieldBytes(this.self.length) + refsBytes(refs), {
+      ok: (answer, t) => this.fetched(answer, t),
+      fail: () => {
+        for (const ref of refs) this.asked.delete(refKey(ref));
       },
-    );
+    });
   }
 
   private fetched(answer: FetchAnswer, now: number): void {
@@ -377,19 +348,10 @@ export class OwnerClient {
     if (topic.length < answer.lacking.length) this.scheduleFetch(now, LACK_RETRY_MS);
   }
 
-  /** Our own message, pushed to the owner as it goes out on the topic. */
-  push(bytes: Uint8Array, decoded: WireMessage, x: number): void {
+  /** Our own message, pushed to the owner as it goes out on the topic (the owner decodes it). */
+  push(bytes: Uint8Array, x: number): void {
     if (!this.up) return;
-    this.call<true>(
-      "push",
-      fieldBytes(bytes.length),
-      () => {
-        this.ctx.ownerTakes(bytes, decoded, x);
-        return true;
-      },
-      () => 1,
-      { ok: () => {}, fail: () => {} },
-    );
+    this.call<true>({ kind: "push", bytes, x }, fieldBytes(bytes.length), { ok: () => {}, fail: () => {} });
   }
 
   private success(now: number): void {

@@ -1,12 +1,11 @@
 import type { ChannelEngine, MessageRef, SenderId, Step } from "../core/index.js";
-import type { ReportToken } from "../core/owner/link.js";
 import type { RosterIndex } from "../core/owner/roster.js";
 import { OwnerService, OwnerServiceError } from "../core/owner/service.js";
 import { nativeVerifier } from "../platform/native-crypto.js";
 import type { WireMessage } from "../wire/index.js";
 import { encodeOwnerNews } from "../wire/owner-codec.js";
 import { OwnerClock } from "./owner-clock.js";
-import { fieldBytes, varintBytes } from "./owner-path.js";
+import { fieldBytes, type OwnerRequest, type Reply, varintBytes } from "./owner-path.js";
 import type { SignatureLedger } from "./signature-ledger.js";
 import type { World } from "./world.js";
 
@@ -149,13 +148,13 @@ export class OwnerHost {
       this.lastSelfReport = w.now;
       const report = this.engine.owner.takeReport(w.now);
       if (report === undefined) return;
-      this.accept(report.bytes, report.token);
+      this.accept(report.bytes, report.token.keys());
       this.engine.owner.reportDone(report.token, true);
     });
   }
 
   /** Applies a signed report; false when the service refused it. Wakes the watches of the senders it names. */
-  private accept(bytes: Uint8Array, senders: ReportToken): boolean {
+  private accept(bytes: Uint8Array, senders: Iterable<string>): boolean {
     const ok = this.timed(() => {
       try {
         this.service.acceptReport(bytes);
@@ -169,7 +168,7 @@ export class OwnerHost {
       this.counts.refused++;
       return false;
     }
-    for (const sender of senders.keys()) {
+    for (const sender of senders) {
       const node = this.nodeOf.get(sender);
       if (node !== undefined && this.watches.has(node)) this.wake(node);
     }
@@ -189,8 +188,39 @@ export class OwnerHost {
     });
   }
 
-  /** A member's receipt report with its cursor: answered with its news. */
-  report(node: number, bytes: Uint8Array, cursor: number, senders: ReportToken): Uint8Array {
+  /** Serves a member's request, answering through `reply` with the answer's encoded size (a push is the engine's). */
+  serve(node: number, request: OwnerRequest, reply: Reply<unknown>): void {
+    switch (request.kind) {
+      case "report": {
+        const news = this.report(node, request.bytes, request.cursor, request.senders);
+        reply(news.length, news);
+        return;
+      }
+      case "poll": {
+        const news = this.poll(node, request.cursor);
+        reply(news.length, news);
+        return;
+      }
+      case "watch":
+        this.watch(node, request.cursor, (news) => reply(news.length, news));
+        return;
+      case "fetch": {
+        const answer = this.fetch(request.refs);
+        reply(fetchAnswerBytes(answer), answer);
+        return;
+      }
+      case "range": {
+        const answer = this.range(request.since, request.from, request.limit);
+        reply(rangeAnswerBytes(answer), answer);
+        return;
+      }
+      case "push":
+        throw new TypeError(`a push from node ${node} goes to the owner's engine, not to its service`);
+    }
+  }
+
+  /** A member's receipt report with its cursor (and the senders it names): answered with its news. */
+  report(node: number, bytes: Uint8Array, cursor: number, senders: Iterable<string>): Uint8Array {
     return this.timed(() => {
       const known = this.heard(node, cursor);
       this.accept(bytes, senders);

@@ -1,4 +1,7 @@
-import type { Sfc32 } from "../core/prng.js";
+import type { MessageRef } from "../core/index.js";
+import type { OwnerPathFigures } from "./metrics.js";
+import { CopyKey } from "./network.js";
+import { reviveHistogram } from "./recorder-merge.js";
 import { Histogram, round } from "./stats.js";
 import type { World } from "./world.js";
 
@@ -15,12 +18,35 @@ export const CALL_TIMEOUT_MS = 2_000;
 /** The owner's answer: its encoded size and what it carries (the simulator hands the value itself over). */
 export type Reply<A> = (bytes: number, answer: A) => void;
 
+/** What a member asks the owner, as data: the owner may be in another worker. */
+export type OwnerRequest =
+  | {
+      readonly kind: "report";
+      readonly bytes: Uint8Array;
+      readonly cursor: number;
+      readonly senders: readonly string[];
+    }
+  | { readonly kind: "poll" | "watch"; readonly cursor: number }
+  | { readonly kind: "fetch"; readonly refs: readonly MessageRef[] }
+  | { readonly kind: "range"; readonly since: number; readonly from: number | undefined; readonly limit: number }
+  | { readonly kind: "push"; readonly bytes: Uint8Array; readonly x: number };
+
+/** The owner's side: serves a request from `node`, answering through `reply` now or later (a parked watch). */
+export type OwnerServer = (node: number, request: OwnerRequest, reply: Reply<unknown>) => void;
+
+/**
+ * How an answer crosses to another worker and back: messages as their bytes only, decoded again on arrival (to
+ * the same value: a decoding is a function of the bytes). `undefined` for answers that are plain data.
+ */
+export interface AnswerCodec {
+  pack(kind: CallKind, answer: unknown): unknown;
+  unpack(kind: CallKind, packed: unknown): unknown;
+}
+
 export interface Call<A> {
   readonly node: number;
-  readonly kind: CallKind;
+  readonly request: OwnerRequest;
   readonly requestBytes: number;
-  /** Runs at the owner when the request arrives; answers through `reply`, now or later (a parked watch). */
-  readonly serve: (reply: Reply<A>) => void;
   readonly onAnswer: (answer: A) => void;
   readonly onFail: () => void;
   /** Extra wait before the member gives up, on top of CALL_TIMEOUT_MS and the path's p99 round trip. */
@@ -35,6 +61,42 @@ interface KindTally {
   answer_bytes: number;
 }
 
+/** What one shard's share of the direct path measured, with the owner's figures from the shard that holds it. */
+export interface OwnerPathParts {
+  readonly tally: Record<string, KindTally>;
+  readonly latency: Histogram;
+  readonly timeoutMs: number;
+  readonly ownerBytes: number;
+  readonly owner: { readonly detail: Record<string, unknown>; readonly cpuUs: number } | undefined;
+}
+
+/** A call on its way: the request at the owner, or the answer back at the member. */
+interface InFlight {
+  readonly node: number;
+  readonly n: number;
+  readonly kind: CallKind;
+  readonly requestBytes: number;
+  readonly request: OwnerRequest | undefined;
+  readonly bytes: number;
+  readonly answer: unknown;
+}
+
+/** A call its member still waits for (until its answer or its timeout). */
+interface Waiting {
+  readonly call: Call<unknown>;
+  /** When the member gives up: its timeout runs only if the member is online then. */
+  readonly deadline: number;
+}
+
+/**
+ * A call whose timeout fell while its member was offline waits for an answer that may still come; after this long
+ * past its deadline none can (a leg would be thousands of times its median), and it is forgotten.
+ */
+const FORGET_AFTER_MS = 600_000;
+
+const REQUEST = "path/request";
+const ANSWER = "path/answer";
+
 /**
  * The direct, unicast path between each member and the owner node (a libp2p stream in the real node): each
  * leg takes a log-normal delay (median `pathLatencyMs`, the topic's spread), a call fails with `pathFailure`
@@ -42,7 +104,10 @@ interface KindTally {
  * when the owner is offline or on the other side of a partition when the request arrives. A member learns of a
  * failure only by its timeout. Every byte is counted at both ends, as the topic's bytes are.
  *
- * Randomness comes from the path's own stream, so the topic's fates are the same with or without the path.
+ * A call's fate (failure, which half fails, the two legs) comes from draws keyed by the calling member and its own
+ * count of calls (network.ts, `KeyedDraws`): the same whatever else happens in the run, in whichever order calls
+ * are made and in whichever worker, and the topic's fates are the same with or without the path. Requests and
+ * answers travel as data (`world.deliver`), so the owner and a member may be in different workers.
  */
 export class DirectPath {
   private readonly sigma: number;
@@ -51,17 +116,35 @@ export class DirectPath {
   private readonly tally = new Map<CallKind, KindTally>();
   /** Bytes the owner received and sent on direct paths, after the warm-up. */
   ownerBytes = 0;
+  /** Per node: calls it made so far, the key of its next call's draws. */
+  private readonly calls: Float64Array;
+  /** Calls this shard's members wait for, by `key(node, n)`. */
+  private readonly waiting = new Map<number, Waiting>();
 
   constructor(
     private readonly world: World,
     private readonly owner: number,
-    private readonly rng: Sfc32,
+    private readonly serve: OwnerServer,
+    codec: AnswerCodec,
   ) {
+    this.calls = new Float64Array(world.nodes.length);
     const s = world.scenario;
     this.sigma = s.latencyMs > 0 && s.latencyP99Ms > s.latencyMs ? Math.log(s.latencyP99Ms / s.latencyMs) / Z99 : 0;
     const p99 = s.pathLatencyMs * Math.exp(this.sigma * Z99);
     this.timeoutMs = CALL_TIMEOUT_MS + 2 * p99;
     for (const k of KINDS) this.tally.set(k, { calls: 0, failures: 0, request_bytes: 0, answer_bytes: 0 });
+    world.channel(REQUEST, { run: (_node, data) => this.arrive(data as InFlight) });
+    world.channel(ANSWER, {
+      run: (_node, data) => this.answered(data as InFlight),
+      pack: (data) => {
+        const f = data as InFlight;
+        return { ...f, answer: codec.pack(f.kind, f.answer) };
+      },
+      unpack: (packed) => {
+        const f = packed as InFlight;
+        return { ...f, answer: codec.unpack(f.kind, f.answer) };
+      },
+    });
   }
 
   /** A member's wait for an ordinary answer. */
@@ -69,10 +152,24 @@ export class DirectPath {
     return this.timeoutMs;
   }
 
-  private leg(): number {
-    const d = this.rng.logNormal(this.world.scenario.pathLatencyMs, this.sigma);
+  private key(node: number, n: number): number {
+    return n * this.calls.length + node;
+  }
+
+  /** Delay of one leg of call (node, n), at least the latency floor: draws 2-3 for the request, 4-5 for the answer. */
+  private leg(node: number, n: number, draw: number): number {
+    const net = this.world.network;
+    const d = net.delay(this.world.scenario.pathLatencyMs, net.keyed.key(CopyKey.Call, node, n, 0).normal(draw));
     this.latency.add(d);
     return d;
+  }
+
+  /** Whether call (node, n) fails, and whether it is the request that is lost. */
+  private fate(node: number, n: number): { failing: boolean; loseRequest: boolean } {
+    const p = this.world.scenario.pathFailure;
+    const draws = this.world.network.keyed.key(CopyKey.Call, node, n, 0);
+    const failing = p > 0 && draws.uniform(0) < p;
+    return { failing, loseRequest: failing && draws.uniform(1) < 0.5 };
   }
 
   private count(node: number, sent: number, received: number, kind: string): void {
@@ -84,49 +181,102 @@ export class DirectPath {
   /** Starts a call from `call.node` to the owner, now. */
   call<A>(call: Call<A>): void {
     const w = this.world;
-    const t = this.tally.get(call.kind)!;
-    const sentAt = w.now;
+    const kind = call.request.kind;
+    const t = this.tally.get(kind)!;
     t.calls++;
     t.request_bytes += call.requestBytes;
-    this.count(call.node, call.requestBytes, 0, call.kind);
-    const failing = this.rng.bernoulli(w.scenario.pathFailure);
-    const loseRequest = failing && this.rng.next() < 0.5;
-    let settled = false;
-    w.later(call.node, sentAt + this.timeoutMs + (call.holdMs ?? 0), () => {
-      if (settled) return;
-      settled = true;
+    this.count(call.node, call.requestBytes, 0, kind);
+    const n = this.calls[call.node]!++;
+    const key = this.key(call.node, n);
+    const deadline = w.now + this.timeoutMs + (call.holdMs ?? 0);
+    this.waiting.set(key, { call: call as Call<unknown>, deadline });
+    if ((n & 1023) === 1023) this.forget();
+    w.later(call.node, deadline, () => {
+      const waiting = this.waiting.get(key);
+      if (waiting === undefined) return;
+      this.waiting.delete(key);
       t.failures++;
-      call.onFail();
+      waiting.call.onFail();
     });
-    if (loseRequest) return;
-    w.later(this.owner, sentAt + this.leg(), () => {
-      if (w.network.separated(call.node, this.owner, w.now)) return;
-      this.count(this.owner, 0, call.requestBytes, call.kind);
-      call.serve((bytes, answer) => {
-        t.answer_bytes += bytes;
-        this.count(this.owner, bytes, 0, call.kind);
-        if (failing || w.network.separated(call.node, this.owner, w.now)) return;
-        w.later(call.node, w.now + this.leg(), () => {
-          if (settled) return;
-          settled = true;
-          this.count(call.node, 0, bytes, call.kind);
-          call.onAnswer(answer);
-        });
-      });
+    if (this.fate(call.node, n).loseRequest) return;
+    const request: InFlight = {
+      node: call.node,
+      n,
+      kind,
+      requestBytes: call.requestBytes,
+      request: call.request,
+      bytes: 0,
+      answer: undefined,
+    };
+    w.deliver(this.owner, w.now + this.leg(call.node, n, 2), REQUEST, request);
+  }
+
+  private forget(): void {
+    const before = this.world.now - FORGET_AFTER_MS;
+    for (const [key, waiting] of this.waiting) if (waiting.deadline < before) this.waiting.delete(key);
+  }
+
+  /** A request reaches the owner (which is online: `deliver` runs nothing on an offline node). */
+  private arrive(f: InFlight): void {
+    const w = this.world;
+    if (w.network.separated(f.node, this.owner, w.now)) return;
+    this.count(this.owner, 0, f.requestBytes, f.kind);
+    const t = this.tally.get(f.kind)!;
+    this.serve(f.node, f.request!, (bytes, answer) => {
+      t.answer_bytes += bytes;
+      this.count(this.owner, bytes, 0, f.kind);
+      if (this.fate(f.node, f.n).failing || w.network.separated(f.node, this.owner, w.now)) return;
+      const back: InFlight = { ...f, request: undefined, bytes, answer };
+      w.deliver(f.node, w.now + this.leg(f.node, f.n, 4), ANSWER, back);
     });
   }
 
-  /** The JSON detail of the direct path. */
-  detail(): Record<string, unknown> {
-    const kinds: Record<string, KindTally> = {};
-    for (const [k, v] of this.tally) kinds[k] = { ...v };
-    return {
-      calls: kinds,
-      latency_p50_ms: round(this.latency.quantile(0.5), 1),
-      latency_p99_ms: round(this.latency.quantile(0.99), 1),
-      timeout_ms: round(this.timeoutMs, 1),
-    };
+  /** An answer reaches its member: unless the call timed out already. */
+  private answered(f: InFlight): void {
+    const key = this.key(f.node, f.n);
+    const waiting = this.waiting.get(key);
+    if (waiting === undefined) return;
+    this.waiting.delete(key);
+    this.count(f.node, 0, f.bytes, f.kind);
+    waiting.call.onAnswer(f.answer);
   }
+
+  /** This shard's share of the path's figures; `owner`: the owner's, from the shard that holds it. */
+  parts(owner: OwnerPathParts["owner"]): OwnerPathParts {
+    const tally: Record<string, KindTally> = {};
+    for (const [k, v] of this.tally) tally[k] = { ...v };
+    return { tally, latency: this.latency, timeoutMs: this.timeoutMs, ownerBytes: this.ownerBytes, owner };
+  }
+}
+
+/** The direct path's figures of a run, from every shard's parts (in shard order). */
+export function mergeOwnerPathParts(parts: readonly OwnerPathParts[]): OwnerPathFigures {
+  const calls: Record<string, KindTally> = {};
+  for (const k of KINDS) calls[k] = { calls: 0, failures: 0, request_bytes: 0, answer_bytes: 0 };
+  const latency = new Histogram(0.001);
+  let bytes = 0;
+  let owner: OwnerPathParts["owner"];
+  for (const p of parts) {
+    for (const k of KINDS) {
+      const into = calls[k]!;
+      const from = p.tally[k]!;
+      into.calls += from.calls;
+      into.failures += from.failures;
+      into.request_bytes += from.request_bytes;
+      into.answer_bytes += from.answer_bytes;
+    }
+    latency.merge(reviveHistogram(p.latency));
+    bytes += p.ownerBytes;
+    owner ??= p.owner;
+  }
+  const detail = {
+    calls,
+    latency_p50_ms: round(latency.quantile(0.5), 1),
+    latency_p99_ms: round(latency.quantile(0.99), 1),
+    timeout_ms: round(parts[0]!.timeoutMs, 1),
+    owner: owner?.detail ?? {},
+  };
+  return { detail, cpuUs: owner?.cpuUs ?? 0, bytes };
 }
 
 /** Bytes of a protobuf varint. */

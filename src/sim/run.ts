@@ -3,6 +3,8 @@ import { ChorusProtocol } from "./chorus.js";
 import type { SimDetail, SimMetrics } from "./metrics.js";
 import { resolveScenario, type Scenario, type ScenarioInput } from "./scenario.js";
 import type { SimSeries } from "./series.js";
+import { ShardWorker as WorkerShard } from "./shard-worker.js";
+import { checkSplit, LocalShard, runShards, type ShardHandle } from "./shards.js";
 import { type Protocol, type RunProgress, World } from "./world.js";
 
 /** The JSON of one run. Field names are part of the interface: scripts compare runs by them. */
@@ -27,20 +29,42 @@ export type { RunProgress, ScenarioInput };
 export interface RunOptions {
   /** Now and then: the share of the run done (virtual time) and where it stands. */
   readonly onProgress?: (fraction: number, at: RunProgress) => void;
+  /**
+   * Worker threads the members are split across (default 1: this thread alone). The result is the same, byte
+   * for byte, whatever the count (docs/simulator.md); Chorus only.
+   */
+  readonly workers?: number;
+  /** Runs the shards of `workers` in this thread instead, one after the other: the same result, for tests. */
+  readonly inline?: boolean;
 }
 
-/** Runs one scenario and returns its metrics. Deterministic except for `wall_ms`. */
+/** Runs one scenario and returns its metrics. Deterministic except for `wall_ms`, `memory` and the owner's CPU. */
 export async function runSimulation(input: ScenarioInput, options: RunOptions = {}): Promise<SimResult> {
   const scenario = resolveScenario(input);
+  const workers = options.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+    throw new RangeError(`workers must be an integer in 1..64, got ${String(workers)}`);
+  }
+  if (workers > 1 && scenario.protocol !== "chorus") {
+    throw new RangeError(`workers > 1 runs chorus only (the sds adapter runs in one thread), got ${scenario.protocol}`);
+  }
+  checkSplit(scenario, workers);
   const started = performance.now();
   const rssBefore = process.memoryUsage.rss();
   const protocol = await createProtocol(scenario);
-  const world = new World(
-    scenario,
-    protocol,
-    options.onProgress === undefined ? {} : { onProgress: options.onProgress },
-  );
-  const { metrics, detail, series } = await world.run();
+  const shards: ShardHandle[] = [];
+  if (workers === 1 || options.inline === true) {
+    for (let index = 0; index < workers; index++) {
+      const p = index === 0 ? protocol : await createProtocol(scenario);
+      shards.push(new LocalShard(new World(scenario, p, { place: { index, count: workers } })));
+    }
+  } else {
+    shards.push(new LocalShard(new World(scenario, protocol, { place: { index: 0, count: workers } })));
+    for (let index = 1; index < workers; index++)
+      shards.push(await WorkerShard.start(scenario, { index, count: workers }));
+  }
+  const coordinator = options.onProgress === undefined ? {} : { onProgress: options.onProgress };
+  const { metrics, detail, series, peakRssBytes } = await runShards(scenario, shards, coordinator);
   const wall = performance.now() - started;
   return {
     protocol: scenario.protocol,
@@ -51,13 +75,15 @@ export async function runSimulation(input: ScenarioInput, options: RunOptions = 
     series,
     wall_ms: Math.round(wall),
     memory: {
-      peak_rss_bytes: world.peakRssBytes,
-      per_member_bytes: Math.round(Math.max(0, world.peakRssBytes - rssBefore) / world.nodes.length),
+      peak_rss_bytes: peakRssBytes,
+      per_member_bytes: Math.round(
+        Math.max(0, peakRssBytes - rssBefore) / (scenario.members + (scenario.owner ? 1 : 0)),
+      ),
     },
   };
 }
 
-async function createProtocol(scenario: Scenario): Promise<Protocol> {
+export async function createProtocol(scenario: Scenario): Promise<Protocol> {
   const rng = new Sfc32(scenario.seed, "protocol");
   if (scenario.protocol === "chorus") return new ChorusProtocol(scenario, rng);
   // @waku/sds is a development dependency: load it only when asked for.
@@ -79,6 +105,7 @@ function describeScenario(s: Scenario, protocol: Protocol): Record<string, unkno
     burst_bad_loss: s.burstBadLoss,
     latency_ms: s.latencyMs,
     latency_p99_ms: s.latencyP99Ms,
+    latency_floor_ms: s.latencyFloorMs,
     offline: s.offline,
     offline_mean_ms: s.offlineMeanMs,
     late_join: s.lateJoin,

@@ -64,6 +64,7 @@ const FLAGS: readonly (readonly [string, string, unknown])[] = [
   ["burst_bad_loss", "--burst-bad-loss", DEFAULT_SCENARIO.burstBadLoss],
   ["latency_ms", "--latency-ms", DEFAULT_SCENARIO.latencyMs],
   ["latency_p99_ms", "--latency-p99-ms", undefined],
+  ["latency_floor_ms", "--latency-floor-ms", DEFAULT_SCENARIO.latencyFloorMs],
   ["offline", "--offline", DEFAULT_SCENARIO.offline],
   ["offline_mean_ms", "--offline-mean-ms", DEFAULT_SCENARIO.offlineMeanMs],
   ["late_join", "--late-join", DEFAULT_SCENARIO.lateJoin],

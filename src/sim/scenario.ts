@@ -58,6 +58,12 @@ export interface Scenario {
   readonly latencyMs: number;
   /** 99th percentile of the one-way latency; sigma = ln(p99 / median) / 2.326. Default: 4 × the median. */
   readonly latencyP99Ms: number;
+  /**
+   * Smallest one-way delay of a topic copy or a direct-path leg: a drawn delay below it is raised to it. Nothing
+   * crosses between two members faster, which is the lookahead that lets a run split its members across worker
+   * threads (docs/simulator.md); 5 ms is below any real pub/sub hop.
+   */
+  readonly latencyFloorMs: number;
   /** Long-run share of time an ordinary member is offline (it neither sends nor receives). */
   readonly offline: number;
   /** Mean length of an offline period (exponential); online periods follow from `offline`. */
@@ -134,6 +140,7 @@ export const DEFAULT_SCENARIO: Scenario = Object.freeze({
   burstBadLoss: 1,
   latencyMs: 100,
   latencyP99Ms: 400,
+  latencyFloorMs: 5,
   offline: 0,
   offlineMeanMs: 120_000,
   lateJoin: 0,
@@ -195,6 +202,7 @@ export function resolveScenario(input: ScenarioInput): Scenario {
   num("burstBadLoss", s.burstBadLoss, 0, 1);
   num("latencyMs", s.latencyMs, 0, 1e7);
   num("latencyP99Ms", s.latencyP99Ms, s.latencyMs, 1e8);
+  num("latencyFloorMs", s.latencyFloorMs, 0, 1e7);
   num("offline", s.offline, 0, 0.99);
   num("offlineMeanMs", s.offlineMeanMs, 1, 1e10);
   num("lateJoin", s.lateJoin, 0, 1);

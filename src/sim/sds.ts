@@ -128,6 +128,11 @@ export class SdsProtocol implements Protocol {
     return this.messageIndex.get(messageId);
   }
 
+  /** Nothing: SDS runs in one shard (its store path is not split across workers). */
+  finishShare(): undefined {
+    return undefined;
+  }
+
   finish(world: World): void {
     for (let x = 0; x < world.recorder.messagesSent; x++) {
       const member = this.members[world.recorder.sender[x]!];

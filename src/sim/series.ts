@@ -1,4 +1,17 @@
+import { reviveHistogram } from "./recorder-merge.js";
 import { Histogram, round } from "./stats.js";
+
+/** `path:<call>` for each kind of direct call, made once (a fresh string per call was hashed per call). */
+const pathPurposes = new Map<string, string>();
+
+export function pathPurpose(call: string): string {
+  let purpose = pathPurposes.get(call);
+  if (purpose === undefined) {
+    purpose = `path:${call}`;
+    pathPurposes.set(call, purpose);
+  }
+  return purpose;
+}
 
 /**
  * What the charts of a report need beyond the headline figures: distributions and a timeline, each of a size
@@ -72,6 +85,27 @@ export interface SimSeries {
   readonly bytes_per_member_per_minute: Readonly<Record<string, PurposeBytes>>;
 }
 
+/** A timeline's state, for a merge of shards (`TimeBuckets.absorb`). */
+export interface TimeBucketsParts {
+  readonly width: number;
+  readonly used: number;
+  readonly channels: readonly Float64Array[];
+}
+
+/** A series recorder's state once its open spans are closed: one shard's share of a split run. */
+export interface SeriesParts {
+  readonly timeline: TimeBucketsParts;
+  readonly held: Histogram;
+  readonly shown: Histogram;
+  readonly outages: readonly (readonly [number, number])[];
+  readonly sentBytes: ReadonlyMap<string, number>;
+  readonly receivedBytes: ReadonlyMap<string, number>;
+  readonly named: boolean;
+}
+
+/** Time spans are summed in units of 1/1024 ms from the origin: sums of them are exact whatever their grouping. */
+const SPAN_UNITS = 1024;
+
 const MAX_BUCKETS = 240;
 const MAX_OUTAGES = 200;
 const FIRST_BUCKET_MS = 1_000;
@@ -125,19 +159,44 @@ export class TimeBuckets {
     this.channels[channel]![this.index(at)]! += value;
   }
 
-  /** Adds `weight` × the time of [from, to) that falls in each bucket (a time integral). */
-  addSpan(channel: number, from: number, to: number, weight = 1): void {
+  /**
+   * Adds the time of [from, to) that falls in each bucket (a time integral). Instants are rounded to 1/1024 ms
+   * first, so each piece is a difference of two such instants: the pieces of one span add up to the same total
+   * however bucket boundaries cut it, and totals are exact, in whatever order spans are added (a split run).
+   */
+  addSpan(channel: number, from: number, to: number): void {
     const start = Math.max(from, this.origin);
     if (!(to > start)) return;
     this.index(to);
     const c = this.channels[channel]!;
+    const q = (at: number) => Math.round((at - this.origin) * SPAN_UNITS) / SPAN_UNITS;
     let t = start;
     while (t < to) {
       const i = Math.floor((t - this.origin) / this.width);
       const end = Math.min(to, this.origin + (i + 1) * this.width);
-      c[i]! += (end - t) * weight;
+      c[i]! += q(end) - q(t);
       t = end;
     }
+  }
+
+  parts(): TimeBucketsParts {
+    return { width: this.width, used: this.used, channels: this.channels };
+  }
+
+  /** Adds another timeline of the same origin and channels, coarsening whichever is finer. */
+  absorb(other: TimeBucketsParts): void {
+    while (this.width < other.width) this.coarsen();
+    const copy = new TimeBuckets(this.origin, this.channels.length);
+    copy.width = other.width;
+    copy.used = other.used;
+    for (let k = 0; k < this.channels.length; k++) copy.channels[k]!.set(other.channels[k]!);
+    while (copy.width < this.width) copy.coarsen();
+    for (let k = 0; k < this.channels.length; k++) {
+      const into = this.channels[k]!;
+      const from = copy.channels[k]!;
+      for (let i = 0; i < MAX_BUCKETS; i++) into[i]! += from[i]!;
+    }
+    this.used = Math.max(this.used, copy.used);
   }
 
   /** Extends the series to `at` (so that a quiet end still has its buckets). */
@@ -256,6 +315,33 @@ export class SeriesRecorder {
   }
 
   /** Bytes a node sent or received for `purpose` (already filtered to the measured time). */
+  /** Closes the spans still open at `endMs` (offline members, an owner outage): before `parts`. */
+  close(endMs: number): void {
+    for (let n = 0; n < this.offlineSince.length; n++) this.online(n, endMs);
+  }
+
+  /** What this recorder holds, by reference, once `close` has run. */
+  parts(): SeriesParts {
+    const { held, shown, outages, sentBytes, receivedBytes, named } = this;
+    return { timeline: this.timeline.parts(), held, shown, outages, sentBytes, receivedBytes, named };
+  }
+
+  /** Adds a shard's series; `first`: the shard whose replicated records (messages sent) count. */
+  absorb(shard: SeriesParts, first: boolean): void {
+    const timeline = shard.timeline;
+    if (!first) {
+      // Every shard counts the messages sent (the traffic is replicated): only the first one's count.
+      const channels = timeline.channels.map((c, k) => (k === SENT ? new Float64Array(c.length) : c));
+      this.timeline.absorb({ ...timeline, channels });
+    } else this.timeline.absorb(timeline);
+    this.held.merge(reviveHistogram(shard.held));
+    this.shown.merge(reviveHistogram(shard.shown));
+    for (const o of shard.outages) if (this.outages.length < MAX_OUTAGES) this.outages.push([o[0], o[1]]);
+    for (const [k, v] of shard.sentBytes) this.sentBytes.set(k, (this.sentBytes.get(k) ?? 0) + v);
+    for (const [k, v] of shard.receivedBytes) this.receivedBytes.set(k, (this.receivedBytes.get(k) ?? 0) + v);
+    this.named ||= shard.named;
+  }
+
   bytes(node: number, purpose: string, sent: number, received: number): void {
     if (node >= this.members) return;
     if (sent !== 0) this.sentBytes.set(purpose, (this.sentBytes.get(purpose) ?? 0) + sent);
@@ -263,7 +349,7 @@ export class SeriesRecorder {
   }
 
   finish(h: FinishedHistograms): SimSeries {
-    for (let n = 0; n < this.offlineSince.length; n++) this.online(n, h.endMs);
+    this.close(h.endMs);
     this.timeline.reach(h.endMs);
     const others = h.messagesSent === 0 ? 0 : h.messagesSent * (this.offlineSince.length - 1);
     return {

@@ -34,6 +34,11 @@ export class SignatureLedger {
   private readonly made = new Map<string, Made>();
   /** The secret key of every signer made here, for report tokens. */
   private readonly keys = new Map<string, Uint8Array>();
+  /**
+   * Per signer, its newest report token and the bytes it covers. A member has one report in flight at a time, so
+   * the owner checks nearly every token against this instead of hashing again; any other token is recomputed.
+   */
+  private readonly lastReport = new Map<string, { readonly signed: Uint8Array; readonly token: Uint8Array }>();
   /** While true, a recognised signature is charged at `verifyCostUs` into `chargedUs` (the owner's timed calls). */
   charging = false;
   /** CPU µs recognised signatures would have cost to verify while `charging`. */
@@ -49,12 +54,25 @@ export class SignatureLedger {
   /** `verifyCostUs`: CPU µs of one OpenSSL ed25519 verification, measured here (calibrateVerification). */
   constructor(readonly verifyCostUs = 0) {}
 
+  /**
+   * Knows `senderId`'s key without signing for it here: its report tokens are then checked in this ledger too (a
+   * run split across workers checks reports in the owner's worker, signed in the member's).
+   */
+  learn(senderId: string, secretKey: Uint8Array): void {
+    this.keys.set(senderId, secretKey);
+  }
+
   /** Node's ed25519 signer for `secretKey`, whose signatures are remembered; receipt reports get a token. */
   signer(secretKey: Uint8Array, senderId: string): (unsigned: Uint8Array) => Uint8Array {
     const sign = nativeSigner(secretKey);
     this.keys.set(senderId, secretKey);
     return (unsigned) => {
-      if (isReport(unsigned)) return reportToken(secretKey, unsigned);
+      if (isReport(unsigned)) {
+        const token = reportToken(secretKey, unsigned);
+        // `unsigned` is the signing input made for this call (ownerSigningInput): nothing writes to it later.
+        this.lastReport.set(senderId, { signed: unsigned, token });
+        return token;
+      }
       const signature = sign(unsigned);
       if (this.made.size >= MAX_REMEMBERED) this.made.delete(this.made.keys().next().value as string);
       this.made.set(keyOf(signature), { unsigned: unsigned.slice(), senderId });
@@ -68,7 +86,13 @@ export class SignatureLedger {
       if (signature.length === 64) {
         const signed = signedPortion(bytes);
         const key = signed !== undefined && isReport(signed) ? this.keys.get(senderId) : undefined;
-        if (key !== undefined && equalBytes(reportToken(key, signed!), signature)) return this.recognised();
+        if (key !== undefined) {
+          const last = this.lastReport.get(senderId);
+          if (last !== undefined && equalBytes(last.token, signature) && equalBytes(last.signed, signed!)) {
+            return this.recognised();
+          }
+          if (equalBytes(reportToken(key, signed!), signature)) return this.recognised();
+        }
         // Checked once, forgotten: the ledger holds only signatures still in flight.
         const madeKey = keyOf(signature);
         const made = this.made.get(madeKey);

@@ -3,6 +3,7 @@ import { Sfc32 } from "../core/prng.js";
 import { ChorusProtocol } from "./chorus.js";
 import type { SimDetail, SimMetrics } from "./metrics.js";
 import { resolveScenario, type Scenario, type ScenarioInput } from "./scenario.js";
+import { LocalShard, runShards } from "./shards.js";
 import { type Protocol, type SimMember, World } from "./world.js";
 
 /**
@@ -121,13 +122,25 @@ class SampledProtocol implements Protocol {
     return this.inner.describe();
   }
 
-  finish(world: World): void {
+  attach(world: World): void {
+    this.inner.attach(world);
+  }
+
+  decode(bytes: Uint8Array): unknown {
+    return this.inner.decode(bytes);
+  }
+
+  finishShare(world: World): unknown {
+    return this.inner.finishShare(world);
+  }
+
+  finish(world: World, shares: readonly unknown[]): unknown {
     // Hours after the last event: nothing happened since, so the state then is the state now.
     while (this.samples.length < this.hours && Number.isFinite(this.nextAt)) {
       this.take(world, Math.round((this.nextAt - world.start) / HOUR_MS));
       this.nextAt += HOUR_MS;
     }
-    this.inner.finish(world);
+    return this.inner.finish(world, shares);
   }
 
   createMember(world: World, node: number, now: number): SimMember {
@@ -217,7 +230,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const started = performance.now();
   const inner = new ChorusProtocol(scenario, new Sfc32(scenario.seed, "protocol"));
   const protocol = new SampledProtocol(inner, options.onSample, options.hours);
-  const { metrics, detail } = await new World(scenario, protocol).run();
+  const { metrics, detail } = await runShards(scenario, [new LocalShard(new World(scenario, protocol))]);
   const p = inner.describe().engine as Record<string, number>;
   return {
     scenario,

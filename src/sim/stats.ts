@@ -29,6 +29,18 @@ export class Histogram {
     if (v > this.maxValue) this.maxValue = v;
   }
 
+  /**
+   * Adds another histogram's samples (a shard's, possibly a structured clone of one). Counts, extremes and
+   * quantiles come out as if every sample had been added here; the sum (`mean`) too when the samples are integers.
+   */
+  merge(other: Histogram): void {
+    for (const [bucket, count] of other.counts) this.counts.set(bucket, (this.counts.get(bucket) ?? 0) + count);
+    this.n += other.n;
+    this.sum += other.sum;
+    if (other.minValue < this.minValue) this.minValue = other.minValue;
+    if (other.maxValue > this.maxValue) this.maxValue = other.maxValue;
+  }
+
   mean(): number | null {
     return this.n === 0 ? null : this.sum / this.n;
   }
@@ -84,4 +96,22 @@ export function round(value: number | null, digits = 3): number | null {
   const f = 10 ** digits;
   const r = Math.round(value * f) / f;
   return Object.is(r, -0) ? 0 : r;
+}
+
+/** The largest number of timestamps (sorted) within any window of `width`. */
+export function peakInWindow(times: readonly number[], width: number): number {
+  let best = 0;
+  let lo = 0;
+  for (let hi = 0; hi < times.length; hi++) {
+    while (times[hi]! - times[lo]! >= width) lo++;
+    best = Math.max(best, hi - lo + 1);
+  }
+  return best;
+}
+
+/** The same record with its keys in sorted order: stable JSON. */
+export function sortKeys(o: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(o).sort()) out[k] = o[k]!;
+  return out;
 }

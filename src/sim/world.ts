@@ -1,10 +1,10 @@
 import { Sfc32 } from "../core/prng.js";
 import { EventQueue } from "./event-queue.js";
 import { type Purpose, Recorder, type SimDetail, type SimMetrics } from "./metrics.js";
-import { Network } from "./network.js";
+import { CopyKey, Network } from "./network.js";
 import type { Scenario } from "./scenario.js";
 import type { SimSeries } from "./series.js";
-import { round } from "./stats.js";
+import { emptyShipment, type ShardPlace, type Shipment, shippedCopies } from "./shipment.js";
 
 /** Virtual time of the first instant of every run: a realistic epoch, since protocols stamp messages with it. */
 export const EPOCH_MS = 1_700_000_000_000;
@@ -36,8 +36,17 @@ export interface SimMember {
 export interface Protocol {
   readonly name: "chorus" | "sds";
   createMember(world: World, node: number, now: number): SimMember;
-  /** Reports each sender's receipt count for its messages to `world.recorder.receipts`. */
-  finish(world: World): void;
+  /** The decoding of a publication's bytes that came from another shard (the same value its sender handed over). */
+  decode(bytes: Uint8Array): unknown;
+  /** What every shard needs from the others to finish (the owner's receipts), from this shard; structured-cloneable. */
+  finishShare(world: World): unknown;
+  /**
+   * Reports the receipt count of each message this shard's senders sent to `world.recorder.receipts`, given every
+   * shard's share; returns the protocol's own figures (the owner path's), undefined for none.
+   */
+  finish(world: World, shares: readonly unknown[]): unknown;
+  /** Called once before the run starts, in every shard: what arrives from other shards is registered here. */
+  attach?(world: World): void;
   /** The protocol parameters of the run, for the JSON's params. */
   describe(): Record<string, unknown>;
   /** Called once the run is over, also after an error. */
@@ -67,6 +76,16 @@ const WARM = 8;
 /** What an event carries besides its kind and node: the publication that arrives, or the call to run. */
 type Payload = Publication | (() => void | Promise<void>);
 
+/**
+ * Tie keys of simultaneous events: slot × 2^36 + the slot's count of events scheduled so far. Slot 0 is the world
+ * (traffic, settle, end), slot 1 the nodes' availability (joins and toggles, counted by node instead), slot
+ * 2 + n node n: whatever runs on behalf of node n schedules in its slot. A node's count depends only on what the
+ * node did, so the order of two events at one instant is the same however the members are split (docs/simulator.md).
+ */
+const SLOT = 2 ** 36;
+const WORLD_SLOT = 0;
+const AVAILABILITY_SLOT = 1;
+
 export interface RunOutput {
   readonly metrics: SimMetrics;
   readonly detail: SimDetail;
@@ -84,14 +103,23 @@ export interface RunProgress {
 }
 
 export interface WorldOptions {
-  /** Called now and then with the share of the run done (virtual time), for a progress bar. */
-  readonly onProgress?: (fraction: number, at: RunProgress) => void;
+  /** Which of the run's shards this world is (shipment.ts); default: the only one. */
+  readonly place?: ShardPlace;
+}
+
+/** Something that runs on behalf of a node when it arrives from another node, maybe from another shard. */
+export interface Channel {
+  run(node: number, data: unknown): void | Promise<void>;
+  /** What crosses shards instead of `data` (structured-cloneable); default: `data` itself. */
+  pack?(data: unknown): unknown;
+  unpack?(packed: unknown): unknown;
 }
 
 /**
  * The discrete-event simulation of one channel: nodes, their availability, the traffic, and the
- * network between them, on a virtual clock. Everything random comes from streams of one seed, and
- * events at the same instant run in the order they were scheduled, so a run is a function of its
+ * network between them, on a virtual clock. Everything random comes from streams of one seed (a copy's
+ * and a direct call's fate from draws keyed by what they decide), and events at the same instant run in the
+ * order of who scheduled them and how many that one had scheduled before, so a run is a function of its
  * scenario.
  */
 export class World {
@@ -110,18 +138,32 @@ export class World {
   private readonly senderOrder: Int32Array;
   private readonly availability = new Map<number, Sfc32>();
   private nextMessage = 0;
+  /** Per slot (see SLOT): events scheduled so far. */
+  private readonly scheduled: Float64Array;
+  /** The slot of whatever runs now: the world, or the node an event or a call is on behalf of. */
+  private slot = WORLD_SLOT;
+  /** Per node: publications so far, which key the draws of their copies (network.ts, `copyFate`). */
+  private readonly published: Float64Array;
   private settling = false;
-  private events = 0;
-  /** Highest resident set size seen, sampled every 8,192 events and at the end. */
-  peakRssBytes = 0;
+  /** Events this shard ran (the replicated ones only in shard 0, so that the shards' counts add up to the run's). */
+  events = 0;
   now = EPOCH_MS;
+  readonly place: ShardPlace;
+  /** Per shard: what this one sends it at the end of the window. */
+  private outbox: Shipment[];
+  private readonly channels = new Map<string, Channel>();
+  private readonly notes = new Map<string, (data: unknown) => void>();
+  /** The END event ran: the run is over at `now`. */
+  ended = false;
 
   constructor(
     readonly scenario: Scenario,
     readonly protocol: Protocol,
-    private readonly options: WorldOptions = {},
+    options: WorldOptions = {},
   ) {
     const s = scenario;
+    this.place = options.place ?? { index: 0, count: 1 };
+    this.outbox = Array.from({ length: this.place.count }, emptyShipment);
     // Traffic, churn and the fate of every original content copy come from their own streams, so
     // both protocols see the same senders, contents, availability, and losses of first copies.
     this.rng = new Sfc32(s.seed, "sim");
@@ -131,6 +173,8 @@ export class World {
     const count = s.members + (s.owner ? 1 : 0);
     this.ownerIndex = s.owner ? s.members : undefined;
     this.recorder = new Recorder(s.members, count, s.messages, this.start + s.warmupMs);
+    this.scheduled = new Float64Array(count + 2);
+    this.published = new Float64Array(count);
     const anchored = new Set<number>(this.ownerIndex === undefined ? [] : [this.ownerIndex]);
     this.network = new Network(s, count, anchored, this.rng.fork("network"), this.start, this.start + s.warmupMs);
     for (let i = 0; i < count; i++) {
@@ -168,52 +212,153 @@ export class World {
     return (this.scenario.messages / this.scenario.rate) * 1000;
   }
 
-  async run(): Promise<RunOutput> {
-    try {
-      this.scheduleStart();
-      const queue = this.queue;
-      while (queue.pop()) {
-        this.now = queue.at;
+  /** Schedules what starts the run: joins, availability, the first message. */
+  begin(): void {
+    this.protocol.attach?.(this);
+    this.scheduleStart();
+  }
+
+  /** When the next event is due; +Infinity for none. */
+  get nextAt(): number {
+    return this.queue.size === 0 ? Number.POSITIVE_INFINITY : this.queue.peekAt;
+  }
+
+  /** Whether `node` lives in this shard (the owner in shard 0, members by index). */
+  local(node: number): boolean {
+    return this.shardOf(node) === this.place.index;
+  }
+
+  shardOf(node: number): number {
+    return node === this.ownerIndex ? 0 : node % this.place.count;
+  }
+
+  /** Runs every event due before `end` (the end of a window), or up to the end of the run. */
+  async advance(end: number): Promise<void> {
+    const queue = this.queue;
+    while (!this.ended && queue.size > 0 && queue.peekAt < end) {
+      queue.pop();
+      this.now = queue.at;
+      const kind = queue.kind;
+      // Replicated events (every shard runs them) are counted once.
+      const replicated = kind === SEND || kind === WARM || kind === SETTLE || kind === END;
+      if (replicated ? this.place.index === 0 : kind === JOIN || kind === TOGGLE ? this.local(queue.node) : true) {
         this.events++;
-        if ((this.events & 8191) === 0) this.progress();
-        if (queue.kind === END) break;
-        const pending = this.dispatch(queue.kind, queue.node, queue.payload);
-        if (pending !== undefined) await pending;
       }
-      const end = this.now;
-      this.peakRssBytes = Math.max(this.peakRssBytes, process.memoryUsage.rss());
-      for (const n of this.nodes) if (n.joined && n.online) this.recorder.onlineMs[n.index]! += end - n.onlineSince;
-      this.protocol.finish(this);
-      const net = this.network;
-      const dropped = net.dropped.independent + net.dropped.burst + net.dropped.partition + net.dropped.offline;
-      const network: SimDetail["network"] = {
-        copies: net.copies,
-        loss_measured: net.copies === 0 ? null : round(dropped / net.copies, 6),
-        loss_configured: round(net.expectedLoss(), 6)!,
-        dropped: { ...net.dropped },
-        latency_p50_ms: round(net.latency.quantile(0.5), 1),
-        latency_p99_ms: round(net.latency.quantile(0.99), 1),
-      };
-      this.options.onProgress?.(1, this.progressAt());
-      return this.recorder.finish(end, this.start, this.events, network);
-    } finally {
-      this.protocol.dispose?.();
+      if (kind === END) {
+        this.ended = true;
+        break;
+      }
+      this.slot = queue.node < 0 ? WORLD_SLOT : 2 + queue.node;
+      const pending = this.dispatch(kind, queue.node, queue.payload);
+      if (pending !== undefined) await pending;
     }
   }
 
-  private progress(): void {
-    this.peakRssBytes = Math.max(this.peakRssBytes, process.memoryUsage.rss());
-    const total = this.scenario.warmupMs + this.trafficMs + this.scenario.settleMs;
-    this.options.onProgress?.(Math.min(0.999, (this.now - this.start) / total), this.progressAt());
+  /** What this shard sends the others at the end of a window (indexed by shard; its own is empty). */
+  takeShipments(): Shipment[] {
+    const out = this.outbox;
+    this.outbox = Array.from({ length: this.place.count }, emptyShipment);
+    return out;
   }
 
-  private progressAt(): RunProgress {
+  /** Takes what another shard sent at the end of a window: everything in it is due at or after the window's end. */
+  receive(shipment: Shipment): void {
+    for (const note of shipment.notes) this.notes.get(note.channel)!(note.data);
+    for (const p of shipment.pubs) {
+      const pub: Publication = {
+        from: p.from,
+        bytes: p.bytes,
+        purpose: p.purpose,
+        contentBytes: p.contentBytes,
+        x: p.x,
+        decoded: this.protocol.decode(p.bytes),
+      };
+      for (const to of p.dropped) this.recorder.originalDropped(to, p.x);
+      for (let i = 0; i < p.to.length; i++) this.queue.push(p.at[i]!, ARRIVE, p.to[i]!, pub, p.tie[i]!);
+    }
+    for (const e of shipment.events) {
+      const channel = this.channels.get(e.channel)!;
+      const data = channel.unpack === undefined ? e.data : channel.unpack(e.data);
+      this.queue.push(e.at, CALL, e.node, () => channel.run(e.node, data), e.tie);
+    }
+  }
+
+  /** The run is over: online time of this shard's nodes is counted up to the end, open spans closed. */
+  close(): void {
+    const end = this.now;
+    for (const n of this.nodes) {
+      if (this.local(n.index) && n.joined && n.online) this.recorder.onlineMs[n.index]! += end - n.onlineSince;
+    }
+    this.recorder.series.close(end);
+  }
+
+  /** Where the traffic stands, for a progress bar. */
+  progressAt(): RunProgress {
     const s = this.scenario;
     return { sent: this.nextMessage, messages: s.messages, members: s.members, events: this.events };
   }
 
+  /** Registers what runs when `deliver` delivers on `name`. */
+  channel(name: string, channel: Channel): void {
+    this.channels.set(name, channel);
+  }
+
+  /**
+   * Runs channel `name` with `data` at `at` on behalf of `node`, if it is online then, in whichever shard holds
+   * it: what one node does to another (a direct-path request or answer). `at` must be at least the latency floor
+   * ahead, as everything crossing between nodes is.
+   */
+  deliver(node: number, at: number, name: string, data: unknown): void {
+    const tie = this.nextTie();
+    const channel = this.channels.get(name)!;
+    if (this.local(node)) {
+      this.queue.push(at, CALL, node, () => channel.run(node, data), tie);
+      return;
+    }
+    const packed = channel.pack === undefined ? data : channel.pack(data);
+    this.outbox[this.shardOf(node)]!.events.push({ at, tie, node, channel: name, data: packed });
+  }
+
+  /** Registers what every other shard does with a `note` on `name`. */
+  onNote(name: string, apply: (data: unknown) => void): void {
+    this.notes.set(name, apply);
+  }
+
+  /**
+   * Tells every other shard `data` at the end of the window (the protocol's registry of messages): nothing in
+   * another shard can depend on it sooner than the latency floor.
+   */
+  note(name: string, data: unknown): void {
+    for (let i = 0; i < this.place.count; i++)
+      if (i !== this.place.index) this.outbox[i]!.notes.push({ channel: name, data });
+  }
+
+  private nextTie(): number {
+    return this.slot * SLOT + this.scheduled[this.slot]!++;
+  }
+
+  /** Schedules an event in the slot of whatever runs now. */
   private push(at: number, kind: number, node = -1, payload?: Payload): void {
-    this.queue.push(at, kind, node, payload);
+    this.queue.push(at, kind, node, payload, this.nextTie());
+  }
+
+  /** A join or a toggle of `node`: keyed by the node, so identical wherever it is scheduled. */
+  private pushAvailability(at: number, kind: typeof JOIN | typeof TOGGLE, node: number): void {
+    this.queue.push(at, kind, node, undefined, AVAILABILITY_SLOT * SLOT + 2 * node + (kind === JOIN ? 0 : 1));
+  }
+
+  /** Runs `fn` on behalf of `node` (its events go in its slot, until what it returns settles), from a world event. */
+  private on(node: number, fn: () => void | Promise<void>): void | Promise<void> {
+    const slot = this.slot;
+    this.slot = 2 + node;
+    const pending = fn();
+    if (pending === undefined) {
+      this.slot = slot;
+      return;
+    }
+    return pending.finally(() => {
+      this.slot = slot;
+    });
   }
 
   private scheduleStart(): void {
@@ -222,14 +367,14 @@ export class World {
     for (const n of this.nodes) {
       const late = !n.owner && lateRng.bernoulli(s.lateJoin);
       const at = late ? this.start + s.warmupMs + lateRng.next() * (this.trafficMs / 2) : this.start;
-      this.push(at, JOIN, n.index);
+      this.pushAvailability(at, JOIN, n.index);
       // Availability: an alternating renewal process started in its stationary state.
       const offShare = n.owner ? 1 - s.ownerAvailability : s.offline;
       if (offShare > 0) {
         const r = this.churnRng.fork(`availability/${n.index}`);
         this.availability.set(n.index, r);
         n.online = !r.bernoulli(offShare);
-        this.push(this.start + this.availabilityPeriod(n, r), TOGGLE, n.index);
+        this.pushAvailability(this.start + this.availabilityPeriod(n, r), TOGGLE, n.index);
       }
     }
     this.push(this.start + s.warmupMs + this.trafficRng.exponential(1000 / s.rate), SEND);
@@ -244,11 +389,12 @@ export class World {
     const sender = this.pickSender(this.warmRng);
     if (sender === undefined) return;
     const k = this.warmCount++;
+    if (!this.local(sender)) return;
     const prefix = `w${k}|`;
     const out = new Uint8Array(Math.max(prefix.length, Math.round(s.contentBytes)));
     for (let i = 0; i < out.length; i++) out[i] = i < prefix.length ? prefix.charCodeAt(i) : 97 + ((k + i) % 26);
     const n = this.nodes[sender]!;
-    return this.after(n, n.member!.send(-1, out, this.now));
+    return this.on(sender, () => this.after(n, n.member!.send(-1, out, this.now)));
   }
 
   private availabilityPeriod(n: NodeState, r: Sfc32): number {
@@ -311,6 +457,8 @@ export class World {
   private join(index: number): void {
     const n = this.nodes[index]!;
     n.joined = true;
+    // Another shard's node: only whether it has joined matters here (publications reach it, it can send).
+    if (!this.local(index)) return;
     n.onlineSince = this.now;
     this.recorder.joined(index, this.now);
     if (!n.online) this.recorder.series.offline(index, this.now);
@@ -322,12 +470,12 @@ export class World {
     if (this.settling) return;
     const n = this.nodes[index]!;
     this.setOnline(n, !n.online);
-    this.push(this.now + this.availabilityPeriod(n, this.availability.get(index)!), TOGGLE, index);
+    this.pushAvailability(this.now + this.availabilityPeriod(n, this.availability.get(index)!), TOGGLE, index);
   }
 
   private setOnline(n: NodeState, online: boolean): void {
     if (n.online === online) return;
-    if (n.joined) {
+    if (n.joined && this.local(n.index)) {
       if (online) n.onlineSince = this.now;
       else this.recorder.onlineMs[n.index]! += this.now - n.onlineSince;
       if (online) this.recorder.series.online(n.index, this.now);
@@ -345,7 +493,7 @@ export class World {
   private settle(): void {
     this.settling = true;
     this.network.heal();
-    for (const n of this.nodes) this.setOnline(n, true);
+    for (const n of this.nodes) this.on(n.index, () => this.setOnline(n, true));
   }
 
   private send(): void | Promise<void> {
@@ -365,8 +513,9 @@ export class World {
     }
     const content = this.content(x);
     this.recorder.registerMessage(x, sender, this.now);
+    if (!this.local(sender)) return;
     const n = this.nodes[sender]!;
-    return this.after(n, n.member!.send(x, content, this.now));
+    return this.on(sender, () => this.after(n, n.member!.send(x, content, this.now)));
   }
 
   private pickSender(rng: Sfc32): number | undefined {
@@ -401,14 +550,31 @@ export class World {
     this.recorder.published(from, p.purpose, p.bytes.length, p.contentBytes, p.x, this.now);
     const original = p.purpose === "content" && p.x >= 0;
     const net = this.network;
-    const r = original ? net.contentStream(p.x) : undefined;
+    const kind = original ? CopyKey.Content : CopyKey.Other;
+    const a = original ? p.x : from;
+    const b = original ? 0 : this.published[from]!++;
+    // Copies to another shard's nodes go there at the end of the window, one shipment per shard.
+    const shipped = this.place.count === 1 ? undefined : this.outbox.map(() => shippedCopies(p));
     for (let to = 0; to < this.nodes.length; to++) {
       if (to === from || !this.nodes[to]!.joined) continue;
-      if (net.dropOnSend(r)) {
-        if (original) this.recorder.originalDropped(to, p.x);
+      const delay = net.copyFate(kind, a, b, to);
+      const there = shipped === undefined || this.local(to) ? undefined : shipped[this.shardOf(to)]!;
+      if (delay < 0) {
+        if (original) {
+          if (there === undefined) this.recorder.originalDropped(to, p.x);
+          else there.dropped.push(to);
+        }
         continue;
       }
-      this.push(this.now + net.sampleLatency(r), ARRIVE, to, p);
+      if (there === undefined) this.push(this.now + delay, ARRIVE, to, p);
+      else {
+        there.to.push(to);
+        there.at.push(this.now + delay);
+        there.tie.push(this.nextTie());
+      }
+    }
+    if (shipped !== undefined) {
+      for (const [i, c] of shipped.entries()) if (c.to.length + c.dropped.length > 0) this.outbox[i]!.pubs.push(c);
     }
   }
 
@@ -435,7 +601,7 @@ export class World {
    * sees latency, partitions and availability but not pub/sub loss.
    */
   later(node: number, at: number, call: () => void | Promise<void>): void {
-    this.queue.push(at, CALL, node, call);
+    this.push(at, CALL, node, call);
   }
 
   /** One-way delay of a request or response between two nodes. */

@@ -50,13 +50,13 @@ export interface ClusterOptions {
 }
 
 export async function startCluster(
-  spec: readonly { name: string; role: Role; params?: Partial<Params> }[],
+  spec: readonly { name: string; role: Role; params?: Partial<Params>; secretKey?: Uint8Array }[],
   options: ClusterOptions = {},
 ): Promise<Cluster> {
   const bus = new MemoryBus({ latency: options.latency ?? 2 });
   const members: Member[] = [];
   // Keys made up front, so that the owner's roster can name every node before any starts.
-  const keys = new Map(spec.map((s) => [s.name, new Uint8Array(randomBytes(32))]));
+  const keys = new Map(spec.map((s) => [s.name, s.secretKey ?? new Uint8Array(randomBytes(32))]));
   const idOf = (name: string) => identityFromSecretKey(keys.get(name)!).senderId;
   const ownerName = spec.find((s) => s.role === "owner")?.name;
   const rosterOptions = (role: Role) => {

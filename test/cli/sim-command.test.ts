@@ -145,6 +145,10 @@ describe("chorus sim command", () => {
     const p = program();
     p.commands[0]!.exitOverride().configureOutput({ writeErr: () => undefined });
     await assert.rejects(p.parseAsync(["sim", "--loss", "1.5"], { from: "user" }), /--loss must be a number in 0\.\.1/);
+    await assert.rejects(
+      p.parseAsync(["sim", "--workers", "0"], { from: "user" }),
+      /--workers must be an integer in 1\.\.64/,
+    );
   });
 
   test("--help shows the default of every option that has one", () => {

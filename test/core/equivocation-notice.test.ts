@@ -11,7 +11,18 @@ import {
 import { ChannelEngine, type EngineSnapshot, type MessageId, type SenderId } from "../../src/core/index.js";
 import { DEFAULT_PARAMS } from "../../src/core/params.js";
 import type { Outgoing } from "../../src/core/types.js";
-import { CHANNEL, decodeOut, enc, identity, makeEngine, prng, runTimers } from "./fixtures.js";
+import {
+  CHANNEL,
+  decodeOut,
+  deliveredIds,
+  enc,
+  eventsOf,
+  identity,
+  makeEngine,
+  prng,
+  runTimers,
+  sendBytes,
+} from "./fixtures.js";
 
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}` as MessageId);
 
@@ -134,5 +145,72 @@ describe("an honest member's notices", () => {
       [],
       "no sync owed once the notices ended and nothing new arrived",
     );
+  });
+});
+
+describe("the equivocator's own processes", () => {
+  /**
+   * Alice signs A, her second process B, at one sequence number; bob records both and names them. Alice hears
+   * bob's message naming B (which she lacks), asks for B, and bob answers every request until `until`.
+   */
+  function run(mutations: readonly string[], until: number) {
+    const params = { __mutations: mutations } as never;
+    const alice = makeEngine({ n: 1, seed: 1, params });
+    const twin = twinOf(alice, 1);
+    const bob = makeEngine({ n: 2, seed: 2 });
+    const a = alice.send(enc("version A"), 15_000);
+    const b = twin.send(enc("version B"), 15_000);
+    bob.receive(a.outgoing[0]!.bytes, 15_100);
+    assert.equal(eventsOf(bob.receive(b.outgoing[0]!.bytes, 15_200), "equivocation").length, 1);
+    // Bob's publication of both versions is lost; his next message names both (his history and his notice).
+    const hi = sendBytes(bob, "hi", 16_000);
+    assert.ok(decodeOut({ bytes: hi.bytes } as Outgoing).causalHistory.some((e) => e.messageId === b.messageId));
+    const first = alice.receive(hi.bytes, 16_100);
+    assert.deepEqual(deliveredIds(first), [], "hi waits for B: a causal-history gap by id");
+    const asks: number[] = [];
+    const delivered: string[] = [];
+    const events: string[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      const at = Math.min(alice.nextDeadline() ?? Infinity, bob.nextDeadline() ?? Infinity);
+      if (at > until) break;
+      for (const out of alice.tick(at).outgoing) {
+        if (!decodeOut(out).repairRequest.some((e) => e.messageId === b.messageId)) continue;
+        asks.push(at);
+        bob.receive(out.bytes, at + 10);
+      }
+      for (const out of bob.tick(at).outgoing) {
+        if (out.messageId !== b.messageId) continue;
+        const step = alice.receive(out.bytes, at + 10);
+        delivered.push(...deliveredIds(step));
+        events.push(...step.events.map((e) => e.type));
+      }
+    }
+    return { alice, bob, asks, delivered, events, hi, b };
+  }
+
+  test("a version of its own number that it lacks is asked for once, not until the dependency timeout", () => {
+    const until = 16_100 + DEFAULT_PARAMS.dependencyTimeoutMs + 10_000;
+    const { alice, bob, asks, delivered, events, hi, b } = run([], until);
+    assert.equal(asks.length, 1, `requests for the other version: ${asks.join(", ")}`);
+    assert.deepEqual(delivered, [hi.id], "the answer releases hi at once; the other version is not delivered");
+    assert.ok(!events.includes("lost"), "no loss reported for an own version");
+    assert.equal(alice.missingCount(), 0);
+    assert.equal(alice.status(b.messageId)?.state, "lost", "given up: a later mention opens no gap");
+    // Bob's notice keeps naming B: no new gap, nothing waits.
+    const again = sendBytes(bob, "again", until + 1_000);
+    assert.deepEqual(deliveredIds(alice.receive(again.bytes, until + 1_100)), [again.id]);
+    assert.equal(alice.missingCount(), 0);
+    assert.equal(
+      alice.equivocations.list().length,
+      0,
+      "an equivocator's process drops its twin's version (9.3 step 7)",
+    );
+  });
+
+  test("without the rule the request repeats until the dependency timeout", () => {
+    const until = 16_100 + DEFAULT_PARAMS.dependencyTimeoutMs + 10_000;
+    const { asks } = run(["own-version-gap"], until);
+    console.log(`# requests without the rule: ${asks.length}`);
+    assert.ok(asks.length >= 10, `${asks.length} requests`);
   });
 });

@@ -219,3 +219,37 @@ describe("status of own messages", () => {
     assert.deepEqual(states, ["possibly-acknowledged", "possibly-acknowledged", "acknowledged"]);
   });
 });
+
+describe("a message a send queue held", () => {
+  test("its resends and the lacking rule count from when it left (notePublished), not from when it was composed", () => {
+    const a = makeEngine({ n: 1, params: { resendAfterMs: 5_000 } });
+    const m = a.send(enc("queued"), T);
+    a.notePublished(m.messageId, T + 20_000);
+    assert.deepEqual(runTimersUntil(a, T + 24_999), [], "no resend before resendAfterMs after it left");
+    assert.deepEqual(runTimersUntil(a, T + 25_000), [m.messageId]);
+    // A mark for alice that stops short of it, written 2.4 s after it left (under half resendAfterMs), 7.4 s after it was composed: not lacked.
+    const b = identity(2);
+    const other = a.send(enc("second"), T + 25_000);
+    a.notePublished(other.messageId, T + 30_000);
+    const mark = craft(b, {
+      kind: "sync",
+      lamport: BigInt(T + 32_400),
+      ack: {
+        nonce: 1n,
+        filter: new Uint8Array(),
+        hashCount: 0,
+        marks: [{ senderPrefix: prefixOf(a.senderId), sequence: 1 }],
+      },
+    });
+    a.receive(mark.bytes, T + 32_400);
+    assert.deepEqual(runTimersUntil(a, T + 34_999), [], "a summary written before it could arrive says nothing");
+  });
+});
+
+function runTimersUntil(engine: ChannelEngine, until: number): string[] {
+  const out: string[] = [];
+  for (let at = engine.nextDeadline(); at !== undefined && at <= until; at = engine.nextDeadline()) {
+    for (const o of engine.tick(at).outgoing) if (o.purpose === "resend") out.push(o.messageId);
+  }
+  return out;
+}

@@ -120,4 +120,27 @@ describe("RLN pacer", () => {
       { numRuns: 200 },
     );
   });
+  test("promote moves a queued content message into the control queue, once", () => {
+    const p = new RlnPacer<string>({ messagesPerEpoch: 3, epochMs: 1_000, controlReserve: 1 });
+    p.submit(["c1", "c2", "c3", "c4"], "content", 0);
+    assert.deepEqual(
+      p.release(0).map((r) => r.item),
+      ["c1", "c2"],
+      "content's share of the epoch",
+    );
+    assert.equal(p.promote("c4"), true);
+    assert.equal(p.promote("c4"), false, "no longer in the content queue");
+    assert.equal(p.promote("c9"), false, "never queued");
+    assert.deepEqual(
+      p.release(0).map((r) => [r.item, r.cls]),
+      [["c4", "control"]],
+      "the promoted message takes control's slot",
+    );
+    assert.deepEqual(
+      p.release(1_000).map((r) => r.item),
+      ["c3"],
+      "and leaves the content queue: c3 alone is left",
+    );
+    assert.equal(p.nextRelease(1_000), undefined);
+  });
 });

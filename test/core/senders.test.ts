@@ -126,4 +126,24 @@ describe("sender table invariants", () => {
     assert.equal(state.tentative, false);
     assert.equal(state.floor, 7);
   });
+
+  it("states start with the same empty sets and each gets its own on its first write", () => {
+    const table = new SenderTable(params, SELF, 0);
+    const a = table.firstContact(OTHER, 1, true);
+    const b = table.firstContact("cc".repeat(32) as SenderId, 1, true);
+    table.advance(a, 1, true);
+    table.advance(b, 1, true);
+    table.advance(a, 4, true);
+    table.giveUp(a, 3);
+    table.advance(a, 0, true);
+    assert.deepEqual([...a.above].sort(), [3, 4]);
+    assert.deepEqual([...a.givenUpAbove], [3]);
+    assert.deepEqual([...a.deliveredBelowFloor], [0]);
+    for (const set of [b.above, b.givenUpAbove, b.givenUpBelow, b.deliveredBelowFloor, b.deliveredBelowRun]) {
+      assert.equal(set.size, 0);
+    }
+    const c = table.firstContact("dd".repeat(32) as SenderId, 1, true);
+    assert.equal(c.above.size, 0);
+    assert.equal(c.deliveredBelowFloor.size, 0);
+  });
 });

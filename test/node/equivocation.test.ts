@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { ChannelEngine, identityFromSecretKey } from "../../src/core/index.js";
 import { channelTopic } from "../../src/node/channel.js";
-import { type Cluster, call, startCluster, within } from "../api/cluster.js";
+import { decodeMessage } from "../../src/wire/index.js";
+import { type Cluster, call, FAST_PARAMS, startCluster, within } from "../api/cluster.js";
 import { pollUntil } from "../support/poll.js";
 
 let c: Cluster;
@@ -83,4 +84,68 @@ test("two versions of one sequence number reach different members: every member 
     pollUntil("an event", () => events.length > 0),
   );
   await mallory.stop();
+});
+
+test("the equivocator's own process asks for the version it lacks once, and delivers what names it", async () => {
+  // Mallory is a node; a second process on her key (a bare engine here) signed another version of her number 1.
+  const secret = new Uint8Array(32).fill(9);
+  const ec = await startCluster([
+    { name: "owner", role: "owner" },
+    { name: "alice", role: "member" },
+    { name: "bob", role: "member" },
+    { name: "mallory", role: "member", secretKey: secret },
+  ]);
+  try {
+    const topic = channelTopic("general");
+    const twin = new ChannelEngine({
+      channelId: "general",
+      identity: identityFromSecretKey(secret),
+      random: Math.random,
+      now: Date.now(),
+    });
+    const a = twin.send(new TextEncoder().encode("version A"), Date.now());
+    const malloryId = identityFromSecretKey(secret).senderId;
+    const asks: number[] = [];
+    const spy = ec.bus.createTransport("spy");
+    await spy.start();
+    spy.subscribe(topic, (bytes) => {
+      const m = decodeMessage(bytes);
+      if (m.senderId === malloryId && m.repairRequest.some((e) => e.messageId === a.messageId)) asks.push(Date.now());
+    });
+    const twinTransport = ec.bus.createTransport("mallory-twin");
+    await twinTransport.start();
+    const log = async (name: string) =>
+      (await call(ec.get(name).api, "GET", "/v1/channels/general/messages?limit=1000")).body.messages as {
+        messageId: string;
+      }[];
+
+    // Version A reaches alice only; mallory's own version B the owner and bob.
+    ec.bus.partition(["mallory-twin", "alice"], ["owner", "bob", "mallory"]);
+    await twinTransport.publish(topic, a.outgoing[0]!.bytes);
+    await pollUntil("alice to deliver A", async () => (await log("alice")).some((m) => m.messageId === a.messageId));
+    const b = await call(ec.get("mallory").api, "POST", "/v1/channels/general/messages", { content: "version B" });
+    assert.equal(b.status, 201, JSON.stringify(b.body));
+    const bId = b.body.messageId as string;
+    await pollUntil("bob to deliver B", async () => (await log("bob")).some((m) => m.messageId === bId));
+    ec.bus.heal();
+    // Alice's message names A: the honest members fetch it and record the pair; their notices name A for 600 s.
+    const hello = await call(ec.get("alice").api, "POST", "/v1/channels/general/messages", { content: "hello" });
+    for (const name of ["owner", "alice", "bob"]) {
+      await pollUntil(`${name} to record the pair`, async () => (await log(name)).length >= 3);
+    }
+    // Mallory's process drops A (an echo of her key, spec 9.3 step 7) but no longer waits for it: alice's message,
+    // which names A, is delivered at once, and A is asked for once, not at every retry until the dependency timeout.
+    await pollUntil("mallory to deliver alice's message", async () =>
+      (await log("mallory")).some((m) => m.messageId === hello.body.messageId),
+    );
+    // Notices keep naming A (a sync every syncIntervalMs): a window of ten retry periods opens no new request.
+    await new Promise((r) => setTimeout(r, 10 * FAST_PARAMS.repairRetryMs!));
+    console.log(`mallory's requests for the version she lacks: ${asks.length}`);
+    assert.ok(asks.length >= 1 && asks.length <= 2, `${asks.length} requests for A`);
+    assert.ok(!(await log("mallory")).some((m) => m.messageId === a.messageId), "mallory's process never takes A");
+    await spy.stop();
+    await twinTransport.stop();
+  } finally {
+    await ec.close();
+  }
 });

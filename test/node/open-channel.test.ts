@@ -7,6 +7,7 @@ import { after, test } from "node:test";
 import { type Channel, type ChannelEvents, type OpenChannelOptions, openChannel } from "../../src/index.js";
 import { MemoryBus } from "../../src/transport/memory-bus.js";
 import type { PublishOptions, Transport } from "../../src/transport/transport.js";
+import { decodeMessage } from "../../src/wire/index.js";
 import { pollUntil } from "../support/poll.js";
 
 const FAST = {
@@ -95,13 +96,10 @@ test("a 120 KB payload crosses 15 % loss in segments with parity and is reassemb
   assert.equal(received[0]!.senderId, a.senderId);
 });
 
-// OPEN (found 2026-12-06, about 1 run in 6): b reassembles from parity at once, announces its segments in one or two
-// syncs and then owes none; the segments only its filter covers need two hits to count, so one lost sync leaves them
-// "possibly" held and the sender never reads 1 of 1. A member should owe a sync while a sender's messages it holds
-// are possibly-acknowledged only (or the sender keep resending them): an engine change for the next session.
-test("the sender reads the reassembled set as delivered to 1 of 1", {
-  todo: "open: one lost sync in a quiet channel",
-}, async () => {
+// b reassembles from parity at once, announces its segments in one or two syncs and then owes none; the segments only
+// its filter covers need two hits to count, so one lost sync used to leave them "possibly" held for good (1 run in 6).
+// Now a keeps resending those (spec 12) and each copy owes b a sync with a fresh nonce (spec 13).
+test("the sender reads the reassembled set as delivered to 1 of 1", async () => {
   const { received, delivered, id } = await bigPayload();
   await pollUntil("a to see it delivered", () => (received.length > 0 && delivered.length > 0 ? true : undefined), {
     timeoutMs: 30_000,
@@ -121,9 +119,20 @@ test("the RLN queue keeps every published message within its limit per epoch, an
     return lastNow;
   };
   const perEpoch = new Map<number, number>();
-  const count = () => {
+  /** Per epoch, a's content messages published for the first time; and when each first went. */
+  const newContent = new Map<number, number>();
+  const firstAt = new Map<string, number>();
+  const early: string[] = [];
+  const count = (bytes: Uint8Array) => {
     const epoch = Math.floor(lastNow / epochMs);
     perEpoch.set(epoch, (perEpoch.get(epoch) ?? 0) + 1);
+    const m = decodeMessage(bytes);
+    if (m.kind !== "content") return;
+    const first = firstAt.get(m.messageId);
+    if (first === undefined) {
+      firstAt.set(m.messageId, lastNow);
+      newContent.set(epoch, (newContent.get(epoch) ?? 0) + 1);
+    } else if (lastNow - first < FAST.resendAfterMs) early.push(`seq ${m.sequence} again after ${lastNow - first} ms`);
   };
   const rln = { messagesPerEpoch: 4, epochMs, controlReserve: 1, maxQueued: 20 };
   const a = await member({ channelId: "paced", transport: watched(bus.createTransport("a"), count), rln, clock });
@@ -141,10 +150,13 @@ test("the RLN queue keeps every published message within its limit per epoch, an
   frozen = undefined;
   await pollUntil(`b to receive the ${sent} paced messages`, () => received.length >= sent, { timeoutMs: 20_000 });
   for (const [epoch, n] of perEpoch) assert.ok(n <= 4, `epoch ${epoch}: ${n} messages published, over the limit of 4`);
-  // Content has 3 slots an epoch, but a queued message can leave earlier as a repair answer (control's slot) when
-  // a sync announced it: what holds is the limit of 4 on everything, so the burst spans at least sent / 4 epochs.
-  const epochs = Math.ceil(sent / 4);
-  assert.ok(perEpoch.size >= epochs, `${sent} messages at 4 per epoch span ${epochs} epochs, got ${perEpoch.size}`);
+  // Content has 3 slots an epoch (4 less the control reserve). A resend of a message still queued is dropped (it never
+  // left), and an answer for one takes the queued copy: each leaves once, and nothing goes twice within resendAfterMs.
+  for (const [epoch, n] of newContent) assert.ok(n <= 3, `epoch ${epoch}: ${n} new content messages, over 3`);
+  assert.deepEqual(early, [], "a message published twice while it was queued");
+  assert.equal(firstAt.size, sent);
+  const epochs = Math.ceil(sent / 3);
+  assert.ok(newContent.size >= epochs, `${sent} messages at 3 per epoch span ${epochs} epochs, got ${newContent.size}`);
 });
 
 test("members without the key open nothing and break nothing; members with it talk on", async () => {

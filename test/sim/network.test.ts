@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Sfc32 } from "../../src/core/prng.js";
 import { EventQueue } from "../../src/sim/event-queue.js";
-import { Network } from "../../src/sim/network.js";
+import { CopyKey, Network } from "../../src/sim/network.js";
 import { runSimulation } from "../../src/sim/run.js";
 import { resolveScenario } from "../../src/sim/scenario.js";
 import { Histogram } from "../../src/sim/stats.js";
@@ -71,6 +71,29 @@ describe("EventQueue", () => {
   });
 });
 
+describe("EventQueue with tie keys", () => {
+  test("events at the same instant pop in the order of their keys, whatever order they were pushed in", () => {
+    const q = new EventQueue<string>();
+    const r = new Sfc32("ties");
+    const events: { at: number; tie: number }[] = [];
+    for (let i = 0; i < 3_000; i++) events.push({ at: r.int(20), tie: i * 7 + r.int(7) });
+    // Push in a shuffled order: only time and key may decide the order of the pops.
+    const shuffled = [...events];
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = r.int(i + 1);
+      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+    }
+    for (const e of shuffled) q.push(e.at, 0, 0, `${e.at}/${e.tie}`, e.tie);
+    const popped: string[] = [];
+    while (q.pop()) popped.push(q.payload!);
+    events.sort((a, b) => a.at - b.at || a.tie - b.tie);
+    assert.deepEqual(
+      popped,
+      events.map((e) => `${e.at}/${e.tie}`),
+    );
+  });
+});
+
 describe("Histogram", () => {
   test("quantiles are within 0.5 % of the exact sample quantiles", () => {
     const h = new Histogram();
@@ -109,6 +132,33 @@ describe("Network model", () => {
     for (let i = 0; i < n; i++) if (net.dropOnSend()) lost++;
     close(lost / n, 0.2, 0.005, "independent loss");
     assert.equal(net.dropped.independent, lost);
+  });
+
+  test("keyed copy fates: the same copy has the same fate whatever order copies are drawn in", () => {
+    const s = resolveScenario({ loss: 0.2, latencyMs: 120, latencyP99Ms: 600, latencyFloorMs: 30 });
+    const a = new Network(s, 50, new Set(), new Sfc32("keyed"), start);
+    const b = new Network(s, 50, new Set(), new Sfc32("keyed"), start);
+    const keys: [CopyKey, number, number, number][] = [];
+    for (let p = 0; p < 400; p++) {
+      for (let to = 0; to < 50; to++)
+        keys.push(p % 2 === 0 ? [CopyKey.Content, p, 0, to] : [CopyKey.Other, p % 7, p, to]);
+    }
+    const forward = keys.map((k) => a.copyFate(...k));
+    const backward = [...keys].reverse().map((k) => b.copyFate(...k));
+    assert.deepEqual(forward, backward.reverse());
+    // Another seed: other fates.
+    const c = new Network(resolveScenario({ ...s, seed: "2" }), 50, new Set(), new Sfc32("other"), start);
+    assert.notDeepEqual(
+      keys.slice(0, 200).map((k) => c.copyFate(...k)),
+      forward.slice(0, 200),
+    );
+    // Loss, median, p99 and the floor as configured.
+    const lost = forward.filter((d) => d < 0).length;
+    close(lost / forward.length, 0.2, 0.01, "keyed loss");
+    assert.equal(a.dropped.independent, lost);
+    close(a.latency.quantile(0.5)!, 120, 120 * 0.04, "keyed median latency");
+    close(a.latency.quantile(0.99)!, 600, 600 * 0.1, "keyed p99 latency");
+    assert.equal(Math.min(...forward.filter((d) => d >= 0)), 30, "no copy is faster than the floor");
   });
 
   test("Gilbert-Elliott: long-run loss matches, and losses come in bursts of the configured length", () => {

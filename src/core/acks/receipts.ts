@@ -30,6 +30,8 @@ interface OwnEntry {
   resends: number;
   /** A member that evidently is online showed it lacks this message: resend even though others have it. */
   lacking: boolean;
+  /** When a send queue let it go (as a lamport-comparable time), if it held it: nobody could hear it before. */
+  leftAt: bigint;
   /** Who confirmed it; `NOBODY` (shared, never written) until someone does. */
   ackedBy: ReadonlySet<SenderId>;
   /** First filter hit per member, by summary nonce; a second hit with another nonce confirms. `NO_HITS` until one. */
@@ -95,6 +97,7 @@ export class OwnReceipts {
       resendAt,
       resends: 0,
       lacking: false,
+      leftAt: 0n,
       ackedBy: NOBODY,
       possibly: NO_HITS,
     };
@@ -103,6 +106,21 @@ export class OwnReceipts {
     if (this.params.maxResends > 0 && !mutated(this.params, "resend")) {
       this.timers.push({ at: resendAt, kind: "resend", key: messageId });
     }
+  }
+
+  /**
+   * Our message `id` was held in a send queue and left only at `now`: nobody could hear it before, and the resends
+   * due meanwhile were dropped by the queue (they would have gone before it). Its resends count from now.
+   */
+  published(id: MessageId, now: number): void {
+    const own = this.own.get(id);
+    if (own === undefined) return;
+    // The lacking rule (section 7.4 step 4) also counts from now: a summary written before it arrived says nothing.
+    own.leftAt = BigInt(Math.floor(now));
+    if (this.params.maxResends === 0 || mutated(this.params, "resend")) return;
+    own.resends = 0;
+    own.resendAt = now + this.params.resendAfterMs;
+    this.timers.push({ at: own.resendAt, kind: "resend", key: id });
   }
 
   /** An evicted member's confirmations are forgotten with it. */
@@ -177,7 +195,8 @@ export class OwnReceipts {
     for (let seq = ownSequence; seq > lowest; seq--) {
       const own = this.at(seq);
       if (own === undefined || own.ackedBy.has(by) || own.possibly.has(by)) continue;
-      if (own.resends >= p.maxResends || own.lamportTimestamp > settled) continue;
+      const since = own.leftAt > own.lamportTimestamp ? own.leftAt : own.lamportTimestamp;
+      if (own.resends >= p.maxResends || since > settled) continue;
       const at =
         now + this.members.suppressionDelay(p.repairResponseDelayMs, { use: "resend-delay", messageId: own.messageId });
       own.lacking = true;
@@ -229,7 +248,11 @@ export class OwnReceipts {
     if (own === undefined || own.resendAt !== at) return;
     const p = this.params;
     const unheard = own.ackedBy.size === 0 && own.possibly.size === 0;
-    if (!(unheard || own.lacking) || own.resends >= p.maxResends) {
+    // One filter hit from every member that did not confirm it: they likely hold it, but that summary may have been
+    // their last (a quiet channel). The copy owes each a sync (section 13), whose fresh nonce confirms or clears it.
+    const vouched = own.possibly.size > 0 && own.ackedBy.size + own.possibly.size >= this.denominator();
+    const onlyPossibly = vouched && !mutated(p, "resend-possibly");
+    if (!(unheard || onlyPossibly || own.lacking) || own.resends >= p.maxResends) {
       own.resendAt = Number.POSITIVE_INFINITY;
       return;
     }
@@ -301,6 +324,7 @@ export class OwnReceipts {
         resendAt: o.resendAt ?? Number.POSITIVE_INFINITY,
         resends: o.resends,
         lacking: false,
+        leftAt: 0n,
         ackedBy: new Set(o.ackedBy as SenderId[]),
         possibly: new Map(o.possibly.map(([k, v]) => [k as SenderId, BigInt(v)])),
       };

@@ -19,6 +19,8 @@ export interface LightMemberOptions {
   readonly database: string;
   /** The owner's sender id, when the page pins it; otherwise the first roster found names it. */
   readonly ownerSenderId?: string;
+  /** How far back the light node reads its service node's store on subscribe (WakuLightTransport); 0: not at all. */
+  readonly catchUpMs?: number;
 }
 
 export interface LightMember {
@@ -52,6 +54,7 @@ export async function startLightMember(options: LightMemberOptions): Promise<Lig
       cluster: options.cluster,
       shard: options.shard,
       stopNode: true,
+      ...(options.catchUpMs === undefined ? {} : { catchUpMs: options.catchUpMs }),
     });
     const channel = await openChannel({
       channelId: options.channelId,

@@ -5,6 +5,8 @@
 // `npm run build:browser`.
 //
 //   index.html?service=/ip4/127.0.0.1/tcp/60011/ws/p2p/12D3KooW…&channel=qa&cluster=42&shard=0[&owner=<sender id>]
+//   [&catchup=<ms>]: how far back the light node reads its service node's store on subscribe (default one hour;
+//   0 reads nothing, so what was missed comes over the owner path only).
 import type { Channel, ChannelEvents, HistoryEntry } from "../../browser.js";
 import { startLightMember } from "./member.js";
 
@@ -17,6 +19,7 @@ interface PageConfig {
   readonly shard: number;
   readonly syncIntervalMs: number | undefined;
   readonly ownerSenderId: string | undefined;
+  readonly catchUpMs: number | undefined;
 }
 
 function integerParam(query: URLSearchParams, name: string, fallback: number, max: number): number {
@@ -41,6 +44,7 @@ function readConfig(query: URLSearchParams): PageConfig {
     shard: integerParam(query, "shard", DEFAULTS.shard, 65_535),
     syncIntervalMs: query.has("sync") ? integerParam(query, "sync", 0, 86_400_000) || undefined : undefined,
     ownerSenderId: query.get("owner") || undefined,
+    catchUpMs: query.has("catchup") ? integerParam(query, "catchup", 0, 30 * 86_400_000) : undefined,
   };
 }
 
@@ -99,6 +103,28 @@ function receiptText(e: { readonly count: number; readonly of: number }): string
   return e.of === 0 ? "sent · nobody else here yet" : `delivered to ${e.count} of ${e.of}`;
 }
 
+/**
+ * An own message's receipts as the channel knows them now. The engine's snapshot keeps them (saved within a second
+ * of a change), and the owner's news and others' summaries raise them from there: "0 of N" is what it knows.
+ */
+function markReceipts(log: Log, e: HistoryEntry): void {
+  const r = e.receipts;
+  if (r === undefined) log.mark(e.id, "sent", "sent", 0);
+  else log.mark(e.id, r.count >= r.of && r.of > 0 ? "all" : "some", receiptText(r), r.count);
+}
+
+/** A roster came (or changed): N changed for every own message, whose marks are redrawn against it. */
+function remarkOwn(channel: Channel, log: Log): void {
+  for (let after = 0; ; ) {
+    const page: HistoryEntry[] = channel.history(after, 500);
+    if (page.length === 0) return;
+    for (const e of page) {
+      if (e.own) markReceipts(log, e);
+      after = e.position;
+    }
+  }
+}
+
 /** The delivered log kept in IndexedDB, as the page showed it before a reload. */
 function showHistory(channel: Channel, log: Log): number {
   const decoder = new TextDecoder();
@@ -108,10 +134,7 @@ function showHistory(channel: Channel, log: Log): number {
     if (page.length === 0) return shown;
     for (const e of page) {
       log.add(e.id, e.own ? "you" : short(e.senderId), decoder.decode(e.payload), e.own);
-      const r = e.receipts;
-      // The engine's receipts of older own messages do not survive a restart: "0 of N" would be untrue.
-      if (r === undefined || r.count === 0) log.mark(e.id, "sent", "sent", 0);
-      else log.mark(e.id, r.count >= r.of && r.of > 0 ? "all" : "some", receiptText(r), r.count);
+      markReceipts(log, e);
       after = e.position;
       shown++;
     }
@@ -170,6 +193,7 @@ async function main(): Promise<void> {
     waitMs: DEFAULTS.waitMs,
     database: "chorus-light-page",
     ...(config.ownerSenderId === undefined ? {} : { ownerSenderId: config.ownerSenderId }),
+    ...(config.catchUpMs === undefined ? {} : { catchUpMs: config.catchUpMs }),
     ...(config.syncIntervalMs === undefined
       ? {}
       : { params: { syncIntervalMs: config.syncIntervalMs, backlogSyncIntervalMs: config.syncIntervalMs } }),
@@ -182,9 +206,13 @@ async function main(): Promise<void> {
   byId("log").dataset.history = String(showHistory(channel, log));
   wire(channel, log);
   const owner = byId("owner");
+  let rosterSize = channel.rosterSize();
   const showOwner = () => {
     owner.dataset.state = channel.ownerPath();
     owner.textContent = ownerText(channel);
+    if (channel.rosterSize() === rosterSize) return;
+    rosterSize = channel.rosterSize();
+    remarkOwn(channel, log);
   };
   showOwner();
   setInterval(showOwner, 500);

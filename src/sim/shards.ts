@@ -1,0 +1,201 @@
+import { Recorder, type SimDetail } from "./metrics.js";
+import type { NetworkParts } from "./network.js";
+import { mergeOwnerPathParts, type OwnerPathParts } from "./owner-path.js";
+import { type RecorderParts, reviveHistogram } from "./recorder-merge.js";
+import type { Scenario } from "./scenario.js";
+import type { Shipment } from "./shipment.js";
+import { Histogram, round } from "./stats.js";
+import type { RunOutput, RunProgress, World } from "./world.js";
+
+/** Where a shard stands after a window. */
+export interface ShardStatus {
+  /** When its next event is due; +Infinity for none. */
+  readonly nextAt: number;
+  readonly ended: boolean;
+  readonly now: number;
+  readonly events: number;
+  /** Content messages sent so far (every shard runs the traffic). */
+  readonly sent: number;
+}
+
+/** What a shard hands over once the run is over: its records, to be merged in shard order. */
+export interface ShardResult {
+  readonly recorder: RecorderParts;
+  readonly network: NetworkParts;
+  /** The protocol's own figures (the owner path's), undefined for none. */
+  readonly figures: OwnerPathParts | undefined;
+  readonly events: number;
+  /** The recorder itself, from a shard in this thread: the run's records merge into it instead of into a copy. */
+  readonly live?: Recorder;
+}
+
+/**
+ * One shard of a run, wherever it runs: in this thread (`LocalShard`) or in a worker thread (shard-worker.ts),
+ * which runs a `LocalShard` of its own. The coordinator (`runShards`) is the same for one shard and for many.
+ */
+export interface ShardHandle {
+  begin(): Promise<ShardStatus>;
+  /** Takes what the other shards sent, runs every event due before `end`, and hands over what it sends them. */
+  window(end: number, inbox: readonly Shipment[]): Promise<ShardStatus & { readonly shipments: Shipment[] }>;
+  /** The run is over: what the other shards need from this one to finish. */
+  share(): Promise<unknown>;
+  finish(shares: readonly unknown[]): Promise<ShardResult>;
+  close(): Promise<void>;
+}
+
+/** A shard in this thread: one `World` holding some of the members. */
+export class LocalShard implements ShardHandle {
+  constructor(readonly world: World) {}
+
+  private status(): ShardStatus {
+    const w = this.world;
+    return { nextAt: w.nextAt, ended: w.ended, now: w.now, events: w.events, sent: w.progressAt().sent };
+  }
+
+  async begin(): Promise<ShardStatus> {
+    this.world.begin();
+    return this.status();
+  }
+
+  async window(end: number, inbox: readonly Shipment[]): Promise<ShardStatus & { readonly shipments: Shipment[] }> {
+    for (const s of inbox) this.world.receive(s);
+    await this.world.advance(end);
+    return { ...this.status(), shipments: this.world.takeShipments() };
+  }
+
+  async share(): Promise<unknown> {
+    this.world.close();
+    return this.world.protocol.finishShare(this.world);
+  }
+
+  async finish(shares: readonly unknown[]): Promise<ShardResult> {
+    const w = this.world;
+    const figures = w.protocol.finish(w, shares) as OwnerPathParts | undefined;
+    return { recorder: w.recorder.parts(), network: w.network.parts(), figures, events: w.events, live: w.recorder };
+  }
+
+  async close(): Promise<void> {
+    this.world.protocol.dispose?.();
+  }
+}
+
+/** With one shard the window is only how often progress is reported; with several it is the latency floor. */
+const ONE_SHARD_WINDOW_MS = 1_000;
+
+export interface CoordinatorOptions {
+  readonly onProgress?: (fraction: number, at: RunProgress) => void;
+}
+
+/** The earliest event in what is about to be delivered. */
+function earliest(shipments: readonly Shipment[]): number {
+  let t = Number.POSITIVE_INFINITY;
+  for (const s of shipments) {
+    for (const p of s.pubs) for (const at of p.at) if (at < t) t = at;
+    for (const e of s.events) if (e.at < t) t = e.at;
+  }
+  return t;
+}
+
+/**
+ * Runs the shards of one run in windows [T, T + L): T the earliest event of any shard, L the latency floor, the
+ * least time anything takes from one node to another, so nothing a shard does in a window can reach another
+ * shard within it. Between windows the shards' shipments are delivered; at the end their records are merged in
+ * shard order. One shard runs in windows of a second, for progress reports.
+ */
+export async function runShards(
+  scenario: Scenario,
+  shards: readonly ShardHandle[],
+  options: CoordinatorOptions = {},
+): Promise<RunOutput & { readonly peakRssBytes: number }> {
+  const count = shards.length;
+  const window = count === 1 ? ONE_SHARD_WINDOW_MS : scenario.latencyFloorMs;
+  let peakRssBytes = process.memoryUsage.rss();
+  try {
+    checkSplit(scenario, count);
+    let statuses = await Promise.all(shards.map((s) => s.begin()));
+    let inboxes: Shipment[][] = shards.map(() => []);
+    let windows = 0;
+    const total = scenario.warmupMs + (scenario.messages / scenario.rate) * 1000 + scenario.settleMs;
+    const first = statuses[0]!.now;
+    for (;;) {
+      // Every shard runs up to T + L, T the earliest next event anywhere: what one shard sends in the window is
+      // due at or after that, and so is anything sent back in answer (a bound per shard, from the other shards'
+      // next events alone, would miss those answers).
+      let t = Number.POSITIVE_INFINITY;
+      for (const [i, st] of statuses.entries()) if (!st.ended) t = Math.min(t, st.nextAt, earliest(inboxes[i]!));
+      if (statuses.every((st) => st.ended) || !Number.isFinite(t)) break;
+      const end = t + window;
+      // The workers' windows first: a shard in this thread runs its window before it lets the others start.
+      const order = shards.map((_, i) => shards.length - 1 - i);
+      const pending: Promise<ShardStatus & { readonly shipments: Shipment[] }>[] = [];
+      for (const i of order) pending[i] = shards[i]!.window(end, inboxes[i]!);
+      const results = await Promise.all(pending);
+      statuses = results;
+      inboxes = shards.map(() => []);
+      for (const [from, r] of results.entries()) {
+        for (const [to, shipment] of r.shipments.entries()) if (to !== from) inboxes[to]!.push(shipment);
+      }
+      // Progress (and the memory sample) every virtual second or so: every window of one shard, every 256 of L.
+      if (count === 1 || (++windows & 255) === 0) {
+        peakRssBytes = Math.max(peakRssBytes, process.memoryUsage.rss());
+        const at = progressOf(scenario, results);
+        options.onProgress?.(Math.min(0.999, (results[0]!.now - first) / total), at);
+      }
+    }
+    const shares = await Promise.all(shards.map((s) => s.share()));
+    const results = await Promise.all(shards.map((s) => s.finish(shares)));
+    peakRssBytes = Math.max(peakRssBytes, process.memoryUsage.rss());
+    const end = statuses[0]!.now;
+    options.onProgress?.(1, progressOf(scenario, statuses));
+    return { ...merge(scenario, results, end, first), peakRssBytes };
+  } finally {
+    await Promise.all(shards.map((s) => s.close()));
+  }
+}
+
+/** A run split across `count` shards needs a positive lookahead: the latency floor. */
+export function checkSplit(scenario: Scenario, count: number): void {
+  if (count > 1 && !(scenario.latencyFloorMs > 0)) {
+    throw new RangeError(
+      `a run split across ${count} workers needs latencyFloorMs > 0, got ${scenario.latencyFloorMs}`,
+    );
+  }
+}
+
+function progressOf(scenario: Scenario, statuses: readonly ShardStatus[]): RunProgress {
+  let events = 0;
+  for (const st of statuses) events += st.events;
+  return { sent: statuses[0]!.sent, messages: scenario.messages, members: scenario.members, events };
+}
+
+/** The shards' records, merged in shard order into the run's figures. */
+function merge(scenario: Scenario, results: readonly ShardResult[], end: number, start: number): RunOutput {
+  const s = scenario;
+  const nodes = s.members + (s.owner ? 1 : 0);
+  // The first shard's own recorder when it is in this thread (always, from runSimulation): no copy of its arrays.
+  const live = results[0]?.live;
+  const recorder = live ?? new Recorder(s.members, nodes, s.messages, start + s.warmupMs);
+  const latency = new Histogram(0.001);
+  let copies = 0;
+  let events = 0;
+  const dropped = { independent: 0, burst: 0, partition: 0, offline: 0 };
+  for (const [i, r] of results.entries()) {
+    if (i > 0 || live === undefined) recorder.absorb(r.recorder, i === 0);
+    copies += r.network.copies;
+    for (const k of Object.keys(dropped) as (keyof typeof dropped)[]) dropped[k] += r.network.dropped[k];
+    latency.merge(reviveHistogram(r.network.latency));
+    events += r.events;
+  }
+  const figures = results.map((r) => r.figures).filter((f): f is OwnerPathParts => f !== undefined);
+  if (figures.length > 0) recorder.ownerPath = mergeOwnerPathParts(figures);
+  const lost = dropped.independent + dropped.burst + dropped.partition + dropped.offline;
+  const network: SimDetail["network"] = {
+    copies,
+    loss_measured: copies === 0 ? null : round(lost / copies, 6),
+    loss_configured: round(1 - (1 - s.loss) * (1 - s.burstLoss * s.burstBadLoss), 6)!,
+    dropped,
+    latency_p50_ms: round(latency.quantile(0.5), 1),
+    latency_p99_ms: round(latency.quantile(0.99), 1),
+  };
+  return recorder.finish(end, start, events, network);
+}
