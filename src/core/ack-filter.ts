@@ -38,9 +38,12 @@ export type SummaryKey = Int32Array;
 
 // Every member that reads a summary derives the same key from it (the simulator reads one decoded summary in
 // hundreds of engines), and a reader queries it for up to ackFilterCheckDepth ids: a pure memo by nonce, the
-// salt compared byte by byte. Bounded, and emptied when full.
-const MAX_KEYS = 4_096;
-const keys = new Map<bigint, { readonly salt: Uint8Array; readonly key: SummaryKey }>();
+// salt compared byte by byte. Direct-mapped (a slot per nonce hash, the last key there wins): a look-up is an
+// array read and a bigint comparison, where a Map keyed by bigints cost a seventh of reading a summary.
+const KEY_SLOTS = 4_093;
+const slotNonce: (bigint | undefined)[] = new Array(KEY_SLOTS).fill(undefined);
+const slotSalt: (Uint8Array | undefined)[] = new Array(KEY_SLOTS).fill(undefined);
+const slotKey: (SummaryKey | undefined)[] = new Array(KEY_SLOTS).fill(undefined);
 let keyInput = new Uint8Array(128);
 let keyInputView = new DataView(keyInput.buffer);
 const digest = new Int32Array(8);
@@ -59,8 +62,21 @@ function littleEndian(w: number): number {
 
 /** key = SHA-256(salt || u64(nonce)); HalfSipHash keys are its bytes 0..7 (hex ids) and 8..15 (other ids). */
 export function summaryKey(salt: Uint8Array, nonce: bigint): SummaryKey {
-  const known = keys.get(nonce);
-  if (known !== undefined && sameBytes(known.salt, salt)) return known.key;
+  // The nonce as a double (its top 53 bits) spreads random nonces over the slots; small ones share slot 0.
+  const slot = Math.abs(Number(nonce) % KEY_SLOTS);
+  if (slotNonce[slot] === nonce && sameBytes(slotSalt[slot]!, salt)) return slotKey[slot]!;
+  const key = deriveSummaryKey(salt, nonce);
+  slotNonce[slot] = nonce;
+  slotSalt[slot] = salt;
+  slotKey[slot] = key;
+  return key;
+}
+
+/**
+ * `summaryKey` without the memo: for the summary's author, the only one who knows the nonce before it is sent.
+ * Written into `out` when given.
+ */
+export function deriveSummaryKey(salt: Uint8Array, nonce: bigint, out: SummaryKey = new Int32Array(4)): SummaryKey {
   if (keyInput.length < salt.length + 8) {
     keyInput = new Uint8Array(2 * (salt.length + 8));
     keyInputView = new DataView(keyInput.buffer);
@@ -68,11 +84,8 @@ export function summaryKey(salt: Uint8Array, nonce: bigint): SummaryKey {
   keyInput.set(salt, 0);
   keyInputView.setBigUint64(salt.length, BigInt.asUintN(64, nonce));
   sha256Words(keyInput, salt.length + 8, digest);
-  const key = new Int32Array(4);
-  for (let i = 0; i < 4; i++) key[i] = littleEndian(digest[i]!);
-  if (keys.size >= MAX_KEYS) keys.clear();
-  keys.set(nonce, { salt, key });
-  return key;
+  for (let i = 0; i < 4; i++) out[i] = littleEndian(digest[i]!);
+  return out;
 }
 
 // positions() runs for every id of every summary built or read: the id's bytes go into one reused buffer.
@@ -85,14 +98,17 @@ function nibble(c: number): number {
   return -1;
 }
 
-/** Writes the 16 bytes a 32-character lowercase hex id denotes into `input`; false for any other id. */
-function hexIdBytes(id: string): boolean {
+/**
+ * Writes the 16 bytes a 32-character lowercase hex id denotes into `out` at `at`; false for any other id. A
+ * caller that checks or adds one id many times keeps its bytes (`addIdBytes`, `filterHasBytes`).
+ */
+export function hexIdBytes(id: string, out: Uint8Array, at = 0): boolean {
   if (id.length !== 32) return false;
   for (let i = 0; i < 16; i++) {
     const hi = nibble(id.charCodeAt(2 * i));
     const lo = nibble(id.charCodeAt(2 * i + 1));
     if ((hi | lo) < 0) return false;
-    input[i] = (hi << 4) | lo;
+    out[at + i] = (hi << 4) | lo;
   }
   return true;
 }
@@ -106,30 +122,34 @@ function mix(x: number): number {
   return x ^ (x >>> 16);
 }
 
-/** Writes the k bit positions of `id` into `out` (length >= hashCount). */
-function positions(key: SummaryKey, id: string, bits: number, hashCount: number, out: number[]): void {
-  let tag: Int32Array;
-  if (hexIdBytes(id)) {
-    tag = halfSipHash64(key[0]!, key[1]!, input, 16);
-  } else {
-    const bytes = utf8ToBytes(id);
-    if (input.length < bytes.length) input = new Uint8Array(2 * bytes.length);
-    input.set(bytes, 0);
-    tag = halfSipHash64(key[2]!, key[3]!, input, bytes.length);
-  }
-  // Words 0 and 1 are the tag's; word j >= 2 is mix(word j-2 + golden ratio): two lanes of a keyed 64-bit
-  // value, each position 16 bits of a word (high half first), mod m.
+/** The HalfSipHash tag an id's positions come from (in the reused tag array). */
+function tagOf(key: SummaryKey, id: string): Int32Array {
+  if (hexIdBytes(id, input)) return halfSipHash64(key[0]!, key[1]!, input, 16);
+  const bytes = utf8ToBytes(id);
+  if (input.length < bytes.length) input = new Uint8Array(2 * bytes.length);
+  input.set(bytes, 0);
+  return halfSipHash64(key[2]!, key[3]!, input, bytes.length);
+}
+
+/**
+ * Sets (`set`) or tests the k bit positions of the id whose tag is `tag` in `filter`; a test is false at the first
+ * clear bit. Words 0 and 1 are the tag's; word j >= 2 is mix(word j-2 + golden ratio): two lanes of a keyed
+ * 64-bit value, each position 16 bits of a word (high half first), mod m.
+ */
+function positions(tag: Int32Array, filter: Uint8Array, hashCount: number, set: boolean): boolean {
+  const bits = filter.length * 8;
   let even = tag[0]!;
   let odd = tag[1]!;
   for (let i = 0; i < hashCount; i++) {
     const w = i & 2 ? odd : even;
-    out[i] = ((i & 1) === 0 ? w >>> 16 : w & 0xffff) % bits;
+    const p = ((i & 1) === 0 ? w >>> 16 : w & 0xffff) % bits;
+    if (set) filter[p >>> 3]! |= 1 << (p & 7);
+    else if ((filter[p >>> 3]! & (1 << (p & 7))) === 0) return false;
     if ((i & 3) === 1) even = mix((even + 0x9e3779b9) | 0);
     else if ((i & 3) === 3) odd = mix((odd + 0x9e3779b9) | 0);
   }
+  return true;
 }
-
-const scratch: number[] = [];
 
 export function buildFilter(
   salt: Uint8Array,
@@ -139,17 +159,26 @@ export function buildFilter(
   hashCount: number,
 ): Uint8Array {
   const filter = new Uint8Array(byteLength);
-  const bits = byteLength * 8;
-  if (bits === 0) return filter;
+  if (byteLength === 0) return filter;
   const key = summaryKey(salt, nonce);
-  for (const id of ids) {
-    positions(key, id, bits, hashCount, scratch);
-    for (let i = 0; i < hashCount; i++) {
-      const p = scratch[i]!;
-      filter[p >>> 3]! |= 1 << (p & 7);
-    }
-  }
+  for (const id of ids) addId(key, filter, hashCount, id);
   return filter;
+}
+
+/** Adds `id` to a filter being built under `key` (non-empty filter). */
+export function addId(key: SummaryKey, filter: Uint8Array, hashCount: number, id: string): void {
+  positions(tagOf(key, id), filter, hashCount, true);
+}
+
+/** `addId` for a hex id whose 16 bytes (`hexIdBytes`) are `bytes[at .. at + 16)`. */
+export function addIdBytes(
+  key: SummaryKey,
+  filter: Uint8Array,
+  hashCount: number,
+  bytes: Uint8Array,
+  at: number,
+): void {
+  positions(halfSipHash64(key[0]!, key[1]!, bytes, 16, at), filter, hashCount, true);
 }
 
 export function filterHas(salt: Uint8Array, nonce: bigint, filter: Uint8Array, hashCount: number, id: string): boolean {
@@ -159,42 +188,43 @@ export function filterHas(salt: Uint8Array, nonce: bigint, filter: Uint8Array, h
 
 /** `filterHas` with the summary's key already derived (`summaryKey`): a reader queries one summary many times. */
 export function filterHasKeyed(key: SummaryKey, filter: Uint8Array, hashCount: number, id: string): boolean {
-  const bits = filter.length * 8;
-  if (bits === 0 || hashCount < 1) return false;
-  positions(key, id, bits, hashCount, scratch);
-  for (let i = 0; i < hashCount; i++) {
-    const p = scratch[i]!;
-    if ((filter[p >>> 3]! & (1 << (p & 7))) === 0) return false;
-  }
-  return true;
+  if (filter.length === 0 || hashCount < 1) return false;
+  return positions(tagOf(key, id), filter, hashCount, false);
 }
+
+/** `filterHasKeyed` for a hex id whose 16 bytes (`hexIdBytes`) are `bytes[at .. at + 16)`. */
+export function filterHasBytes(
+  key: SummaryKey,
+  filter: Uint8Array,
+  hashCount: number,
+  bytes: Uint8Array,
+  at: number,
+): boolean {
+  if (filter.length === 0 || hashCount < 1) return false;
+  return positions(halfSipHash64(key[0]!, key[1]!, bytes, 16, at), filter, hashCount, false);
+}
+
+/** Set bits of each byte value. */
+const POPCOUNT = Uint8Array.from({ length: 256 }, (_, b) => {
+  let n = 0;
+  for (let x = b; x !== 0; x &= x - 1) n++;
+  return n;
+});
 
 /** Fraction of bits set; a filter far fuller than the rules allow is hostile (an "everything" claim). */
 export function fillRatio(filter: Uint8Array): number {
   if (filter.length === 0) return 0;
   let set = 0;
-  for (const byte of filter) {
-    let b = byte;
-    while (b) {
-      b &= b - 1;
-      set++;
-    }
-  }
+  for (let i = 0; i < filter.length; i++) set += POPCOUNT[filter[i]!]!;
   return set / (filter.length * 8);
 }
 
-// A received summary is checked by every member it reaches, and the simulator shares one decoding among
-// them: the fill of a decoded (read-only) summary is counted once. A pure memo, keyed weakly.
-const fillOfSummary = new WeakMap<AckSummary, number>();
-
-/** `fillRatio` of a summary's filter. */
+/**
+ * `fillRatio` of a summary's filter. Counted where it is read: a table look-up per byte costs less than the
+ * per-object memo it once had (a WeakMap insertion per received summary).
+ */
 export function summaryFillRatio(ack: AckSummary): number {
-  let ratio = fillOfSummary.get(ack);
-  if (ratio === undefined) {
-    ratio = fillRatio(ack.filter);
-    fillOfSummary.set(ack, ratio);
-  }
-  return ratio;
+  return fillRatio(ack.filter);
 }
 
 /** k that minimises the false-positive rate for m bits and n ids, clamped to 1..16. */

@@ -152,7 +152,7 @@ export class ChannelEngine {
     this.sync.owePending(now);
     step.outgoing.push({ bytes, message, messageId, kind: "content", purpose: "content" });
     step.events.push({ type: "delivered", message: deliveredView(message, now, true) });
-    return { ...step.result(), messageId, sequence, lamportTimestamp: lamport };
+    return { outgoing: step.outgoing, events: step.events, messageId, sequence, lamportTimestamp: lamport };
   }
 
   /** Sends a message with no timestamp, history, acknowledgement, resend or log entry. */
@@ -195,7 +195,7 @@ export class ChannelEngine {
       step.events.push({ type: "rejected", code: "undecodable", reason: `undecodable: ${err.message}` });
       return step.result();
     }
-    const refusal = refusalOf(message, bytes, now, this.rules);
+    const refusal = refusalOf(message, bytes, now, this.rules, decoded !== undefined);
     if (refusal !== undefined) {
       step.events.push({ type: "rejected", ...refusal, senderId: message.senderId, messageId: message.messageId });
       return step.result();

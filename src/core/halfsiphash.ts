@@ -8,20 +8,20 @@
 const out = new Int32Array(2);
 
 /**
- * HalfSipHash-2-4-64 of `input[0 .. length)` under the key whose little-endian 32-bit halves are `k0` and `k1`.
- * Returns the two little-endian 32-bit words of the tag (bytes 0..3, then 4..7) in a reused array: read them
- * before the next call.
+ * HalfSipHash-2-4-64 of `input[offset .. offset + length)` under the key whose little-endian 32-bit halves are `k0`
+ * and `k1`. Returns the two little-endian 32-bit words of the tag (bytes 0..3, then 4..7) in a reused array: read
+ * them before the next call.
  */
 // Long because the SipRounds are written out in place: a function call per round costs as much as the round.
-export function halfSipHash64(k0: number, k1: number, input: Uint8Array, length: number): Int32Array {
+export function halfSipHash64(k0: number, k1: number, input: Uint8Array, length: number, offset = 0): Int32Array {
   let v0 = k0 | 0;
   let v1 = k1 ^ 0xee;
   let v2 = 0x6c796765 ^ k0;
   let v3 = 0x74656462 ^ k1;
   const whole = length - (length & 3);
   let m = 0;
-  for (let i = 0; i <= whole; i += 4) {
-    if (i < whole) {
+  for (let i = offset, end = offset + whole; i <= end; i += 4) {
+    if (i < end) {
       m = input[i]! | (input[i + 1]! << 8) | (input[i + 2]! << 16) | (input[i + 3]! << 24);
     } else {
       // The last block: the 0..3 remaining bytes, and the length's low byte on top.

@@ -67,6 +67,17 @@ function writeLengthPrefixed(text: string, offset: number): number {
  * distinct goes in, so two members sending the same text get different ids.
  */
 export function computeMessageId(fields: IdFields): MessageId {
+  const length = writeIdInput(fields);
+  if (length < 0) return longContentId(fields);
+  sha256Words(header, length, digest);
+  return hexOfDigest() as MessageId;
+}
+
+/**
+ * Writes the id hash's input into the reused buffer and returns its length; with content longer than
+ * INLINE_CONTENT_BYTES only the part before the content is written, and -1 returned.
+ */
+function writeIdInput(fields: IdFields): number {
   reserve(ID_DOMAIN.length);
   header.set(ID_DOMAIN, 0);
   let offset = writeLengthPrefixed(fields.channelId, ID_DOMAIN.length);
@@ -76,20 +87,22 @@ export function computeMessageId(fields: IdFields): MessageId {
   headerView.setBigUint64(offset + 1, BigInt(fields.sequence));
   headerView.setBigUint64(offset + 9, fields.lamportTimestamp);
   headerView.setUint32(offset + 17, fields.content.length);
-  const length = offset + 21 + fields.content.length;
-  if (fields.content.length > INLINE_CONTENT_BYTES) {
-    const d = sha256
-      .create()
-      .update(header.subarray(0, offset + 21))
-      .update(fields.content)
-      .digest();
-    return bytesToHex(d.subarray(0, MESSAGE_ID_BYTES)) as MessageId;
-  }
+  headerLength = offset + 21;
+  if (fields.content.length > INLINE_CONTENT_BYTES) return -1;
   // Short content goes into the same buffer: one allocation-free hash (sha256.ts) instead of a hasher object.
+  const length = offset + 21 + fields.content.length;
   reserve(length);
   header.set(fields.content, offset + 21);
-  sha256Words(header, length, digest);
-  return hexOfDigest() as MessageId;
+  return length;
+}
+
+/** Bytes of the reused buffer before the content, as `writeIdInput` last wrote them. */
+let headerLength = 0;
+
+/** The id of a message with long content, hashed where the content lies after `writeIdInput`. */
+function longContentId(fields: IdFields): MessageId {
+  const d = sha256.create().update(header.subarray(0, headerLength)).update(fields.content).digest();
+  return bytesToHex(d.subarray(0, MESSAGE_ID_BYTES)) as MessageId;
 }
 
 /** Longer content is hashed where it lies, so that the reused buffer stays small. */
@@ -112,18 +125,46 @@ function hexOfDigest(): string {
 // messages are read-only; these are pure memos, keyed weakly so that they never hold a message alive.
 const idOfDecoded = new WeakMap<WireMessage, MessageId>();
 
+/**
+ * Whether `message` carries the id its fields hash to, without a memo: for a decoded object only one engine sees.
+ * The digest is compared with the id's hex in place, with no string built.
+ */
+export function carriesExpectedId(message: WireMessage): boolean {
+  const fields = idFieldsOf(message);
+  const length = writeIdInput(fields);
+  if (length < 0) return longContentId(fields) === message.messageId;
+  sha256Words(header, length, digest);
+  const id = message.messageId;
+  if (id.length !== 2 * MESSAGE_ID_BYTES) return false;
+  for (let i = 0; i < MESSAGE_ID_BYTES; i++) {
+    const byte = (digest[i >>> 2]! >>> (24 - 8 * (i & 3))) & 0xff;
+    if (id.charCodeAt(2 * i) !== HEX_CHAR[byte >>> 4] || id.charCodeAt(2 * i + 1) !== HEX_CHAR[byte & 0xf]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+const HEX_CHAR = Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
+
+function idFieldsOf(message: WireMessage): IdFields {
+  return {
+    channelId: message.channelId,
+    senderId: message.senderId,
+    kind: kindOf(message),
+    sequence: message.sequence ?? 0,
+    lamportTimestamp: message.lamportTimestamp ?? 0n,
+    content: message.content ?? EMPTY,
+  };
+}
+
+const EMPTY = new Uint8Array(0);
+
 /** The id `message`'s fields hash to (`computeMessageId`), which a valid message must carry. */
 export function expectedMessageId(message: WireMessage): MessageId {
   let id = idOfDecoded.get(message);
   if (id === undefined) {
-    id = computeMessageId({
-      channelId: message.channelId,
-      senderId: message.senderId,
-      kind: kindOf(message),
-      sequence: message.sequence ?? 0,
-      lamportTimestamp: message.lamportTimestamp ?? 0n,
-      content: message.content ?? new Uint8Array(),
-    });
+    id = computeMessageId(idFieldsOf(message));
     idOfDecoded.set(message, id);
   }
   return id;

@@ -128,6 +128,57 @@ function string(): string {
   return utf8.decode(buf.subarray(start, pos));
 }
 
+// Sender ids and channel names come back in every message, and every part of a receiving engine looks them up
+// (senders, members, quotas, receipts): the same bytes give the same string object, so that those look-ups
+// compare pointers, not 64 characters, and decoding builds no new string. Direct-mapped by a hash of the bytes
+// (the last string in a slot wins), checked character by character: bounded, and a channel of more senders
+// than slots only misses more often.
+const INTERNED_SLOTS = 8_192;
+const interned: (string | undefined)[] = new Array(INTERNED_SLOTS).fill(undefined);
+
+/** The string of the ASCII bytes buf[start .. end) (end - start <= 128), the same object as last time. */
+function internedAscii(start: number, end: number): string {
+  // FNV-1a over the bytes, with the length.
+  let h = 0x811c9dc5 ^ (end - start);
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  const slot = (h ^ (h >>> 15)) & (INTERNED_SLOTS - 1);
+  const known = interned[slot];
+  if (known !== undefined && known.length === end - start) {
+    let same = true;
+    for (let i = 0; i < known.length; i++) {
+      if (known.charCodeAt(i) !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return known;
+  }
+  const text = String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+  interned[slot] = text;
+  return text;
+}
+
+/** A sender id or channel name: `string()`, interned when short ASCII. */
+function name(): string {
+  const length = varint32();
+  const start = pos;
+  if (length <= 128) {
+    let ascii = true;
+    for (let i = start; i < start + length; i++) {
+      if (buf[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      pos += length;
+      return internedAscii(start, pos);
+    }
+  }
+  pos = start + length;
+  return utf8.decode(buf.subarray(start, pos));
+}
+
 /** Skips a field of `wireType` (0, 1, 2 or 5 after checkWireForm). */
 function skip(wireType: number): void {
   if (wireType === 0) while (buf[pos++]! >= 0x80);
@@ -152,7 +203,7 @@ function historyEntry(): RawHistoryEntry {
     const tag = varint32();
     if (tag === 0x0a) entry.messageId = string();
     else if (tag === 0x12) entry.retrievalHint = bytes();
-    else if (tag === 0x1a) entry.senderId = string();
+    else if (tag === 0x1a) entry.senderId = name();
     else skip(tag & 7);
   }
   return entry;
@@ -190,7 +241,7 @@ function range(): RawRange {
   const r: RawRange = { senderId: "", first: 0n, last: 0n };
   while (pos < end) {
     const tag = varint32();
-    if (tag === 0x0a) r.senderId = string();
+    if (tag === 0x0a) r.senderId = name();
     else if (tag === 0x10) r.first = varint64();
     else if (tag === 0x18) r.last = varint64();
     else skip(tag & 7);
@@ -216,13 +267,13 @@ export function readMessage(input: Uint8Array): RawMessage {
       const tag = varint32();
       switch (tag) {
         case 0x0a:
-          m.senderId = string();
+          m.senderId = name();
           break;
         case 0x12:
           m.messageId = string();
           break;
         case 0x1a:
-          m.channelId = string();
+          m.channelId = name();
           break;
         case 0x50:
           m.lamportTimestamp = varint64();

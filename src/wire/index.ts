@@ -4,9 +4,12 @@ export {
   encodeForSigning,
   encodeMessage,
   encodeUnsigned,
+  encodeWithSignatureRoom,
   kindOf,
   SIGNATURE_BYTES,
+  SIGNATURE_TRAILER_BYTES,
   signedPortion,
+  writeSignature,
 } from "./codec.js";
 export { ackFieldLength, encodedLength } from "./encode.js";
 export { DecodeError } from "./errors.js";

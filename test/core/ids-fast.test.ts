@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { carriesExpectedId, expectedMessageId } from "../../src/core/ids.js";
 import { computeMessageId, type IdFields } from "../../src/core/index.js";
 
 function referenceId(f: IdFields): string {
@@ -56,5 +57,45 @@ test("message ids match the specified derivation", () => {
         }
       }
     }
+  }
+});
+
+test("a message's id is checked in place against its fields (no memo), short and long content alike", () => {
+  const senderId = "ab".repeat(32);
+  for (const content of [new TextEncoder().encode("hello"), new Uint8Array(5000).fill(7)]) {
+    const fields: IdFields = {
+      channelId: "general",
+      senderId,
+      kind: "content",
+      sequence: 3,
+      lamportTimestamp: 9n,
+      content,
+    };
+    const message = {
+      senderId,
+      messageId: referenceId(fields),
+      channelId: "general",
+      lamportTimestamp: 9n,
+      causalHistory: [],
+      repairRequest: [],
+      sequenceRepairRequest: [],
+      content,
+      kind: "content" as const,
+      sequence: 3,
+    };
+    assert.equal(carriesExpectedId(message), true);
+    assert.equal(expectedMessageId(message), message.messageId);
+    const id = message.messageId;
+    for (const wrong of [
+      `${id.slice(0, 31)}${id[31] === "0" ? "1" : "0"}`,
+      `${id[0] === "f" ? "e" : "f"}${id.slice(1)}`,
+      id.toUpperCase(),
+      id.slice(0, 30),
+      `${id}00`,
+    ]) {
+      if (wrong === id) continue;
+      assert.equal(carriesExpectedId({ ...message, messageId: wrong }), false, wrong);
+    }
+    assert.equal(carriesExpectedId({ ...message, sequence: 4 }), false);
   }
 });

@@ -102,3 +102,26 @@ test("edge values: unknown fields, 64-bit varints, a negative enum, non-ASCII an
   const ascii = new TextEncoder().encode("a".repeat(200));
   accepted(Uint8Array.of(0x1a, 0xc8, 0x01, ...ascii));
 });
+
+test("sender ids and channel names read right whatever the interning table holds (more names than slots, repeats)", () => {
+  // 20,000 distinct names overflow the decoder's 8,192 slots; each is read twice, far apart and in a row, and
+  // names that differ in one character or only in length come next to each other.
+  const names: string[] = [];
+  for (let i = 0; i < 20_000; i++) names.push(i.toString(16).padStart(64, "0"));
+  names.push("a", "aa", "ab", "b".repeat(128), "b".repeat(127));
+  const order = [...names, ...names.slice().reverse(), ...names.slice(0, 50).flatMap((n) => [n, n])];
+  for (const name of order) {
+    const bytes = encodeMessage({
+      senderId: name,
+      messageId: "00112233445566778899aabbccddeeff",
+      channelId: `c-${name}`.slice(0, 128),
+      causalHistory: [],
+      repairRequest: [],
+      sequenceRepairRequest: [{ senderId: name, first: 1, last: 2 }],
+    });
+    const read = readMessage(bytes);
+    assert.equal(read.senderId, name);
+    assert.equal(read.channelId, `c-${name}`.slice(0, 128));
+    assert.equal(read.sequenceRepairRequest[0]!.senderId, name);
+  }
+});

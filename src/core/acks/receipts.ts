@@ -1,6 +1,13 @@
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { type DecodeLimits, decodeMessage, type WireMessage } from "../../wire/index.js";
-import { filterHasKeyed, type SummaryKey, summaryFillRatio, summaryKey } from "../ack-filter.js";
+import {
+  filterHasBytes,
+  filterHasKeyed,
+  hexIdBytes,
+  type SummaryKey,
+  summaryFillRatio,
+  summaryKey,
+} from "../ack-filter.js";
 import { BoundedMap } from "../bounded.js";
 import type { TimerHeap } from "../heap.js";
 import { type MessageId, markPrefixHex, type SenderId } from "../ids.js";
@@ -13,6 +20,8 @@ import type { MessageStatus, OwnState } from "../types.js";
 
 interface OwnEntry {
   readonly messageId: MessageId;
+  /** The id's 16 bytes (`hexIdBytes`), which every filter check hashes; undefined for an id not in hex form. */
+  readonly idBytes: Uint8Array | undefined;
   readonly sequence: number;
   readonly bytes: Uint8Array;
   readonly lamportTimestamp: bigint;
@@ -23,10 +32,16 @@ interface OwnEntry {
   lacking: boolean;
   /** When a send queue let it go (as a lamport-comparable time), if it held it: nobody could hear it before. */
   leftAt: bigint;
-  readonly ackedBy: Set<SenderId>;
-  /** First filter hit per member, by summary nonce; a second hit with another nonce confirms. */
-  readonly possibly: Map<SenderId, bigint>;
+  /** Who confirmed it; `NOBODY` (shared, never written) until someone does. */
+  ackedBy: ReadonlySet<SenderId>;
+  /** First filter hit per member, by summary nonce; a second hit with another nonce confirms. `NO_HITS` until one. */
+  possibly: ReadonlyMap<SenderId, bigint>;
 }
+
+// Most own messages are tracked for a while before anyone confirms them, and many are confirmed by marks alone:
+// their entries start with these shared empty collections instead of a Set and a Map each.
+const NOBODY: ReadonlySet<SenderId> = new Set();
+const NO_HITS: ReadonlyMap<SenderId, bigint> = new Map();
 
 export interface OwnJson {
   bytes: string;
@@ -47,6 +62,7 @@ export class OwnReceipts {
   private readonly bySeq = new Map<number, OwnEntry>();
   /** Highest own sequence number each member has confirmed through a received-up-to mark. */
   private readonly confirmedUpTo = new Map<SenderId, number>();
+  private readonly halfResend: bigint;
 
   constructor(
     private readonly params: Params,
@@ -57,6 +73,7 @@ export class OwnReceipts {
     /** N for "k of N" when the channel has a roster (its size minus us); members heard from otherwise. */
     private readonly roster: { denominator(): number | undefined },
   ) {
+    this.halfResend = BigInt(Math.floor(params.resendAfterMs / 2));
     this.own = new BoundedMap(params.maxTrackedOwn, (id, entry) => {
       if (this.bySeq.get(entry.sequence)?.messageId === id) this.bySeq.delete(entry.sequence);
     });
@@ -72,6 +89,7 @@ export class OwnReceipts {
     const sequence = message.sequence ?? 0;
     const entry: OwnEntry = {
       messageId,
+      idBytes: idBytesOf(messageId),
       sequence,
       bytes,
       lamportTimestamp: message.lamportTimestamp ?? 0n,
@@ -80,8 +98,8 @@ export class OwnReceipts {
       resends: 0,
       lacking: false,
       leftAt: 0n,
-      ackedBy: new Set(),
-      possibly: new Map(),
+      ackedBy: NOBODY,
+      possibly: NO_HITS,
     };
     this.own.set(messageId, entry);
     this.bySeq.set(sequence, entry);
@@ -147,9 +165,13 @@ export class OwnReceipts {
         if (own === undefined || own.ackedBy.has(by)) continue;
         if (own.lamportTimestamp >= writtenAt && !mutated(p, "filter-lamport-guard")) continue;
         key ??= summaryKey(this.salt, ack.nonce);
-        if (!filterHasKeyed(key, ack.filter, ack.hashCount, own.messageId)) continue;
+        const hit =
+          own.idBytes === undefined
+            ? filterHasKeyed(key, ack.filter, ack.hashCount, own.messageId)
+            : filterHasBytes(key, ack.filter, ack.hashCount, own.idBytes, 0);
+        if (!hit) continue;
         const earlier = own.possibly.get(by);
-        if (earlier === undefined && !mutated(p, "filter-one-hit")) own.possibly.set(by, ack.nonce);
+        if (earlier === undefined && !mutated(p, "filter-one-hit")) possiblyOf(own).set(by, ack.nonce);
         else if (earlier !== ack.nonce) this.confirm(own, by, step);
       }
     }
@@ -168,13 +190,13 @@ export class OwnReceipts {
   private noteLacking(by: SenderId, markedUpTo: number, writtenAt: bigint, ownSequence: number, now: number): void {
     const p = this.params;
     const lowest = Math.max(markedUpTo, ownSequence - p.ackFilterCheckDepth);
+    // Written this long after a message went out, a summary should cover it.
+    const settled = writtenAt - this.halfResend;
     for (let seq = ownSequence; seq > lowest; seq--) {
       const own = this.at(seq);
       if (own === undefined || own.ackedBy.has(by) || own.possibly.has(by)) continue;
       const since = own.leftAt > own.lamportTimestamp ? own.leftAt : own.lamportTimestamp;
-      if (own.resends >= p.maxResends || since + BigInt(Math.floor(p.resendAfterMs / 2)) > writtenAt) {
-        continue;
-      }
+      if (own.resends >= p.maxResends || since > settled) continue;
       const at =
         now + this.members.suppressionDelay(p.repairResponseDelayMs, { use: "resend-delay", messageId: own.messageId });
       own.lacking = true;
@@ -198,8 +220,8 @@ export class OwnReceipts {
 
   private confirm(own: OwnEntry, by: SenderId, step: StepBuilder): void {
     if (own.ackedBy.has(by)) return;
-    own.ackedBy.add(by);
-    own.possibly.delete(by);
+    ackedByOf(own).add(by);
+    if (own.possibly.has(by)) possiblyOf(own).delete(by);
     step.events.push({
       type: "acknowledged",
       messageId: own.messageId,
@@ -294,6 +316,7 @@ export class OwnReceipts {
       const m = decodeMessage(bytes, limits);
       const entry: OwnEntry = {
         messageId: m.messageId as MessageId,
+        idBytes: idBytesOf(m.messageId),
         sequence: m.sequence ?? 0,
         bytes,
         lamportTimestamp: m.lamportTimestamp ?? 0n,
@@ -311,4 +334,20 @@ export class OwnReceipts {
         this.timers.push({ at: entry.resendAt, kind: "resend", key: entry.messageId });
     }
   }
+}
+
+function idBytesOf(id: string): Uint8Array | undefined {
+  const bytes = new Uint8Array(16);
+  return hexIdBytes(id, bytes) ? bytes : undefined;
+}
+
+/** The entry's own set of confirming members, made on the first confirmation. */
+function ackedByOf(own: OwnEntry): Set<SenderId> {
+  if (own.ackedBy === NOBODY) own.ackedBy = new Set();
+  return own.ackedBy as Set<SenderId>;
+}
+
+function possiblyOf(own: OwnEntry): Map<SenderId, bigint> {
+  if (own.possibly === NO_HITS) own.possibly = new Map();
+  return own.possibly as Map<SenderId, bigint>;
 }

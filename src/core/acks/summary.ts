@@ -2,18 +2,18 @@ import {
   type AckSummary,
   ackFieldLength,
   encodedLength,
-  encodeForSigning,
+  encodeWithSignatureRoom,
   type ReceivedUpTo,
   SIGNATURE_BYTES,
   type WireMessage,
 } from "../../wire/index.js";
-import { buildFilter, optimalHashCount } from "../ack-filter.js";
-import { Ring } from "../bounded.js";
+import { deriveSummaryKey, optimalHashCount } from "../ack-filter.js";
 import { type MessageId, type SenderId, senderPrefixBytes } from "../ids.js";
 import type { MessageCache } from "../message-cache.js";
 import { mutated, type Params } from "../params.js";
 import type { SenderState, SenderTable } from "../senders.js";
 import type { RandomSource } from "../types.js";
+import { RecentIds } from "./recent.js";
 
 // Bytes of an ack summary besides its filter bytes and marks: field tag and length, nonce, hash count, filter tag and length.
 const ACK_FIXED_BYTES = 3 + 9 + 2 + 3;
@@ -24,24 +24,28 @@ export const SIGNATURE_FIELD_BYTES = 3 + SIGNATURE_BYTES;
  * lost on its way to the sender it acknowledges; two independent copies rarely both are.
  */
 const MARK_REPEATS = 2;
+const nonceView = new DataView(new ArrayBuffer(8));
 
 /** A message being built: every field but the acknowledgement summary and the signature. */
 export type UnsignedBase = Omit<WireMessage, "ack" | "signature">;
+
+/** An encoding with room for its signature (wire `writeSignature`), and the summary it carries. */
+export interface Fitted {
+  readonly buffer: Uint8Array;
+  readonly ack: AckSummary | undefined;
+}
 
 /**
  * The acknowledgement summary our messages carry: received-up-to marks (an announcement queue, so that every
  * sender's progress is announced within a bounded number of summaries however many senders there are) and a
  * salted filter of recently received ids, with a fresh nonce each time.
  */
-/** A recently accepted id with its sender and sequence, so that a summary skips what its marks cover without look-ups. */
-interface RecentId {
-  readonly id: MessageId;
-  readonly senderId: SenderId | undefined;
-  readonly sequence: number | undefined;
-}
-
 export class SummaryWriter {
-  private readonly recentReceived: Ring<RecentId>;
+  private readonly recentReceived: RecentIds;
+  /** The key of the summary being built (reused: only its author knows it before it is sent). */
+  private readonly key = new Int32Array(4);
+  /** Slots of `recentReceived` the summary being built puts in its filter (reused). */
+  private readonly filterSlots: number[] = [];
   /** Most recently advanced senders, newest last (at most 2 × ackMaxMarks): fill for spare mark slots. */
   private markOrder: SenderId[] = [];
   /** Senders whose progress was not yet announced `MARK_REPEATS` times, oldest unannounced first. */
@@ -54,12 +58,12 @@ export class SummaryWriter {
     private readonly senders: SenderTable,
     private readonly cache: MessageCache,
   ) {
-    this.recentReceived = new Ring(params.ackRecentIds);
+    this.recentReceived = new RecentIds(params.ackRecentIds);
   }
 
   /** A content message was accepted: its id goes into the next filters. */
   noteReceived(id: MessageId, senderId: SenderId, sequence: number | undefined): void {
-    this.recentReceived.push({ id, senderId, sequence });
+    this.recentReceived.push(id, senderId, sequence);
   }
 
   /** Another sender's contiguous mark moved: queue the news (kept in place if already waiting). */
@@ -72,14 +76,14 @@ export class SummaryWriter {
   }
 
   /**
-   * The unsigned encoding of `base` with the largest summary that keeps the message's overhead (all but its
-   * content, signature included) within `overheadBudgetBytes`. Its marks count as announced.
+   * The unsigned encoding of `base` (`plainLength` bytes, when measured already) with the largest summary that keeps
+   * the message's overhead (all but its content, signature included) within `overheadBudgetBytes`, in a buffer with
+   * room for the signature. Its marks count as announced.
    */
-  encodeFitting(base: UnsignedBase): ReturnType<typeof encodeForSigning> & { ack?: AckSummary } {
-    if (base.kind === "ephemeral") return encodeForSigning(base);
+  encodeFitting(base: UnsignedBase, plainLength = encodedLength(base)): Fitted {
+    if (base.kind === "ephemeral") return { buffer: encodeWithSignatureRoom(base, plainLength), ack: undefined };
     // Sizes are measured, not encoded: the summary field adds exactly its own length (wire encode.ts), so the one
     // encoding written is the one that is signed.
-    const plainLength = encodedLength(base);
     const limit = this.params.overheadBudgetBytes;
     const contentBytes = base.content?.length ?? 0;
     let budget = limit - (plainLength + SIGNATURE_FIELD_BYTES - contentBytes);
@@ -91,11 +95,11 @@ export class SummaryWriter {
       const over = length + SIGNATURE_FIELD_BYTES - contentBytes;
       if (over <= limit) {
         this.noteAnnounced(summary.marked);
-        return { ...encodeForSigning({ ...base, ack: summary.ack }, length), ack: summary.ack };
+        return { buffer: encodeWithSignatureRoom(base, length, summary.ack), ack: summary.ack };
       }
       budget -= over - limit;
     }
-    return encodeForSigning(base, plainLength);
+    return { buffer: encodeWithSignatureRoom(base, plainLength), ack: undefined };
   }
 
   /**
@@ -103,22 +107,12 @@ export class SummaryWriter {
    * spare slots repeat the most recently active senders, for gap detection. `marked` lists the senders whose
    * marks it carries.
    */
-  private build(budget: number): { ack: AckSummary; marked: SenderState[] } | undefined {
+  private build(budget: number): { ack: AckSummary; marked: ReadonlyMap<SenderId, SenderState> } | undefined {
     const p = this.params;
     let room = budget - ACK_FIXED_BYTES;
     if (room < 0) return undefined;
     const marks: ReceivedUpTo[] = [];
     const marked = new Map<SenderId, SenderState>();
-    const add = (state: SenderState): void => {
-      // A mark claims only what we hold: the run since the last message we gave up on.
-      marks.push({
-        senderPrefix: senderPrefixBytes(state.id),
-        sequence: state.contiguous,
-        ...(state.runStart > 1 ? { first: state.runStart } : {}),
-      });
-      marked.set(state.id, state);
-      room -= MARK_BYTES;
-    };
     // Half the filter's bytes stay free for ids no mark covers (newest messages, runs past a gap, SDS peers').
     const reserve = this.recentReceived.size > 0 ? Math.floor(p.ackMaxFilterBytes / 2) : 0;
     room -= reserve;
@@ -130,7 +124,9 @@ export class SummaryWriter {
         const state = this.senders.get(sender);
         if (state === undefined || state.contiguous < state.runStart) {
           if (!repeats) stale.push(sender);
-        } else if ((state.announced === state.contiguous) === repeats && !marked.has(state.id)) add(state);
+        } else if ((state.announced === state.contiguous) === repeats && !marked.has(state.id)) {
+          room -= addMark(state, marks, marked);
+        }
       }
     }
     for (const sender of stale) this.markQueue.delete(sender);
@@ -138,42 +134,52 @@ export class SummaryWriter {
     for (let i = spare; i >= 0 && marks.length < p.ackMaxMarks && room >= MARK_BYTES; i--) {
       const state = this.senders.get(this.markOrder[i]!);
       if (state === undefined || marked.has(state.id) || state.contiguous < state.runStart) continue;
-      add(state);
+      room -= addMark(state, marks, marked);
     }
     room += reserve;
-    const ids = this.filterIds(Math.min(p.ackMaxFilterBytes, room), marked);
-    if (marks.length === 0 && ids.length === 0) return undefined;
+    const slots = this.chooseFilterIds(Math.min(p.ackMaxFilterBytes, room), marked);
+    if (marks.length === 0 && slots.length === 0) return undefined;
     const maxBytes = Math.min(p.ackMaxFilterBytes, room);
-    const filterBytes = ids.length === 0 ? 0 : Math.min(maxBytes, Math.ceil((ids.length * p.ackFilterBitsPerId) / 8));
-    const hashCount = optimalHashCount(filterBytes * 8, ids.length);
+    const filterBytes =
+      slots.length === 0 ? 0 : Math.min(maxBytes, Math.ceil((slots.length * p.ackFilterBitsPerId) / 8));
+    const hashCount = optimalHashCount(filterBytes * 8, slots.length);
     const nonce = this.randomNonce();
-    const filter = buildFilter(this.salt, nonce, ids, filterBytes, hashCount);
-    return { ack: { nonce, filter, hashCount, marks }, marked: [...marked.values()] };
+    const filter = new Uint8Array(filterBytes);
+    if (filterBytes > 0) {
+      const key = deriveSummaryKey(this.salt, nonce, this.key);
+      for (const slot of slots) this.recentReceived.addTo(slot, key, filter, hashCount);
+    }
+    return { ack: { nonce, filter, hashCount, marks }, marked };
   }
 
-  /** Recently received ids no mark of this summary covers, newest first, as many as `maxBytes` of filter hold. */
-  private filterIds(maxBytes: number, marked: ReadonlyMap<SenderId, SenderState>): MessageId[] {
+  /**
+   * Recently received ids no mark of this summary covers, newest first, as many as `maxBytes` of filter hold: their
+   * slots in `recentReceived`, in the reused `filterSlots`.
+   */
+  private chooseFilterIds(maxBytes: number, marked: ReadonlyMap<SenderId, SenderState>): readonly number[] {
     const capacity = Math.floor((maxBytes * 8) / this.params.ackFilterBitsPerId);
-    const ids: MessageId[] = [];
-    if (capacity <= 0) return ids;
+    const slots = this.filterSlots;
+    slots.length = 0;
+    if (capacity <= 0) return slots;
     // Runs on every message sent, over up to ackRecentIds ids: no iterator, no allocation.
     const skipMarked = marked.size > 0 && !mutated(this.params, "filter-skip-marked");
-    for (let i = 0; i < this.recentReceived.size; i++) {
-      const recent = this.recentReceived.newestAt(i);
-      const seq = skipMarked ? recent.sequence : undefined;
+    const recent = this.recentReceived;
+    for (let i = 0; i < recent.size; i++) {
+      const slot = recent.slotOf(i);
+      const seq = skipMarked ? recent.sequenceAt(slot) : undefined;
       if (seq !== undefined) {
-        const state = marked.get(recent.senderId!);
+        const state = marked.get(recent.senderAt(slot)!);
         if (state !== undefined && state.contiguous >= seq && seq >= state.runStart) continue;
       }
-      ids.push(recent.id);
-      if (ids.length >= capacity) break;
+      slots.push(slot);
+      if (slots.length >= capacity) break;
     }
-    return ids;
+    return slots;
   }
 
   /** The marks of a sent summary: progress announced `MARK_REPEATS` times leaves the queue until it moves again. */
-  private noteAnnounced(marked: readonly SenderState[]): void {
-    for (const state of marked) {
+  private noteAnnounced(marked: ReadonlyMap<SenderId, SenderState>): void {
+    for (const state of marked.values()) {
       const announcements = this.senders.recordAnnouncement(state);
       if (!this.markQueue.delete(state.id)) continue;
       // Not yet repeated enough: back of the queue, behind everyone else waiting.
@@ -182,9 +188,10 @@ export class SummaryWriter {
   }
 
   private randomNonce(): bigint {
-    const hi = BigInt(Math.floor(this.random({ use: "nonce" }) * 0x1_0000_0000));
-    const lo = BigInt(Math.floor(this.random({ use: "nonce" }) * 0x1_0000_0000));
-    return (hi << 32n) | lo;
+    // Two 32-bit halves read back as one u64: a single bigint, where shifting and or-ing made four.
+    nonceView.setUint32(0, Math.floor(this.random({ use: "nonce" }) * 0x1_0000_0000));
+    nonceView.setUint32(4, Math.floor(this.random({ use: "nonce" }) * 0x1_0000_0000));
+    return nonceView.getBigUint64(0);
   }
 
   /** Senders whose progress was never announced, counted up to `limit + 1`. */
@@ -201,7 +208,7 @@ export class SummaryWriter {
 
   toJSON(): { recentReceived: string[]; markOrder: string[]; markQueue: string[] } {
     return {
-      recentReceived: this.recentReceived.toArray().map((r) => r.id),
+      recentReceived: this.recentReceived.toArray(),
       markOrder: [...this.markOrder],
       markQueue: [...this.markQueue],
     };
@@ -211,9 +218,21 @@ export class SummaryWriter {
     // Sender and sequence come back from the message cache, as far as it holds them.
     for (const id of s.recentReceived) {
       const cached = this.cache.sequenceOf(id as MessageId);
-      this.recentReceived.push({ id: id as MessageId, senderId: cached?.senderId, sequence: cached?.sequence });
+      this.recentReceived.push(id as MessageId, cached?.senderId, cached?.sequence);
     }
     this.markOrder = s.markOrder.map((x) => x as SenderId);
     for (const id of s.markQueue ?? []) this.markQueue.add(id as SenderId);
   }
+}
+
+/** Adds `state`'s mark to a summary being built; returns the bytes it takes. */
+function addMark(state: SenderState, marks: ReceivedUpTo[], marked: Map<SenderId, SenderState>): number {
+  // A mark claims only what we hold: the run since the last message we gave up on.
+  marks.push(
+    state.runStart > 1
+      ? { senderPrefix: senderPrefixBytes(state.id), sequence: state.contiguous, first: state.runStart }
+      : { senderPrefix: senderPrefixBytes(state.id), sequence: state.contiguous },
+  );
+  marked.set(state.id, state);
+  return MARK_BYTES;
 }
