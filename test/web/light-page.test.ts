@@ -169,7 +169,9 @@ describe("the light-node page: a Chorus member in Chromium on a js-waku light no
     const absent = "ab".repeat(32);
     owner.setRoster([relay.senderId, me, absent]);
 
-    // Away: the page is gone (its light node with it) while the relaying member talks.
+    // Away: the page is gone (its light node with it) while the relaying member talks. It leaves as a script
+    // that navigates does, after its store has written everything (a bare navigation can cut the last write).
+    await page.evaluate(() => (globalThis as unknown as { chorusLeave: () => Promise<void> }).chorusLeave());
     await page.goto("about:blank");
     const whileAway = ["while you were away (1)", "while you were away (2)"].map(
       (words) => relay.channel(CHANNEL).send(text(words), false).messageId,

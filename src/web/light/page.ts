@@ -7,7 +7,7 @@
 //   index.html?service=/ip4/127.0.0.1/tcp/60011/ws/p2p/12D3KooW…&channel=qa&cluster=42&shard=0[&owner=<sender id>]
 //   [&catchup=<ms>]: how far back the light node reads its service node's store on subscribe (default one hour;
 //   0 reads nothing, so what was missed comes over the owner path only).
-import type { Channel, ChannelEvents, HistoryEntry } from "../../browser.js";
+import type { Channel, HistoryEntry } from "../../browser.js";
 import { startLightMember } from "./member.js";
 
 const DEFAULTS = { channel: "general", cluster: 42, shard: 0, waitMs: 20_000 };
@@ -227,7 +227,16 @@ async function main(): Promise<void> {
     byId<HTMLInputElement>("content").disabled = false;
     byId<HTMLButtonElement>("send").disabled = false;
   }, 200);
-  addEventListener("pagehide", () => void member.close());
+  // Leaving: the engine's snapshot and every pending write reach IndexedDB before the page goes. A script that
+  // navigates away (a test, a kiosk) awaits `chorusLeave()`; a closed tab gets as far as pagehide allows, and the
+  // snapshots saved within a second of each receipt cover the rest.
+  let leaving: Promise<void> | undefined;
+  const leave = () => {
+    leaving ??= member.close();
+    return leaving;
+  };
+  (globalThis as { chorusLeave?: () => Promise<void> }).chorusLeave = leave;
+  addEventListener("pagehide", () => void leave());
 }
 
 main().catch((error: unknown) => {
