@@ -10,7 +10,6 @@
 // resolve in the order they were asked for.
 import type { Store } from "../storage/store.js";
 import type {
-  MessageHandler,
   PeerId,
   PublishOptions,
   PublishResult,
@@ -18,6 +17,7 @@ import type {
   RequestOptions,
   Transport,
 } from "../transport/transport.js";
+import { WrappedTransport } from "../transport/wrapped.js";
 
 /** A store whose writes become durable after they return; `flush` resolves once those made so far are. */
 export interface WriteBehindStore extends Store {
@@ -28,52 +28,21 @@ export function isWriteBehind(store: Store): store is WriteBehindStore {
   return typeof (store as Partial<WriteBehindStore>).flush === "function";
 }
 
-export class DurableOutbox implements Transport {
+export class DurableOutbox extends WrappedTransport {
   constructor(
-    private readonly inner: Transport,
+    inner: Transport,
     private readonly store: WriteBehindStore,
-  ) {}
-
-  get peerId(): PeerId {
-    return this.inner.peerId;
-  }
-  get maxMessageBytes(): number {
-    return this.inner.maxMessageBytes;
-  }
-  get maxFrameBytes(): number {
-    return this.inner.maxFrameBytes;
-  }
-  get inboundTimeoutMs(): number | undefined {
-    return this.inner.inboundTimeoutMs;
-  }
-
-  start(): Promise<void> {
-    return this.inner.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.inner.stop();
-  }
-
-  subscribe(topic: string, handler: MessageHandler): void {
-    this.inner.subscribe(topic, handler);
-  }
-
-  unsubscribe(topic: string): void {
-    this.inner.unsubscribe(topic);
+  ) {
+    super(inner);
   }
 
   // biome-ignore lint/suspicious/noConfusingVoidType: as Transport.publish
-  async publish(topic: string, bytes: Uint8Array, options?: PublishOptions): Promise<PublishResult | void> {
+  override async publish(topic: string, bytes: Uint8Array, options?: PublishOptions): Promise<PublishResult | void> {
     await this.store.flush();
     return this.inner.publish(topic, bytes, options);
   }
 
-  peers(topic?: string): PeerId[] {
-    return this.inner.peers(topic);
-  }
-
-  handle(protocol: string, handler: RequestHandler): void {
+  override handle(protocol: string, handler: RequestHandler): void {
     this.inner.handle(protocol, async (bytes, from) => {
       const answer = await handler(bytes, from);
       await this.store.flush();
@@ -81,11 +50,12 @@ export class DurableOutbox implements Transport {
     });
   }
 
-  unhandle(protocol: string): void {
-    this.inner.unhandle(protocol);
-  }
-
-  async request(peer: PeerId, protocol: string, bytes: Uint8Array, options?: RequestOptions): Promise<Uint8Array> {
+  override async request(
+    peer: PeerId,
+    protocol: string,
+    bytes: Uint8Array,
+    options?: RequestOptions,
+  ): Promise<Uint8Array> {
     await this.store.flush();
     return this.inner.request(peer, protocol, bytes, options);
   }

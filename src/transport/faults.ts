@@ -18,6 +18,7 @@ import {
   type Transport,
   TransportError,
 } from "./transport.js";
+import { WrappedTransport } from "./wrapped.js";
 
 export interface FaultSettings {
   /** Probability in [0, 1] that one published or one received message is dropped. */
@@ -49,27 +50,16 @@ export function checkFaults(settings: Partial<FaultSettings>): void {
   }
 }
 
-export class FaultyTransport implements Transport {
+export class FaultyTransport extends WrappedTransport {
   private loss = 0;
   private isolated = new Set<PeerId>();
   private readonly dropped = { incoming: 0, outgoing: 0, requests: 0 };
 
   constructor(
-    private readonly inner: Transport,
+    inner: Transport,
     private readonly random: () => number,
-  ) {}
-
-  get peerId(): PeerId {
-    return this.inner.peerId;
-  }
-  get maxMessageBytes(): number {
-    return this.inner.maxMessageBytes;
-  }
-  get maxFrameBytes(): number {
-    return this.inner.maxFrameBytes;
-  }
-  get inboundTimeoutMs(): number | undefined {
-    return this.inner.inboundTimeoutMs;
+  ) {
+    super(inner);
   }
 
   /** Changes what is dropped; fields left out keep their value. */
@@ -89,14 +79,7 @@ export class FaultyTransport implements Transport {
     return { loss: this.loss, isolated: [...this.isolated], dropped: { ...this.dropped } };
   }
 
-  start(): Promise<void> {
-    return this.inner.start();
-  }
-  stop(): Promise<void> {
-    return this.inner.stop();
-  }
-
-  subscribe(topic: string, handler: MessageHandler): void {
+  override subscribe(topic: string, handler: MessageHandler): void {
     this.inner.subscribe(topic, (bytes, from, info) => {
       if (this.isolated.has(from) || (this.loss > 0 && this.random() < this.loss)) {
         this.dropped.incoming++;
@@ -105,11 +88,7 @@ export class FaultyTransport implements Transport {
       handler(bytes, from, info);
     });
   }
-  unsubscribe(topic: string): void {
-    this.inner.unsubscribe(topic);
-  }
-
-  publish(topic: string, bytes: Uint8Array, options?: PublishOptions): Promise<PublishResult | void> {
+  override publish(topic: string, bytes: Uint8Array, options?: PublishOptions): Promise<PublishResult | void> {
     if (this.loss > 0 && this.random() < this.loss) {
       this.dropped.outgoing++;
       return Promise.resolve();
@@ -117,12 +96,12 @@ export class FaultyTransport implements Transport {
     return this.inner.publish(topic, bytes, options);
   }
 
-  peers(topic?: string): PeerId[] {
+  override peers(topic?: string): PeerId[] {
     const all = this.inner.peers(topic);
     return this.isolated.size === 0 ? all : all.filter((p) => !this.isolated.has(p));
   }
 
-  handle(protocol: string, handler: RequestHandler): void {
+  override handle(protocol: string, handler: RequestHandler): void {
     this.inner.handle(protocol, (bytes, from) => {
       if (this.isolated.has(from)) {
         this.dropped.requests++;
@@ -131,11 +110,7 @@ export class FaultyTransport implements Transport {
       return handler(bytes, from);
     });
   }
-  unhandle(protocol: string): void {
-    this.inner.unhandle(protocol);
-  }
-
-  request(peer: PeerId, protocol: string, bytes: Uint8Array, options?: RequestOptions): Promise<Uint8Array> {
+  override request(peer: PeerId, protocol: string, bytes: Uint8Array, options?: RequestOptions): Promise<Uint8Array> {
     if (this.isolated.has(peer)) {
       this.dropped.requests++;
       return Promise.reject(new TransportError("PEER_UNREACHABLE", `peer ${peer} is isolated by a fault`));
