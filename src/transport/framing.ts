@@ -78,3 +78,13 @@ export function splitResponse(payload: Uint8Array, what: string): { status: numb
   if (payload.length === 0) throw new TransportError("PROTOCOL_ERROR", `${what}: empty response frame`);
   return { status: payload[0]!, body: payload.subarray(1) };
 }
+
+/** A response frame's body when its status is OK; a handler's failure or an unknown status as a TransportError. */
+export function responseBody(payload: Uint8Array, what: string): Uint8Array {
+  const { status, body } = splitResponse(payload, what);
+  if (status === STATUS_OK) return body;
+  if (status === STATUS_HANDLER_FAILED) {
+    throw new TransportError("HANDLER_FAILED", `${what}: ${new TextDecoder().decode(body)}`);
+  }
+  throw new TransportError("PROTOCOL_ERROR", `${what}: unknown response status ${status}`);
+}

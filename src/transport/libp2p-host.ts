@@ -11,7 +11,7 @@ import { peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import type { Libp2p } from "libp2p";
-import { STATUS_HANDLER_FAILED, STATUS_OK, splitResponse } from "./framing.js";
+import { responseBody, STATUS_HANDLER_FAILED, STATUS_OK } from "./framing.js";
 import { frame, readFrame, type Stream, send } from "./stream-frames.js";
 import {
   checkHandle,
@@ -331,12 +331,7 @@ export abstract class Libp2pHost<Node extends AnyLibp2p> {
       await send(open, frame([bytes]), signal);
       await open.close({ signal });
       const response = await readFrame(open, this.maxFrameBytes + 1, `${what}: response`);
-      const { status, body } = splitResponse(response, what);
-      if (status === STATUS_OK) return body;
-      if (status === STATUS_HANDLER_FAILED) {
-        throw new TransportError("HANDLER_FAILED", `${what}: ${new TextDecoder().decode(body)}`);
-      }
-      throw new TransportError("PROTOCOL_ERROR", `${what}: unknown response status ${status}`);
+      return responseBody(response, what);
     } catch (error) {
       stream?.abort(error instanceof Error ? error : new Error(String(error)));
       if (signal.aborted) {

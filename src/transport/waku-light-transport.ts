@@ -20,7 +20,7 @@
 // js-waku is not a dependency of this package: the node is typed by the few members used here.
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { type WakuEnvelope, wakuMessageHash } from "../wire/waku-message.js";
-import { encodeFrame, STATUS_HANDLER_FAILED, STATUS_OK, splitResponse } from "./framing.js";
+import { encodeFrame, responseBody, STATUS_HANDLER_FAILED, STATUS_OK } from "./framing.js";
 import { readFrameFrom } from "./stream-frames.js";
 import {
   checkHandle,
@@ -339,12 +339,7 @@ export class WakuLightTransport implements Transport {
       }
       await stream.sink([encodeFrame([bytes])]);
       const response = await readFrameFrom(stream.source, this.maxFrameBytes + 1, `${what}: response`, true);
-      const { status, body } = splitResponse(response, what);
-      if (status === STATUS_OK) return body;
-      if (status === STATUS_HANDLER_FAILED) {
-        throw new TransportError("HANDLER_FAILED", `${what}: ${new TextDecoder().decode(body)}`);
-      }
-      throw new TransportError("PROTOCOL_ERROR", `${what}: unknown response status ${status}`);
+      return responseBody(response, what);
     } catch (error) {
       stream?.abort(error instanceof Error ? error : new Error(String(error)));
       if (signal.aborted) {
