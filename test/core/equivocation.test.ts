@@ -1,11 +1,14 @@
 // Equivocation (spec section 9.6): a sender signs two different messages with one sequence number. Every
-// honest member must end with the same log whatever order the versions reach it in, find the equivocation,
-// and deliver each version once. The equivocator is member 0 plus a clone of its engine (two processes on one
-// identity); its own log is not held to the property: it drops its own echoes, the clone's version included.
+// honest member must end with every version it heard of (received, or saw named in a causal history), and once
+// one honest member heard of two, every honest member must end with the same log whatever order the versions
+// reach it in, find the equivocation, and deliver each version once. The equivocator is member 0 plus a clone of
+// its engine (two processes on one identity); its own log is not held to the property: it drops its own echoes,
+// the clone's version included.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import { ChannelEngine, type EngineSnapshot, type Params } from "../../src/core/index.js";
+import { decodeMessage } from "../../src/wire/index.js";
 import { CHANNEL, cachedVerifier, enc, prng } from "./fixtures.js";
 import { bufferViolations, Network } from "./harness.js";
 
@@ -106,9 +109,14 @@ const VERSION_REACHING_NOBODY: Scenario = {
 };
 
 /**
- * Found with CHORUS_SEED=1243457063 (fast-check path 25:31:34:31:33:32:32:48:48:47:50:47:47:48:47:47:47:53:52:52),
- * and it fails on the tree of 2026-12-05 too: member 2 ends with another version in its log than members 0 and 1.
- * Open: a `todo` until the cause is found.
+ * Found with CHORUS_SEED=1243457063 (fast-check path 25:31:34:31:33:32:32:48:48:47:50:47:47:48:47:47:47:53:52:52):
+ * member 1 ends with version A, member 2 with version B, and neither finds the equivocation. Each got its version
+ * straight from the equivocator and nobody holds both, so no notice runs (section 9.6); a version is named only in
+ * its holder's causal history while it is among the holder's last `causalHistorySize` deliveries. Member 1 sent
+ * nothing until two later messages had pushed A out of its history; member 2 named B in one sync, whose copy to
+ * member 1 was lost (10 % loss); the equivocator's later messages named neither. A mark names a number, not a
+ * version, so nothing else tells the two apart. The spec guarantees convergence once an honest member hears of
+ * both versions (section 9.6); this is the case it leaves open (section 22.2 item 7).
  */
 const DIVERGENT_VERSION: Scenario = {
   seed: 584489327,
@@ -125,11 +133,16 @@ const DIVERGENT_VERSION: Scenario = {
 };
 
 describe("equivocation", () => {
-  test("honest members converge on the same log under any arrival order, loss and restart, each version delivered once", () => {
+  test("honest members end with every version they heard of and converge once one heard of both, under any arrival order, loss and restart, each version delivered once", () => {
     // A new seed on every run, printed first: CHORUS_SEED=<seed> replays one.
     const seed = Number(process.env.CHORUS_SEED ?? Math.floor(Math.random() * 0x7fff_ffff));
     console.log(`equivocation property seed ${seed}`);
-    fc.assert(fc.property(scenario, converges), { numRuns: 50, seed });
+    fc.assert(
+      fc.property(scenario, (s) => {
+        converges(s);
+      }),
+      { numRuns: 50, seed },
+    );
   });
 
   test("a message held past the holder's last send is announced once a tick delivers it", () => {
@@ -144,12 +157,42 @@ describe("equivocation", () => {
     converges(VERSION_REACHING_NOBODY);
   });
 
-  test("two versions, one honest member ends with the other one", { todo: "open: found 2026-12-06" }, () => {
-    converges(DIVERGENT_VERSION);
+  test("two versions that no honest member heard of both of stay apart, each with the member that got it", () => {
+    const { a, b, heard, net } = converges(DIVERGENT_VERSION);
+    assert.deepEqual([...heard[1]!], [a], "member 1 heard of version A only");
+    assert.deepEqual([...heard[2]!], [b], "member 2 heard of version B only");
+    assert.ok(net.logIds(1).includes(a) && !net.logIds(1).includes(b));
+    assert.ok(net.logIds(2).includes(b) && !net.logIds(2).includes(a));
+    for (const i of [1, 2]) assert.deepEqual(net.engines[i]!.equivocations.list(), [], `member ${i} found nothing`);
   });
 });
 
-function converges(s: Scenario): void {
+/** What a scenario ends with: both versions' ids, the versions each member heard of, the network. */
+interface Outcome {
+  readonly a: string;
+  readonly b: string;
+  readonly heard: readonly Set<string>[];
+  readonly net: Network;
+}
+
+/** Records, per member, which of `versions` reached it or were named in the causal history of a message that did. */
+function hearing(net: Network, versions: readonly string[]): Set<string>[] {
+  const heard = net.engines.map(() => new Set<string>());
+  // One packet's bytes go to every member: decoded once.
+  const named = new WeakMap<Uint8Array, string[]>();
+  net.onReceive = (to, bytes) => {
+    let ids = named.get(bytes);
+    if (ids === undefined) {
+      const m = decodeMessage(bytes);
+      ids = [m.messageId, ...m.causalHistory.map((h) => h.messageId)].filter((id) => versions.includes(id));
+      named.set(bytes, ids);
+    }
+    for (const id of ids) heard[to]!.add(id);
+  };
+  return heard;
+}
+
+function converges(s: Scenario): Outcome {
   {
     const net = new Network({
       members: s.members,
@@ -166,6 +209,8 @@ function converges(s: Scenario): void {
     const b = net.engines[0]!.send(enc("version B"), net.now + Math.abs(s.gapMs));
     assert.equal(a.sequence, b.sequence, "one sequence number, two messages");
     assert.notEqual(a.messageId, b.messageId);
+    const versions: string[] = [a.messageId, b.messageId];
+    const heard = hearing(net, versions);
     const publishA = () =>
       net.injectTo(
         a.outgoing[0]!.bytes,
@@ -191,10 +236,25 @@ function converges(s: Scenario): void {
     assert.deepEqual(bufferViolations(net), []);
     assert.deepEqual(net.violations, [], "no message delivered twice");
     const reference = net.logIds(1);
-    for (const i of others) assert.deepEqual(net.logIds(i), reference, `member ${i}'s log`);
-    // A version one honest member holds, every honest member holds (the logs are equal); one that reached none
-    // may stay unknown (VERSION_REACHING_NOBODY). When the log has both, each honest member found the equivocation.
+    const apart = (ids: string[]) => ids.filter((id) => !versions.includes(id));
+    for (const i of others) {
+      assert.deepEqual(apart(net.logIds(i)), apart(reference), `member ${i}'s log apart from the versions`);
+      // A member that heard of a version fetches it by id (section 9.6): it ends with every version it heard of.
+      const holds = versions.filter((v) => net.logIds(i).includes(v));
+      assert.deepEqual(
+        holds,
+        versions.filter((v) => heard[i]!.has(v)),
+        `member ${i} holds what it heard of`,
+      );
+    }
+    // Once one honest member heard of both, the notices reach every honest member: the logs are equal. A version
+    // that reached none may stay unknown (VERSION_REACHING_NOBODY), and two versions no honest member heard of
+    // both of stay with the members that got them (DIVERGENT_VERSION, spec section 22.2 item 7).
+    if (others.some((i) => heard[i]!.size === versions.length)) {
+      for (const i of others) assert.deepEqual(net.logIds(i), reference, `member ${i}'s log`);
+    }
     assert.ok(reference.includes(a.messageId) || reference.includes(b.messageId) || s.drop > 0);
+    // When the log has both, each honest member found the equivocation.
     if (reference.includes(a.messageId) && reference.includes(b.messageId)) {
       for (const i of others) {
         const found = net.engines[i]!.equivocations.of(a.messageId);
@@ -202,5 +262,6 @@ function converges(s: Scenario): void {
         assert.equal(found?.sequence, a.sequence);
       }
     }
+    return { a: a.messageId, b: b.messageId, heard, net };
   }
 }

@@ -54,6 +54,8 @@ export class Network {
   readonly sent = new Map<string, number>();
   /** Every outgoing message: who, when, what. */
   readonly log: { from: number; at: number; purpose: string; messageId: string }[] = [];
+  /** Called with every packet that reaches a member, just before the member receives it (lost copies never are). */
+  onReceive: ((to: number, bytes: Uint8Array) => void) | undefined;
   private packets: Packet[] = [];
   private order = 0;
   private readonly random: () => number;
@@ -180,7 +182,10 @@ export class Network {
   private step(): void {
     const due = this.packets.filter((p) => p.at <= this.now).sort((a, b) => a.at - b.at || a.order - b.order);
     if (due.length > 0) this.packets = this.packets.filter((p) => p.at > this.now);
-    for (const p of due) this.handle(p.to, this.engines[p.to]!.receive(p.bytes, this.now));
+    for (const p of due) {
+      this.onReceive?.(p.to, p.bytes);
+      this.handle(p.to, this.engines[p.to]!.receive(p.bytes, this.now));
+    }
     for (let i = 0; i < this.engines.length; i++) {
       const d = this.engines[i]!.nextDeadline();
       if (d === undefined || d > this.now) continue;
