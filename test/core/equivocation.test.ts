@@ -165,6 +165,38 @@ describe("equivocation", () => {
     assert.ok(net.logIds(2).includes(b) && !net.logIds(2).includes(a));
     for (const i of [1, 2]) assert.deepEqual(net.engines[i]!.equivocations.list(), [], `member ${i} found nothing`);
   });
+
+  test("without loss too: versions shown to one member each and pushed out of every causal history stay apart", () => {
+    // Each member gets one version, then everyone delivers two later messages before sending again (the
+    // equivocator too): no message names either version, and marks confirm the number, so no resend runs.
+    const net = new Network({ members: 3, seed: 7, params: PARAMS });
+    net.runUntil(JOINED);
+    for (const m of [1, 2, 0]) net.send(m);
+    net.runUntil(net.now + 2_000);
+    const a = cloneOf(net).send(enc("version A"), net.now);
+    const b = net.engines[0]!.send(enc("version B"), net.now);
+    const heard = hearing(net, [a.messageId, b.messageId]);
+    net.injectTo(a.outgoing[0]!.bytes, [1]);
+    net.injectTo(b.outgoing[0]!.bytes, [2]);
+    net.send(1);
+    net.send(2);
+    net.runUntil(net.now + 100);
+    net.send(0);
+    net.send(0);
+    net.runUntil(net.now + 200);
+    net.send(1);
+    net.send(2);
+    assert.ok(net.settle(), "the network went quiet");
+    assert.deepEqual(net.violations, []);
+    assert.deepEqual(
+      heard.map((h) => [...h]),
+      [[], [a.messageId], [b.messageId]],
+    );
+    const apart = (i: number) => net.logIds(i).filter((id) => id !== a.messageId && id !== b.messageId);
+    assert.deepEqual(apart(2), apart(1), "the logs agree apart from the versions");
+    assert.ok(net.logIds(1).includes(a.messageId) && !net.logIds(1).includes(b.messageId));
+    assert.ok(net.logIds(2).includes(b.messageId) && !net.logIds(2).includes(a.messageId));
+  });
 });
 
 /** What a scenario ends with: both versions' ids, the versions each member heard of, the network. */
