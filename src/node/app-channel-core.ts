@@ -90,6 +90,7 @@ export class AppChannelCore {
       ...(options.segmentation === undefined ? {} : { segmentation: options.segmentation }),
       ...(options.reassembly === undefined ? {} : { reassembly: options.reassembly }),
       ...(options.cipher === undefined ? {} : { cipher: options.cipher }),
+      channelId: options.channelId,
     });
     this.maxSegmentBytes = options.reassembly?.maxSegmentBytes ?? DEFAULT_REASSEMBLER_LIMITS.maxSegmentBytes;
     this.pacer = options.rln === undefined ? undefined : new RlnPacer<Queued>(options.rln);
@@ -345,7 +346,14 @@ export class AppChannelCore {
   private accepted(message: WireMessage, now: number): void {
     const history = message.causalHistory.map((h) => h.messageId);
     const content = message.content ?? new Uint8Array();
-    const inbound = this.pipeline.accepted(message.senderId, message.sequence, content, history, now);
+    const inbound = this.pipeline.accepted(
+      message.senderId,
+      message.sequence,
+      content,
+      history,
+      now,
+      message.lamportTimestamp,
+    );
     if (inbound.kind === "payload" && inbound.hash !== undefined) {
       this.appEvent("received", {
         id: hex(inbound.hash),

@@ -50,6 +50,7 @@ export function storedSegments(
         content,
         history: message.causalHistory.map((h) => h.messageId),
         at: m.receivedAt,
+        ...(message.lamportTimestamp === undefined ? {} : { lamport: message.lamportTimestamp }),
       });
     }
     scanned += page.length;

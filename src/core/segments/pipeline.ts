@@ -103,6 +103,7 @@ export interface AcceptedContent {
   readonly history: readonly string[];
   /** When it was accepted (its stored receive time): the set's timeout runs from its latest segment. */
   readonly at: number;
+  readonly lamport?: bigint;
 }
 
 /** Gaps remembered per sender, and parity-first sets awaiting their first data segment, at most. */
@@ -270,7 +271,7 @@ export class ContentPipeline {
         this.reassembler.markFinished(c.sender, hash);
         continue;
       }
-      const inbound = this.accepted(c.sender, c.sequence, c.content, c.history, c.at);
+      const inbound = this.accepted(c.sender, c.sequence, c.content, c.history, c.at, c.lamport);
       if (inbound.kind === "pending" && inbound.forgo !== undefined) forgos.push(inbound.forgo);
     }
     return forgos;
