@@ -174,7 +174,10 @@ export class AppChannelCore {
     this.collecting = batch;
     const ids: string[] = [];
     try {
-      for (const content of parts) ids.push(this.runtime.send(content, false).messageId);
+      // One instant for the whole set: its segments get consecutive lamport timestamps (spec 19.7), which lets a
+      // receiver that did without some work out their ids.
+      const at = this.clock();
+      for (const content of parts) ids.push(this.runtime.send(content, false, at).messageId);
     } finally {
       this.collecting = undefined;
     }
