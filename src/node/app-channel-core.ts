@@ -23,7 +23,7 @@ import { ChannelRuntime, type NodeEvent, type OutgoingInfo } from "./channel.js"
 import { ChannelEmitter, type ChannelEvents, type SyncStatus, syncStatus } from "./channel-events.js";
 import type { ChannelHost } from "./open-channel.js";
 import { OwnPayloads } from "./own-payloads.js";
-import { storedSegments } from "./stored-segments.js";
+import { storedOwnSets, storedSegments } from "./stored-segments.js";
 
 export interface CoreOptions {
   readonly channelId: string;
@@ -123,6 +123,11 @@ export class AppChannelCore {
       { quorum: options.quorum ?? p.ackQuorum, giveUpAfterMs, maxTracked: MAX_TRACKED_PAYLOADS },
       (name, event) => this.appEvent(name, event),
     );
+    // Our segmented payloads sent within the resend window before a restart: their receipts go on to the app.
+    for (const set of storedOwnSets(this.store, this.runtime, this.clock() - giveUpAfterMs, options.reassembly)) {
+      const holders = (messageId: string) => this.runtime.receipts(messageId)?.ackedBy ?? [];
+      this.own.restore(set.id, set.messageIds, set.dataCount, set.sentAt, holders, this.runtime.knownMembers());
+    }
     this.transport.subscribe(options.topic, (bytes, _from, info) => this.receive(bytes, info?.retrievalHint));
     this.runtime.start();
     this.housekeeping = setInterval(() => this.tidy(), HOUSEKEEPING_MS);
