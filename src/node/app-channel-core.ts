@@ -23,7 +23,7 @@ import { ChannelRuntime, type NodeEvent, type OutgoingInfo } from "./channel.js"
 import { ChannelEmitter, type ChannelEvents, type SyncStatus, syncStatus } from "./channel-events.js";
 import type { ChannelHost } from "./open-channel.js";
 import { OwnPayloads } from "./own-payloads.js";
-import { storedSegments } from "./stored-segments.js";
+import { storedOwnSets, storedSegments } from "./stored-segments.js";
 
 export interface CoreOptions {
   readonly channelId: string;
@@ -90,6 +90,7 @@ export class AppChannelCore {
       ...(options.segmentation === undefined ? {} : { segmentation: options.segmentation }),
       ...(options.reassembly === undefined ? {} : { reassembly: options.reassembly }),
       ...(options.cipher === undefined ? {} : { cipher: options.cipher }),
+      channelId: options.channelId,
     });
     this.maxSegmentBytes = options.reassembly?.maxSegmentBytes ?? DEFAULT_REASSEMBLER_LIMITS.maxSegmentBytes;
     this.pacer = options.rln === undefined ? undefined : new RlnPacer<Queued>(options.rln);
@@ -122,6 +123,11 @@ export class AppChannelCore {
       { quorum: options.quorum ?? p.ackQuorum, giveUpAfterMs, maxTracked: MAX_TRACKED_PAYLOADS },
       (name, event) => this.appEvent(name, event),
     );
+    // Our segmented payloads sent within the resend window before a restart: their receipts go on to the app.
+    for (const set of storedOwnSets(this.store, this.runtime, this.clock() - giveUpAfterMs, options.reassembly)) {
+      const holders = (messageId: string) => this.runtime.receipts(messageId)?.ackedBy ?? [];
+      this.own.restore(set.id, set.messageIds, set.dataCount, set.sentAt, holders, this.runtime.knownMembers());
+    }
     this.transport.subscribe(options.topic, (bytes, _from, info) => this.receive(bytes, info?.retrievalHint));
     this.runtime.start();
     this.housekeeping = setInterval(() => this.tidy(), HOUSEKEEPING_MS);
@@ -173,7 +179,10 @@ export class AppChannelCore {
     this.collecting = batch;
     const ids: string[] = [];
     try {
-      for (const content of parts) ids.push(this.runtime.send(content, false).messageId);
+      // One instant for the whole set: its segments get consecutive lamport timestamps (spec 19.7), which lets a
+      // receiver that did without some work out their ids.
+      const at = this.clock();
+      for (const content of parts) ids.push(this.runtime.send(content, false, at).messageId);
     } finally {
       this.collecting = undefined;
     }
@@ -345,7 +354,14 @@ export class AppChannelCore {
   private accepted(message: WireMessage, now: number): void {
     const history = message.causalHistory.map((h) => h.messageId);
     const content = message.content ?? new Uint8Array();
-    const inbound = this.pipeline.accepted(message.senderId, message.sequence, content, history, now);
+    const inbound = this.pipeline.accepted(
+      message.senderId,
+      message.sequence,
+      content,
+      history,
+      now,
+      message.lamportTimestamp,
+    );
     if (inbound.kind === "payload" && inbound.hash !== undefined) {
       this.appEvent("received", {
         id: hex(inbound.hash),

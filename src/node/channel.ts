@@ -218,8 +218,12 @@ export class ChannelRuntime {
     this.saveTimer.unref?.();
   }
 
-  send(content: Uint8Array, ephemeral: boolean): { messageId: string; lamportTimestamp?: bigint; seq?: number } {
-    const now = this.ctx.clock();
+  /** `now` defaults to the clock; a segment set's parts share one, so their lamport timestamps are consecutive. */
+  send(
+    content: Uint8Array,
+    ephemeral: boolean,
+    now = this.ctx.clock(),
+  ): { messageId: string; lamportTimestamp?: bigint; seq?: number } {
     if (ephemeral) {
       const result = this.engine.sendEphemeral(content, now);
       for (const o of result.outgoing)

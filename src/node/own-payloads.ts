@@ -24,6 +24,9 @@ export interface OwnPayloadsOptions {
   readonly maxTracked: number;
 }
 
+/** The members known to hold one of our messages. */
+export type HolderLookup = (messageId: string) => readonly SenderId[];
+
 type Emit = <K extends keyof ChannelEvents>(name: K, event: ChannelEvents[K]) => void;
 
 export class OwnPayloads {
@@ -63,6 +66,44 @@ export class OwnPayloads {
     if (this.payloads.size > this.options.maxTracked) this.forget(this.payloads.keys().next().value as string);
   }
 
+  /**
+   * A segmented payload of ours sent before a restart (read back from the store): tracked again so that its
+   * receipts reach the app. `holders` gives, per message, the members the engine already knows hold it (its
+   * snapshot); they count silently, as before the restart. Already sent; a quorum already reached is not
+   * announced again, and no "delivery-error" follows for it (its resends ran before the restart).
+   */
+  restore(
+    id: string,
+    messageIds: readonly string[],
+    dataCount: number,
+    sentAt: number,
+    holders: HolderLookup,
+    members: number,
+  ): void {
+    if (this.payloads.has(id)) return;
+    const payload: OwnPayload = {
+      id,
+      messageIds,
+      segmented: true,
+      sentAt,
+      unsent: 0,
+      failed: false,
+      delivered: false,
+    };
+    this.payloads.set(id, payload);
+    for (const m of messageIds) this.byMessage.set(m, payload);
+    this.sets.track(id, messageIds, dataCount);
+    for (const m of messageIds) for (const by of holders(m)) this.sets.confirm(m, by);
+    const held = this.sets.holders(id)?.length ?? 0;
+    const of = Math.max(members, held);
+    payload.delivered = of > 0 && held >= this.needed(of);
+    if (this.payloads.size > this.options.maxTracked) this.forget(this.payloads.keys().next().value as string);
+  }
+
+  private needed(of: number): number {
+    return this.options.quorum === 0 ? 1 : Math.ceil(this.options.quorum * of);
+  }
+
   /** The transport took one of its messages (true) or refused it (false). Resends are not counted. */
   published(messageId: string, ok: boolean, error?: Error): void {
     const p = this.byMessage.get(messageId);
@@ -97,8 +138,7 @@ export class OwnPayloads {
     }
     const of = Math.max(members, held.length);
     this.emit("receipts", { id: p.id, count: held.length, of, by: held });
-    const needed = this.options.quorum === 0 ? 1 : Math.ceil(this.options.quorum * of);
-    if (!p.delivered && of > 0 && held.length >= needed) {
+    if (!p.delivered && of > 0 && held.length >= this.needed(of)) {
       p.delivered = true;
       this.pending.delete(p.id);
       this.emit("delivered", { id: p.id, count: held.length, of });

@@ -135,6 +135,9 @@ export class OwnerClient {
   private fetching = false;
   private fetchAgain = false;
   private readonly lacked = new Map<string, number>();
+  /** Fetches what a segment set held back once its hold ends (`engine.holdRepair`), and when that is. */
+  private heldTimer: ReturnType<typeof setTimeout> | undefined;
+  private heldAt = Number.POSITIVE_INFINITY;
   /** Asks again for what the owner lacked, once the lack expires. */
   private lackedTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
@@ -444,7 +447,10 @@ export class OwnerClient {
   private async fetchRound(): Promise<boolean> {
     const now = this.ctx.clock();
     for (const [key, at] of this.lacked) if (now - at > LACKED_MS) this.lacked.delete(key);
-    const refs = this.runtime.missing().filter((r) => !this.lacked.has(refKey(r)));
+    // What a segment set holds back is not fetched yet: the rest of the set may make it unneeded (spec 19.7).
+    const { refs: fetchable, heldUntil } = this.owner.fetchable(now);
+    if (heldUntil !== undefined) this.fetchAtHoldEnd(heldUntil, now);
+    const refs = fetchable.filter((r) => !this.lacked.has(refKey(r)));
     const plan = fetchPlan(refs);
     if (plan.ranges.length + plan.ids.length === 0) return false;
     const response = await this.request({ kind: "fetch", channelId: this.channelId, ...plan });
@@ -472,6 +478,21 @@ export class OwnerClient {
       });
     }
     return false;
+  }
+
+  /** Nothing else asks when a hold ends (no new gap opens): a fetch is scheduled for then. */
+  private fetchAtHoldEnd(heldUntil: number, now: number): void {
+    if (heldUntil >= this.heldAt) return;
+    if (this.heldTimer !== undefined) {
+      clearTimeout(this.heldTimer);
+      this.timers.delete(this.heldTimer);
+    }
+    this.heldAt = heldUntil;
+    this.heldTimer = this.later(Math.max(0, heldUntil - now) + FETCH_DEBOUNCE_MS, () => {
+      this.heldTimer = undefined;
+      this.heldAt = Number.POSITIVE_INFINITY;
+      this.onMissing();
+    });
   }
 
   // ---------------------------------------------------------------------------------------- helpers

@@ -18,6 +18,7 @@ import { ContentPipeline, type Forgo, type PipelineOptions } from "../core/segme
 import { nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
 import { decodeMessage } from "../wire/index.js";
 import { EventQueue } from "./event-queue.js";
+import { type PathHost, PipelineOwnerPath } from "./pipeline-owner.js";
 import { verifyOnce } from "./verify-once.js";
 
 export interface WorldOptions {
@@ -30,6 +31,8 @@ export interface WorldOptions {
   readonly pipeline: PipelineOptions;
   readonly memberPacer: Partial<RlnPacerOptions>;
   readonly ownerPacer: Partial<RlnPacerOptions>;
+  /** Members reach the owner over a direct path (pipeline-owner.ts): receipts and gap fill go over it. */
+  readonly ownerPath?: boolean;
 }
 
 export interface WorldNode {
@@ -48,10 +51,14 @@ export interface PublishHook {
   /** A copy to `to` of a publication was lost. */
   lost?(from: number, to: number, bytes: Uint8Array, purpose: string): void;
   published?(from: number, bytes: Uint8Array, purpose: string): void;
+  /** The owner answered a fetch of `to` with a message (its engine bytes), over the direct path. */
+  fetched?(to: number, bytes: Uint8Array): void;
 }
 
 const ARRIVE = 1;
 const TICK = 2;
+/** A step of the owner path (`later`): the event's node is the key of its callback. */
+const PATH = 3;
 /** Caller events (a send) start here. */
 export const CALLER = 10;
 /** Each link's one-way latency is drawn once in this range; each copy adds up to JITTER_MS. */
@@ -73,6 +80,9 @@ export class PipelineWorld {
   private readonly net: Sfc32;
   private readonly linkLatency: number[];
   private readonly uplinkFreeAt: number[];
+  private readonly ownerPath: PipelineOwnerPath | undefined;
+  private readonly callbacks = new Map<number, () => void>();
+  private nextCallback = 0;
 
   constructor(private readonly o: WorldOptions) {
     this.rng = new Sfc32(String(o.seed), "pipeline-world");
@@ -96,7 +106,7 @@ export class PipelineWorld {
           verifySignature: verify,
           sign: nativeSigner(identity.secretKey),
         }),
-        pipeline: new ContentPipeline(o.pipeline),
+        pipeline: new ContentPipeline({ ...o.pipeline, channelId: CHANNEL }),
         pacer: new RlnPacer(owner ? o.ownerPacer : o.memberPacer),
         perEpoch: new Map(),
         payloads: new Map(),
@@ -110,6 +120,34 @@ export class PipelineWorld {
       () => LATENCY_MS[0] + this.net.next() * (LATENCY_MS[1] - LATENCY_MS[0]),
     );
     this.uplinkFreeAt = new Array<number>(count).fill(0);
+    const ownerSecret = ids[this.ownerIndex]?.secretKey as Uint8Array;
+    const world = this;
+    const host: PathHost = {
+      get now() {
+        return world.now;
+      },
+      ownerIndex: this.ownerIndex,
+      engine: (i) => (this.nodes[i] as WorldNode).engine,
+      later: (at, fn) => {
+        const key = this.nextCallback++;
+        this.callbacks.set(key, fn);
+        this.queue.push(at, PATH, key);
+      },
+      unicastDelay: (from, to, bytes) => (this.linkLatency[from * count + to] as number) + bytes / UPLINK_BYTES_PER_MS,
+      handle: (i, step, received) => this.handle(i, step, received),
+      fetched: (to, bytes) => this.hook.fetched?.(to, bytes),
+      asked: (i, refs) => {
+        (this.nodes[i] as WorldNode).requests += refs;
+      },
+    };
+    this.ownerPath = o.ownerPath
+      ? new PipelineOwnerPath(
+          host,
+          CHANNEL,
+          ids.map((id) => id.senderId),
+          ownerSecret,
+        )
+      : undefined;
   }
 
   /**
@@ -143,6 +181,10 @@ export class PipelineWorld {
         if (opened !== undefined) this.handle(q.node, node.engine.receive(opened, this.now), opened);
       } else if (q.kind === TICK) {
         this.handle(q.node, node.engine.tick(this.now));
+      } else if (q.kind === PATH) {
+        const fn = this.callbacks.get(q.node);
+        this.callbacks.delete(q.node);
+        fn?.();
       } else {
         onEvent(q.kind, q.node);
       }
@@ -198,7 +240,7 @@ export class PipelineWorld {
         const m = decodeMessage(received);
         const history = m.causalHistory.map((h) => h.messageId);
         const content = m.content ?? new Uint8Array();
-        const inbound = node.pipeline.accepted(e.senderId, e.sequence, content, history, this.now);
+        const inbound = node.pipeline.accepted(e.senderId, e.sequence, content, history, this.now, m.lamportTimestamp);
         if (inbound.kind === "payload" && inbound.hash !== undefined)
           node.payloads.set(hex(inbound.hash), inbound.payload);
         else if (inbound.kind === "payload") node.wholePayloads++;
@@ -207,6 +249,7 @@ export class PipelineWorld {
       if (e.type === "missing") this.advise(i, node.pipeline.missing(e.ref, this.now));
     }
     this.pace(i);
+    this.ownerPath?.afterStep(i, step, received);
     const deadline = node.engine.nextDeadline();
     if (deadline !== undefined) this.queue.push(Math.max(deadline, this.now), TICK, i);
   }

@@ -1,6 +1,12 @@
 // A large payload through real engines: one member sends a payload as segments (with or without parity)
 // over a lossy topic; every node runs the real engine, the content pipeline and the RLN pacer
-// (pipeline-world.ts); the owner holds everything and answers repairs first. Deterministic for a seed.
+// (pipeline-world.ts); the owner holds everything. With the owner path, members fetch what they miss beyond
+// the parity from the owner over their direct link, one unicast answer per segment they need; without it, or
+// for what the owner lacks, repair goes over the topic, the owner answering first. Deterministic for a seed.
+//
+// Repair traffic, as reported: every copy of one of the payload's segments sent because a member lacked it,
+// over the topic (repair answers, the sender's resends) or unicast (the owner's fetch answers), counted in
+// messages and in their encoded bytes. Requests are control traffic, counted apart (`repairRequests`).
 // Used by `scripts/measure-segments.ts` for docs/parameters.md.
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { CALLER, PipelineWorld } from "./pipeline-world.js";
@@ -25,6 +31,20 @@ export interface SegmentRunOptions {
   readonly backupResponders: number;
   /** How long the run goes on after the payload is sent. */
   readonly horizonMs: number;
+  /** Members fetch what they miss from the owner over a direct path (default false: the topic only). */
+  readonly ownerPath?: boolean;
+}
+
+/** One receiver's share: what it lost, what it needed beyond the parity, and the repair it got. */
+export interface MemberRepair {
+  /** Segment copies lost on first publication. */
+  readonly lost: number;
+  /** max(0, lost − parity segments): what no parity could make good. */
+  readonly lostBeyondParity: number;
+  /** Segments the owner sent it over the direct path. */
+  readonly fetched: number;
+  /** Refs it asked for, on the topic or of the owner. */
+  readonly requests: number;
 }
 
 export interface SegmentRunResult {
@@ -46,6 +66,17 @@ export interface SegmentRunResult {
   readonly repairAnswerBytes: number;
   /** Of those, answers that carried one of the payload's segments. */
   readonly segmentAnswers: number;
+  /** Segments the owner sent members over direct paths (fetch answers), and their bytes. */
+  readonly fetchedSegments: number;
+  readonly fetchedBytes: number;
+  /**
+   * Repair traffic: segment copies sent because a member lacked them (topic segment answers, the sender's
+   * segment resends, unicast fetch answers), and their bytes. The target: at most `lostBeyondParity`.
+   */
+  readonly repairSegments: number;
+  readonly repairSegmentBytes: number;
+  /** Per receiver (not the sender, not the owner), in node order. */
+  readonly perMember: readonly MemberRepair[];
   /** The sender's own resends of segments nobody was heard to hold, and their bytes. */
   readonly resends: number;
   readonly resendBytes: number;
@@ -73,9 +104,11 @@ export function runSegments(o: SegmentRunOptions): SegmentRunResult {
     pipeline: { segmentation: { segmentSize: o.segmentSize, parityRate: o.parityRate } },
     memberPacer: {},
     ownerPacer: {},
+    ownerPath: o.ownerPath ?? false,
   });
   const dataCount = Math.ceil(o.payloadBytes / o.segmentSize);
-  const tally = { answers: 0, answerBytes: 0, segmentAnswers: 0, resends: 0, resendBytes: 0, bytes: 0, first: 0 };
+  const tally = { ...ZERO, first: 0 };
+  const fetched = new Array<number>(world.nodes.length).fill(0);
   const firstLost = new Array<number>(world.nodes.length).fill(0);
   const lostData = new Array<number>(world.nodes.length).fill(0);
   /** Index of each of the payload's segment messages, by the engine's bytes (data first, then parity). */
@@ -92,6 +125,18 @@ export function runSegments(o: SegmentRunOptions): SegmentRunResult {
         tally.resends++;
         tally.resendBytes += bytes.length;
       }
+      if ((purpose === "repair-response" || purpose === "resend") && segmentOf.has(bytes)) {
+        tally.repairSegments++;
+        tally.repairSegmentBytes += bytes.length;
+      }
+    },
+    fetched(to, bytes) {
+      if (!segmentOf.has(bytes)) return;
+      fetched[to] = (fetched[to] ?? 0) + 1;
+      tally.fetchedSegments++;
+      tally.fetchedBytes += bytes.length;
+      tally.repairSegments++;
+      tally.repairSegmentBytes += bytes.length;
     },
     lost(_from, to, bytes, purpose) {
       const segment = segmentOf.get(bytes);
@@ -111,7 +156,8 @@ export function runSegments(o: SegmentRunOptions): SegmentRunResult {
       world.send(i, new TextEncoder().encode(`hello from ${i}`));
       return;
     }
-    Object.assign(tally, { answers: 0, answerBytes: 0, segmentAnswers: 0, resends: 0, resendBytes: 0, bytes: 0 });
+    Object.assign(tally, ZERO);
+    fetched.fill(0);
     for (const n of world.nodes) n.requests = 0;
     world.send(0, payload, (bytes, index) => {
       segmentOf.set(bytes, index);
@@ -119,18 +165,30 @@ export function runSegments(o: SegmentRunOptions): SegmentRunResult {
       segments = index + 1;
     });
   });
-  return tallyResult(world, payload, { dataCount, segments, firstLost, lostData, tally });
+  return tallyResult(world, payload, { dataCount, segments, firstLost, lostData, fetched, tally });
 }
+
+/** The counters that start from zero when the payload is sent. */
+const ZERO = {
+  answers: 0,
+  answerBytes: 0,
+  segmentAnswers: 0,
+  resends: 0,
+  resendBytes: 0,
+  bytes: 0,
+  fetchedSegments: 0,
+  fetchedBytes: 0,
+  repairSegments: 0,
+  repairSegmentBytes: 0,
+};
 
 interface Tally {
   readonly dataCount: number;
   readonly segments: number;
   readonly firstLost: readonly number[];
   readonly lostData: readonly number[];
-  readonly tally: Record<
-    "answers" | "answerBytes" | "segmentAnswers" | "resends" | "resendBytes" | "bytes" | "first",
-    number
-  >;
+  readonly fetched: readonly number[];
+  readonly tally: Record<keyof typeof ZERO | "first", number>;
 }
 
 function tallyResult(world: PipelineWorld, payload: Uint8Array, t: Tally): SegmentRunResult {
@@ -154,6 +212,16 @@ function tallyResult(world: PipelineWorld, payload: Uint8Array, t: Tally): Segme
     repairAnswers: t.tally.answers,
     repairAnswerBytes: t.tally.answerBytes,
     segmentAnswers: t.tally.segmentAnswers,
+    fetchedSegments: t.tally.fetchedSegments,
+    fetchedBytes: t.tally.fetchedBytes,
+    repairSegments: t.tally.repairSegments,
+    repairSegmentBytes: t.tally.repairSegmentBytes,
+    perMember: members.map(({ n, i }) => ({
+      lost: lost(i),
+      lostBeyondParity: Math.max(0, lost(i) - parity),
+      fetched: t.fetched[i] ?? 0,
+      requests: n.requests,
+    })),
     resends: t.tally.resends,
     resendBytes: t.tally.resendBytes,
     repairRequests: world.nodes.reduce((sum, n) => sum + n.requests, 0),

@@ -61,6 +61,7 @@ class Net {
       }),
       pipeline: new ContentPipeline({
         segmentation: { segmentSize: 64 * 1024 },
+        channelId: CHANNEL,
         ...(key === undefined ? {} : { cipher: aesGcm(key) }),
       }),
       payloads: [],
@@ -116,7 +117,8 @@ class Net {
       if (e.type === "accepted" && received !== undefined) {
         const w = decodeMessage(received);
         const history = w.causalHistory.map((h) => h.messageId);
-        const inbound = m.pipeline.accepted(e.senderId, e.sequence, w.content ?? new Uint8Array(), history, this.now);
+        const content = w.content ?? new Uint8Array();
+        const inbound = m.pipeline.accepted(e.senderId, e.sequence, content, history, this.now, w.lamportTimestamp);
         if (inbound.kind === "payload") m.payloads.push(inbound.payload);
         if (inbound.kind === "payload" || inbound.kind === "pending") this.advise(i, inbound.forgo);
       }
@@ -166,6 +168,47 @@ describe("content pipeline", () => {
     assert.deepEqual(m1.payloads[1], big, "reassembled with parity");
     assert.equal(m1.requests, 0, "asked for nothing");
     assert.equal(m1.engine.missingCount(), 0, "and misses nothing");
+  });
+
+  test("three segments lost, two parity: one is kept for repair, held until the set's tail is in; the rest never asked", () => {
+    // Publications 2, 3 and 4 of member 0 (data segments 1 to 3) are lost on the way to member 1.
+    const net = new Net([undefined, undefined, undefined], (from, to, n) => from === 0 && to === 1 && n >= 2 && n <= 4);
+    net.send(0, new TextEncoder().encode("hello"));
+    net.send(0, payload(600_000));
+    const m1 = net.members[1] as Member;
+    assert.equal(m1.engine.missingCount(), 1, "two of the three gaps are given up at once");
+    const held = m1.engine.owner.fetchable(net.now);
+    assert.deepEqual(held.refs, [], "nothing to fetch from the owner while the hold lasts");
+    assert.equal(held.heldUntil, net.now + 2_000);
+    const due = m1.engine.owner.fetchable(held.heldUntil as number);
+    assert.deepEqual(
+      due.refs.map((r) => r.sequence),
+      [3],
+      "then the lowest one it needs (data segment 1, after the hello at 1)",
+    );
+    net.run(3_600_000);
+    assert.equal(m1.payloads.length, 2);
+    assert.equal(m1.requests, 1, "asked for that one only");
+  });
+
+  test("a history naming a segment the reassembled set did without opens no gap (its id is worked out)", () => {
+    // Both parity segments (publications 11 and 12) are lost on the way to member 1: all data arrived.
+    const net = new Net(
+      [undefined, undefined, undefined],
+      (from, to, n) => from === 0 && to === 1 && n >= 11 && n <= 12,
+    );
+    net.send(0, new TextEncoder().encode("hello"));
+    net.send(0, payload(600_000));
+    // Member 0's next message names its latest messages, the parity segments, in its causal history.
+    net.send(0, new TextEncoder().encode("after"));
+    const m1 = net.members[1] as Member;
+    assert.deepEqual(
+      m1.payloads.map((p) => p.length),
+      [5, 600_000, 5],
+    );
+    assert.equal(m1.engine.missingCount(), 0, "the named parity segments are closed, not missing");
+    net.run(3_600_000);
+    assert.equal(m1.requests, 0, "asked for nothing");
   });
 
   test("AES-GCM per message: members with the key deliver everything; one without delivers nothing and breaks nothing", () => {

@@ -106,3 +106,47 @@ test("a restart between segments: the set is rebuilt from the store, the rest co
     "the reassembled payload is not delivered again after a second restart",
   );
 });
+
+test("a segmented payload sent before a restart keeps getting receipts after it", async () => {
+  const bus = new MemoryBus();
+  const segmentation = { segmentSize: 1_024, parityRate: 0.25 };
+  const storeA = new MemoryStore();
+  const openA = () =>
+    openChannel({
+      channelId: "big",
+      transport: bus.createTransport("a"),
+      store: storeA,
+      segmentation,
+      // a resends what nobody acknowledged soon: that is how b gets the payload after a's restart.
+      params: { ...PARAMS, resendAfterMs: 1_000 },
+    });
+  let a = await openA();
+  const b = await openChannel({ channelId: "big", transport: bus.createTransport("b"), segmentation, params: PARAMS });
+  open.push(b);
+  const heard = new Map<string, string>();
+  a.send(new TextEncoder().encode("hello from a"));
+  b.send(new TextEncoder().encode("hello from b"));
+  await pollUntil("a and b to know each other", () => a.runtime.knownMembers() > 0 && b.runtime.knownMembers() > 0, {
+    timeoutMs: 10_000,
+  });
+  // b is away while a sends: nobody holds the payload before a's restart.
+  bus.setOffline("b", true);
+  const id = a.send(new Uint8Array(randomBytes(3_800)));
+  await new Promise((r) => setTimeout(r, 200));
+  await a.close();
+
+  a = await openA();
+  open.push(a);
+  const receipts: ChannelEvents["receipts"][] = [];
+  const delivered: ChannelEvents["delivered"][] = [];
+  a.on("receipts", (e) => receipts.push(e));
+  a.on("delivered", (e) => delivered.push(e));
+  b.on("received", (e) => heard.set(e.id, "received"));
+  bus.setOffline("b", false);
+  await pollUntil("b to repair and reassemble the payload", () => heard.has(id), { timeoutMs: 20_000 });
+  await pollUntil("a to hear b holds the payload it sent before its restart", () => receipts.some((e) => e.id === id), {
+    timeoutMs: 20_000,
+  });
+  assert.equal(receipts.find((e) => e.id === id)?.count, 1);
+  await pollUntil("and to call it delivered", () => delivered.some((e) => e.id === id), { timeoutMs: 5_000 });
+});

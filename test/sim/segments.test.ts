@@ -1,6 +1,7 @@
 // Large payloads and RLN pacing in the simulator (src/sim/segments.ts, src/sim/rln-soak.ts), small enough
-// to run in the suite: every member gets the payload, parity saves repair, and no node ever publishes more
-// than its RLN limit in an epoch while everything is delivered.
+// to run in the suite: every member gets the payload, parity saves repair, repair over the owner path costs
+// exactly the segments lost beyond the parity, and no node ever publishes more than its RLN limit in an epoch
+// while everything is delivered.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { runRlnSoak } from "../../src/sim/rln-soak.js";
@@ -17,10 +18,33 @@ const base = {
 };
 
 describe("segmented payloads in the simulator", () => {
-  test("20 % loss: delivered to every member; with parity, segment answers stay within what the lost segments beyond it need", () => {
-    // An answer goes to the topic and is itself lost for a fifth of its requesters: one answer per segment a
-    // member lost beyond the parity, through that loss, is needs / (1 - loss). Per seed the figure scatters
-    // (24 seeds: 5 to 29 answers for 3 to 21 such segments), so three seeds are summed.
+  test("20 % loss, owner path: every member reassembles; repair is one unicast answer per segment lost beyond the parity", () => {
+    // The target of issue 18, per seed and per member: repair traffic (segment copies sent because a member
+    // lacked them, over the topic or unicast) is no larger than the segments lost beyond the parity.
+    for (const seed of [1, 2, 3]) {
+      const r = runSegments({ ...base, seed, parityRate: 0.125, loss: 0.2, ownerPath: true });
+      assert.equal(r.paritySegments, 2);
+      assert.equal(r.delivered, r.members, `seed ${seed}: every member reassembles`);
+      assert.ok(r.lostBeyondParity > 0, `seed ${seed} loses more than the parity somewhere`);
+      assert.ok(
+        r.repairSegments <= r.lostBeyondParity,
+        `seed ${seed}: ${r.repairSegments} segments sent for repair, ${r.lostBeyondParity} lost beyond parity`,
+      );
+      assert.equal(r.segmentAnswers, 0, `seed ${seed}: no segment repaired over the topic`);
+      r.perMember.forEach((m, i) => {
+        assert.ok(
+          m.fetched <= m.lostBeyondParity,
+          `seed ${seed}, member ${i + 1}: ${m.fetched} for ${m.lostBeyondParity}`,
+        );
+        if (m.lost <= r.paritySegments) assert.equal(m.fetched, 0, `seed ${seed}, member ${i + 1} had enough parity`);
+      });
+      assert.ok(r.maxPerEpoch <= 100);
+    }
+  });
+
+  test("20 % loss, topic only (no owner path): delivered to every member; parity saves answers", () => {
+    // The fallback: answers ride the topic, where each is lost for a fifth of its requesters, so the bound is
+    // the one a lossy broadcast allows (needs / (1 - loss), summed over seeds since it scatters per seed).
     const seeds = [1, 2, 3];
     const runs = seeds.map((seed) => runSegments({ ...base, seed, parityRate: 0.125, loss: 0.2 }));
     const without = seeds.map((seed) => runSegments({ ...base, seed, parityRate: 0, loss: 0.2 }));
@@ -39,10 +63,16 @@ describe("segmented payloads in the simulator", () => {
     assert.ok(sum(runs, (r) => r.noRepair) > sum(without, (r) => r.noRepair), "parity spares members a repair");
   });
 
-  test("5 % loss with parity: most members ask for nothing", () => {
-    const r = runSegments({ ...base, parityRate: 0.125, loss: 0.05 });
-    assert.equal(r.delivered, r.members);
-    assert.ok(r.noRepair * 2 > r.members, `${r.noRepair} of ${r.members} asked for nothing`);
+  test("5 % loss with parity: most members ask for nothing, with and without the owner path", () => {
+    for (const ownerPath of [false, true]) {
+      const r = runSegments({ ...base, parityRate: 0.125, loss: 0.05, ownerPath });
+      assert.equal(r.delivered, r.members);
+      assert.ok(
+        r.noRepair * 2 > r.members,
+        `${r.noRepair} of ${r.members} asked for nothing (owner path ${ownerPath})`,
+      );
+      assert.ok(r.repairSegments <= r.lostBeyondParity || !ownerPath);
+    }
   });
 });
 

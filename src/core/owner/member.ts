@@ -85,6 +85,14 @@ export class MemberOwnerPath {
     return { ...step.result(), stale: false };
   }
 
+  /**
+   * What to fetch from the owner now: what is missing, less what the app holds back (`engine.holdRepair`: the
+   * rest of a segment set may make it unneeded). `heldUntil` is when the earliest hold ends: fetch again then.
+   */
+  fetchable(now: number): { refs: MessageRef[]; heldUntil: number | undefined } {
+    return this.gaps.fetchable(now);
+  }
+
   /** The owner answered a fetch without these: ask the topic for them now. */
   lacks(refs: readonly MessageRef[], now: number): void {
     for (const ref of refs) {

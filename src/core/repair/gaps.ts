@@ -32,6 +32,8 @@ export interface MissingEntry {
   suppressed?: boolean;
   /** A request for it fell due while the control budget was spent. */
   starved?: boolean;
+  /** The app holds it back until then (the rest of a segment set may make it unneeded): not fetched before. */
+  heldUntil?: number;
 }
 
 export interface MissingJson {
@@ -192,15 +194,35 @@ export class GapTracker {
     }
   }
 
-  /** Asks for `key` no earlier than `until`, and lets no message carry the request before then. */
+  /**
+   * Asks for `key` no earlier than `until`, and lets no message carry the request before then. While the owner
+   * is asked first, it is fetched from the owner at `until` and the topic hears of it only the grace later.
+   */
   hold(key: DependencyKey, until: number): void {
     const entry = this.missing.get(key);
     if (entry === undefined) return;
     entry.suppressed = true;
-    if (entry.requestAt < until) {
-      entry.requestAt = until;
-      this.timers.push({ at: until, kind: "request", key });
+    entry.heldUntil = until;
+    const topicAt = until + this.deferral;
+    if (entry.requestAt < topicAt) {
+      entry.requestAt = topicAt;
+      this.timers.push({ at: topicAt, kind: "request", key });
     }
+  }
+
+  /**
+   * What to fetch from the owner at `now`: every missing message but those held back (`hold`), and when the
+   * earliest hold ends (undefined when none is held), since nothing else tells the runtime to fetch then.
+   */
+  fetchable(now: number): { refs: MessageRef[]; heldUntil: number | undefined } {
+    const refs: MessageRef[] = [];
+    let heldUntil: number | undefined;
+    for (const entry of this.missing.values()) {
+      const until = entry.heldUntil;
+      if (until === undefined || until <= now) refs.push(entry.ref);
+      else if (heldUntil === undefined || until < heldUntil) heldUntil = until;
+    }
+    return { refs, heldUntil };
   }
 
   /** A message arrived: it is no longer missing. Returns its entry when it was (by id first, then by sequence). */

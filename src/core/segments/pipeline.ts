@@ -14,8 +14,9 @@
 //
 // Encryption is the app's (`PayloadCipher`): each published message is sealed after segmentation and the
 // engine (so ids, signatures and repair work on what the app sent), and opened before them on receive.
-import { tryDecodeSegment } from "../../wire/index.js";
+import { type Segment, tryDecodeSegment } from "../../wire/index.js";
 import type { MessageRef } from "../types.js";
+import { forgoneSegmentIds } from "./forgone-ids.js";
 import { type DroppedSet, Reassembler, type ReassemblerLimits, type RefusalCode } from "./reassembler.js";
 import { type SegmentationOptions, segmentPayload } from "./segmenter.js";
 
@@ -38,6 +39,11 @@ export interface PipelineOptions {
    * rest of the set (its parity last) to arrive. Default 2 s.
    */
   readonly holdMs?: number;
+  /**
+   * The channel's id: with it, the ids of the segments a reassembled set did without are worked out
+   * (forgone-ids.ts), so that a later history naming one opens no fetch of it.
+   */
+  readonly channelId?: string;
 }
 
 /**
@@ -81,6 +87,11 @@ interface SetSpan {
   finished: boolean;
   /** When the set's latest segment was accepted. */
   lastAt: number;
+  /** Lamport timestamps of segments held, by sequence (to work out the ids of those not held). */
+  readonly lamports: Map<number, bigint>;
+  /** A full chunk's length, from a parity segment or a data segment other than the last. */
+  chunk: number | undefined;
+  parityOnData: boolean;
 }
 
 /** A content message of another member that the engine accepted before a restart, read back from the store. */
@@ -92,6 +103,7 @@ export interface AcceptedContent {
   readonly history: readonly string[];
   /** When it was accepted (its stored receive time): the set's timeout runs from its latest segment. */
   readonly at: number;
+  readonly lamport?: bigint;
 }
 
 /** Gaps remembered per sender, and parity-first sets awaiting their first data segment, at most. */
@@ -117,6 +129,9 @@ export class ContentPipeline {
   private readonly gaps = new Map<string, Set<number>>();
   /** Sequences of parity segments that came before any data segment of their set told its span. */
   private readonly early = new Map<string, number[]>();
+  /** Ids of segments that reassembled sets did without, with their sender (the newest MAX_GAPS). */
+  private readonly forgoneIds = new Map<string, string>();
+  private readonly channelId: string | undefined;
   undecryptable = 0;
 
   constructor(options: PipelineOptions = {}) {
@@ -125,6 +140,7 @@ export class ContentPipeline {
     this.cipher = options.cipher;
     this.keep = options.finishedSetsPerSender ?? 64;
     this.holdMs = options.holdMs ?? 2_000;
+    this.channelId = options.channelId;
     if (!Number.isFinite(this.holdMs) || this.holdMs < 0) {
       throw new RangeError(`holdMs must be a non-negative number of ms, got ${this.holdMs}`);
     }
@@ -156,13 +172,14 @@ export class ContentPipeline {
     return plain;
   }
 
-  /** The engine accepted a content message of `sender` (its sequence, content and history ids). */
+  /** The engine accepted a content message of `sender` (its sequence, content, history ids and lamport timestamp). */
   accepted(
     sender: string,
     sequence: number | undefined,
     content: Uint8Array,
     history: readonly string[],
     now: number,
+    lamport?: bigint,
   ): Inbound {
     this.gaps.get(sender)?.delete(sequence ?? -1);
     const out = this.reassembler.accept(sender, content, now);
@@ -179,6 +196,8 @@ export class ContentPipeline {
     const span = sequence === undefined ? undefined : this.track(sender, out.hash, out.segment, sequence);
     if (span !== undefined) {
       if (sequence !== undefined) span.held.add(sequence);
+      if (sequence !== undefined && lamport !== undefined) span.lamports.set(sequence, lamport);
+      noteShape(span, out.segment);
       for (const id of history) {
         span.named.add(id);
         this.byNamed.set(id, span);
@@ -187,7 +206,10 @@ export class ContentPipeline {
       span.lastAt = now;
     }
     if (out.kind === "stored") return { kind: "pending", forgo: span === undefined ? undefined : this.advise(span) };
-    if (span !== undefined) span.finished = true;
+    if (span !== undefined) {
+      span.finished = true;
+      this.rememberForgone(span, out.payload, out.hash);
+    }
     const forgo = span === undefined ? undefined : this.advise(span);
     return { kind: "payload", sender, payload: out.payload, hash: out.hash, parityUsed: out.parityUsed, forgo };
   }
@@ -196,6 +218,10 @@ export class ContentPipeline {
   missing(ref: MessageRef, now: number): Forgo | undefined {
     const { senderId, sequence, messageId } = ref;
     if (messageId !== undefined && senderId === undefined) {
+      const forgone = this.forgoneIds.get(messageId);
+      if (forgone !== undefined) {
+        return { sender: forgone, sequences: [], ids: [messageId], hold: [], holdIds: [], until: now };
+      }
       // Named by a causal history: a set that named it closes it (its sequence gap stays, see advise()).
       this.missingIds.add(messageId);
       if (this.missingIds.size > MAX_GAPS) this.missingIds.delete(this.missingIds.values().next().value as string);
@@ -245,7 +271,7 @@ export class ContentPipeline {
         this.reassembler.markFinished(c.sender, hash);
         continue;
       }
-      const inbound = this.accepted(c.sender, c.sequence, c.content, c.history, c.at);
+      const inbound = this.accepted(c.sender, c.sequence, c.content, c.history, c.at, c.lamport);
       if (inbound.kind === "pending" && inbound.forgo !== undefined) forgos.push(inbound.forgo);
     }
     return forgos;
@@ -265,12 +291,26 @@ export class ContentPipeline {
     return this.reassembler.nextExpiry();
   }
 
+  /** A set reassembled without some of its segments: their ids, so that a history naming one later asks for nothing. */
+  private rememberForgone(span: SetSpan, payload: Uint8Array, hash: Uint8Array): void {
+    const total = span.dataCount + span.parityCount;
+    if (this.channelId === undefined || span.chunk === undefined || span.held.size >= total) return;
+    const ids = forgoneSegmentIds({ ...span, channelId: this.channelId, payload, hash, chunk: span.chunk });
+    for (const id of ids) {
+      this.forgoneIds.set(id, span.sender);
+      if (this.forgoneIds.size > MAX_GAPS) this.forgoneIds.delete(this.forgoneIds.keys().next().value as string);
+      // Already reported missing: closed with the set's other gaps (advise() reads the named ids).
+      if (this.missingIds.has(id)) span.named.add(id);
+    }
+  }
+
   // For a set: the sequences it misses beyond the lowest (dataCount - held) it still needs are closed, and
   // all it misses once it is finished. Until then the others wait `holdMs` after the set's latest segment:
   // its tail (parity last) may make them unneeded. The id-only gaps its segments' histories name are closed
-  // once every sequence of the set not held has its own gap (the id asks for nothing more); before that,
-  // e.g. at first contact, when a sender's earlier sequences open no gap, the id is the only way to the
-  // first segments, and it waits like the rest. Only gaps the engine has reported are named.
+  // once every sequence of the set not held has its own gap (the id asks for nothing more), or once the
+  // sequence gaps kept are enough to finish the set (an id could only bring a segment beyond the need);
+  // before that, e.g. at first contact, when a sender's earlier sequences open no gap, the id is the only
+  // way to the first segments, and it waits like the rest. Only gaps the engine has reported are named.
   private advise(span: SetSpan, now = span.lastAt): Forgo | undefined {
     const total = span.dataCount + span.parityCount;
     const needed = span.finished ? 0 : Math.max(0, span.dataCount - span.held.size);
@@ -286,7 +326,7 @@ export class ContentPipeline {
     const keep = notHeld.slice(0, needed);
     const drop = notHeld.slice(needed);
     for (const seq of drop) open?.delete(seq);
-    const closeIds = span.finished || covered;
+    const closeIds = span.finished || covered || keep.length >= needed;
     const named = [...span.named].filter((id) => this.missingIds.has(id));
     if (closeIds) for (const id of named) this.missingIds.delete(id);
     if (drop.length === 0 && keep.length === 0 && named.length === 0) return undefined;
@@ -327,6 +367,9 @@ export class ContentPipeline {
         named: new Set(),
         finished: false,
         lastAt: 0,
+        lamports: new Map(),
+        chunk: undefined,
+        parityOnData: false,
       };
       this.remember(key, span);
     } else if (parityCount !== undefined && span.parityCount === 0) {
@@ -368,6 +411,12 @@ export class ContentPipeline {
     this.sets.delete(span.key);
     for (const id of span.named) if (this.byNamed.get(id) === span) this.byNamed.delete(id);
   }
+}
+
+/** A chunk's full length and whether data segments name the parity count, from a segment of the set. */
+function noteShape(span: SetSpan, segment: Segment): void {
+  if (segment.kind === "parity" || segment.index < segment.count - 1) span.chunk ??= segment.payload.length;
+  if (segment.kind === "data" && (segment.parityCount ?? 0) > 0) span.parityOnData = true;
 }
 
 type SegmentLike =
