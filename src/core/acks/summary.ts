@@ -3,6 +3,7 @@ import {
   ackFieldLength,
   encodedLength,
   encodeWithSignatureRoom,
+  outputBuffer,
   type ReceivedUpTo,
   SIGNATURE_BYTES,
   type WireMessage,
@@ -144,7 +145,8 @@ export class SummaryWriter {
       slots.length === 0 ? 0 : Math.min(maxBytes, Math.ceil((slots.length * p.ackFilterBitsPerId) / 8));
     const hashCount = optimalHashCount(filterBytes * 8, slots.length);
     const nonce = this.randomNonce();
-    const filter = new Uint8Array(filterBytes);
+    // Cut from the slab the encoding comes from (a Uint8Array of its own cost as much as the encoding's did).
+    const filter = outputBuffer(filterBytes);
     if (filterBytes > 0) {
       const key = deriveSummaryKey(this.salt, nonce, this.key);
       for (const slot of slots) this.recentReceived.addTo(slot, key, filter, hashCount);
