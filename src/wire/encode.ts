@@ -254,9 +254,12 @@ class Writer {
   }
 }
 
-/** Slabs outgoing encodings are cut from, and the largest encoding cut from one (larger ones get their own). */
-const SLAB_BYTES = 16 * 1024;
-const MAX_SLICE_BYTES = 2 * 1024;
+/**
+ * Slabs outgoing encodings are cut from, and the largest encoding cut from one (larger ones get their own). Small,
+ * as Node's own Buffer pool: one long-lived encoding (a cached message) keeps its whole slab alive.
+ */
+const SLAB_BYTES = 8 * 1024;
+const MAX_SLICE_BYTES = 1024;
 let slab = new ArrayBuffer(0);
 let slabUsed = 0;
 

@@ -32,6 +32,8 @@ function prefixesOf(marks: readonly ReceivedUpTo[]): readonly string[] {
   return prefixes;
 }
 
+const NO_REQUESTS = Object.freeze({ ids: Object.freeze([]), ranges: Object.freeze([]) });
+
 /** A message known to exist and not here. */
 export interface MissingEntry {
   readonly key: DependencyKey;
@@ -299,7 +301,12 @@ export class GapTracker {
    * Collects the repair requests that are due and fit in `room` encoded bytes, marking them as asked.
    * Due requests that do not fit wait for the next message (their timer is re-armed, not counted as an attempt).
    */
-  collect(now: number, room: number): { ids: HistoryEntry[]; ranges: SequenceRange[] } {
+  collect(
+    now: number,
+    room: number,
+  ): { readonly ids: readonly HistoryEntry[]; readonly ranges: readonly SequenceRange[] } {
+    // Nothing missing (most sends): no scan, no allocation.
+    if (this.missing.size === 0) return NO_REQUESTS;
     const p = this.params;
     // While gaps are fetched from the owner first, a request rides on a message only once it is due.
     const due = selectDue(this.missing.values(), now, p, this.deferral === 0 && !mutated(p, "piggyback"));
