@@ -114,7 +114,7 @@ export class MessageCache {
     const id = message.messageId as MessageId;
     this.seen.set(id, true);
     // A late copy of a message given up on by id: delivered now, whatever the seen set forgets later.
-    if (message.senderId !== this.self) this.givenUp.delete(id);
+    if (this.givenUp.size > 0 && message.senderId !== this.self) this.givenUp.delete(id);
     this.put(message, bytes, deliveredAt, undefined);
     this.history.push(id);
   }

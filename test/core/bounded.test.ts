@@ -1,9 +1,12 @@
 // BoundedMap evicts the oldest first insertion, whatever mix of sets, re-sets and deletes came before, and
-// reports each eviction once; Ring keeps the newest values.
+// reports each eviction once; MemberDirectory evicts the least recently heard; Ring keeps the newest values.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { BoundedMap, Ring } from "../../src/core/bounded.js";
+import type { SenderId } from "../../src/core/ids.js";
+import { MemberDirectory } from "../../src/core/members.js";
+import { resolveParams } from "../../src/core/params.js";
 
 type Op = { set: number; value: number } | { del: number };
 
@@ -76,4 +79,29 @@ test("Ring keeps the last `limit` values, oldest first", () => {
   assert.deepEqual(ring.toArray(), [3, 4, 5]);
   assert.deepEqual([...ring.newest()], [5, 4, 3]);
   assert.equal(ring.newestAt(0), 5);
+});
+
+test("MemberDirectory evicts the least recently heard member, as a recency-ordered list does", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 8 }),
+      fc.array(fc.integer({ min: 0, max: 20 }), { maxLength: 300 }),
+      (max, heard) => {
+        const members = new MemberDirectory(resolveParams({ maxMembers: max }), () => 0.5, []);
+        let model: string[] = [];
+        heard.forEach((n, at) => {
+          const id = `member-${n}` as SenderId;
+          const evicted = members.hearFrom(id, at);
+          model = [...model.filter((m) => m !== id), id];
+          const expected = model.length > max ? model.shift() : undefined;
+          assert.equal(evicted, expected);
+        });
+        assert.deepEqual(
+          members.list().map((m) => m.senderId),
+          [...model].reverse(),
+        );
+      },
+    ),
+    { numRuns: 300 },
+  );
 });

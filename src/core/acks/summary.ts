@@ -70,6 +70,8 @@ export class SummaryWriter {
   /** Another sender's contiguous mark moved: queue the news (kept in place if already waiting). */
   noteProgress(state: SenderState): void {
     if (state.contiguous >= state.runStart) this.markQueue.add(state.id);
+    // Already the newest (a sender's messages often come in runs): moving it to the end changes nothing.
+    if (this.markOrder[this.markOrder.length - 1] === state.id) return;
     const i = this.markOrder.indexOf(state.id);
     if (i >= 0) this.markOrder.splice(i, 1);
     this.markOrder.push(state.id);
