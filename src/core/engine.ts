@@ -363,6 +363,7 @@ export class ChannelEngine {
     }
   }
 
+  /** Something is missing or waits: only then can a delivery or a loss release anything. */
   private hasDependents(): boolean {
     return this.gaps.size > 0 || this.buffer.waitedFor > 0;
   }
