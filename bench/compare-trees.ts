@@ -2,9 +2,11 @@
 // process: batches of receives, then of sends, interleaved tree by tree, so that a shared machine's load falls
 // on all of them alike. Prints the 10th percentile and the median of CPU µs per message.
 //
-//   npx tsx bench/compare-trees.ts [--size 1000] [--rounds 50] /path/to/before /path/to/after
+//   npx tsx bench/compare-trees.ts [--size 1000] [--rounds 50] [--default-bounds] /path/to/before /path/to/after
 //
 // Each tree must have bench/lib/chorus-log.ts (its own fixture: the same log, traffic and seed as `npm run bench`).
+// The fixture sizes the seen set and the repair cache to hold the whole log; `--default-bounds` keeps the
+// engine's defaults (100,000 ids, 5,000 messages), so that past them every delivery also evicts from both.
 import { resolve } from "node:path";
 import { cpuClockMs } from "./lib/measure.js";
 
@@ -16,6 +18,8 @@ const option = (name: string, fallback: number): number => {
   if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`--${name} must be a positive integer`);
   return value;
 };
+const defaultBounds = args.indexOf("--default-bounds");
+if (defaultBounds >= 0) args.splice(defaultBounds, 1);
 const size = option("size", 1_000);
 const rounds = option("rounds", 50);
 const roots = args.map((a) => resolve(a));
@@ -33,7 +37,7 @@ interface Tree {
 
 async function load(root: string): Promise<Tree> {
   const lib = await import(`${root}/bench/lib/chorus-log.ts`);
-  const fx = lib.chorusAtLogSize(size, 50);
+  const fx = defaultBounds >= 0 ? await withDefaultBounds(root, lib) : lib.chorusAtLogSize(size, 50);
   fx.setCrypto("none");
   let now: number = fx.tick();
   const pool: { bytes: Uint8Array }[] = lib.freshMessages(fx.traffic, now, rounds * PER_BATCH + WARMUP.receive);
@@ -63,6 +67,31 @@ async function load(root: string): Promise<Tree> {
     sendBatch: () => timed(sendOne, tree.send),
   };
   return tree;
+}
+
+/** The fixture's member, log and traffic, with the engine's default bounds and the no-op signer and verifier. */
+// biome-ignore lint/suspicious/noExplicitAny: each tree's own modules, loaded by path
+async function withDefaultBounds(root: string, lib: any) {
+  const core = await import(`${root}/src/core/index.ts`);
+  const { seededRandom } = await import(`${root}/src/core/prng.ts`);
+  const { benchIdentity, CHANNEL, ChorusTraffic } = await import(`${root}/bench/lib/chorus-traffic.ts`);
+  const zero = new Uint8Array(64);
+  const engine = new core.ChannelEngine({
+    channelId: CHANNEL,
+    identity: benchIdentity("member-under-test"),
+    random: seededRandom(7),
+    now: lib.START_MS,
+    params: { senderQuotaPer600s: 10_000_000, senderQuotaBurst: 10_000_000 },
+    sign: () => zero,
+    verifySignature: () => true,
+  });
+  const traffic = new ChorusTraffic(50);
+  let now: number = lib.feedLog(engine, traffic, size, lib.START_MS);
+  const tick = () => {
+    now += lib.STEP_MS;
+    return now;
+  };
+  return { engine, traffic, tick, setCrypto: () => undefined };
 }
 
 const trees: Tree[] = [];

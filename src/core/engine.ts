@@ -227,7 +227,7 @@ export class ChannelEngine {
     }
     const evicted = this.members.hearFrom(sender, now);
     if (evicted !== undefined) this.ownReceipts.forgetMember(evicted);
-    this.process(message, bytes, sender, kind, now, step);
+    this.process(message, bytes, sender, kind, now, step, decoded !== undefined);
     this.gaps.resolveStrayMarks(sender, now, step);
     return step.result();
   }
@@ -239,6 +239,7 @@ export class ChannelEngine {
     kind: MessageKind,
     now: number,
     step: StepBuilder,
+    shared: boolean,
   ): void {
     const id = message.messageId as MessageId;
     if (kind === "ephemeral") {
@@ -254,7 +255,7 @@ export class ChannelEngine {
     // What its author tells us it holds: causal history, marks, filter.
     this.others?.read(message, sender);
     if (this.ownReceipts.size > 0) this.ownReceipts.read(message, sender, this.ownSequence, now, step);
-    this.gaps.readMarks(message, this.ownPrefix, now, step);
+    this.gaps.readMarks(message, this.ownPrefix, now, step, shared);
     this.responder.readRequests(message, now, step);
     if (kind === "sync") {
       // Sync messages are not logged, but their causal history can reveal what we miss.
@@ -348,17 +349,23 @@ export class ChannelEngine {
       this.cache.remember(message, bytes, now);
       this.others?.noteDelivered(id, sender, seq);
       step.events.push({ type: "delivered", message: deliveredView(message, now, false) });
-      // Waiters name their exact dependency (an id, or the sender's previous sequence number).
-      this.release(idKey(id), queue);
+      // Waiters name their exact dependency (an id, or the sender's previous sequence number). Its key is a string
+      // built for the lookup: not built when nothing is missing or waiting, as for most deliveries.
+      if (this.hasDependents()) this.release(idKey(id), queue);
       if (seq !== undefined) {
         const state = this.senders.get(sender);
         if (state !== undefined) {
           this.advance(state, seq, true);
           if (this.senders.extendRunDown(state, seq) && state.id !== this.senderId) this.link.noteProgress(state);
         }
-        this.release(seqKey(sender, seq), queue);
+        if (this.hasDependents()) this.release(seqKey(sender, seq), queue);
       }
     }
+  }
+
+  /** Something is missing or waits: only then can a delivery or a loss release anything. */
+  private hasDependents(): boolean {
+    return this.gaps.size > 0 || this.buffer.waitedFor > 0;
   }
 
   /** A dependency is met (delivered or given up): it is no longer missing, and its waiters may be ready. */

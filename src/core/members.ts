@@ -11,6 +11,12 @@ export class MemberDirectory {
   /** Members heard from, least recently heard first. */
   private readonly heard = new Map<SenderId, number>();
   private readonly byPrefix = new Map<string, SenderId>();
+  /**
+   * Steps through `heard` from its first eviction on, standing at the least recently heard member: a fresh
+   * `keys()` per eviction would step over every hole that moving a member to the end left since the last rehash
+   * (bounded.ts, BoundedMap, says more).
+   */
+  private order: Iterator<SenderId> | undefined;
   /** The last member `hearFrom` put at the end of `heard`. */
   private newest: SenderId | undefined;
   private preferred: ReadonlySet<string>;
@@ -41,7 +47,14 @@ export class MemberDirectory {
     this.heard.set(sender, now);
     let evicted: SenderId | undefined;
     if (this.heard.size > this.params.maxMembers) {
-      evicted = this.heard.keys().next().value as SenderId;
+      this.order ??= this.heard.keys();
+      let oldest = this.order.next();
+      if (oldest.done) {
+        // Not reached (it never steps past the newest member, and an ended iterator stays ended): restart.
+        this.order = this.heard.keys();
+        oldest = this.order.next();
+      }
+      evicted = oldest.value as SenderId;
       this.heard.delete(evicted);
       if (evicted === sender) this.newest = undefined;
     }

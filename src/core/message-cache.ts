@@ -114,7 +114,7 @@ export class MessageCache {
     const id = message.messageId as MessageId;
     this.seen.set(id, true);
     // A late copy of a message given up on by id: delivered now, whatever the seen set forgets later.
-    if (message.senderId !== this.self) this.givenUp.delete(id);
+    if (this.givenUp.size > 0 && message.senderId !== this.self) this.givenUp.delete(id);
     this.put(message, bytes, deliveredAt, undefined);
     this.history.push(id);
   }
@@ -190,12 +190,19 @@ export class MessageCache {
    */
   causalHistory(named: readonly MessageId[] = []): HistoryEntry[] {
     const out: HistoryEntry[] = [];
-    const last = this.history.toArray();
-    for (const id of named.length === 0 ? last : [...last, ...named.filter((n) => !last.includes(n))]) {
-      const hint = this.cache.get(id)?.retrievalHint;
-      out.push(hint === undefined ? { messageId: id } : { messageId: id, retrievalHint: hint });
+    if (named.length === 0) {
+      // Every send: straight from the ring, oldest first, no intermediate array.
+      for (let i = this.history.size - 1; i >= 0; i--) out.push(this.historyEntry(this.history.newestAt(i)));
+      return out;
     }
+    const last = this.history.toArray();
+    for (const id of [...last, ...named.filter((n) => !last.includes(n))]) out.push(this.historyEntry(id));
     return out;
+  }
+
+  private historyEntry(id: MessageId): HistoryEntry {
+    const hint = this.cache.get(id)?.retrievalHint;
+    return hint === undefined ? { messageId: id } : { messageId: id, retrievalHint: hint };
   }
 
   setRetrievalHint(id: MessageId, hint: Uint8Array): void {

@@ -1,6 +1,6 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { type RawAck, type RawHistoryEntry, type RawMessage, readMessage } from "./decode.js";
-import { writeUnsigned } from "./encode.js";
+import { encodedLength, outputBuffer, writeUnsigned } from "./encode.js";
 import { DecodeError } from "./errors.js";
 import { MessageSchema, Kind as PbKind } from "./gen/chorus/v1/message_pb.js";
 import {
@@ -102,10 +102,15 @@ export function encodeForSigning(
 /**
  * `encodeForSigning` without the closure (a send's hot path): the unsigned encoding of `message` (with `ack` as
  * its summary when given) then room for the signature field, which `writeSignature` fills. What a signature
- * covers is the buffer but its last `SIGNATURE_TRAILER_BYTES` bytes.
+ * covers is the buffer but its last `SIGNATURE_TRAILER_BYTES` bytes. The buffer is a view into a shared slab
+ * (encode.ts `outputBuffer`): its bytes are the caller's, its `.buffer` is not.
  */
-export function encodeWithSignatureRoom(message: WireMessage, length?: number, ack?: AckSummary): Uint8Array {
-  return writeUnsigned(message, SIGNATURE_TRAILER_BYTES, length, ack ?? message.ack);
+export function encodeWithSignatureRoom(
+  message: WireMessage,
+  length = encodedLength(message),
+  ack: AckSummary | undefined = message.ack,
+): Uint8Array {
+  return writeUnsigned(message, SIGNATURE_TRAILER_BYTES, length, ack, outputBuffer(length + SIGNATURE_TRAILER_BYTES));
 }
 
 /** Writes the signature field into the room `encodeWithSignatureRoom` left; returns the signed encoding. */

@@ -11,7 +11,7 @@ export {
   signedPortion,
   writeSignature,
 } from "./codec.js";
-export { ackFieldLength, encodedLength } from "./encode.js";
+export { ackFieldLength, encodedLength, outputBuffer } from "./encode.js";
 export { DecodeError } from "./errors.js";
 export {
   type DataSegment,

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { encodeUnsignedReference } from "../../src/wire/codec.js";
-import { ackFieldLength, encodedLength, writeUnsigned } from "../../src/wire/encode.js";
+import { ackFieldLength, encodedLength, outputBuffer, writeUnsigned } from "../../src/wire/encode.js";
 import type { WireMessage } from "../../src/wire/index.js";
 import { fullMessage, validMessage } from "./arbitraries.js";
 
@@ -43,4 +43,24 @@ test("edge values: empty strings and bytes, zero sequence, large lamport and non
     ],
     sequenceRepairRequest: [{ senderId: "", first: 0, last: 0 }],
   });
+});
+
+test("outgoing buffers from the slab never overlap, start zeroed, and the large ones are their own", () => {
+  const taken: Uint8Array[] = [];
+  for (let i = 0; i < 200; i++) {
+    const b = outputBuffer(97 + (i % 5) * 211);
+    assert.equal(b.length, 97 + (i % 5) * 211);
+    assert.ok(b.every((x) => x === 0));
+    b.fill(i + 1);
+    taken.push(b);
+  }
+  taken.forEach((b, i) => {
+    assert.ok(
+      b.every((x) => x === i + 1),
+      `buffer ${i} was written by a later one`,
+    );
+  });
+  const large = outputBuffer(10_000);
+  assert.equal(large.byteOffset, 0);
+  assert.equal(large.buffer.byteLength, 10_000);
 });

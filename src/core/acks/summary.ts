@@ -3,6 +3,7 @@ import {
   ackFieldLength,
   encodedLength,
   encodeWithSignatureRoom,
+  outputBuffer,
   type ReceivedUpTo,
   SIGNATURE_BYTES,
   type WireMessage,
@@ -69,6 +70,8 @@ export class SummaryWriter {
   /** Another sender's contiguous mark moved: queue the news (kept in place if already waiting). */
   noteProgress(state: SenderState): void {
     if (state.contiguous >= state.runStart) this.markQueue.add(state.id);
+    // Already the newest (a sender's messages often come in runs): moving it to the end changes nothing.
+    if (this.markOrder[this.markOrder.length - 1] === state.id) return;
     const i = this.markOrder.indexOf(state.id);
     if (i >= 0) this.markOrder.splice(i, 1);
     this.markOrder.push(state.id);
@@ -144,7 +147,8 @@ export class SummaryWriter {
       slots.length === 0 ? 0 : Math.min(maxBytes, Math.ceil((slots.length * p.ackFilterBitsPerId) / 8));
     const hashCount = optimalHashCount(filterBytes * 8, slots.length);
     const nonce = this.randomNonce();
-    const filter = new Uint8Array(filterBytes);
+    // Cut from the slab the encoding comes from (a Uint8Array of its own cost as much as the encoding's did).
+    const filter = outputBuffer(filterBytes);
     if (filterBytes > 0) {
       const key = deriveSummaryKey(this.salt, nonce, this.key);
       for (const slot of slots) this.recentReceived.addTo(slot, key, filter, hashCount);
