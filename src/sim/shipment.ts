@@ -52,7 +52,9 @@ export function shippedCopies(p: {
 }): ShippedCopies {
   return {
     from: p.from,
-    bytes: p.bytes,
+    // A copy of its own: the engine's encodings are views into shared slabs, and posting a view copies the
+    // whole slab to the other thread, where every cached publication would keep its own slab alive.
+    bytes: p.bytes.slice(),
     purpose: p.purpose,
     contentBytes: p.contentBytes,
     x: p.x,
