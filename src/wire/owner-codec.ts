@@ -11,6 +11,7 @@ import {
   ReceiptSchema,
   RosterSchema,
 } from "./gen/chorus/v1/owner_pb.js";
+import { readNews, readReport } from "./owner-decode.js";
 import { writeOwnerNews, writeReportUnsigned } from "./owner-encode.js";
 
 export const KEY_PREFIX_BYTES = 8;
@@ -119,7 +120,9 @@ export function ownerSignedPortion(bytes: Uint8Array): Uint8Array | undefined {
   return bytes.subarray(0, start);
 }
 
-function toNumber(field: string, value: bigint): number {
+/** A 64-bit field as read: a bigint from protobuf-es, a number (below 2^53) from owner-decode.ts. */
+function toNumber(field: string, value: bigint | number): number {
+  if (typeof value === "number") return value;
   if (value > BigInt(MAX_SEQUENCE)) throw new DecodeError(field, `${value} exceeds ${MAX_SEQUENCE}`);
   return Number(value);
 }
@@ -181,8 +184,22 @@ export function encodeReportReference(report: ReceiptReport): Uint8Array {
   );
 }
 
+/** A report as either reader gives it (owner-decode.ts, or protobuf-es for the encodings that one leaves). */
+interface ReadReport {
+  readonly channelId: string;
+  readonly reporter: string;
+  readonly writtenAt: bigint | number;
+  readonly held: readonly { senderPrefix: Uint8Array; first: bigint | number; last: bigint | number }[];
+  readonly signature?: Uint8Array | undefined;
+}
+
 export function decodeReport(bytes: Uint8Array, limits: OwnerLimits = DEFAULT_OWNER_LIMITS): ReceiptReport {
-  const pb = parse("report", bytes, limits, () => fromBinary(ReceiptReportSchema, bytes));
+  const pb: ReadReport = parse(
+    "report",
+    bytes,
+    limits,
+    () => readReport(bytes) ?? fromBinary(ReceiptReportSchema, bytes),
+  );
   checkId("channel_id", pb.channelId);
   checkId("reporter", pb.reporter);
   checkCount("held", pb.held.length, limits.maxRanges);
@@ -227,8 +244,18 @@ export function encodeOwnerNewsReference(news: OwnerNews): Uint8Array {
   );
 }
 
+/** News as either reader gives it (owner-decode.ts, or protobuf-es for the encodings that one leaves). */
+interface ReadNews {
+  readonly channelId: string;
+  readonly cursor: bigint | number;
+  readonly rosterSize: number;
+  readonly rosterVersion: bigint | number;
+  readonly receipts: readonly { sequence: bigint | number; count: number; holders: Uint8Array }[];
+  readonly heads: readonly { senderPrefix: Uint8Array; sequence: bigint | number }[];
+}
+
 export function decodeOwnerNews(bytes: Uint8Array, limits: OwnerLimits = DEFAULT_OWNER_LIMITS): OwnerNews {
-  const pb = parse("owner news", bytes, limits, () => fromBinary(OwnerNewsSchema, bytes));
+  const pb: ReadNews = parse("owner news", bytes, limits, () => readNews(bytes) ?? fromBinary(OwnerNewsSchema, bytes));
   checkId("channel_id", pb.channelId);
   checkCount("receipts", pb.receipts.length, limits.maxReceipts);
   checkCount("heads", pb.heads.length, limits.maxHeads);
