@@ -54,6 +54,34 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 /** Thrown inside this module only: the encoding is not one read here (the caller falls back). */
 const NOT_PLAIN = new Error("not a plain encoding");
 
+// Channel ids and reporters' ids come back in every report: the same ASCII bytes give the same string object, built
+// once (not from 64 char codes each time). Direct-mapped by a hash of the bytes, the last string in a slot wins,
+// checked character by character: bounded, and more distinct strings than slots only miss more often.
+const INTERNED_SLOTS = 4_096;
+const MAX_INTERNED = 128;
+const slots: (string | undefined)[] = new Array(INTERNED_SLOTS).fill(undefined);
+
+/** The string of ASCII bytes buf[start .. end), the same object as last time; undefined when not ASCII. */
+function interned(buf: Uint8Array, start: number, end: number): string | undefined {
+  // FNV-1a over the bytes, with the length.
+  let h = 0x811c9dc5 ^ (end - start);
+  for (let i = start; i < end; i++) {
+    const b = buf[i]!;
+    if (b >= 0x80) return undefined;
+    h = Math.imul(h ^ b, 0x01000193);
+  }
+  const slot = (h ^ (h >>> 15)) & (INTERNED_SLOTS - 1);
+  const known = slots[slot];
+  if (known !== undefined && known.length === end - start) {
+    let i = 0;
+    while (i < known.length && known.charCodeAt(i) === buf[start + i]) i++;
+    if (i === known.length) return known;
+  }
+  const made = String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+  slots[slot] = made;
+  return made;
+}
+
 const VARINT = 0;
 const LENGTH = 2;
 
@@ -114,14 +142,10 @@ class Reader {
     const end = this.delimited();
     const start = this.pos;
     this.pos = end;
-    let ascii = true;
-    for (let i = start; i < end; i++) {
-      if (this.buf[i]! >= 0x80) {
-        ascii = false;
-        break;
-      }
+    if (end - start <= MAX_INTERNED) {
+      const known = interned(this.buf, start, end);
+      if (known !== undefined) return known;
     }
-    if (ascii && end - start <= 256) return String.fromCharCode(...this.buf.subarray(start, end));
     try {
       return utf8.decode(this.buf.subarray(start, end));
     } catch {
