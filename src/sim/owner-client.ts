@@ -52,7 +52,7 @@ function cursorRequestBytes(member: string, cursor: number): number {
 
 /**
  * A member's end of the direct path to the owner, driving the real engine's owner API: receipt reports (at most
- * every `reportIntervalMs` while there is news) answered with the member's news, one parked watch for receipts
+ * every `reportIntervalMs` while there is news, less often on a roster larger than `ownerReportRate` / 4) answered with the member's news, one parked watch for receipts
  * of its own messages, gap fill by one batched fetch, its own messages pushed to the owner, and the path's
  * state: up after an answer, down after failures (the engine then falls back to the topic), probed while down.
  */
@@ -159,7 +159,11 @@ export class OwnerClient {
   }
 
   private scheduleReport(now: number): void {
-    const at = Math.max(now, this.lastReportAt + this.ctx.world.scenario.reportIntervalMs);
+    const s = this.ctx.world.scenario;
+    const at = Math.max(
+      now,
+      this.lastReportAt + this.engine.owner.reportIntervalMs(s.reportIntervalMs, s.ownerReportRate),
+    );
     if (at >= this.reportAt) return;
     this.reportAt = at;
     this.later(at, (t) => {
