@@ -69,7 +69,8 @@ export class SignatureLedger {
     return (unsigned) => {
       if (isReport(unsigned)) {
         const token = reportToken(secretKey, unsigned);
-        // `unsigned` is the signing input made for this call (ownerSigningInput): nothing writes to it later.
+        // `unsigned` is the signing input made for this call (signOwnerMessage): nothing writes to it later (the
+        // trailer goes after it in the same buffer).
         this.lastReport.set(senderId, { signed: unsigned, token });
         return token;
       }

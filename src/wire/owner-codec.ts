@@ -79,6 +79,9 @@ export const DEFAULT_OWNER_LIMITS: OwnerLimits = Object.freeze({
   maxRosterMembers: 100_000,
 });
 
+// Field 40, length-delimited (tag 322, varint c2 02), 64 bytes: a signed channel message's trailer, as
+// `appendSignature` writes it (test/wire/owner-decode.test.ts checks they agree).
+const MESSAGE_TRAILER = Uint8Array.of(0xc2, 0x02, SIGNATURE_BYTES);
 // Field 15, length-delimited, 64 bytes: the trailer every signed owner-service message ends with.
 const TRAILER = Uint8Array.of((15 << 3) | 2, SIGNATURE_BYTES);
 
@@ -99,7 +102,37 @@ export function ownerSigningInput(domain: Uint8Array, unsigned: Uint8Array): Uin
  * the bytes before a field-40 signature) check an owner message's signature unchanged.
  */
 export function ownerVerifierInput(domain: Uint8Array, unsigned: Uint8Array, signature: Uint8Array): Uint8Array {
-  return appendSignature(ownerSigningInput(domain, unsigned), signature);
+  // The owner builds one for every report it checks: written in one buffer, not the signing input copied again.
+  if (signature.length !== SIGNATURE_BYTES) return appendSignature(ownerSigningInput(domain, unsigned), signature);
+  const out = new Uint8Array(domain.length + unsigned.length + MESSAGE_TRAILER.length + SIGNATURE_BYTES);
+  out.set(domain, 0);
+  out.set(unsigned, domain.length);
+  out.set(MESSAGE_TRAILER, domain.length + unsigned.length);
+  out.set(signature, domain.length + unsigned.length + MESSAGE_TRAILER.length);
+  return out;
+}
+
+/**
+ * `unsigned` signed with `sign` over `ownerSigningInput(domain, unsigned)`, with the signature appended
+ * (`appendOwnerSignature`): one buffer holds the domain, the encoding and the trailer, and the signature is
+ * written into it, instead of the signing input and the signed message each copied from the encoding.
+ */
+export function signOwnerMessage(
+  domain: Uint8Array,
+  unsigned: Uint8Array,
+  sign: (input: Uint8Array) => Uint8Array,
+): Uint8Array {
+  const body = domain.length + unsigned.length;
+  const out = new Uint8Array(body + TRAILER.length + SIGNATURE_BYTES);
+  out.set(domain, 0);
+  out.set(unsigned, domain.length);
+  const signature = sign(out.subarray(0, body));
+  if (signature.length !== SIGNATURE_BYTES) {
+    throw new RangeError(`signature must be ${SIGNATURE_BYTES} bytes, got ${signature.length}`);
+  }
+  out.set(TRAILER, body);
+  out.set(signature, body + TRAILER.length);
+  return out.subarray(domain.length);
 }
 
 export function appendOwnerSignature(unsigned: Uint8Array, signature: Uint8Array): Uint8Array {

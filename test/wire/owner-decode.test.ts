@@ -1,9 +1,11 @@
 // The direct owner-message readers give what protobuf-es reads, or leave the bytes to it; decoding through
-// owner-codec.ts gives the same values and the same errors either way.
+// owner-codec.ts gives the same values and the same errors either way. Signing and verifier inputs written in
+// one buffer are the bytes of the copies they replace.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fromBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
+import { appendSignature } from "../../src/wire/codec.js";
 import { OwnerNewsSchema, ReceiptReportSchema } from "../../src/wire/gen/chorus/v1/owner_pb.js";
 import {
   appendOwnerSignature,
@@ -12,7 +14,11 @@ import {
   encodeOwnerNewsReference,
   encodeReportReference,
   type OwnerNews,
+  ownerSigningInput,
+  ownerVerifierInput,
+  REPORT_DOMAIN,
   type ReceiptReport,
+  signOwnerMessage,
 } from "../../src/wire/owner-codec.js";
 import { readNews, readReport } from "../../src/wire/owner-decode.js";
 
@@ -167,4 +173,23 @@ test("decodeReport and decodeOwnerNews give the same values and errors as throug
   const n: OwnerNews = { channelId: "c", cursor: 1, rosterSize: 3, rosterVersion: 1, receipts: [], heads: [] };
   const bad = encodeOwnerNewsReference({ ...n, receipts: [{ sequence: 0, count: 1, holders: new Uint8Array(1) }] });
   assert.match(String(outcome(() => decodeOwnerNews(bad))), /receipts\[0\]\.sequence/);
+});
+
+test("owner signing and verifier inputs written in one buffer are the bytes of the copies they replace", () => {
+  fc.assert(
+    fc.property(report, fc.uint8Array({ minLength: 64, maxLength: 64 }), (r, signature) => {
+      const unsigned = encodeReportReference(r);
+      const signed = signOwnerMessage(REPORT_DOMAIN, unsigned, (input) => {
+        assert.deepEqual(input, ownerSigningInput(REPORT_DOMAIN, unsigned));
+        return signature;
+      });
+      assert.deepEqual(signed, appendOwnerSignature(unsigned, signature));
+      assert.deepEqual(
+        ownerVerifierInput(REPORT_DOMAIN, unsigned, signature),
+        appendSignature(ownerSigningInput(REPORT_DOMAIN, unsigned), signature),
+      );
+    }),
+    { numRuns: 300 },
+  );
+  assert.throws(() => signOwnerMessage(REPORT_DOMAIN, new Uint8Array(3), () => new Uint8Array(63)), /64 bytes, got 63/);
 });

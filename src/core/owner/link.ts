@@ -1,11 +1,10 @@
 import {
-  appendOwnerSignature,
   encodeReportUnsigned,
   type HeldRange,
   type OwnerNews,
-  ownerSigningInput,
   REPORT_DOMAIN,
   type ReceiptReport,
+  signOwnerMessage,
 } from "../../wire/owner-codec.js";
 import { type SenderId, senderPrefixBytes } from "../ids.js";
 import type { SenderState, SenderTable } from "../senders.js";
@@ -23,7 +22,7 @@ export function signReport(
   sign: (unsigned: Uint8Array) => Uint8Array,
 ): Uint8Array {
   const unsigned = encodeReportUnsigned(report);
-  return appendOwnerSignature(unsigned, sign(ownerSigningInput(REPORT_DOMAIN, unsigned)));
+  return signOwnerMessage(REPORT_DOMAIN, unsigned, sign);
 }
 
 /** What a report claimed, per sender (the run it covers): acknowledged by the owner, the claims count as told. */
