@@ -259,9 +259,11 @@ export class OwnerClient {
 
   /** Messages from the owner into the engine, each sender's in order. */
   private take(found: readonly Stored[], now: number): void {
+    // Compared, not subtracted: a bigint difference is an allocation per comparison.
     const sorted = [...found].sort((a, b) => {
-      const d = (a.decoded.lamportTimestamp ?? 0n) - (b.decoded.lamportTimestamp ?? 0n);
-      return d < 0n ? -1 : d > 0n ? 1 : 0;
+      const x = a.decoded.lamportTimestamp ?? 0n;
+      const y = b.decoded.lamportTimestamp ?? 0n;
+      return x < y ? -1 : x > y ? 1 : 0;
     });
     const rec = this.ctx.world.recorder;
     for (const m of sorted) {
