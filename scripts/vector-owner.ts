@@ -3,6 +3,7 @@
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { senderPrefixBytes } from "../src/core/ids.js";
 import { createSigner, createVerifier, identityFromSecretKey } from "../src/core/index.js";
+import { reportIntervalMs } from "../src/core/owner/cadence.js";
 import { openRoster, signRoster } from "../src/core/owner/roster.js";
 import { OwnerService } from "../src/core/owner/service.js";
 import {
@@ -31,6 +32,9 @@ const range = (id: string, first: number, last: number): HeldRange => ({
   last,
 });
 
+/** Roster sizes around the floor's end (500) and beyond it, with one that does not divide evenly. */
+const REPORT_INTERVAL_SIZES = [0, 1, 100, 499, 500, 501, 1_000, 1_001, 4_000, 10_000, 100_000];
+
 export function buildOwnerVectors() {
   const members = [owner!, alice!, bob!, carol!].map((m) => m.senderId);
   const rosterWire = signRoster(
@@ -52,7 +56,8 @@ export function buildOwnerVectors() {
       "Owner path (spec 14.3). Roster and reports end with field 15 (7a 40) and a 64-byte Ed25519 signature over " +
       "utf8('chorus/sig/v1') || utf8(domain) || unsigned, domain 'chorus/roster/v1' or 'chorus/report/v1'. " +
       "Receipt holders are a bitmap over roster positions, least significant bit first. The owner holds alice 1..3 " +
-      "and carol 1..2, accepts both reports in order, and writes alice's news from cursor 0.",
+      "and carol 1..2, accepts both reports in order, and writes alice's news from cursor 0. Report intervals: a " +
+      "member's least time between reports, in ms, for roster sizes (spec 14.3.2).",
     vectors: [
       { name: "roster", channelId: CHANNEL, version: 1, members, owner: owner!.senderId, wire: bytesToHex(rosterWire) },
       ...[
@@ -82,6 +87,11 @@ export function buildOwnerVectors() {
           })),
           heads: decoded.heads.map((h) => ({ senderPrefix: bytesToHex(h.senderPrefix), sequence: h.sequence })),
         },
+      },
+      {
+        name: "cadence of reports",
+        rule: "max(250, ceil(N * 1000 / 2000)) ms, N the roster size",
+        intervals: REPORT_INTERVAL_SIZES.map((n) => ({ rosterSize: n, intervalMs: reportIntervalMs(n) })),
       },
     ],
   };

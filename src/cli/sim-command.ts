@@ -99,6 +99,7 @@ const SCENARIO_FIELDS = [
   "pathLatencyMs",
   "pathFailure",
   "reportIntervalMs",
+  "ownerReportRate",
   "settleMs",
   "warmupMs",
   "warmupRate",
@@ -255,6 +256,12 @@ function simOptions(): Option[] {
       "a member reports its receipts to the owner at most this often",
       number("--report-interval-ms", 0, 1e9),
       D.reportIntervalMs,
+    ),
+    option(
+      "--owner-report-rate <per_s>",
+      "reports a second the owner receives in total at most: members of a large roster report less often (0: no bound)",
+      number("--owner-report-rate", 0, 1e9),
+      D.ownerReportRate,
     ),
     option(
       "--settle-ms <ms>",

@@ -1,4 +1,5 @@
 import type { MessageRef, SenderId, SignatureVerifier } from "../core/index.js";
+import { MIN_REPORT_INTERVAL_MS } from "../core/owner/cadence.js";
 import { openRoster } from "../core/owner/roster.js";
 import { type Transport, TransportError } from "../transport/transport.js";
 import { decodeOwnerNews, decodeRoster, encodeOwnerNews } from "../wire/owner-codec.js";
@@ -44,8 +45,11 @@ export interface OwnerClientStats {
   fetchedMessages: number;
 }
 
-/** A report goes out at most this often while there is news. */
-export const REPORT_INTERVAL_MS = 250;
+/**
+ * A report goes out at most this often while there is news; on a roster of more than 500 members less often, so
+ * that the owner receives at most 2,000 reports a second in total (core/owner/cadence.ts, spec 14.3.2).
+ */
+export const REPORT_INTERVAL_MS = MIN_REPORT_INTERVAL_MS;
 /** After a failed or refused report, the next waits this long. */
 const REPORT_BACKOFF_MS = 2_000;
 const REQUEST_TIMEOUT_MS = 5_000;
@@ -371,7 +375,7 @@ export class OwnerClient {
   private scheduleReport(): void {
     if (!this.up || !this.active || this.reportTimer !== undefined || this.reportInFlight) return;
     if (!this.owner.hasReport()) return;
-    const at = Math.max(this.lastReportAt + REPORT_INTERVAL_MS, this.reportAfter);
+    const at = Math.max(this.lastReportAt + this.owner.reportIntervalMs(REPORT_INTERVAL_MS), this.reportAfter);
     this.reportTimer = this.later(Math.max(0, at - this.ctx.clock()), () => {
       this.reportTimer = undefined;
       this.report().catch(() => {

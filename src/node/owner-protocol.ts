@@ -75,7 +75,8 @@
  * others with 0): the first peer that serves a roster signed by the owner's sender id (configured; without
  * one, the roster's own `owner` field the first time, then that id) is the owner. It keeps one WATCH open
  * (holdMs 20,000, its own timeout holdMs + 5 s) and sends another as soon as one is answered; sends a REPORT
- * when the engine has something new to report, at most every 250 ms (2 s after a failed or refused one);
+ * when the engine has something new to report, at most every 250 ms, or every N / 2,000 s on a roster of N
+ * members when that is longer (2 s after a failed or refused one);
  * sends a FETCH 20 ms after the engine detects a gap, for everything missing that the owner did not lack in
  * the last 10 s, and tells the engine what the owner lacked. It applies a NEWS's receipts at once and its
  * heads 1 s later (a message the owner just got is usually still on its way over the topic). NEWS for another

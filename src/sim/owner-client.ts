@@ -52,7 +52,7 @@ function cursorRequestBytes(member: string, cursor: number): number {
 
 /**
  * A member's end of the direct path to the owner, driving the real engine's owner API: receipt reports (at most
- * every `reportIntervalMs` while there is news) answered with the member's news, one parked watch for receipts
+ * every `reportIntervalMs` while there is news, less often on a roster larger than `ownerReportRate` / 4) answered with the member's news, one parked watch for receipts
  * of its own messages, gap fill by one batched fetch, its own messages pushed to the owner, and the path's
  * state: up after an answer, down after failures (the engine then falls back to the topic), probed while down.
  */
@@ -159,7 +159,11 @@ export class OwnerClient {
   }
 
   private scheduleReport(now: number): void {
-    const at = Math.max(now, this.lastReportAt + this.ctx.world.scenario.reportIntervalMs);
+    const s = this.ctx.world.scenario;
+    const at = Math.max(
+      now,
+      this.lastReportAt + this.engine.owner.reportIntervalMs(s.reportIntervalMs, s.ownerReportRate),
+    );
     if (at >= this.reportAt) return;
     this.reportAt = at;
     this.later(at, (t) => {
@@ -255,9 +259,11 @@ export class OwnerClient {
 
   /** Messages from the owner into the engine, each sender's in order. */
   private take(found: readonly Stored[], now: number): void {
+    // Compared, not subtracted: a bigint difference is an allocation per comparison.
     const sorted = [...found].sort((a, b) => {
-      const d = (a.decoded.lamportTimestamp ?? 0n) - (b.decoded.lamportTimestamp ?? 0n);
-      return d < 0n ? -1 : d > 0n ? 1 : 0;
+      const x = a.decoded.lamportTimestamp ?? 0n;
+      const y = b.decoded.lamportTimestamp ?? 0n;
+      return x < y ? -1 : x > y ? 1 : 0;
     });
     const rec = this.ctx.world.recorder;
     for (const m of sorted) {

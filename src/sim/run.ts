@@ -117,6 +117,7 @@ function describeScenario(s: Scenario, protocol: Protocol): Record<string, unkno
     path_latency_ms: s.pathLatencyMs,
     path_failure: s.pathFailure,
     report_interval_ms: s.reportIntervalMs,
+    owner_report_rate: s.ownerReportRate,
     warmup_ms: s.warmupMs,
     warmup_rate: s.warmupRate,
     settle_ms: s.settleMs,

@@ -75,6 +75,7 @@ const FLAGS: readonly (readonly [string, string, unknown])[] = [
   ["path_latency_ms", "--path-latency-ms", undefined],
   ["path_failure", "--path-failure", DEFAULT_SCENARIO.pathFailure],
   ["report_interval_ms", "--report-interval-ms", DEFAULT_SCENARIO.reportIntervalMs],
+  ["owner_report_rate", "--owner-report-rate", DEFAULT_SCENARIO.ownerReportRate],
   ["warmup_ms", "--warmup-ms", DEFAULT_SCENARIO.warmupMs],
   ["warmup_rate", "--warmup-rate", DEFAULT_SCENARIO.warmupRate],
   ["settle_ms", "--settle-ms", DEFAULT_SCENARIO.settleMs],

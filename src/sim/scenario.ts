@@ -1,4 +1,5 @@
 import { OWNER_PARAMS, type Params, resolveParams } from "../core/index.js";
+import { OWNER_REPORTS_PER_SECOND } from "../core/owner/cadence.js";
 
 /** A network partition: `fraction` of the members (chosen by the seed) cannot reach the rest for a while. */
 export interface Partition {
@@ -90,6 +91,11 @@ export interface Scenario {
   /** A member sends a receipt report to the owner at most this often while it has news for it. */
   readonly reportIntervalMs: number;
   /**
+   * Reports a second the owner receives in total, at most: on a large roster members report less often than
+   * `reportIntervalMs` (core/owner/cadence.ts). 0: no bound, every `reportIntervalMs` whatever the roster.
+   */
+  readonly ownerReportRate: number;
+  /**
    * Time between the start (every member but the late joiners joins) and the first measured message.
    * During it, unmeasured background messages (`warmupRate`) bring the channel to a steady state: every
    * member has synced once, so the owner has been heard and counts as online, as in a channel that has
@@ -152,6 +158,7 @@ export const DEFAULT_SCENARIO: Scenario = Object.freeze({
   pathLatencyMs: 100,
   pathFailure: 0,
   reportIntervalMs: 250,
+  ownerReportRate: OWNER_REPORTS_PER_SECOND,
   warmupMs: 240_000,
   warmupRate: 0.2,
   settleMs: 600_000,
@@ -212,6 +219,7 @@ export function resolveScenario(input: ScenarioInput): Scenario {
   num("pathLatencyMs", s.pathLatencyMs, 0, 1e7);
   num("pathFailure", s.pathFailure, 0, 1);
   num("reportIntervalMs", s.reportIntervalMs, 0, 1e9);
+  num("ownerReportRate", s.ownerReportRate, 0, 1e9);
   num("settleMs", s.settleMs, 0, 1e10);
   num("warmupMs", s.warmupMs, 0, 1e10);
   num("warmupRate", s.warmupRate, 0, 1e6);

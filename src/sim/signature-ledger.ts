@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { equalBytes } from "../core/bytes.js";
 import { identityFromSecretKey, type SenderId, type SignatureVerifier } from "../core/index.js";
 import { nativeSigner } from "../platform/native-crypto.js";
@@ -69,7 +69,8 @@ export class SignatureLedger {
     return (unsigned) => {
       if (isReport(unsigned)) {
         const token = reportToken(secretKey, unsigned);
-        // `unsigned` is the signing input made for this call (ownerSigningInput): nothing writes to it later.
+        // `unsigned` is the signing input made for this call (signOwnerMessage): nothing writes to it later (the
+        // trailer goes after it in the same buffer).
         this.lastReport.set(senderId, { signed: unsigned, token });
         return token;
       }
@@ -122,7 +123,12 @@ const TOKEN_DOMAIN = Buffer.from("chorus/sim/report-token/v1");
 
 /** A simulated member's signature over report bytes: SHA-512(domain || secret key || bytes), 64 bytes. */
 function reportToken(secretKey: Uint8Array, signed: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash("sha512").update(TOKEN_DOMAIN).update(secretKey).update(signed).digest());
+  // One-shot over the joined input: a Hash object with three updates cost twice as much per report.
+  const input = new Uint8Array(TOKEN_DOMAIN.length + secretKey.length + signed.length);
+  input.set(TOKEN_DOMAIN, 0);
+  input.set(secretKey, TOKEN_DOMAIN.length);
+  input.set(signed, TOKEN_DOMAIN.length + secretKey.length);
+  return new Uint8Array(hash("sha512", input, "buffer"));
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   ReceiptSchema,
   RosterSchema,
 } from "./gen/chorus/v1/owner_pb.js";
+import { readNews, readReport } from "./owner-decode.js";
 import { writeOwnerNews, writeReportUnsigned } from "./owner-encode.js";
 
 export const KEY_PREFIX_BYTES = 8;
@@ -78,6 +79,9 @@ export const DEFAULT_OWNER_LIMITS: OwnerLimits = Object.freeze({
   maxRosterMembers: 100_000,
 });
 
+// Field 40, length-delimited (tag 322, varint c2 02), 64 bytes: a signed channel message's trailer, as
+// `appendSignature` writes it (test/wire/owner-decode.test.ts checks they agree).
+const MESSAGE_TRAILER = Uint8Array.of(0xc2, 0x02, SIGNATURE_BYTES);
 // Field 15, length-delimited, 64 bytes: the trailer every signed owner-service message ends with.
 const TRAILER = Uint8Array.of((15 << 3) | 2, SIGNATURE_BYTES);
 
@@ -98,7 +102,37 @@ export function ownerSigningInput(domain: Uint8Array, unsigned: Uint8Array): Uin
  * the bytes before a field-40 signature) check an owner message's signature unchanged.
  */
 export function ownerVerifierInput(domain: Uint8Array, unsigned: Uint8Array, signature: Uint8Array): Uint8Array {
-  return appendSignature(ownerSigningInput(domain, unsigned), signature);
+  // The owner builds one for every report it checks: written in one buffer, not the signing input copied again.
+  if (signature.length !== SIGNATURE_BYTES) return appendSignature(ownerSigningInput(domain, unsigned), signature);
+  const out = new Uint8Array(domain.length + unsigned.length + MESSAGE_TRAILER.length + SIGNATURE_BYTES);
+  out.set(domain, 0);
+  out.set(unsigned, domain.length);
+  out.set(MESSAGE_TRAILER, domain.length + unsigned.length);
+  out.set(signature, domain.length + unsigned.length + MESSAGE_TRAILER.length);
+  return out;
+}
+
+/**
+ * `unsigned` signed with `sign` over `ownerSigningInput(domain, unsigned)`, with the signature appended
+ * (`appendOwnerSignature`): one buffer holds the domain, the encoding and the trailer, and the signature is
+ * written into it, instead of the signing input and the signed message each copied from the encoding.
+ */
+export function signOwnerMessage(
+  domain: Uint8Array,
+  unsigned: Uint8Array,
+  sign: (input: Uint8Array) => Uint8Array,
+): Uint8Array {
+  const body = domain.length + unsigned.length;
+  const out = new Uint8Array(body + TRAILER.length + SIGNATURE_BYTES);
+  out.set(domain, 0);
+  out.set(unsigned, domain.length);
+  const signature = sign(out.subarray(0, body));
+  if (signature.length !== SIGNATURE_BYTES) {
+    throw new RangeError(`signature must be ${SIGNATURE_BYTES} bytes, got ${signature.length}`);
+  }
+  out.set(TRAILER, body);
+  out.set(signature, body + TRAILER.length);
+  return out.subarray(domain.length);
 }
 
 export function appendOwnerSignature(unsigned: Uint8Array, signature: Uint8Array): Uint8Array {
@@ -119,7 +153,9 @@ export function ownerSignedPortion(bytes: Uint8Array): Uint8Array | undefined {
   return bytes.subarray(0, start);
 }
 
-function toNumber(field: string, value: bigint): number {
+/** A 64-bit field as read: a bigint from protobuf-es, a number (below 2^53) from owner-decode.ts. */
+function toNumber(field: string, value: bigint | number): number {
+  if (typeof value === "number") return value;
   if (value > BigInt(MAX_SEQUENCE)) throw new DecodeError(field, `${value} exceeds ${MAX_SEQUENCE}`);
   return Number(value);
 }
@@ -181,8 +217,22 @@ export function encodeReportReference(report: ReceiptReport): Uint8Array {
   );
 }
 
+/** A report as either reader gives it (owner-decode.ts, or protobuf-es for the encodings that one leaves). */
+interface ReadReport {
+  readonly channelId: string;
+  readonly reporter: string;
+  readonly writtenAt: bigint | number;
+  readonly held: readonly { senderPrefix: Uint8Array; first: bigint | number; last: bigint | number }[];
+  readonly signature?: Uint8Array | undefined;
+}
+
 export function decodeReport(bytes: Uint8Array, limits: OwnerLimits = DEFAULT_OWNER_LIMITS): ReceiptReport {
-  const pb = parse("report", bytes, limits, () => fromBinary(ReceiptReportSchema, bytes));
+  const pb: ReadReport = parse(
+    "report",
+    bytes,
+    limits,
+    () => readReport(bytes) ?? fromBinary(ReceiptReportSchema, bytes),
+  );
   checkId("channel_id", pb.channelId);
   checkId("reporter", pb.reporter);
   checkCount("held", pb.held.length, limits.maxRanges);
@@ -227,8 +277,18 @@ export function encodeOwnerNewsReference(news: OwnerNews): Uint8Array {
   );
 }
 
+/** News as either reader gives it (owner-decode.ts, or protobuf-es for the encodings that one leaves). */
+interface ReadNews {
+  readonly channelId: string;
+  readonly cursor: bigint | number;
+  readonly rosterSize: number;
+  readonly rosterVersion: bigint | number;
+  readonly receipts: readonly { sequence: bigint | number; count: number; holders: Uint8Array }[];
+  readonly heads: readonly { senderPrefix: Uint8Array; sequence: bigint | number }[];
+}
+
 export function decodeOwnerNews(bytes: Uint8Array, limits: OwnerLimits = DEFAULT_OWNER_LIMITS): OwnerNews {
-  const pb = parse("owner news", bytes, limits, () => fromBinary(OwnerNewsSchema, bytes));
+  const pb: ReadNews = parse("owner news", bytes, limits, () => readNews(bytes) ?? fromBinary(OwnerNewsSchema, bytes));
   checkId("channel_id", pb.channelId);
   checkCount("receipts", pb.receipts.length, limits.maxReceipts);
   checkCount("heads", pb.heads.length, limits.maxHeads);

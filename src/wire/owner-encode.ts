@@ -67,10 +67,21 @@ function varintLength(v: number): number {
 const isUint64 = (v: number) => Number.isSafeInteger(v) && v >= 0;
 const isUint32 = (v: number) => Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff;
 
+// A member writes its own id and its channel's into every report: their UTF-8 is kept, not encoded each time
+// (bounded: forgotten all at once when full; the bytes are only read, into the output buffer).
+const MAX_ENCODED = 4_096;
+const encoded = new Map<string, Uint8Array>();
+
 function string(out: Out, tag: number, s: string): void {
   if (s.length === 0) return;
   out.varint(tag);
-  out.bytes(utf8.encode(s));
+  let b = encoded.get(s);
+  if (b === undefined) {
+    if (encoded.size >= MAX_ENCODED) encoded.clear();
+    b = utf8.encode(s);
+    if (s.length <= 256) encoded.set(s, b);
+  }
+  out.bytes(b);
 }
 
 function bytesField(out: Out, tag: number, b: Uint8Array): void {

@@ -127,6 +127,35 @@ describe("owner service and member engines", () => {
     assert.deepEqual(acks(a.owner.applyNews(service.newsBytes(alice.senderId, a.owner.cursor()), 50).events), []);
   });
 
+  it("a receipt's bitmap comes whole in each news: holders already confirmed are not confirmed again", () => {
+    const { engines, service } = channel();
+    const [a, b, c] = engines as [
+      ReturnType<typeof makeEngine>,
+      ReturnType<typeof makeEngine>,
+      ReturnType<typeof makeEngine>,
+    ];
+    const sent = a.send(enc("hello"), 10);
+    service.noteMessage(alice.senderId, sent.sequence!);
+    const reportFrom = (e: ReturnType<typeof makeEngine>, now: number) => {
+      e.receive(sent.outgoing[0]!.bytes, now);
+      const report = e.owner.takeReport(now + 1)!;
+      service.acceptReport(report.bytes);
+      e.owner.reportDone(report.token, true);
+    };
+    reportFrom(b, 20);
+    const first = service.newsBytes(alice.senderId, 0);
+    assert.deepEqual(acks(a.owner.applyNews(first, 30).events), [{ by: bob.senderId, count: 1, members: 3 }]);
+    reportFrom(c, 40);
+    // From cursor 0 again: bob's bit comes back with carol's, and only carol is new.
+    const second = service.newsBytes(alice.senderId, 0);
+    assert.equal(decodeOwnerNews(second).receipts[0]!.count, 2);
+    assert.deepEqual(acks(a.owner.applyNews(second, 50).events), [{ by: carol.senderId, count: 2, members: 3 }]);
+    assert.deepEqual(acks(a.owner.applyNews(first, 60).events), [], "an old news changes nothing");
+    const status = a.status(sent.messageId);
+    assert.ok(status?.own);
+    assert.equal(status.receipts.count, 2);
+  });
+
   it("tells a member the head of a sender whose last message it missed", () => {
     const { engines, service } = channel();
     const [a, , c] = engines;

@@ -1,15 +1,20 @@
 import {
-  appendOwnerSignature,
   encodeReportUnsigned,
   type HeldRange,
   type OwnerNews,
-  ownerSigningInput,
   REPORT_DOMAIN,
   type ReceiptReport,
+  signOwnerMessage,
 } from "../../wire/owner-codec.js";
 import { type SenderId, senderPrefixBytes } from "../ids.js";
 import type { SenderState, SenderTable } from "../senders.js";
 import type { RosterIndex } from "./roster.js";
+
+/**
+ * Own messages whose receipt bitmaps from news are remembered (the engine tracks 256 by default): an older one
+ * forgotten is resolved whole again, which confirms nobody twice.
+ */
+const MAX_APPLIED = 1_024;
 
 /** Encodes and signs a receipt report with the reporter's signer (the one that signs its channel messages). */
 export function signReport(
@@ -17,7 +22,7 @@ export function signReport(
   sign: (unsigned: Uint8Array) => Uint8Array,
 ): Uint8Array {
   const unsigned = encodeReportUnsigned(report);
-  return appendOwnerSignature(unsigned, sign(ownerSigningInput(REPORT_DOMAIN, unsigned)));
+  return signOwnerMessage(REPORT_DOMAIN, unsigned, sign);
 }
 
 /** What a report claimed, per sender (the run it covers): acknowledged by the owner, the claims count as told. */
@@ -53,6 +58,13 @@ export class OwnerLink {
    */
   private readonly reported = new Map<SenderId, Told>();
   private readonly dirty = new Set<SenderId>();
+  /**
+   * Per own sequence number, the holder bits news already brought under this roster. The owner sends a message's
+   * whole bitmap each time it changes, and holders only join it (the ledger is a union per roster version): only
+   * the bits not seen yet are resolved to ids, the rest were confirmed already (a receipt is never withdrawn).
+   * On a large roster a receipt names thousands of holders and a sender gets news every few hundred ms.
+   */
+  private readonly applied = new Map<number, Uint8Array>();
 
   constructor(
     private readonly channelId: string,
@@ -117,6 +129,7 @@ export class OwnerLink {
     this.roster = roster;
     if (!changed) return;
     this.reported.clear();
+    this.applied.clear();
     this.cursor = 0;
     for (const state of this.senders.values()) if (state.id !== this.self) this.dirty.add(state.id);
   }
@@ -126,7 +139,10 @@ export class OwnerLink {
     const roster = this.roster;
     if (roster === undefined || news.rosterVersion !== roster.version) return undefined;
     this.cursor = Math.max(this.cursor, news.cursor);
-    const receipts = news.receipts.map((r) => ({ sequence: r.sequence, holders: roster.holders(r.holders) }));
+    const receipts = news.receipts.map((r) => ({
+      sequence: r.sequence,
+      holders: roster.holders(this.unseen(r.sequence, r.holders)),
+    }));
     const heads: { senderId: SenderId; sequence: number }[] = [];
     for (const h of news.heads) {
       const i = roster.indexOfPrefix(h.senderPrefix);
@@ -134,6 +150,27 @@ export class OwnerLink {
       if (id !== undefined && id !== this.self) heads.push({ senderId: id, sequence: h.sequence });
     }
     return { receipts, heads };
+  }
+
+  /** The bits of `bitmap` that no earlier news set for our message `seq`; they count as seen from now on. */
+  private unseen(seq: number, bitmap: Uint8Array): Uint8Array {
+    const seen = this.applied.get(seq);
+    if (seen === undefined) {
+      if (this.applied.size >= MAX_APPLIED) this.applied.delete(this.applied.keys().next().value as number);
+      this.applied.set(seq, bitmap.slice());
+      return bitmap;
+    }
+    const fresh = new Uint8Array(bitmap.length);
+    const union = seen.length >= bitmap.length ? seen : new Uint8Array(bitmap.length);
+    if (union !== seen) {
+      union.set(seen);
+      this.applied.set(seq, union);
+    }
+    for (let i = 0; i < bitmap.length; i++) {
+      fresh[i] = bitmap[i]! & ~union[i]!;
+      union[i]! |= bitmap[i]!;
+    }
+    return fresh;
   }
 
   /** Whether a sender id is on the roster (everyone is, without one). */

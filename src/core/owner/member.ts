@@ -5,6 +5,7 @@ import type { GapTracker } from "../repair/gaps.js";
 import type { SenderTable } from "../senders.js";
 import { StepBuilder } from "../step.js";
 import type { MessageRef, Step } from "../types.js";
+import { reportIntervalMs } from "./cadence.js";
 import type { OwnerLink, ReportToken } from "./link.js";
 import type { RosterIndex } from "./roster.js";
 
@@ -46,6 +47,14 @@ export class MemberOwnerPath {
    */
   takeReport(now: number): { bytes: Uint8Array; token: ReportToken } | undefined {
     return this.link.takeReport(now);
+  }
+
+  /**
+   * The least time between two reports (cadence.ts): `floorMs`, or longer on a large roster so that the owner
+   * receives at most `perSecond` reports a second in total (0: no bound). Without a roster, `floorMs`.
+   */
+  reportIntervalMs(floorMs?: number, perSecond?: number): number {
+    return reportIntervalMs(this.link.roster?.size ?? 0, floorMs, perSecond);
   }
 
   reportDone(token: ReportToken, ok: boolean): void {
