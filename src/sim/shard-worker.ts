@@ -52,6 +52,14 @@ const EVENTS = 3;
 const SENT = 4;
 const ENDED = 5;
 const CONTROL_BYTES = 16 + 8 * 6;
+/**
+ * The worker's young generation (V8: two semi-spaces of a third each, plus room for large objects): 64 MB
+ * semi-spaces instead of the default 16. A shard allocates short-lived objects at a high rate (decodings, steps,
+ * the owner path's messages), and a small nursery promotes many of them before they die: in a run of 500 members
+ * x 100 messages the process's CPU fell about 7 % with `--max-semi-space-size=64`, and a worker thread gets that
+ * only from its resource limits (a thread cannot change it once started).
+ */
+const YOUNG_GENERATION_MB = 192;
 /** How long the coordinator blocks before it lets its event loop turn (to hear of a worker that died). */
 const WAIT_SLICE_MS = 50;
 
@@ -117,7 +125,12 @@ export class ShardWorker implements ShardHandle {
     const control = new SharedArrayBuffer(CONTROL_BYTES);
     const { port1, port2 } = new MessageChannel();
     const boot: Boot = { scenario, place, control, port: port2 };
-    const worker = new Worker(PROGRAM, { eval: true, workerData: boot, transferList: [port2] });
+    const worker = new Worker(PROGRAM, {
+      eval: true,
+      workerData: boot,
+      transferList: [port2],
+      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+    });
     return new ShardWorker(worker, port1, control);
   }
 
