@@ -118,17 +118,15 @@ export async function runShards(
     const total = scenario.warmupMs + (scenario.messages / scenario.rate) * 1000 + scenario.settleMs;
     const first = statuses[0]!.now;
     for (;;) {
-      // Every shard runs up to T + L, T the earliest next event anywhere: what one shard sends in the window is
-      // due at or after that, and so is anything sent back in answer (a bound per shard, from the other shards'
-      // next events alone, would miss those answers).
-      let t = Number.POSITIVE_INFINITY;
-      for (const [i, st] of statuses.entries()) if (!st.ended) t = Math.min(t, st.nextAt, earliest(inboxes[i]!));
-      if (statuses.every((st) => st.ended) || !Number.isFinite(t)) break;
-      const end = t + window;
+      const next = statuses.map((st, i) =>
+        st.ended ? Number.POSITIVE_INFINITY : Math.min(st.nextAt, earliest(inboxes[i]!)),
+      );
+      if (statuses.every((st) => st.ended) || !next.some(Number.isFinite)) break;
+      const ends = windowEnds(next, window);
       // The workers' windows first: a shard in this thread runs its window before it lets the others start.
       const order = shards.map((_, i) => shards.length - 1 - i);
       const pending: Promise<ShardStatus & { readonly shipments: Shipment[] }>[] = [];
-      for (const i of order) pending[i] = shards[i]!.window(end, inboxes[i]!);
+      for (const i of order) pending[i] = shards[i]!.window(ends[i]!, inboxes[i]!);
       const results = await Promise.all(pending);
       statuses = results;
       inboxes = shards.map(() => []);
@@ -151,6 +149,25 @@ export async function runShards(
   } finally {
     await Promise.all(shards.map((s) => s.close()));
   }
+}
+
+/**
+ * Where each shard's window ends, from every shard's next event T (`next`, what is about to be delivered to it
+ * included) and the latency floor L. Within a window a shard hears nothing from the others (shipments cross
+ * between windows), so what reaches shard i is either from another shard's own events, due at or after T_j + L,
+ * or an answer to what i itself sends in the window, due at or after T_i + 2L: i runs up to the lesser. That is
+ * T_least + L for every shard but the one with the earliest event, which runs up to L further when the others are
+ * idle that long (fewer windows in the quiet stretches: the warm-up, the settle phase). One shard: windows of
+ * `lookahead` (a second, for progress).
+ */
+export function windowEnds(next: readonly number[], lookahead: number): number[] {
+  if (next.length === 1) return [next[0]! + lookahead];
+  let least = 0;
+  for (let i = 1; i < next.length; i++) if (next[i]! < next[least]!) least = i;
+  let second = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < next.length; i++) if (i !== least && next[i]! < second) second = next[i]!;
+  const t = next[least]!;
+  return next.map((_, i) => (i === least ? Math.min(second, t + lookahead) : t) + lookahead);
 }
 
 /** A run split across `count` shards needs a positive lookahead: the latency floor. */

@@ -4,7 +4,7 @@ import { type Purpose, Recorder, type SimDetail, type SimMetrics } from "./metri
 import { CopyKey, Network } from "./network.js";
 import type { Scenario } from "./scenario.js";
 import type { SimSeries } from "./series.js";
-import { emptyShipment, type ShardPlace, type Shipment, shippedCopies } from "./shipment.js";
+import { emptyShipment, planShards, type ShardPlace, type Shipment, shippedCopies } from "./shipment.js";
 
 /** Virtual time of the first instant of every run: a realistic epoch, since protocols stamp messages with it. */
 export const EPOCH_MS = 1_700_000_000_000;
@@ -149,6 +149,8 @@ export class World {
   events = 0;
   now = EPOCH_MS;
   readonly place: ShardPlace;
+  /** Per node: the shard that holds it (`planShards`). */
+  private readonly home: Uint8Array;
   /** Per shard: what this one sends it at the end of the window. */
   private outbox: Shipment[];
   private readonly channels = new Map<string, Channel>();
@@ -164,6 +166,7 @@ export class World {
     const s = scenario;
     this.place = options.place ?? { index: 0, count: 1 };
     this.outbox = Array.from({ length: this.place.count }, emptyShipment);
+    this.home = planShards(s.members, s.owner, s.ownerPath, this.place.count);
     // Traffic, churn and the fate of every original content copy come from their own streams, so
     // both protocols see the same senders, contents, availability, and losses of first copies.
     this.rng = new Sfc32(s.seed, "sim");
@@ -223,13 +226,13 @@ export class World {
     return this.queue.size === 0 ? Number.POSITIVE_INFINITY : this.queue.peekAt;
   }
 
-  /** Whether `node` lives in this shard (the owner in shard 0, members by index). */
+  /** Whether `node` lives in this shard (the owner in shard 0, members in ranges: `planShards`). */
   local(node: number): boolean {
-    return this.shardOf(node) === this.place.index;
+    return this.home[node] === this.place.index;
   }
 
   shardOf(node: number): number {
-    return node === this.ownerIndex ? 0 : node % this.place.count;
+    return this.home[node]!;
   }
 
   /** Runs every event due before `end` (the end of a window), or up to the end of the run. */

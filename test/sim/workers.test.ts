@@ -1,5 +1,5 @@
 // A run split across worker threads gives the same JSON, byte for byte, as the run in one thread: members split
-// by index (the owner in shard 0), windows of the latency floor, copies, direct-path calls and the message
+// in ranges (the owner in shard 0, which holds fewer members), windows of the latency floor, copies, direct-path calls and the message
 // registry shipped between windows, records merged in shard order (docs/simulator.md, "Parallel runs").
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
