@@ -3,6 +3,7 @@ import type { DecodeLimits, HistoryEntry, WireMessage } from "../wire/index.js";
 import { decodeMessage } from "../wire/index.js";
 import { BoundedMap, Ring } from "./bounded.js";
 import type { MessageId, SenderId } from "./ids.js";
+import { InsertionTimes } from "./insertion-times.js";
 import type { Params } from "./params.js";
 import type { DeliveredMessage } from "./types.js";
 
@@ -19,16 +20,10 @@ interface MessageFacts {
   readonly bytes: Uint8Array;
 }
 
-/** One member's cache entry: the shared facts, and what is its own. */
-interface CachedMessage {
-  readonly facts: MessageFacts;
-  readonly deliveredAt: number;
-  retrievalHint: Uint8Array | undefined;
-}
-
 // Members that deliver the same decoded object with the same bytes (the simulator's thousands of engines in one
-// process) share its facts: 88 bytes per member and message were ~40 % of a large run's growth. A node decodes
-// each message once, so it makes one facts object per message either way.
+// process) share its facts, and keep what is their own (when it was delivered, its hint) beside them: an object
+// per member and message (88 bytes, and 16 for its delivery time) was ~40 % of a large run's growth. A node
+// decodes each message once, so it makes one facts object per message either way.
 const factsOfDecoded = new WeakMap<WireMessage, MessageFacts>();
 
 function factsOf(m: WireMessage, bytes: Uint8Array): MessageFacts {
@@ -91,7 +86,11 @@ function byLamportThenId(a: DeliveredMessage, b: DeliveredMessage): number {
 export class MessageCache {
   private readonly seen: BoundedMap<MessageId, true>;
   private readonly givenUp: BoundedMap<MessageId, true>;
-  private readonly cache: BoundedMap<MessageId, CachedMessage>;
+  private readonly cache: BoundedMap<MessageId, MessageFacts>;
+  /** When each cached message was delivered, by its place in `cache` (which only loses its oldest). */
+  private readonly deliveredAt: InsertionTimes;
+  /** The retrieval hints of cached messages that have one (few do). */
+  private readonly hints = new Map<MessageId, Uint8Array>();
   /** Per sender, its cached sequence numbers (see `SenderSequences`). */
   private readonly bySeq = new Map<string, SenderSequences>();
   private readonly history: Ring<MessageId>;
@@ -104,10 +103,12 @@ export class MessageCache {
   ) {
     this.seen = new BoundedMap(params.maxSeenIds);
     this.givenUp = new BoundedMap(params.maxSeenIds);
-    this.cache = new BoundedMap(params.repairCacheSize, (id, { facts }) => {
+    this.cache = new BoundedMap(params.repairCacheSize, (id, facts) => {
       if (facts.sequence !== undefined) this.forgetSequence(facts.senderId, facts.sequence);
+      if (this.hints.size > 0) this.hints.delete(id);
       onEvict(id);
     });
+    this.deliveredAt = new InsertionTimes(params.repairCacheSize);
     this.history = new Ring(params.causalHistorySize);
   }
 
@@ -150,7 +151,13 @@ export class MessageCache {
   private put(m: WireMessage, bytes: Uint8Array, deliveredAt: number, hint: Uint8Array | undefined): void {
     const id = m.messageId as MessageId;
     const entry = factsOf(m, bytes);
-    this.cache.set(id, { facts: entry, deliveredAt, retrievalHint: hint });
+    // A message cached already keeps its place (as in BoundedMap) and takes the new delivery time and hint.
+    const again = this.cache.has(id);
+    this.cache.set(id, entry);
+    if (again) this.deliveredAt.set(this.placeOf(id), this.cache.size, deliveredAt);
+    else this.deliveredAt.push(deliveredAt);
+    if (hint !== undefined) this.hints.set(id, hint);
+    else if (this.hints.size > 0) this.hints.delete(id);
     if (entry.sequence === undefined) return;
     const seq = entry.sequence;
     const known = this.bySeq.get(entry.senderId);
@@ -167,6 +174,16 @@ export class MessageCache {
       );
   }
 
+  /** Where a cached message stands in the cache, 0 the oldest (a scan: only for a message cached twice). */
+  private placeOf(id: MessageId): number {
+    let k = 0;
+    for (const key of this.cache.keys()) {
+      if (key === id) return k;
+      k++;
+    }
+    throw new RangeError(`message ${id} is not cached`);
+  }
+
   private forgetSequence(sender: string, seq: number): void {
     const known = this.bySeq.get(sender);
     if (known === undefined) return;
@@ -176,7 +193,7 @@ export class MessageCache {
     }
     if (!known.delete(seq) || known.size > 1) return;
     const only = this.cache.get(known.values().next().value as MessageId);
-    if (only !== undefined) this.bySeq.set(sender, only.facts);
+    if (only !== undefined) this.bySeq.set(sender, only);
   }
 
   has(id: MessageId): boolean {
@@ -184,12 +201,12 @@ export class MessageCache {
   }
 
   bytesOf(id: MessageId): Uint8Array | undefined {
-    return this.cache.get(id)?.facts.bytes;
+    return this.cache.get(id)?.bytes;
   }
 
   /** Who sent a cached message, and its sequence number (undefined for SDS messages, which have none). */
   sequenceOf(id: MessageId): { readonly senderId: SenderId; readonly sequence: number | undefined } | undefined {
-    return this.cache.get(id)?.facts;
+    return this.cache.get(id);
   }
 
   idAt(sender: string, seq: number): MessageId | undefined {
@@ -211,21 +228,23 @@ export class MessageCache {
     const out: HistoryEntry[] = [];
     const last = this.history.toArray();
     for (const id of named.length === 0 ? last : [...last, ...named.filter((n) => !last.includes(n))]) {
-      const hint = this.cache.get(id)?.retrievalHint;
+      const hint = this.hints.get(id);
       out.push(hint === undefined ? { messageId: id } : { messageId: id, retrievalHint: hint });
     }
     return out;
   }
 
   setRetrievalHint(id: MessageId, hint: Uint8Array): void {
-    const cached = this.cache.get(id);
-    if (cached !== undefined) cached.retrievalHint = hint.slice();
+    if (this.cache.has(id)) this.hints.set(id, hint.slice());
   }
 
   /** The recent delivered log (bounded by `repairCacheSize`), ordered by (lamport timestamp, message id). */
   deliveredLog(): DeliveredMessage[] {
     const out: DeliveredMessage[] = [];
-    for (const { facts: c, deliveredAt } of this.cache.values()) {
+    const size = this.cache.size;
+    let k = 0;
+    for (const c of this.cache.values()) {
+      const deliveredAt = this.deliveredAt.at(k++, size);
       out.push({
         messageId: c.messageId,
         senderId: c.senderId,
@@ -248,11 +267,22 @@ export class MessageCache {
   }
 
   cacheJson(limit: number | undefined): CachedJson[] {
-    return newest([...this.cache.values()], limit).map((c) => ({
-      bytes: bytesToHex(c.facts.bytes),
-      deliveredAt: c.deliveredAt,
-      ...(c.retrievalHint === undefined ? {} : { hint: bytesToHex(c.retrievalHint) }),
-    }));
+    const size = this.cache.size;
+    const from = limit === undefined ? 0 : Math.max(0, size - limit);
+    const out: CachedJson[] = [];
+    let k = 0;
+    for (const [id, c] of this.cache.entries()) {
+      if (k >= from) {
+        const hint = this.hints.get(id);
+        out.push({
+          bytes: bytesToHex(c.bytes),
+          deliveredAt: this.deliveredAt.at(k, size),
+          ...(hint === undefined ? {} : { hint: bytesToHex(hint) }),
+        });
+      }
+      k++;
+    }
+    return out;
   }
 
   historyJson(): string[] {
