@@ -3,19 +3,42 @@ import type { DecodeLimits, HistoryEntry, WireMessage } from "../wire/index.js";
 import { decodeMessage } from "../wire/index.js";
 import { BoundedMap, Ring } from "./bounded.js";
 import type { MessageId, SenderId } from "./ids.js";
+import { InsertionTimes } from "./insertion-times.js";
 import type { Params } from "./params.js";
 import type { DeliveredMessage } from "./types.js";
 
-/** The fields of a delivered message worth keeping: the decoded message itself (history, summary) is not kept. */
-interface CachedMessage {
+/**
+ * The fields of a delivered message worth keeping, the same for every member that holds it: the decoded message
+ * itself (history, summary) is not kept.
+ */
+interface MessageFacts {
   readonly messageId: MessageId;
   readonly senderId: SenderId;
   readonly sequence: number | undefined;
   readonly lamportTimestamp: bigint;
   readonly content: Uint8Array;
   readonly bytes: Uint8Array;
-  readonly deliveredAt: number;
-  retrievalHint: Uint8Array | undefined;
+}
+
+// Members that deliver the same decoded object with the same bytes (the simulator's thousands of engines in one
+// process) share its facts, and keep what is their own (when it was delivered, its hint) beside them: an object
+// per member and message (88 bytes, and 16 for its delivery time) was ~40 % of a large run's growth. A node
+// decodes each message once, so it makes one facts object per message either way.
+const factsOfDecoded = new WeakMap<WireMessage, MessageFacts>();
+
+function factsOf(m: WireMessage, bytes: Uint8Array): MessageFacts {
+  const known = factsOfDecoded.get(m);
+  if (known !== undefined && known.bytes === bytes) return known;
+  const facts: MessageFacts = {
+    messageId: m.messageId as MessageId,
+    senderId: m.senderId as SenderId,
+    sequence: m.sequence,
+    lamportTimestamp: m.lamportTimestamp ?? 0n,
+    content: m.content ?? new Uint8Array(),
+    bytes,
+  };
+  if (known === undefined) factsOfDecoded.set(m, facts);
+  return facts;
 }
 
 export interface CachedJson {
@@ -48,7 +71,7 @@ export function deliveredView(m: WireMessage, deliveredAt: number, own: boolean)
  * large channel have one or two messages in a member's cache: a Map each cost ~250 bytes, a string key per
  * message (`seqKey`, 70 characters) ~100.
  */
-type SenderSequences = CachedMessage | Map<number, MessageId>;
+type SenderSequences = MessageFacts | Map<number, MessageId>;
 
 function byLamportThenId(a: DeliveredMessage, b: DeliveredMessage): number {
   if (a.lamportTimestamp !== b.lamportTimestamp) return a.lamportTimestamp < b.lamportTimestamp ? -1 : 1;
@@ -63,7 +86,11 @@ function byLamportThenId(a: DeliveredMessage, b: DeliveredMessage): number {
 export class MessageCache {
   private readonly seen: BoundedMap<MessageId, true>;
   private readonly givenUp: BoundedMap<MessageId, true>;
-  private readonly cache: BoundedMap<MessageId, CachedMessage>;
+  private readonly cache: BoundedMap<MessageId, MessageFacts>;
+  /** When each cached message was delivered, by its place in `cache` (which only loses its oldest). */
+  private readonly deliveredAt: InsertionTimes;
+  /** The retrieval hints of cached messages that have one (few do). */
+  private readonly hints = new Map<MessageId, Uint8Array>();
   /** Per sender, its cached sequence numbers (see `SenderSequences`). */
   private readonly bySeq = new Map<string, SenderSequences>();
   private readonly history: Ring<MessageId>;
@@ -76,10 +103,12 @@ export class MessageCache {
   ) {
     this.seen = new BoundedMap(params.maxSeenIds);
     this.givenUp = new BoundedMap(params.maxSeenIds);
-    this.cache = new BoundedMap(params.repairCacheSize, (id, entry) => {
-      if (entry.sequence !== undefined) this.forgetSequence(entry.senderId, entry.sequence);
+    this.cache = new BoundedMap(params.repairCacheSize, (id, facts) => {
+      if (facts.sequence !== undefined) this.forgetSequence(facts.senderId, facts.sequence);
+      if (this.hints.size > 0) this.hints.delete(id);
       onEvict(id);
     });
+    this.deliveredAt = new InsertionTimes(params.repairCacheSize);
     this.history = new Ring(params.causalHistorySize);
   }
 
@@ -121,17 +150,14 @@ export class MessageCache {
 
   private put(m: WireMessage, bytes: Uint8Array, deliveredAt: number, hint: Uint8Array | undefined): void {
     const id = m.messageId as MessageId;
-    const entry: CachedMessage = {
-      messageId: id,
-      senderId: m.senderId as SenderId,
-      sequence: m.sequence,
-      lamportTimestamp: m.lamportTimestamp ?? 0n,
-      content: m.content ?? new Uint8Array(),
-      bytes,
-      deliveredAt,
-      retrievalHint: hint,
-    };
+    const entry = factsOf(m, bytes);
+    // A message cached already keeps its place (as in BoundedMap) and takes the new delivery time and hint.
+    const again = this.cache.has(id);
     this.cache.set(id, entry);
+    if (again) this.deliveredAt.set(this.placeOf(id), this.cache.size, deliveredAt);
+    else this.deliveredAt.push(deliveredAt);
+    if (hint !== undefined) this.hints.set(id, hint);
+    else if (this.hints.size > 0) this.hints.delete(id);
     if (entry.sequence === undefined) return;
     const seq = entry.sequence;
     const known = this.bySeq.get(entry.senderId);
@@ -146,6 +172,16 @@ export class MessageCache {
           [seq, id],
         ]),
       );
+  }
+
+  /** Where a cached message stands in the cache, 0 the oldest (a scan: only for a message cached twice). */
+  private placeOf(id: MessageId): number {
+    let k = 0;
+    for (const key of this.cache.keys()) {
+      if (key === id) return k;
+      k++;
+    }
+    throw new RangeError(`message ${id} is not cached`);
   }
 
   private forgetSequence(sender: string, seq: number): void {
@@ -201,26 +237,28 @@ export class MessageCache {
   }
 
   private historyEntry(id: MessageId): HistoryEntry {
-    const hint = this.cache.get(id)?.retrievalHint;
+    const hint = this.hints.get(id);
     return hint === undefined ? { messageId: id } : { messageId: id, retrievalHint: hint };
   }
 
   setRetrievalHint(id: MessageId, hint: Uint8Array): void {
-    const cached = this.cache.get(id);
-    if (cached !== undefined) cached.retrievalHint = hint.slice();
+    if (this.cache.has(id)) this.hints.set(id, hint.slice());
   }
 
   /** The recent delivered log (bounded by `repairCacheSize`), ordered by (lamport timestamp, message id). */
   deliveredLog(): DeliveredMessage[] {
     const out: DeliveredMessage[] = [];
+    const size = this.cache.size;
+    let k = 0;
     for (const c of this.cache.values()) {
+      const deliveredAt = this.deliveredAt.at(k++, size);
       out.push({
         messageId: c.messageId,
         senderId: c.senderId,
         sequence: c.sequence,
         lamportTimestamp: c.lamportTimestamp,
         content: c.content,
-        deliveredAt: c.deliveredAt,
+        deliveredAt,
         own: c.senderId === this.self,
       });
     }
@@ -236,11 +274,22 @@ export class MessageCache {
   }
 
   cacheJson(limit: number | undefined): CachedJson[] {
-    return newest([...this.cache.values()], limit).map((c) => ({
-      bytes: bytesToHex(c.bytes),
-      deliveredAt: c.deliveredAt,
-      ...(c.retrievalHint === undefined ? {} : { hint: bytesToHex(c.retrievalHint) }),
-    }));
+    const size = this.cache.size;
+    const from = limit === undefined ? 0 : Math.max(0, size - limit);
+    const out: CachedJson[] = [];
+    let k = 0;
+    for (const [id, c] of this.cache.entries()) {
+      if (k >= from) {
+        const hint = this.hints.get(id);
+        out.push({
+          bytes: bytesToHex(c.bytes),
+          deliveredAt: this.deliveredAt.at(k, size),
+          ...(hint === undefined ? {} : { hint: bytesToHex(hint) }),
+        });
+      }
+      k++;
+    }
+    return out;
   }
 
   historyJson(): string[] {

@@ -44,6 +44,13 @@ export interface SenderState {
   /** `contiguous` as last announced in one of our marks, and in how many summaries (acks/summary.ts). */
   announced: number;
   announcements: number;
+  /**
+   * The part of the current run, toldFirst..toldLast, the owner acknowledged a report of (owner/link.ts); none
+   * while toldLast < toldFirst. Kept here rather than in a map of the link's: a member of a large channel knows
+   * hundreds of senders, and an entry and an object each were ~80 bytes per sender.
+   */
+  toldFirst: number;
+  toldLast: number;
 }
 
 /**
@@ -149,6 +156,8 @@ export class SenderTable {
       tentative: !own && !early && seq > 1,
       announced: 0,
       announcements: 0,
+      toldFirst: 1,
+      toldLast: 0,
     };
     this.states.set(sender, state);
     return state;
@@ -323,6 +332,8 @@ export class SenderTable {
         // Not persisted: after a restart, queued progress is announced twice more.
         announced: 0,
         announcements: 0,
+        toldFirst: 1,
+        toldLast: 0,
       });
     }
   }

@@ -51,12 +51,10 @@ export class OwnerLink {
   /** Where our news from the owner stands. */
   cursor = 0;
   roster: RosterIndex | undefined;
-  /**
-   * Per sender, the part of its current run the owner has acknowledged a report of. A run also grows downward
-   * (a message that arrived after its successor around first contact, below the floor, or a late copy of one
-   * given up on, see `SenderTable.extendRunDown`): that part is told too, or the sender would never count us.
-   */
-  private readonly reported = new Map<SenderId, Told>();
+  // Per sender, the part of its current run the owner has acknowledged a report of is on its state (`toldFirst`,
+  // `toldLast`). A run also grows downward (a message that arrived after its successor around first contact, below
+  // the floor, or a late copy of one given up on, see `SenderTable.extendRunDown`): that part is told too, or the
+  // sender would never count us.
   private readonly dirty = new Set<SenderId>();
   /**
    * Per own sequence number, the holder bits news already brought under this roster. The owner sends a message's
@@ -91,14 +89,14 @@ export class OwnerLink {
       // Every number of the run, runStart..contiguous, is delivered (below the floor too, when it grew down).
       if (state === undefined || state.runStart > state.contiguous) continue;
       const run = { first: state.runStart, last: state.contiguous };
-      const told = this.reported.get(sender);
+      const { toldFirst, toldLast } = state;
       const prefix = senderPrefixBytes(sender);
-      const fresh = told === undefined || run.first > told.last + 1;
-      if (fresh || run.first < told.first) {
-        held.push({ senderPrefix: prefix, first: run.first, last: fresh ? run.last : told.first - 1 });
+      const fresh = toldLast < toldFirst || run.first > toldLast + 1;
+      if (fresh || run.first < toldFirst) {
+        held.push({ senderPrefix: prefix, first: run.first, last: fresh ? run.last : toldFirst - 1 });
       }
-      if (!fresh && run.last > told.last) held.push({ senderPrefix: prefix, first: told.last + 1, last: run.last });
-      if (fresh || run.first < told.first || run.last > told.last) token.set(sender, run);
+      if (!fresh && run.last > toldLast) held.push({ senderPrefix: prefix, first: toldLast + 1, last: run.last });
+      if (fresh || run.first < toldFirst || run.last > toldLast) token.set(sender, run);
     }
     this.dirty.clear();
     if (held.length === 0) return undefined;
@@ -113,13 +111,14 @@ export class OwnerLink {
         this.dirty.add(sender);
         continue;
       }
-      const told = this.reported.get(sender);
+      // A state dropped since (only a mark had seeded it) has nothing to remember: its next run is reported afresh.
+      const state = this.senders.get(sender);
+      if (state === undefined) continue;
       // A run that restarted above what was told (a loss) replaces it: only the current run can grow downward.
-      const joined = told !== undefined && run.first <= told.last + 1 && run.last >= told.first - 1;
-      this.reported.set(
-        sender,
-        joined ? { first: Math.min(told.first, run.first), last: Math.max(told.last, run.last) } : run,
-      );
+      const joined =
+        state.toldLast >= state.toldFirst && run.first <= state.toldLast + 1 && run.last >= state.toldFirst - 1;
+      state.toldFirst = joined ? Math.min(state.toldFirst, run.first) : run.first;
+      state.toldLast = joined ? Math.max(state.toldLast, run.last) : run.last;
     }
   }
 
@@ -128,10 +127,13 @@ export class OwnerLink {
     const changed = this.roster?.version !== roster.version;
     this.roster = roster;
     if (!changed) return;
-    this.reported.clear();
     this.applied.clear();
     this.cursor = 0;
-    for (const state of this.senders.values()) if (state.id !== this.self) this.dirty.add(state.id);
+    for (const state of this.senders.values()) {
+      state.toldFirst = 1;
+      state.toldLast = 0;
+      if (state.id !== this.self) this.dirty.add(state.id);
+    }
   }
 
   /** Resolves news against the roster and moves the cursor. Undefined when it needs a roster we lack. */
