@@ -95,9 +95,13 @@ describe("WakuTransport", () => {
       got.push({ text: str(bytes), hint: info?.retrievalHint }),
     );
     await connectAll([a, b]);
-    await pollUntil("a to see b on the shard", () => a.peers("/chorus/1/qa/proto").length === 1, {
-      timeoutMs: WAIT_MS,
-    });
+    // In each other's mesh, not only subscribed: a learns b's subscription on b's stream, and gossipsub drops what
+    // a publishes to b before a's own stream to b is open (a graft needs that stream, so the mesh shows it).
+    await pollUntil(
+      "a and b in each other's mesh on the shard",
+      () => a.peers("/chorus/1/qa/proto").length === 1 && a.meshPeers().length === 1 && b.meshPeers().length === 1,
+      { timeoutMs: WAIT_MS },
+    );
     const before = BigInt(Date.now()) * 1_000_000n;
     const hints: Uint8Array[] = [];
     for (let i = 0; i < 5; i++) {
