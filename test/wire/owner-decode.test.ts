@@ -21,37 +21,9 @@ import {
   signOwnerMessage,
 } from "../../src/wire/owner-codec.js";
 import { readNews, readReport } from "../../src/wire/owner-decode.js";
+import { ownerMessages } from "./owner-arbitraries.js";
 
-const uint = fc.oneof(fc.constant(0), fc.nat(300), fc.nat(), fc.maxSafeNat());
-const id = fc.oneof(
-  fc.constant(""),
-  fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 1, maxLength: 64 }),
-  fc.string({ unit: "grapheme" }),
-);
-const prefix = fc.uint8Array({ minLength: 0, maxLength: 9 });
-
-const report: fc.Arbitrary<ReceiptReport> = fc.record({
-  channelId: id,
-  reporter: id,
-  writtenAt: uint,
-  held: fc.array(fc.record({ senderPrefix: prefix, first: uint, last: uint }), { maxLength: 6 }),
-});
-
-const news: fc.Arbitrary<OwnerNews> = fc.record({
-  channelId: id,
-  cursor: uint,
-  rosterSize: fc.oneof(fc.constant(0), fc.nat(5_000), fc.constant(0xffff_ffff)),
-  rosterVersion: uint,
-  receipts: fc.array(
-    fc.record({
-      sequence: uint,
-      count: fc.oneof(fc.constant(0), fc.nat(5_000), fc.constant(0xffff_ffff)),
-      holders: fc.uint8Array({ maxLength: 40 }),
-    }),
-    { maxLength: 6 },
-  ),
-  heads: fc.array(fc.record({ senderPrefix: prefix, sequence: uint }), { maxLength: 6 }),
-});
+const { report, news } = ownerMessages(9);
 
 /** An encoding with some bytes changed, cut short or extended: most are not plain, some not protobuf at all. */
 const mangle = (bytes: Uint8Array) =>

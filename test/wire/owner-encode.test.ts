@@ -11,37 +11,9 @@ import {
   type ReceiptReport,
 } from "../../src/wire/owner-codec.js";
 import { writeOwnerNews, writeReportUnsigned } from "../../src/wire/owner-encode.js";
+import { ownerMessages, uint } from "./owner-arbitraries.js";
 
-const uint = fc.oneof(fc.constant(0), fc.nat(300), fc.nat(), fc.maxSafeNat());
-const id = fc.oneof(
-  fc.constant(""),
-  fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 1, maxLength: 64 }),
-  fc.string({ unit: "grapheme" }),
-);
-const prefix = fc.uint8Array({ minLength: 0, maxLength: 8 });
-
-const report: fc.Arbitrary<ReceiptReport> = fc.record({
-  channelId: id,
-  reporter: id,
-  writtenAt: fc.oneof(uint, fc.double({ min: -10, max: 1e15, noNaN: true })),
-  held: fc.array(fc.record({ senderPrefix: prefix, first: uint, last: uint }), { maxLength: 6 }),
-});
-
-const news: fc.Arbitrary<OwnerNews> = fc.record({
-  channelId: id,
-  cursor: uint,
-  rosterSize: fc.oneof(fc.constant(0), fc.nat(5_000), fc.constant(0xffff_ffff)),
-  rosterVersion: uint,
-  receipts: fc.array(
-    fc.record({
-      sequence: uint,
-      count: fc.oneof(fc.constant(0), fc.nat(5_000), fc.constant(0xffff_ffff)),
-      holders: fc.uint8Array({ maxLength: 40 }),
-    }),
-    { maxLength: 6 },
-  ),
-  heads: fc.array(fc.record({ senderPrefix: prefix, sequence: uint }), { maxLength: 6 }),
-});
+const { report, news } = ownerMessages(8, fc.oneof(uint, fc.double({ min: -10, max: 1e15, noNaN: true })));
 
 test("random receipt reports encode as protobuf-es encodes them", () => {
   fc.assert(
