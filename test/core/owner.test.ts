@@ -23,14 +23,18 @@ function roster(members = [owner, alice, bob, carol], version = 1) {
 }
 
 /** Three members with the roster, and the owner's service; alice sends, bob and carol receive. */
+type Engine = ReturnType<typeof makeEngine>;
+
+/** Alice, Bob and Carol on the owner path under one roster, with the owner's service. */
 function channel() {
   const { index } = roster();
-  const engines = [alice, bob, carol].map((id, i) => {
-    const e = makeEngine({ id, seed: i + 1 });
+  const member = (id: typeof alice, seed: number): Engine => {
+    const e = makeEngine({ id, seed });
     e.owner.setRoster(index);
     e.setOwnerPath(true, 0);
     return e;
-  });
+  };
+  const engines: [Engine, Engine, Engine] = [member(alice, 1), member(bob, 2), member(carol, 3)];
   const service = new OwnerService({ channelId: CHANNEL, roster: index, verify, window: 64 });
   return { engines, service, index };
 }
@@ -101,11 +105,7 @@ describe("receipt ledger", () => {
 describe("owner service and member engines", () => {
   it("turns members' reports into receipts for the sender, counted against the roster", () => {
     const { engines, service } = channel();
-    const [a, b, c] = engines as [
-      ReturnType<typeof makeEngine>,
-      ReturnType<typeof makeEngine>,
-      ReturnType<typeof makeEngine>,
-    ];
+    const [a, b, c] = engines;
     const sent = a.send(enc("hello"), 10);
     service.noteMessage(alice.senderId, sent.sequence!);
     for (const e of [b, c]) e.receive(sent.outgoing[0]!.bytes, 20);
@@ -129,14 +129,10 @@ describe("owner service and member engines", () => {
 
   it("a receipt's bitmap comes whole in each news: holders already confirmed are not confirmed again", () => {
     const { engines, service } = channel();
-    const [a, b, c] = engines as [
-      ReturnType<typeof makeEngine>,
-      ReturnType<typeof makeEngine>,
-      ReturnType<typeof makeEngine>,
-    ];
+    const [a, b, c] = engines;
     const sent = a.send(enc("hello"), 10);
     service.noteMessage(alice.senderId, sent.sequence!);
-    const reportFrom = (e: ReturnType<typeof makeEngine>, now: number) => {
+    const reportFrom = (e: Engine, now: number) => {
       e.receive(sent.outgoing[0]!.bytes, now);
       const report = e.owner.takeReport(now + 1)!;
       service.acceptReport(report.bytes);
@@ -246,11 +242,7 @@ describe("owner service and member engines", () => {
     // and 1 arrives after it as history that extends his run down. bob holds both, so both must reach the owner:
     // a sender reading "delivered to 2 of 3" for message 1 for good, with every log identical, was the symptom.
     const { engines, service } = channel();
-    const [a, b, c] = engines as [
-      ReturnType<typeof makeEngine>,
-      ReturnType<typeof makeEngine>,
-      ReturnType<typeof makeEngine>,
-    ];
+    const [a, b, c] = engines;
     const one = a.send(enc("1"), 10);
     const two = a.send(enc("2"), 11);
     for (const sent of [one, two]) service.noteMessage(alice.senderId, sent.sequence!);
@@ -277,7 +269,7 @@ describe("owner service and member engines", () => {
   it("reports a run extended downward after the rest of it was acknowledged", () => {
     // bob reported 2..3 before alice's 1 reached him (his floor is 1: first contact at 2, just after joining).
     const { engines } = channel();
-    const [a, b] = engines as [ReturnType<typeof makeEngine>, ReturnType<typeof makeEngine>];
+    const [a, b] = engines;
     const sent = [1, 2, 3].map((i) => a.send(enc(`${i}`), 10 + i));
     for (const s of sent.slice(1)) b.receive(s.outgoing[0]!.bytes, 20);
     const early = b.owner.takeReport(25);
