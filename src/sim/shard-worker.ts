@@ -79,7 +79,8 @@ class Barrier {
 const PROGRAM = `
 (async () => {
   // A worker started from code has no loader hooks of its own: tsx's loader, then the TypeScript sources.
-  (await import("tsx/esm/api")).register();
+  // tsx is found from this file, not from the working directory, which need not be inside the project.
+  (await import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))})).register();
   const m = await import(${JSON.stringify(new URL("./shard-worker.ts", import.meta.url).href)});
   await m.serveShard();
 })().catch((err) => { console.error(err); process.exit(1); });

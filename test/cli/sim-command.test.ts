@@ -1,9 +1,11 @@
 // The `chorus sim` and `chorus sim sweep` commands: options, files written, and errors naming the option.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { Progress, runProgressLabel } from "../../src/cli/progress.js";
 import { registerSimCommand, scenarioFromOptions } from "../../src/cli/sim-command.js";
@@ -149,6 +151,24 @@ describe("chorus sim command", () => {
       p.parseAsync(["sim", "--workers", "0"], { from: "user" }),
       /--workers must be an integer in 1\.\.64/,
     );
+  });
+
+  test("splits a run over worker threads when started from a directory outside the project", () => {
+    // The workers load the sources through tsx; it used to be looked up from the working directory.
+    const dir = mkdtempSync(join(tmpdir(), "chorus-sim-cwd-"));
+    try {
+      const bin = fileURLToPath(new URL("../../bin/chorus.js", import.meta.url));
+      const args = ["sim", "--members", "6", "--messages", "10", "--workers", "2", "--seed", "3", "-q"];
+      const run = spawnSync(process.execPath, [bin, ...args, "--json", join(dir, "out.json")], {
+        cwd: dir,
+        encoding: "utf8",
+      });
+      assert.equal(run.status, 0, `exit status 0, stderr: ${run.stderr}`);
+      const out = JSON.parse(readFileSync(join(dir, "out.json"), "utf8")) as { delivery: { ratio: number } };
+      assert.equal(out.delivery.ratio, 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("--help shows the default of every option that has one", () => {

@@ -134,14 +134,14 @@ const DIVERGENT_VERSION: Scenario = {
 
 describe("equivocation", () => {
   test("honest members end with every version they heard of and converge once one heard of both, under any arrival order, loss and restart, each version delivered once", () => {
-    // A new seed on every run, printed first: CHORUS_SEED=<seed> replays one.
+    // A new seed on every run, printed first: CHORUS_SEED=<seed> replays one; CHORUS_RUNS=<n> tries more scenarios.
     const seed = Number(process.env.CHORUS_SEED ?? Math.floor(Math.random() * 0x7fff_ffff));
     console.log(`equivocation property seed ${seed}`);
     fc.assert(
       fc.property(scenario, (s) => {
         converges(s);
       }),
-      { numRuns: 50, seed },
+      { numRuns: Number(process.env.CHORUS_RUNS ?? 50), seed },
     );
   });
 
