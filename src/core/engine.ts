@@ -290,7 +290,18 @@ export class ChannelEngine {
   private forgoOwnVersion(id: MessageId, now: number, step: StepBuilder): void {
     if (mutated(this.params, "own-version-gap")) return;
     const entry = this.gaps.take(idKey(id));
-    if (entry !== undefined) this.declareLost(entry, now, step, false);
+    if (entry === undefined) return;
+    const from = step.events.length;
+    this.declareLost(entry, now, step, false);
+    // What the forgone version held back was delivered now: news for others' marks, owed as in a tick (section 13).
+    // Unannounced, a message the others lack could go unnamed for good once its sender saw our filter hold it.
+    if (mutated(this.params, "sync-owed-release")) return;
+    for (let i = from; i < step.events.length; i++) {
+      if (step.events[i]!.type !== "delivered") continue;
+      this.sync.ackDirty = true;
+      if (!this.link.up) this.sync.arm(now);
+      return;
+    }
   }
 
   /** A content message that passed validation and is new: delivered now, or waiting for its dependencies. */

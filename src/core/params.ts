@@ -242,7 +242,7 @@ export const MUTATIONS = [
   "preferred-at-once", // 11.2: a preferred responder answers at once
   "resend", // 12: unheard own messages are resent
   "sync-owed", // 13: accepting a content message owes a sync
-  "sync-owed-release", // 13: delivering held messages in a tick (a loss, a pending deadline) owes a sync
+  "sync-owed-release", // 13: delivering held messages (a loss, a pending deadline, a forgone own version) owes a sync
   "sync-owed-copy", // 13: a copy of a message already held owes a sync (its sender may have missed our summaries)
   "resend-possibly", // 12: a message only one filter hit vouches for, from every member that did not confirm it, is resent
   "equivocation-notice", // 9.6: a member that records a new version names the versions in what it sends for a while
