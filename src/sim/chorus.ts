@@ -15,7 +15,7 @@ import type { Sfc32 } from "../core/prng.js";
 import { nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
 import { decodeMessage, type WireMessage } from "../wire/index.js";
 import type { Purpose } from "./metrics.js";
-import { OwnerClient, type PathContext } from "./owner-client.js";
+import { OwnerClient, type PathContext, registerClientTimers } from "./owner-client.js";
 import { type FetchAnswer, OwnerHost, type RangeAnswer } from "./owner-host.js";
 import { DirectPath, type OwnerPathParts, type OwnerRequest, type Reply } from "./owner-path.js";
 import { type Scenario, SIM_PARAMS } from "./scenario.js";
@@ -193,6 +193,7 @@ export class ChorusProtocol implements Protocol {
   attach(world: World): void {
     world.onNote(REGISTRY, (data) => this.register(data as SentMessage));
     if (this.roster === undefined) return;
+    registerClientTimers(world, (node) => this.clients[node]);
     this.path = new DirectPath(
       world,
       world.ownerIndex!,

@@ -96,6 +96,8 @@ const FORGET_AFTER_MS = 600_000;
 
 const REQUEST = "path/request";
 const ANSWER = "path/answer";
+/** A call's timeout, on its member's node (which is local): the data is the call's key. */
+const TIMEOUT = "path/timeout";
 
 /**
  * The direct, unicast path between each member and the owner node (a libp2p stream in the real node): each
@@ -134,6 +136,7 @@ export class DirectPath {
     this.timeoutMs = CALL_TIMEOUT_MS + 2 * p99;
     for (const k of KINDS) this.tally.set(k, { calls: 0, failures: 0, request_bytes: 0, answer_bytes: 0 });
     world.channel(REQUEST, { run: (_node, data) => this.arrive(data as InFlight) });
+    world.channel(TIMEOUT, { run: (_node, data) => this.timedOut(data as number) });
     world.channel(ANSWER, {
       run: (_node, data) => this.answered(data as InFlight),
       pack: (data) => {
@@ -191,13 +194,7 @@ export class DirectPath {
     const deadline = w.now + this.timeoutMs + (call.holdMs ?? 0);
     this.waiting.set(key, { call: call as Call<unknown>, deadline });
     if ((n & 1023) === 1023) this.forget();
-    w.later(call.node, deadline, () => {
-      const waiting = this.waiting.get(key);
-      if (waiting === undefined) return;
-      this.waiting.delete(key);
-      t.failures++;
-      waiting.call.onFail();
-    });
+    w.deliver(call.node, deadline, TIMEOUT, key);
     if (this.fate(call.node, n).loseRequest) return;
     const request: InFlight = {
       node: call.node,
@@ -209,6 +206,15 @@ export class DirectPath {
       answer: undefined,
     };
     w.deliver(this.owner, w.now + this.leg(call.node, n, 2), REQUEST, request);
+  }
+
+  /** The member gives up on call `key` unless it was answered. */
+  private timedOut(key: number): void {
+    const waiting = this.waiting.get(key);
+    if (waiting === undefined) return;
+    this.waiting.delete(key);
+    this.tally.get(waiting.call.request.kind)!.failures++;
+    waiting.call.onFail();
   }
 
   private forget(): void {
