@@ -167,12 +167,15 @@ export class DirectPath {
     return d;
   }
 
-  /** Whether call (node, n) fails, and whether it is the request that is lost. */
-  private fate(node: number, n: number): { failing: boolean; loseRequest: boolean } {
+  /** Whether call (node, n) fails. */
+  private failing(node: number, n: number): boolean {
     const p = this.world.scenario.pathFailure;
-    const draws = this.world.network.keyed.key(CopyKey.Call, node, n, 0);
-    const failing = p > 0 && draws.uniform(0) < p;
-    return { failing, loseRequest: failing && draws.uniform(1) < 0.5 };
+    return p > 0 && this.world.network.keyed.key(CopyKey.Call, node, n, 0).uniform(0) < p;
+  }
+
+  /** Whether call (node, n) fails by losing its request (else, when it fails, it loses the answer). */
+  private losesRequest(node: number, n: number): boolean {
+    return this.failing(node, n) && this.world.network.keyed.key(CopyKey.Call, node, n, 0).uniform(1) < 0.5;
   }
 
   private count(node: number, sent: number, received: number, kind: string): void {
@@ -195,7 +198,7 @@ export class DirectPath {
     this.waiting.set(key, { call: call as Call<unknown>, deadline });
     if ((n & 1023) === 1023) this.forget();
     w.deliver(call.node, deadline, TIMEOUT, key);
-    if (this.fate(call.node, n).loseRequest) return;
+    if (this.losesRequest(call.node, n)) return;
     const request: InFlight = {
       node: call.node,
       n,
@@ -231,7 +234,7 @@ export class DirectPath {
     this.serve(f.node, f.request!, (bytes, answer) => {
       t.answer_bytes += bytes;
       this.count(this.owner, bytes, 0, f.kind);
-      if (this.fate(f.node, f.n).failing || w.network.separated(f.node, this.owner, w.now)) return;
+      if (this.failing(f.node, f.n) || w.network.separated(f.node, this.owner, w.now)) return;
       const back: InFlight = { ...f, request: undefined, bytes, answer };
       w.deliver(f.node, w.now + this.leg(f.node, f.n, 4), ANSWER, back);
     });
