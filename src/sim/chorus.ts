@@ -269,6 +269,7 @@ export class ChorusProtocol implements Protocol {
     receivedDecoded?: WireMessage,
   ): void {
     const rec = world.recorder;
+    let missing = false;
     for (const e of step.events) {
       switch (e.type) {
         case "delivered": {
@@ -278,6 +279,7 @@ export class ChorusProtocol implements Protocol {
           break;
         }
         case "missing": {
+          missing = true;
           const x = this.refIndex(e.ref);
           if (x !== undefined) rec.missing(node, x, now);
           break;
@@ -318,7 +320,7 @@ export class ChorusProtocol implements Protocol {
       } satisfies Omit<Publication, "from">);
     }
     if (node === world.ownerIndex) this.host?.afterStep(step, received, receivedDecoded);
-    else this.clients[node]?.afterStep(step, now);
+    else this.clients[node]?.afterStep(missing, now);
   }
 
   private keepDecoded(bytes: Uint8Array, decoded: WireMessage): void {

@@ -74,10 +74,6 @@ class ClientCall implements Call<unknown> {
   }
 }
 
-function isMissing(e: Step["events"][number]): boolean {
-  return e.type === "missing";
-}
-
 function refKey(ref: MessageRef): string {
   return ref.messageId ?? `${ref.senderId}:${ref.sequence}`;
 }
@@ -147,9 +143,9 @@ export class OwnerClient {
     this.scheduleProbe(now + PROBE_MS);
   }
 
-  /** After every engine step of this member. */
-  afterStep(step: Step, now: number): void {
-    if (this.up && step.events.some(isMissing)) this.scheduleFetch(now);
+  /** After every engine step of this member; `missing`: the step found messages missing. */
+  afterStep(missing: boolean, now: number): void {
+    if (this.up && missing) this.scheduleFetch(now);
     if (this.up && !this.catchingUp && this.reportToken === undefined && this.engine.owner.hasReport()) {
       this.scheduleReport(now);
     }
@@ -364,11 +360,16 @@ export class OwnerClient {
     this.later(at, FETCH_TIMER);
   }
 
-  /** Everything the engine misses and has not just asked for, in one request; answers go into the engine. */
+  /**
+   * Everything the engine misses and has not just asked for, in one request; answers go into the engine. What a
+   * segment set holds back is fetched when the hold ends, as the node does (src/node/owner-client.ts).
+   */
   private fetch(now: number): void {
     if (this.catchingUp) return;
+    const { refs: fetchable, heldUntil } = this.engine.owner.fetchable(now);
+    if (heldUntil !== undefined) this.scheduleFetch(now, heldUntil - now);
     const refs: MessageRef[] = [];
-    for (const ref of this.engine.missingRefs()) {
+    for (const ref of fetchable) {
       const key = refKey(ref);
       const at = this.asked.get(key);
       if (at !== undefined && now - at < FETCH_AGAIN_MS) continue;
