@@ -55,6 +55,8 @@ export function registerClientTimers(world: World, clientOf: (node: number) => O
  * an object with methods rather than closures per call, as a run makes millions of them.
  */
 class ClientCall implements Call<unknown> {
+  deadline = Number.NaN;
+
   constructor(
     private readonly client: OwnerClient,
     readonly epoch: number,

@@ -51,6 +51,11 @@ export interface Call<A> {
   readonly onFail: () => void;
   /** Extra wait before the member gives up, on top of CALL_TIMEOUT_MS and the path's p99 round trip. */
   readonly holdMs?: number;
+  /**
+   * When the member gives up, set by `DirectPath.call` (its timeout runs only if the member is online then): kept
+   * on the call, not in a record beside it, as a run makes millions of calls.
+   */
+  deadline: number;
 }
 
 /** Per kind of call: how many, how many failed, and the bytes each way. */
@@ -79,13 +84,6 @@ interface InFlight {
   readonly request: OwnerRequest | undefined;
   readonly bytes: number;
   readonly answer: unknown;
-}
-
-/** A call its member still waits for (until its answer or its timeout). */
-interface Waiting {
-  readonly call: Call<unknown>;
-  /** When the member gives up: its timeout runs only if the member is online then. */
-  readonly deadline: number;
 }
 
 /**
@@ -121,7 +119,7 @@ export class DirectPath {
   /** Per node: calls it made so far, the key of its next call's draws. */
   private readonly calls: Float64Array;
   /** Calls this shard's members wait for, by `key(node, n)`. */
-  private readonly waiting = new Map<number, Waiting>();
+  private readonly waiting = new Map<number, Call<unknown>>();
 
   constructor(
     private readonly world: World,
@@ -195,7 +193,8 @@ export class DirectPath {
     const n = this.calls[call.node]!++;
     const key = this.key(call.node, n);
     const deadline = w.now + this.timeoutMs + (call.holdMs ?? 0);
-    this.waiting.set(key, { call: call as Call<unknown>, deadline });
+    call.deadline = deadline;
+    this.waiting.set(key, call as Call<unknown>);
     if ((n & 1023) === 1023) this.forget();
     w.deliver(call.node, deadline, TIMEOUT, key);
     if (this.losesRequest(call.node, n)) return;
@@ -213,16 +212,16 @@ export class DirectPath {
 
   /** The member gives up on call `key` unless it was answered. */
   private timedOut(key: number): void {
-    const waiting = this.waiting.get(key);
-    if (waiting === undefined) return;
+    const call = this.waiting.get(key);
+    if (call === undefined) return;
     this.waiting.delete(key);
-    this.tally.get(waiting.call.request.kind)!.failures++;
-    waiting.call.onFail();
+    this.tally.get(call.request.kind)!.failures++;
+    call.onFail();
   }
 
   private forget(): void {
     const before = this.world.now - FORGET_AFTER_MS;
-    for (const [key, waiting] of this.waiting) if (waiting.deadline < before) this.waiting.delete(key);
+    for (const [key, call] of this.waiting) if (call.deadline < before) this.waiting.delete(key);
   }
 
   /** A request reaches the owner (which is online: `deliver` runs nothing on an offline node). */
@@ -243,11 +242,11 @@ export class DirectPath {
   /** An answer reaches its member: unless the call timed out already. */
   private answered(f: InFlight): void {
     const key = this.key(f.node, f.n);
-    const waiting = this.waiting.get(key);
-    if (waiting === undefined) return;
+    const call = this.waiting.get(key);
+    if (call === undefined) return;
     this.waiting.delete(key);
     this.count(f.node, 0, f.bytes, f.kind);
-    waiting.call.onAnswer(f.answer);
+    call.onAnswer(f.answer);
   }
 
   /** This shard's share of the path's figures; `owner`: the owner's, from the shard that holds it. */
