@@ -41,6 +41,11 @@ export class EventQueue<P> {
     return this.length === 0 ? Number.NaN : this.times[0]!;
   }
 
+  /** Whether an event is due before `end` (a boolean, where `peekAt` would box a number when not inlined). */
+  dueBefore(end: number): boolean {
+    return this.length > 0 && this.times[0]! < end;
+  }
+
   /** Schedules an event; `tie` orders it among events at the same instant (unique per queue; default: insertion order). */
   push(at: number, kind: number, node: number, payload?: P, tie = this.counter++): void {
     if (this.length === this.times.length) this.grow();

@@ -15,9 +15,6 @@ const KINDS: readonly CallKind[] = ["report", "poll", "watch", "fetch", "range",
 /** How long a member waits for an answer beyond the path's own delays before it counts the call as failed. */
 export const CALL_TIMEOUT_MS = 2_000;
 
-/** The owner's answer: its encoded size and what it carries (the simulator hands the value itself over). */
-export type Reply<A> = (bytes: number, answer: A) => void;
-
 /** What a member asks the owner, as data: the owner may be in another worker. */
 export type OwnerRequest =
   | {
@@ -31,8 +28,11 @@ export type OwnerRequest =
   | { readonly kind: "range"; readonly since: number; readonly from: number | undefined; readonly limit: number }
   | { readonly kind: "push"; readonly bytes: Uint8Array; readonly x: number };
 
-/** The owner's side: serves a request from `node`, answering through `reply` now or later (a parked watch). */
-export type OwnerServer = (node: number, request: OwnerRequest, reply: Reply<unknown>) => void;
+/**
+ * The owner's side: serves a request from `node`, answering now or later (a parked watch) by handing `ticket` to
+ * `DirectPath.reply` with the answer: the request on its way is the ticket, no closure per request.
+ */
+export type OwnerServer = (node: number, request: OwnerRequest, ticket: Ticket) => void;
 
 /**
  * How an answer crosses to another worker and back: messages as their bytes only, decoded again on arrival (to
@@ -74,6 +74,9 @@ export interface OwnerPathParts {
   readonly ownerBytes: number;
   readonly owner: { readonly detail: Record<string, unknown>; readonly cpuUs: number } | undefined;
 }
+
+/** A request the owner holds until it answers (`DirectPath.reply`); only the path reads it. */
+export type Ticket = InFlight;
 
 /** A call on its way: the request at the owner, or the answer back at the member. */
 interface InFlight {
@@ -229,14 +232,18 @@ export class DirectPath {
     const w = this.world;
     if (w.network.separated(f.node, this.owner, w.now)) return;
     this.count(this.owner, 0, f.requestBytes, f.kind);
-    const t = this.tally.get(f.kind)!;
-    this.serve(f.node, f.request!, (bytes, answer) => {
-      t.answer_bytes += bytes;
-      this.count(this.owner, bytes, 0, f.kind);
-      if (this.failing(f.node, f.n) || w.network.separated(f.node, this.owner, w.now)) return;
-      const back: InFlight = { ...f, request: undefined, bytes, answer };
-      w.deliver(f.node, w.now + this.leg(f.node, f.n, 4), ANSWER, back);
-    });
+    this.serve(f.node, f.request!, f);
+  }
+
+  /** The owner answers request `ticket` (`OwnerServer`), now, with `answer` of `bytes` encoded bytes. */
+  reply(ticket: Ticket, bytes: number, answer: unknown): void {
+    const f = ticket;
+    const w = this.world;
+    this.tally.get(f.kind)!.answer_bytes += bytes;
+    this.count(this.owner, bytes, 0, f.kind);
+    if (this.failing(f.node, f.n) || w.network.separated(f.node, this.owner, w.now)) return;
+    const back: InFlight = { ...f, request: undefined, bytes, answer };
+    w.deliver(f.node, w.now + this.leg(f.node, f.n, 4), ANSWER, back);
   }
 
   /** An answer reaches its member: unless the call timed out already. */

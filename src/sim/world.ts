@@ -245,7 +245,7 @@ export class World {
   /** Runs every event due before `end` (the end of a window), or up to the end of the run. */
   async advance(end: number): Promise<void> {
     const queue = this.queue;
-    while (!this.ended && queue.size > 0 && queue.peekAt < end) {
+    while (!this.ended && queue.dueBefore(end)) {
       queue.pop();
       this.now = queue.at;
       const kind = queue.kind;
