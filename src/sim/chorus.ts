@@ -15,9 +15,9 @@ import type { Sfc32 } from "../core/prng.js";
 import { nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
 import { decodeMessage, type WireMessage } from "../wire/index.js";
 import type { Purpose } from "./metrics.js";
-import { OwnerClient, type PathContext } from "./owner-client.js";
+import { OwnerClient, type PathContext, registerClientTimers } from "./owner-client.js";
 import { type FetchAnswer, OwnerHost, type RangeAnswer } from "./owner-host.js";
-import { DirectPath, type OwnerPathParts, type OwnerRequest, type Reply } from "./owner-path.js";
+import { DirectPath, type OwnerPathParts, type OwnerRequest, type Ticket } from "./owner-path.js";
 import { type Scenario, SIM_PARAMS } from "./scenario.js";
 import { calibrateVerification, SignatureLedger } from "./signature-ledger.js";
 import { StringPool } from "./string-pool.js";
@@ -176,7 +176,16 @@ export class ChorusProtocol implements Protocol {
     if (this.roster === undefined) return member;
     engine.owner.setRoster(this.roster);
     if (owner) {
-      const host = new OwnerHost(world, node, engine, this.roster, this.senderIds, this.nodeOf, this.ledger);
+      const host = new OwnerHost(
+        world,
+        node,
+        engine,
+        this.roster,
+        this.senderIds,
+        this.nodeOf,
+        this.ledger,
+        this.path!,
+      );
       this.host = host;
       return { ...member, online: () => host.restart() };
     }
@@ -193,10 +202,11 @@ export class ChorusProtocol implements Protocol {
   attach(world: World): void {
     world.onNote(REGISTRY, (data) => this.register(data as SentMessage));
     if (this.roster === undefined) return;
+    registerClientTimers(world, (node) => this.clients[node]);
     this.path = new DirectPath(
       world,
       world.ownerIndex!,
-      (node, request, reply) => this.serve(world, node, request, reply),
+      (node, request, ticket) => this.serve(world, node, request, ticket),
       {
         pack: (kind, answer) =>
           kind === "fetch" || kind === "range" ? packStored(answer as FetchAnswer | RangeAnswer) : answer,
@@ -224,9 +234,9 @@ export class ChorusProtocol implements Protocol {
   }
 
   /** The owner's side of a request: a push goes to its engine, everything else to its service (owner-host.ts). */
-  private serve(world: World, node: number, request: OwnerRequest, reply: Reply<unknown>): void {
+  private serve(world: World, node: number, request: OwnerRequest, ticket: Ticket): void {
     if (request.kind !== "push") {
-      this.host!.serve(node, request, reply);
+      this.host!.serve(node, request, ticket);
       return;
     }
     const owner = world.ownerIndex!;
@@ -234,7 +244,7 @@ export class ChorusProtocol implements Protocol {
     const decoded = this.decode(request.bytes);
     const step = this.engines[owner]!.receive(request.bytes, world.now, decoded, { requested: true });
     this.handle(world, owner, step, world.now, request.bytes, decoded);
-    reply(1, true);
+    this.path!.reply(ticket, 1, true);
   }
 
   /** What members' clients need from the protocol: the path, steps run through `handle`, message indices. */
@@ -268,6 +278,7 @@ export class ChorusProtocol implements Protocol {
     receivedDecoded?: WireMessage,
   ): void {
     const rec = world.recorder;
+    let missing = false;
     for (const e of step.events) {
       switch (e.type) {
         case "delivered": {
@@ -277,6 +288,7 @@ export class ChorusProtocol implements Protocol {
           break;
         }
         case "missing": {
+          missing = true;
           const x = this.refIndex(e.ref);
           if (x !== undefined) rec.missing(node, x, now);
           break;
@@ -317,7 +329,7 @@ export class ChorusProtocol implements Protocol {
       } satisfies Omit<Publication, "from">);
     }
     if (node === world.ownerIndex) this.host?.afterStep(step, received, receivedDecoded);
-    else this.clients[node]?.afterStep(step, now);
+    else this.clients[node]?.afterStep(missing, now);
   }
 
   private keepDecoded(bytes: Uint8Array, decoded: WireMessage): void {

@@ -2,7 +2,7 @@ import type { ChannelEngine, MessageRef, SenderId, Step } from "../core/index.js
 import type { ReportToken } from "../core/owner/link.js";
 import type { WireMessage } from "../wire/index.js";
 import { type FetchAnswer, type RangeAnswer, refsBytes, type Stored, WATCH_HOLD_MS } from "./owner-host.js";
-import { type DirectPath, fieldBytes, type OwnerRequest, varintBytes } from "./owner-path.js";
+import { type Call, type DirectPath, fieldBytes, type OwnerRequest, varintBytes } from "./owner-path.js";
 import type { Publication, World } from "./world.js";
 
 /** While the owner is unreachable, a member probes it this often. */
@@ -37,8 +37,43 @@ export interface PathContext {
   indexOf(messageId: string): number;
 }
 
-function isMissing(e: Step["events"][number]): boolean {
-  return e.type === "missing";
+/** The client's timers (`OwnerClient.fire`): a due report, a debounced fetch, a probe of a path that is down. */
+const REPORT_TIMER = 0;
+const FETCH_TIMER = 1;
+const PROBE_TIMER = 2;
+const TIMERS = 4;
+/** The world channel of the clients' timers: its data is the timer's epoch × TIMERS + which timer. */
+export const CLIENT_TIMER = "client/timer";
+
+/** Registers the clients' timers in `world`: `clientOf` finds the client of a node. */
+export function registerClientTimers(world: World, clientOf: (node: number) => OwnerClient | undefined): void {
+  world.channel(CLIENT_TIMER, { run: (node, data) => clientOf(node)?.fire(data as number) });
+}
+
+/**
+ * One call a member made, with what its answer needs (the report's token, the fetch's refs, the range's start):
+ * an object with methods rather than closures per call, as a run makes millions of them.
+ */
+class ClientCall implements Call<unknown> {
+  deadline = Number.NaN;
+
+  constructor(
+    private readonly client: OwnerClient,
+    readonly epoch: number,
+    readonly node: number,
+    readonly request: OwnerRequest,
+    readonly requestBytes: number,
+    readonly context: unknown,
+    readonly holdMs?: number,
+  ) {}
+
+  onAnswer(answer: unknown): void {
+    this.client.answered(this, answer);
+  }
+
+  onFail(): void {
+    this.client.failed(this);
+  }
 }
 
 function refKey(ref: MessageRef): string {
@@ -110,47 +145,115 @@ export class OwnerClient {
     this.scheduleProbe(now + PROBE_MS);
   }
 
-  /** After every engine step of this member. */
-  afterStep(step: Step, now: number): void {
-    if (this.up && step.events.some(isMissing)) this.scheduleFetch(now);
+  /** After every engine step of this member; `missing`: the step found messages missing. */
+  afterStep(missing: boolean, now: number): void {
+    if (this.up && missing) this.scheduleFetch(now);
     if (this.up && !this.catchingUp && this.reportToken === undefined && this.engine.owner.hasReport()) {
       this.scheduleReport(now);
     }
   }
 
-  /** Runs `fn` at `at` if this member is online then and nothing voided it. */
-  private later(at: number, fn: (now: number) => void): void {
-    const epoch = this.epoch;
-    this.ctx.world.later(this.node, at, () => {
-      if (this.epoch === epoch) fn(this.ctx.world.now);
-    });
+  /** Runs timer `which` at `at` if this member is online then and nothing voided it (`fire`). */
+  private later(at: number, which: number): void {
+    this.ctx.world.deliver(this.node, at, CLIENT_TIMER, this.epoch * TIMERS + which);
   }
 
-  private call<A>(
-    request: OwnerRequest,
-    requestBytes: number,
-    done: {
-      ok: (answer: A, now: number) => void;
-      fail: (now: number) => void;
-    },
-  ): void {
-    const epoch = this.epoch;
-    const world = this.ctx.world;
-    this.ctx.path.call<A>({
-      node: this.node,
-      request,
-      requestBytes,
-      onAnswer: (a) => {
-        if (this.epoch !== epoch) return;
-        done.ok(a, world.now);
-        this.success(world.now);
-      },
-      onFail: () => {
-        if (this.epoch !== epoch) return;
-        done.fail(world.now);
-        this.failure(world.now);
-      },
-    });
+  /** A timer of `later` is due now: `timer` is its epoch and which it is. */
+  fire(timer: number): void {
+    if (Math.floor(timer / TIMERS) !== this.epoch) return;
+    const now = this.ctx.world.now;
+    switch (timer % TIMERS) {
+      case REPORT_TIMER:
+        if (this.reportAt !== now) return;
+        this.reportAt = Number.POSITIVE_INFINITY;
+        if (this.up && !this.catchingUp) this.report(now);
+        return;
+      case FETCH_TIMER:
+        if (this.fetchAt !== now) return;
+        this.fetchAt = Number.POSITIVE_INFINITY;
+        if (this.up) this.fetch(now);
+        return;
+      case PROBE_TIMER:
+        if (this.probeAt !== now) return;
+        this.probeAt = Number.POSITIVE_INFINITY;
+        if (this.up) return;
+        if (!this.report(now)) this.poll();
+        this.scheduleProbe(now + PROBE_MS);
+        return;
+    }
+  }
+
+  /** Calls the owner; `context` is what the answer needs (`answered`, `failed`). */
+  private call(request: OwnerRequest, requestBytes: number, context?: unknown, holdMs?: number): void {
+    this.ctx.path.call(new ClientCall(this, this.epoch, this.node, request, requestBytes, context, holdMs));
+  }
+
+  /** The owner answered `call`: unless the member went offline since, the answer goes in, and the path is up. */
+  answered(call: ClientCall, answer: unknown): void {
+    if (call.epoch !== this.epoch) return;
+    const now = this.ctx.world.now;
+    switch (call.request.kind) {
+      case "report": {
+        const token = call.context as ReportToken;
+        this.reportToken = undefined;
+        this.engine.owner.reportDone(token, true);
+        this.applyNews(answer as Uint8Array, now);
+        if (this.engine.owner.hasReport()) this.scheduleReport(now);
+        break;
+      }
+      case "poll":
+        this.polling = false;
+        this.applyNews(answer as Uint8Array, now);
+        break;
+      case "range": {
+        const page = answer as RangeAnswer;
+        this.take(page.found, now);
+        if (page.next !== undefined) this.catchUp(call.context as number, page.next);
+        else this.caughtUp(now);
+        break;
+      }
+      case "fetch":
+        this.fetched(answer as FetchAnswer, now);
+        break;
+      case "watch":
+        this.watching = false;
+        this.applyNews(answer as Uint8Array, now);
+        this.success(now);
+        this.watch();
+        return;
+      case "push":
+        break;
+    }
+    this.success(now);
+  }
+
+  /** `call` timed out (the member learns of a failure no other way). */
+  failed(call: ClientCall): void {
+    if (call.epoch !== this.epoch) return;
+    const now = this.ctx.world.now;
+    switch (call.request.kind) {
+      case "report":
+        this.reportToken = undefined;
+        this.engine.owner.reportDone(call.context as ReportToken, false);
+        break;
+      case "poll":
+        this.polling = false;
+        break;
+      case "range":
+        this.caughtUp(now);
+        break;
+      case "fetch":
+        for (const ref of call.context as MessageRef[]) this.asked.delete(refKey(ref));
+        break;
+      case "watch":
+        this.watching = false;
+        this.failure(now);
+        this.watch();
+        return;
+      case "push":
+        break;
+    }
+    this.failure(now);
   }
 
   private applyNews(bytes: Uint8Array, now: number): void {
@@ -166,11 +269,7 @@ export class OwnerClient {
     );
     if (at >= this.reportAt) return;
     this.reportAt = at;
-    this.later(at, (t) => {
-      if (this.reportAt !== at) return;
-      this.reportAt = Number.POSITIVE_INFINITY;
-      if (this.up && !this.catchingUp) this.report(t);
-    });
+    this.later(at, REPORT_TIMER);
   }
 
   /** A signed report of what the owner has not been told, with our cursor; the answer is our news. */
@@ -181,21 +280,10 @@ export class OwnerClient {
     this.reportToken = r.token;
     this.lastReportAt = now;
     const cursor = this.engine.owner.cursor();
-    this.call<Uint8Array>(
+    this.call(
       { kind: "report", bytes: r.bytes, cursor, senders: [...r.token.keys()] },
       fieldBytes(r.bytes.length) + 1 + varintBytes(cursor),
-      {
-        ok: (news, t) => {
-          this.reportToken = undefined;
-          this.engine.owner.reportDone(r.token, true);
-          this.applyNews(news, t);
-          if (this.engine.owner.hasReport()) this.scheduleReport(t);
-        },
-        fail: () => {
-          this.reportToken = undefined;
-          this.engine.owner.reportDone(r.token, false);
-        },
-      },
+      r.token,
     );
     return true;
   }
@@ -205,29 +293,14 @@ export class OwnerClient {
     if (this.polling) return;
     this.polling = true;
     const cursor = this.engine.owner.cursor();
-    this.call<Uint8Array>({ kind: "poll", cursor }, cursorRequestBytes(this.self, cursor), {
-      ok: (news, t) => {
-        this.polling = false;
-        this.applyNews(news, t);
-      },
-      fail: () => {
-        this.polling = false;
-      },
-    });
+    this.call({ kind: "poll", cursor }, cursorRequestBytes(this.self, cursor));
   }
 
   /** One page of the catch-up by range, fed to the engine in the order the messages were sent; then the next. */
   private catchUp(since: number, from: number | undefined): void {
     this.catchingUp = true;
     const request = cursorRequestBytes(this.self, since) + (from === undefined ? 0 : 1 + varintBytes(from));
-    this.call<RangeAnswer>({ kind: "range", since, from, limit: CATCH_UP_PAGE }, request, {
-      ok: (page, t) => {
-        this.take(page.found, t);
-        if (page.next !== undefined) this.catchUp(since, page.next);
-        else this.caughtUp(t);
-      },
-      fail: (t) => this.caughtUp(t),
-    });
+    this.call({ kind: "range", since, from, limit: CATCH_UP_PAGE }, request, since);
   }
 
   /**
@@ -279,45 +352,26 @@ export class OwnerClient {
     if (!this.up || this.watching || this.catchingUp) return;
     this.watching = true;
     const cursor = this.engine.owner.cursor();
-    const epoch = this.epoch;
-    const world = this.ctx.world;
-    this.ctx.path.call<Uint8Array>({
-      node: this.node,
-      request: { kind: "watch", cursor },
-      requestBytes: cursorRequestBytes(this.self, cursor),
-      holdMs: WATCH_HOLD_MS,
-      onAnswer: (news) => {
-        if (this.epoch !== epoch) return;
-        this.watching = false;
-        this.applyNews(news, world.now);
-        this.success(world.now);
-        this.watch();
-      },
-      onFail: () => {
-        if (this.epoch !== epoch) return;
-        this.watching = false;
-        this.failure(world.now);
-        this.watch();
-      },
-    });
+    this.call({ kind: "watch", cursor }, cursorRequestBytes(this.self, cursor), undefined, WATCH_HOLD_MS);
   }
 
   private scheduleFetch(now: number, delay = FETCH_DEBOUNCE_MS): void {
     const at = now + delay;
     if (at >= this.fetchAt) return;
     this.fetchAt = at;
-    this.later(at, (t) => {
-      if (this.fetchAt !== at) return;
-      this.fetchAt = Number.POSITIVE_INFINITY;
-      if (this.up) this.fetch(t);
-    });
+    this.later(at, FETCH_TIMER);
   }
 
-  /** Everything the engine misses and has not just asked for, in one request; answers go into the engine. */
+  /**
+   * Everything the engine misses and has not just asked for, in one request; answers go into the engine. What a
+   * segment set holds back is fetched when the hold ends, as the node does (src/node/owner-client.ts).
+   */
   private fetch(now: number): void {
     if (this.catchingUp) return;
+    const { refs: fetchable, heldUntil } = this.engine.owner.fetchable(now);
+    if (heldUntil !== undefined) this.scheduleFetch(now, heldUntil - now);
     const refs: MessageRef[] = [];
-    for (const ref of this.engine.missingRefs()) {
+    for (const ref of fetchable) {
       const key = refKey(ref);
       const at = this.asked.get(key);
       if (at !== undefined && now - at < FETCH_AGAIN_MS) continue;
@@ -329,12 +383,7 @@ export class OwnerClient {
       for (const [key, at] of this.asked) if (now - at >= FETCH_AGAIN_MS) this.asked.delete(key);
     }
     if (refs.length === 0) return;
-    this.call<FetchAnswer>({ kind: "fetch", refs }, fieldBytes(this.self.length) + refsBytes(refs), {
-      ok: (answer, t) => this.fetched(answer, t),
-      fail: () => {
-        for (const ref of refs) this.asked.delete(refKey(ref));
-      },
-    });
+    this.call({ kind: "fetch", refs }, fieldBytes(this.self.length) + refsBytes(refs), refs);
   }
 
   private fetched(answer: FetchAnswer, now: number): void {
@@ -357,7 +406,7 @@ export class OwnerClient {
   /** Our own message, pushed to the owner as it goes out on the topic (the owner decodes it). */
   push(bytes: Uint8Array, x: number): void {
     if (!this.up) return;
-    this.call<true>({ kind: "push", bytes, x }, fieldBytes(bytes.length), { ok: () => {}, fail: () => {} });
+    this.call({ kind: "push", bytes, x }, fieldBytes(bytes.length));
   }
 
   private success(now: number): void {
@@ -386,12 +435,6 @@ export class OwnerClient {
   private scheduleProbe(at: number): void {
     if (at >= this.probeAt) return;
     this.probeAt = at;
-    this.later(at, (t) => {
-      if (this.probeAt !== at) return;
-      this.probeAt = Number.POSITIVE_INFINITY;
-      if (this.up) return;
-      if (!this.report(t)) this.poll();
-      this.scheduleProbe(t + PROBE_MS);
-    });
+    this.later(at, PROBE_TIMER);
   }
 }

@@ -15,9 +15,6 @@ const KINDS: readonly CallKind[] = ["report", "poll", "watch", "fetch", "range",
 /** How long a member waits for an answer beyond the path's own delays before it counts the call as failed. */
 export const CALL_TIMEOUT_MS = 2_000;
 
-/** The owner's answer: its encoded size and what it carries (the simulator hands the value itself over). */
-export type Reply<A> = (bytes: number, answer: A) => void;
-
 /** What a member asks the owner, as data: the owner may be in another worker. */
 export type OwnerRequest =
   | {
@@ -31,8 +28,11 @@ export type OwnerRequest =
   | { readonly kind: "range"; readonly since: number; readonly from: number | undefined; readonly limit: number }
   | { readonly kind: "push"; readonly bytes: Uint8Array; readonly x: number };
 
-/** The owner's side: serves a request from `node`, answering through `reply` now or later (a parked watch). */
-export type OwnerServer = (node: number, request: OwnerRequest, reply: Reply<unknown>) => void;
+/**
+ * The owner's side: serves a request from `node`, answering now or later (a parked watch) by handing `ticket` to
+ * `DirectPath.reply` with the answer: the request on its way is the ticket, no closure per request.
+ */
+export type OwnerServer = (node: number, request: OwnerRequest, ticket: Ticket) => void;
 
 /**
  * How an answer crosses to another worker and back: messages as their bytes only, decoded again on arrival (to
@@ -51,6 +51,11 @@ export interface Call<A> {
   readonly onFail: () => void;
   /** Extra wait before the member gives up, on top of CALL_TIMEOUT_MS and the path's p99 round trip. */
   readonly holdMs?: number;
+  /**
+   * When the member gives up, set by `DirectPath.call` (its timeout runs only if the member is online then): kept
+   * on the call, not in a record beside it, as a run makes millions of calls.
+   */
+  deadline: number;
 }
 
 /** Per kind of call: how many, how many failed, and the bytes each way. */
@@ -70,6 +75,9 @@ export interface OwnerPathParts {
   readonly owner: { readonly detail: Record<string, unknown>; readonly cpuUs: number } | undefined;
 }
 
+/** A request the owner holds until it answers (`DirectPath.reply`); only the path reads it. */
+export type Ticket = InFlight;
+
 /** A call on its way: the request at the owner, or the answer back at the member. */
 interface InFlight {
   readonly node: number;
@@ -81,13 +89,6 @@ interface InFlight {
   readonly answer: unknown;
 }
 
-/** A call its member still waits for (until its answer or its timeout). */
-interface Waiting {
-  readonly call: Call<unknown>;
-  /** When the member gives up: its timeout runs only if the member is online then. */
-  readonly deadline: number;
-}
-
 /**
  * A call whose timeout fell while its member was offline waits for an answer that may still come; after this long
  * past its deadline none can (a leg would be thousands of times its median), and it is forgotten.
@@ -96,6 +97,8 @@ const FORGET_AFTER_MS = 600_000;
 
 const REQUEST = "path/request";
 const ANSWER = "path/answer";
+/** A call's timeout, on its member's node (which is local): the data is the call's key. */
+const TIMEOUT = "path/timeout";
 
 /**
  * The direct, unicast path between each member and the owner node (a libp2p stream in the real node): each
@@ -119,7 +122,7 @@ export class DirectPath {
   /** Per node: calls it made so far, the key of its next call's draws. */
   private readonly calls: Float64Array;
   /** Calls this shard's members wait for, by `key(node, n)`. */
-  private readonly waiting = new Map<number, Waiting>();
+  private readonly waiting = new Map<number, Call<unknown>>();
 
   constructor(
     private readonly world: World,
@@ -134,6 +137,7 @@ export class DirectPath {
     this.timeoutMs = CALL_TIMEOUT_MS + 2 * p99;
     for (const k of KINDS) this.tally.set(k, { calls: 0, failures: 0, request_bytes: 0, answer_bytes: 0 });
     world.channel(REQUEST, { run: (_node, data) => this.arrive(data as InFlight) });
+    world.channel(TIMEOUT, { run: (_node, data) => this.timedOut(data as number) });
     world.channel(ANSWER, {
       run: (_node, data) => this.answered(data as InFlight),
       pack: (data) => {
@@ -164,12 +168,15 @@ export class DirectPath {
     return d;
   }
 
-  /** Whether call (node, n) fails, and whether it is the request that is lost. */
-  private fate(node: number, n: number): { failing: boolean; loseRequest: boolean } {
+  /** Whether call (node, n) fails. */
+  private failing(node: number, n: number): boolean {
     const p = this.world.scenario.pathFailure;
-    const draws = this.world.network.keyed.key(CopyKey.Call, node, n, 0);
-    const failing = p > 0 && draws.uniform(0) < p;
-    return { failing, loseRequest: failing && draws.uniform(1) < 0.5 };
+    return p > 0 && this.world.network.keyed.key(CopyKey.Call, node, n, 0).uniform(0) < p;
+  }
+
+  /** Whether call (node, n) fails by losing its request (else, when it fails, it loses the answer). */
+  private losesRequest(node: number, n: number): boolean {
+    return this.failing(node, n) && this.world.network.keyed.key(CopyKey.Call, node, n, 0).uniform(1) < 0.5;
   }
 
   private count(node: number, sent: number, received: number, kind: string): void {
@@ -189,16 +196,11 @@ export class DirectPath {
     const n = this.calls[call.node]!++;
     const key = this.key(call.node, n);
     const deadline = w.now + this.timeoutMs + (call.holdMs ?? 0);
-    this.waiting.set(key, { call: call as Call<unknown>, deadline });
+    call.deadline = deadline;
+    this.waiting.set(key, call as Call<unknown>);
     if ((n & 1023) === 1023) this.forget();
-    w.later(call.node, deadline, () => {
-      const waiting = this.waiting.get(key);
-      if (waiting === undefined) return;
-      this.waiting.delete(key);
-      t.failures++;
-      waiting.call.onFail();
-    });
-    if (this.fate(call.node, n).loseRequest) return;
+    w.deliver(call.node, deadline, TIMEOUT, key);
+    if (this.losesRequest(call.node, n)) return;
     const request: InFlight = {
       node: call.node,
       n,
@@ -211,9 +213,18 @@ export class DirectPath {
     w.deliver(this.owner, w.now + this.leg(call.node, n, 2), REQUEST, request);
   }
 
+  /** The member gives up on call `key` unless it was answered. */
+  private timedOut(key: number): void {
+    const call = this.waiting.get(key);
+    if (call === undefined) return;
+    this.waiting.delete(key);
+    this.tally.get(call.request.kind)!.failures++;
+    call.onFail();
+  }
+
   private forget(): void {
     const before = this.world.now - FORGET_AFTER_MS;
-    for (const [key, waiting] of this.waiting) if (waiting.deadline < before) this.waiting.delete(key);
+    for (const [key, call] of this.waiting) if (call.deadline < before) this.waiting.delete(key);
   }
 
   /** A request reaches the owner (which is online: `deliver` runs nothing on an offline node). */
@@ -221,24 +232,28 @@ export class DirectPath {
     const w = this.world;
     if (w.network.separated(f.node, this.owner, w.now)) return;
     this.count(this.owner, 0, f.requestBytes, f.kind);
-    const t = this.tally.get(f.kind)!;
-    this.serve(f.node, f.request!, (bytes, answer) => {
-      t.answer_bytes += bytes;
-      this.count(this.owner, bytes, 0, f.kind);
-      if (this.fate(f.node, f.n).failing || w.network.separated(f.node, this.owner, w.now)) return;
-      const back: InFlight = { ...f, request: undefined, bytes, answer };
-      w.deliver(f.node, w.now + this.leg(f.node, f.n, 4), ANSWER, back);
-    });
+    this.serve(f.node, f.request!, f);
+  }
+
+  /** The owner answers request `ticket` (`OwnerServer`), now, with `answer` of `bytes` encoded bytes. */
+  reply(ticket: Ticket, bytes: number, answer: unknown): void {
+    const f = ticket;
+    const w = this.world;
+    this.tally.get(f.kind)!.answer_bytes += bytes;
+    this.count(this.owner, bytes, 0, f.kind);
+    if (this.failing(f.node, f.n) || w.network.separated(f.node, this.owner, w.now)) return;
+    const back: InFlight = { ...f, request: undefined, bytes, answer };
+    w.deliver(f.node, w.now + this.leg(f.node, f.n, 4), ANSWER, back);
   }
 
   /** An answer reaches its member: unless the call timed out already. */
   private answered(f: InFlight): void {
     const key = this.key(f.node, f.n);
-    const waiting = this.waiting.get(key);
-    if (waiting === undefined) return;
+    const call = this.waiting.get(key);
+    if (call === undefined) return;
     this.waiting.delete(key);
     this.count(f.node, 0, f.bytes, f.kind);
-    waiting.call.onAnswer(f.answer);
+    call.onAnswer(f.answer);
   }
 
   /** This shard's share of the path's figures; `owner`: the owner's, from the shard that holds it. */

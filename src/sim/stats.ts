@@ -5,7 +5,12 @@
  * Deterministic: the same samples give the same answer whatever their order.
  */
 export class Histogram {
-  private readonly counts = new Map<number, number>();
+  /** Samples per bucket b >= 0 at [b] (a dense array: a sample costs an index, not a map's lookup and update). */
+  private counts = new Float64Array(64);
+  /** Samples below `floor` (bucket -1). */
+  private under = 0;
+  /** One past the highest bucket with samples. */
+  private top = 0;
   private n = 0;
   private sum = 0;
   private minValue = Number.POSITIVE_INFINITY;
@@ -21,12 +26,22 @@ export class Histogram {
   add(value: number): void {
     if (!Number.isFinite(value)) return;
     const v = Math.max(value, 0);
-    const bucket = v < this.floor ? -1 : Math.floor(Math.log(v / this.floor) / Histogram.GROWTH);
-    this.counts.set(bucket, (this.counts.get(bucket) ?? 0) + 1);
+    if (v < this.floor) this.under++;
+    else this.bump(Math.floor(Math.log(v / this.floor) / Histogram.GROWTH), 1);
     this.n++;
     this.sum += v;
     if (v < this.minValue) this.minValue = v;
     if (v > this.maxValue) this.maxValue = v;
+  }
+
+  private bump(bucket: number, count: number): void {
+    if (bucket >= this.counts.length) {
+      const grown = new Float64Array(Math.max(bucket + 1, 2 * this.counts.length));
+      grown.set(this.counts);
+      this.counts = grown;
+    }
+    this.counts[bucket]! += count;
+    if (bucket >= this.top) this.top = bucket + 1;
   }
 
   /**
@@ -34,7 +49,8 @@ export class Histogram {
    * quantiles come out as if every sample had been added here; the sum (`mean`) too when the samples are integers.
    */
   merge(other: Histogram): void {
-    for (const [bucket, count] of other.counts) this.counts.set(bucket, (this.counts.get(bucket) ?? 0) + count);
+    this.under += other.under;
+    for (let b = 0; b < other.top; b++) if (other.counts[b]! > 0) this.bump(b, other.counts[b]!);
     this.n += other.n;
     this.sum += other.sum;
     if (other.minValue < this.minValue) this.minValue = other.minValue;
@@ -49,21 +65,37 @@ export class Histogram {
     return this.n === 0 ? null : this.maxValue;
   }
 
+  /** The buckets with samples, ascending (-1: below the floor), and their counts. */
+  private buckets(): { readonly ids: number[]; readonly counts: number[] } {
+    const ids: number[] = [];
+    const counts: number[] = [];
+    if (this.under > 0) {
+      ids.push(-1);
+      counts.push(this.under);
+    }
+    for (let b = 0; b < this.top; b++) {
+      if (this.counts[b]! === 0) continue;
+      ids.push(b);
+      counts.push(this.counts[b]!);
+    }
+    return { ids, counts };
+  }
+
   /**
    * For each of `xs` (ascending), the samples at most that value; a bucket counts once its geometric middle
    * is within, so the answer is off by at most the samples of one bucket (±0.25 %).
    */
   cumulative(xs: readonly number[]): number[] {
-    const buckets = [...this.counts.keys()].sort((a, b) => a - b);
+    const { ids, counts } = this.buckets();
     const out: number[] = [];
     let i = 0;
     let seen = 0;
     for (const x of xs) {
-      while (i < buckets.length) {
-        const b = buckets[i]!;
+      while (i < ids.length) {
+        const b = ids[i]!;
         const at = b < 0 ? this.minValue : this.floor * Math.exp((b + 0.5) * Histogram.GROWTH);
         if (at > x) break;
-        seen += this.counts.get(b)!;
+        seen += counts[i]!;
         i++;
       }
       out.push(seen);
@@ -75,12 +107,11 @@ export class Histogram {
   quantile(q: number): number | null {
     if (this.n === 0) return null;
     const rank = Math.max(1, Math.ceil(q * this.n));
-    const buckets = [...this.counts.keys()].sort((a, b) => a - b);
-    let seen = 0;
-    for (const b of buckets) {
-      seen += this.counts.get(b)!;
+    let seen = this.under;
+    if (seen >= rank) return this.minValue;
+    for (let b = 0; b < this.top; b++) {
+      seen += this.counts[b]!;
       if (seen >= rank) {
-        if (b < 0) return this.minValue;
         const mid = this.floor * Math.exp((b + 0.5) * Histogram.GROWTH);
         // Never report beyond what was observed.
         return Math.min(Math.max(mid, this.minValue), this.maxValue);

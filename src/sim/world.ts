@@ -72,9 +72,14 @@ const SETTLE = 5;
 const END = 6;
 const CALL = 7;
 const WARM = 8;
+/** Kinds from here on run a channel (`deliver`): kind - CHANNEL is its index in `channelList`, the payload its data. */
+const CHANNEL = 16;
 
-/** What an event carries besides its kind and node: the publication that arrives, or the call to run. */
-type Payload = Publication | (() => void | Promise<void>);
+/**
+ * What an event carries besides its kind and node: the publication that arrives, the call to run, or a channel's
+ * data (no closure per call: a run delivers millions).
+ */
+type Payload = Publication | (() => void | Promise<void>) | unknown;
 
 /**
  * Tie keys of simultaneous events: slot × 2^36 + the slot's count of events scheduled so far. Slot 0 is the world
@@ -153,7 +158,9 @@ export class World {
   private readonly home: Uint8Array;
   /** Per shard: what this one sends it at the end of the window. */
   private outbox: Shipment[];
-  private readonly channels = new Map<string, Channel>();
+  /** Channels by name, as their event kind (CHANNEL + index in `channelList`). */
+  private readonly channels = new Map<string, number>();
+  private readonly channelList: Channel[] = [];
   private readonly notes = new Map<string, (data: unknown) => void>();
   /** The END event ran: the run is over at `now`. */
   ended = false;
@@ -238,7 +245,7 @@ export class World {
   /** Runs every event due before `end` (the end of a window), or up to the end of the run. */
   async advance(end: number): Promise<void> {
     const queue = this.queue;
-    while (!this.ended && queue.size > 0 && queue.peekAt < end) {
+    while (!this.ended && queue.dueBefore(end)) {
       queue.pop();
       this.now = queue.at;
       const kind = queue.kind;
@@ -280,9 +287,10 @@ export class World {
       for (let i = 0; i < p.to.length; i++) this.queue.push(p.at[i]!, ARRIVE, p.to[i]!, pub, p.tie[i]!);
     }
     for (const e of shipment.events) {
-      const channel = this.channels.get(e.channel)!;
+      const kind = this.channels.get(e.channel)!;
+      const channel = this.channelList[kind - CHANNEL]!;
       const data = channel.unpack === undefined ? e.data : channel.unpack(e.data);
-      this.queue.push(e.at, CALL, e.node, () => channel.run(e.node, data), e.tie);
+      this.queue.push(e.at, kind, e.node, data, e.tie);
     }
   }
 
@@ -303,7 +311,13 @@ export class World {
 
   /** Registers what runs when `deliver` delivers on `name`. */
   channel(name: string, channel: Channel): void {
-    this.channels.set(name, channel);
+    const kind = this.channels.get(name);
+    if (kind !== undefined) {
+      this.channelList[kind - CHANNEL] = channel;
+      return;
+    }
+    this.channels.set(name, CHANNEL + this.channelList.length);
+    this.channelList.push(channel);
   }
 
   /**
@@ -313,11 +327,12 @@ export class World {
    */
   deliver(node: number, at: number, name: string, data: unknown): void {
     const tie = this.nextTie();
-    const channel = this.channels.get(name)!;
+    const kind = this.channels.get(name)!;
     if (this.local(node)) {
-      this.queue.push(at, CALL, node, () => channel.run(node, data), tie);
+      this.queue.push(at, kind, node, data, tie);
       return;
     }
+    const channel = this.channelList[kind - CHANNEL]!;
     const packed = channel.pack === undefined ? data : channel.pack(data);
     this.outbox[this.shardOf(node)]!.events.push({ at, tie, node, channel: name, data: packed });
   }
@@ -434,6 +449,11 @@ export class World {
         const n = this.nodes[node]!;
         if (!n.online) return;
         return this.after(n, (payload as () => void | Promise<void>)());
+      }
+      default: {
+        const n = this.nodes[node]!;
+        if (!n.online) return;
+        return this.after(n, this.channelList[kind - CHANNEL]!.run(node, payload));
       }
     }
   }
