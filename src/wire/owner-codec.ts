@@ -82,6 +82,8 @@ export const DEFAULT_OWNER_LIMITS: OwnerLimits = Object.freeze({
 // Field 40, length-delimited (tag 322, varint c2 02), 64 bytes: a signed channel message's trailer, as
 // `appendSignature` writes it (test/wire/owner-decode.test.ts checks they agree).
 const MESSAGE_TRAILER = Uint8Array.of(0xc2, 0x02, SIGNATURE_BYTES);
+/** Bytes `ownerVerifierInput` adds after the domain and the unsigned encoding (the trailer and the signature). */
+export const VERIFIER_TRAILER_BYTES = MESSAGE_TRAILER.length + SIGNATURE_BYTES;
 // Field 15, length-delimited, 64 bytes: the trailer every signed owner-service message ends with.
 const TRAILER = Uint8Array.of((15 << 3) | 2, SIGNATURE_BYTES);
 
@@ -101,10 +103,17 @@ export function ownerSigningInput(domain: Uint8Array, unsigned: Uint8Array): Uin
  * `ownerSigningInput` wrapped as a signed channel message's trailer, so that the message verifiers (which check
  * the bytes before a field-40 signature) check an owner message's signature unchanged.
  */
-export function ownerVerifierInput(domain: Uint8Array, unsigned: Uint8Array, signature: Uint8Array): Uint8Array {
+export function ownerVerifierInput(
+  domain: Uint8Array,
+  unsigned: Uint8Array,
+  signature: Uint8Array,
+  /** Written into the start of this buffer when it is large enough (the result is then a view of it). */
+  into?: Uint8Array,
+): Uint8Array {
   // The owner builds one for every report it checks: written in one buffer, not the signing input copied again.
   if (signature.length !== SIGNATURE_BYTES) return appendSignature(ownerSigningInput(domain, unsigned), signature);
-  const out = new Uint8Array(domain.length + unsigned.length + MESSAGE_TRAILER.length + SIGNATURE_BYTES);
+  const length = domain.length + unsigned.length + MESSAGE_TRAILER.length + SIGNATURE_BYTES;
+  const out = into !== undefined && into.length >= length ? into.subarray(0, length) : new Uint8Array(length);
   out.set(domain, 0);
   out.set(unsigned, domain.length);
   out.set(MESSAGE_TRAILER, domain.length + unsigned.length);
