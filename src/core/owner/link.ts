@@ -1,11 +1,4 @@
-import {
-  encodeReportUnsigned,
-  type HeldRange,
-  type OwnerNews,
-  REPORT_DOMAIN,
-  type ReceiptReport,
-  signOwnerMessage,
-} from "../../wire/owner-codec.js";
+import { encodeSignedReport, type HeldRange, type OwnerNews, type ReceiptReport } from "../../wire/owner-codec.js";
 import { type SenderId, senderPrefixBytes } from "../ids.js";
 import type { SenderState, SenderTable } from "../senders.js";
 import type { RosterIndex } from "./roster.js";
@@ -21,8 +14,7 @@ export function signReport(
   report: Omit<ReceiptReport, "signature">,
   sign: (unsigned: Uint8Array) => Uint8Array,
 ): Uint8Array {
-  const unsigned = encodeReportUnsigned(report);
-  return signOwnerMessage(REPORT_DOMAIN, unsigned, sign);
+  return encodeSignedReport(report, sign);
 }
 
 /** What a report claimed, per sender (the run it covers): acknowledged by the owner, the claims count as told. */
