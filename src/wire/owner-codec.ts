@@ -267,10 +267,11 @@ export function decodeReport(bytes: Uint8Array, limits: OwnerLimits = DEFAULT_OW
   checkId("channel_id", pb.channelId);
   checkId("reporter", pb.reporter);
   checkCount("held", pb.held.length, limits.maxRanges);
+  // Field names are built only for an error: the owner decodes a report from every member every few hundred ms.
   const held = pb.held.map((h, i) => {
-    checkPrefix(`held[${i}].sender_prefix`, h.senderPrefix);
-    const first = toNumber(`held[${i}].first`, h.first);
-    const last = toNumber(`held[${i}].last`, h.last);
+    if (h.senderPrefix.length !== KEY_PREFIX_BYTES) checkPrefix(`held[${i}].sender_prefix`, h.senderPrefix);
+    const first = typeof h.first === "number" ? h.first : toNumber(`held[${i}].first`, h.first);
+    const last = typeof h.last === "number" ? h.last : toNumber(`held[${i}].last`, h.last);
     if (first < 1 || last < first)
       throw new DecodeError(`held[${i}]`, `range ${first}..${last} is empty or starts below 1`);
     return { senderPrefix: h.senderPrefix, first, last };
@@ -333,13 +334,14 @@ export function decodeOwnerNews(bytes: Uint8Array, limits: OwnerLimits = DEFAULT
     }
     if (r.count > pb.rosterSize)
       throw new DecodeError(`receipts[${i}].count`, `${r.count} exceeds the roster size ${pb.rosterSize}`);
-    const sequence = toNumber(`receipts[${i}].sequence`, r.sequence);
+    const sequence = typeof r.sequence === "number" ? r.sequence : toNumber(`receipts[${i}].sequence`, r.sequence);
     if (sequence < 1) throw new DecodeError(`receipts[${i}].sequence`, "must be at least 1");
     return { sequence, count: r.count, holders: r.holders };
   });
   const heads = pb.heads.map((h, i) => {
-    checkPrefix(`heads[${i}].sender_prefix`, h.senderPrefix);
-    return { senderPrefix: h.senderPrefix, sequence: toNumber(`heads[${i}].sequence`, h.sequence) };
+    if (h.senderPrefix.length !== KEY_PREFIX_BYTES) checkPrefix(`heads[${i}].sender_prefix`, h.senderPrefix);
+    const sequence = typeof h.sequence === "number" ? h.sequence : toNumber(`heads[${i}].sequence`, h.sequence);
+    return { senderPrefix: h.senderPrefix, sequence };
   });
   return {
     channelId: pb.channelId,

@@ -135,7 +135,7 @@ export class OwnerLink {
     this.cursor = Math.max(this.cursor, news.cursor);
     const receipts = news.receipts.map((r) => ({
       sequence: r.sequence,
-      holders: roster.holders(this.unseen(r.sequence, r.holders)),
+      holders: this.unseen(roster, r.sequence, r.holders),
     }));
     const heads: { senderId: SenderId; sequence: number }[] = [];
     for (const h of news.heads) {
@@ -146,25 +146,35 @@ export class OwnerLink {
     return { receipts, heads };
   }
 
-  /** The bits of `bitmap` that no earlier news set for our message `seq`; they count as seen from now on. */
-  private unseen(seq: number, bitmap: Uint8Array): Uint8Array {
-    const seen = this.applied.get(seq);
+  /**
+   * The holders of our message `seq` whose bits in `bitmap` no earlier news set; they count as seen from now on.
+   * Read straight from the bitmap against the bits seen (no bitmap of the new bits is made for each receipt).
+   */
+  private unseen(roster: RosterIndex, seq: number, bitmap: Uint8Array): SenderId[] {
+    let seen = this.applied.get(seq);
     if (seen === undefined) {
       if (this.applied.size >= MAX_APPLIED) this.applied.delete(this.applied.keys().next().value as number);
       this.applied.set(seq, bitmap.slice());
-      return bitmap;
+      return roster.holders(bitmap);
     }
-    const fresh = new Uint8Array(bitmap.length);
-    const union = seen.length >= bitmap.length ? seen : new Uint8Array(bitmap.length);
-    if (union !== seen) {
-      union.set(seen);
-      this.applied.set(seq, union);
+    if (seen.length < bitmap.length) {
+      const grown = new Uint8Array(bitmap.length);
+      grown.set(seen);
+      seen = grown;
+      this.applied.set(seq, seen);
     }
-    for (let i = 0; i < bitmap.length; i++) {
-      fresh[i] = bitmap[i]! & ~union[i]!;
-      union[i]! |= bitmap[i]!;
+    const out: SenderId[] = [];
+    for (let byte = 0; byte < bitmap.length; byte++) {
+      const bits = bitmap[byte]! & ~seen[byte]!;
+      if (bits === 0) continue;
+      seen[byte]! |= bits;
+      for (let bit = 0; bit < 8; bit++) {
+        if ((bits & (1 << bit)) === 0) continue;
+        const id = roster.idAt(byte * 8 + bit);
+        if (id !== undefined) out.push(id);
+      }
     }
-    return fresh;
+    return out;
   }
 
   /** Whether a sender id is on the roster (everyone is, without one). */
