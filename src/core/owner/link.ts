@@ -82,13 +82,14 @@ export class OwnerLink {
       if (state === undefined || state.runStart > state.contiguous) continue;
       const run = { first: state.runStart, last: state.contiguous };
       const { toldFirst, toldLast } = state;
-      const prefix = senderPrefixBytes(sender);
       const fresh = toldLast < toldFirst || run.first > toldLast + 1;
-      if (fresh || run.first < toldFirst) {
-        held.push({ senderPrefix: prefix, first: run.first, last: fresh ? run.last : toldFirst - 1 });
-      }
-      if (!fresh && run.last > toldLast) held.push({ senderPrefix: prefix, first: toldLast + 1, last: run.last });
-      if (fresh || run.first < toldFirst || run.last > toldLast) token.set(sender, run);
+      const below = fresh || run.first < toldFirst;
+      const above = !fresh && run.last > toldLast;
+      if (!below && !above) continue;
+      const prefix = senderPrefixBytes(sender);
+      if (below) held.push({ senderPrefix: prefix, first: run.first, last: fresh ? run.last : toldFirst - 1 });
+      if (above) held.push({ senderPrefix: prefix, first: toldLast + 1, last: run.last });
+      token.set(sender, run);
     }
     this.dirty.clear();
     if (held.length === 0) return undefined;
