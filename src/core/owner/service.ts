@@ -45,7 +45,7 @@ export class OwnerService {
   private readonly window: number;
   /**
    * Where a report's verifier input is written: one is built for every report, and a fresh buffer for each was a
-   * sixth of the owner's own work in the simulator. The verifier reads it during the call only (a SignatureVerifier
+   * tenth of the owner's own work in the simulator. The verifier reads it during the call only (a SignatureVerifier
    * keeps no input: each checks or copies the bytes it is given).
    */
   private scratch = new Uint8Array(512);
