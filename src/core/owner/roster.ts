@@ -21,7 +21,7 @@ export class RosterIndex {
   private readonly index = new Map<string, number>();
   /**
    * Members by their 8-byte key prefix, read as a number (prefixKey): the owner looks up a prefix for every range of
-   * every report, and each member for every head in its news, and a hex string made for each was most of that.
+   * every report, and each member for every head in its news, and a hex string was made and hashed for each.
    * A key names the last member with that prefix (as a map by hex would), or -1 when two different prefixes share it
    * (their first 53 bits equal): those are looked up by hex in `byHex`.
    */
