@@ -60,6 +60,8 @@ const server: OwnerServer = new OwnerServer(
   members.map((m) => m.senderId),
 );
 server.open(runtime);
+// The node says so once its channels are open; until then every request is refused as "starting".
+server.ready();
 
 const watch = (i: number, cursor: number, version: number) =>
   server.handle(

@@ -82,6 +82,8 @@ export const DEFAULT_OWNER_LIMITS: OwnerLimits = Object.freeze({
 // Field 40, length-delimited (tag 322, varint c2 02), 64 bytes: a signed channel message's trailer, as
 // `appendSignature` writes it (test/wire/owner-decode.test.ts checks they agree).
 const MESSAGE_TRAILER = Uint8Array.of(0xc2, 0x02, SIGNATURE_BYTES);
+/** Bytes `ownerVerifierInput` adds after the domain and the unsigned encoding (the trailer and the signature). */
+export const VERIFIER_TRAILER_BYTES = MESSAGE_TRAILER.length + SIGNATURE_BYTES;
 // Field 15, length-delimited, 64 bytes: the trailer every signed owner-service message ends with.
 const TRAILER = Uint8Array.of((15 << 3) | 2, SIGNATURE_BYTES);
 
@@ -101,10 +103,17 @@ export function ownerSigningInput(domain: Uint8Array, unsigned: Uint8Array): Uin
  * `ownerSigningInput` wrapped as a signed channel message's trailer, so that the message verifiers (which check
  * the bytes before a field-40 signature) check an owner message's signature unchanged.
  */
-export function ownerVerifierInput(domain: Uint8Array, unsigned: Uint8Array, signature: Uint8Array): Uint8Array {
+export function ownerVerifierInput(
+  domain: Uint8Array,
+  unsigned: Uint8Array,
+  signature: Uint8Array,
+  /** Written into the start of this buffer when it is large enough (the result is then a view of it). */
+  into?: Uint8Array,
+): Uint8Array {
   // The owner builds one for every report it checks: written in one buffer, not the signing input copied again.
   if (signature.length !== SIGNATURE_BYTES) return appendSignature(ownerSigningInput(domain, unsigned), signature);
-  const out = new Uint8Array(domain.length + unsigned.length + MESSAGE_TRAILER.length + SIGNATURE_BYTES);
+  const length = domain.length + unsigned.length + MESSAGE_TRAILER.length + SIGNATURE_BYTES;
+  const out = into !== undefined && into.length >= length ? into.subarray(0, length) : new Uint8Array(length);
   out.set(domain, 0);
   out.set(unsigned, domain.length);
   out.set(MESSAGE_TRAILER, domain.length + unsigned.length);
@@ -202,6 +211,28 @@ export function encodeReportUnsigned(report: ReceiptReport): Uint8Array {
   return writeReportUnsigned(report, writtenAt) ?? encodeReportReference(report);
 }
 
+/**
+ * A report signed with `sign` over `ownerSigningInput(REPORT_DOMAIN, unsigned)`, with the signature appended: what
+ * `signOwnerMessage(REPORT_DOMAIN, encodeReportUnsigned(report), sign)` returns, written in one buffer (the domain,
+ * the encoding, then the trailer) instead of the encoding copied into another. Every member signs one every few
+ * hundred milliseconds.
+ */
+export function encodeSignedReport(report: ReceiptReport, sign: (input: Uint8Array) => Uint8Array): Uint8Array {
+  const writtenAt = Math.max(0, Math.floor(report.writtenAt));
+  const domain = REPORT_DOMAIN.length;
+  const out = writeReportUnsigned(report, writtenAt, domain, TRAILER.length + SIGNATURE_BYTES);
+  if (out === undefined) return signOwnerMessage(REPORT_DOMAIN, encodeReportReference(report), sign);
+  out.set(REPORT_DOMAIN, 0);
+  const body = out.length - TRAILER.length - SIGNATURE_BYTES;
+  const signature = sign(out.subarray(0, body));
+  if (signature.length !== SIGNATURE_BYTES) {
+    throw new RangeError(`signature must be ${SIGNATURE_BYTES} bytes, got ${signature.length}`);
+  }
+  out.set(TRAILER, body);
+  out.set(signature, body + TRAILER.length);
+  return out.subarray(domain);
+}
+
 /** `encodeReportUnsigned` through protobuf-es: the reference owner-encode.ts is checked against. */
 export function encodeReportReference(report: ReceiptReport): Uint8Array {
   return toBinary(
@@ -236,10 +267,11 @@ export function decodeReport(bytes: Uint8Array, limits: OwnerLimits = DEFAULT_OW
   checkId("channel_id", pb.channelId);
   checkId("reporter", pb.reporter);
   checkCount("held", pb.held.length, limits.maxRanges);
+  // Field names are built only for an error: the owner decodes a report from every member every few hundred ms.
   const held = pb.held.map((h, i) => {
-    checkPrefix(`held[${i}].sender_prefix`, h.senderPrefix);
-    const first = toNumber(`held[${i}].first`, h.first);
-    const last = toNumber(`held[${i}].last`, h.last);
+    if (h.senderPrefix.length !== KEY_PREFIX_BYTES) checkPrefix(`held[${i}].sender_prefix`, h.senderPrefix);
+    const first = typeof h.first === "number" ? h.first : toNumber(`held[${i}].first`, h.first);
+    const last = typeof h.last === "number" ? h.last : toNumber(`held[${i}].last`, h.last);
     if (first < 1 || last < first)
       throw new DecodeError(`held[${i}]`, `range ${first}..${last} is empty or starts below 1`);
     return { senderPrefix: h.senderPrefix, first, last };
@@ -302,13 +334,14 @@ export function decodeOwnerNews(bytes: Uint8Array, limits: OwnerLimits = DEFAULT
     }
     if (r.count > pb.rosterSize)
       throw new DecodeError(`receipts[${i}].count`, `${r.count} exceeds the roster size ${pb.rosterSize}`);
-    const sequence = toNumber(`receipts[${i}].sequence`, r.sequence);
+    const sequence = typeof r.sequence === "number" ? r.sequence : toNumber(`receipts[${i}].sequence`, r.sequence);
     if (sequence < 1) throw new DecodeError(`receipts[${i}].sequence`, "must be at least 1");
     return { sequence, count: r.count, holders: r.holders };
   });
   const heads = pb.heads.map((h, i) => {
-    checkPrefix(`heads[${i}].sender_prefix`, h.senderPrefix);
-    return { senderPrefix: h.senderPrefix, sequence: toNumber(`heads[${i}].sequence`, h.sequence) };
+    if (h.senderPrefix.length !== KEY_PREFIX_BYTES) checkPrefix(`heads[${i}].sender_prefix`, h.senderPrefix);
+    const sequence = typeof h.sequence === "number" ? h.sequence : toNumber(`heads[${i}].sequence`, h.sequence);
+    return { senderPrefix: h.senderPrefix, sequence };
   });
   return {
     channelId: pb.channelId,

@@ -55,11 +55,13 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 const NOT_PLAIN = new Error("not a plain encoding");
 
 // Channel ids and reporters' ids come back in every report: the same ASCII bytes give the same string object, built
-// once (not from 64 char codes each time). Direct-mapped by a hash of the bytes, the last string in a slot wins,
-// checked character by character: bounded, and more distinct strings than slots only miss more often.
-const INTERNED_SLOTS = 4_096;
+// once (not from 64 char codes each time, and then hashed again by every map the owner looks the reporter up in).
+// Kept by a 30-bit hash of the bytes, the last string with a hash wins, checked character by character: bounded
+// (forgotten all at once when full), and sized for a roster of 10,000 members and more (a table of 4,096 slots
+// missed on half of the reports there).
+const MAX_INTERNED_STRINGS = 32_768;
 const MAX_INTERNED = 128;
-const slots: (string | undefined)[] = new Array(INTERNED_SLOTS).fill(undefined);
+const internedStrings = new Map<number, string>();
 
 /** The string of ASCII bytes buf[start .. end), the same object as last time; undefined when not ASCII. */
 function interned(buf: Uint8Array, start: number, end: number): string | undefined {
@@ -70,15 +72,16 @@ function interned(buf: Uint8Array, start: number, end: number): string | undefin
     if (b >= 0x80) return undefined;
     h = Math.imul(h ^ b, 0x01000193);
   }
-  const slot = (h ^ (h >>> 15)) & (INTERNED_SLOTS - 1);
-  const known = slots[slot];
+  const key = (h ^ (h >>> 15)) & 0x3fff_ffff;
+  const known = internedStrings.get(key);
   if (known !== undefined && known.length === end - start) {
     let i = 0;
     while (i < known.length && known.charCodeAt(i) === buf[start + i]) i++;
     if (i === known.length) return known;
   }
   const made = String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
-  slots[slot] = made;
+  if (known === undefined && internedStrings.size >= MAX_INTERNED_STRINGS) internedStrings.clear();
+  internedStrings.set(key, made);
   return made;
 }
 

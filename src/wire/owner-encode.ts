@@ -11,131 +11,154 @@ import type { OwnerNews, ReceiptReport } from "./owner-codec.js";
 
 const utf8 = new TextEncoder();
 
-/** Lengths first, then bytes: `parts` are written in order into one buffer of their total length. */
-class Out {
-  private readonly parts: (number | Uint8Array)[] = [];
-  private length = 0;
+// Each message is measured first and then written into one buffer of exactly its size: building a list of parts
+// (and one per nested message) to join at the end was as costly as the rest of the encoding.
+
+/** A buffer being written from `pos` on. */
+class Writer {
+  pos: number;
+  constructor(
+    readonly buf: Uint8Array,
+    start: number,
+  ) {
+    this.pos = start;
+  }
 
   varint(v: number): void {
-    this.parts.push(v);
-    this.length += varintLength(v);
-  }
-
-  bytes(b: Uint8Array): void {
-    this.varint(b.length);
-    this.parts.push(b);
-    this.length += b.length;
-  }
-
-  /** Appends a nested message's encoding as a length-delimited field. */
-  nested(tag: number, inner: Out): void {
-    this.varint(tag);
-    this.varint(inner.length);
-    this.parts.push(...inner.parts);
-    this.length += inner.length;
-  }
-
-  finish(): Uint8Array {
-    const buf = new Uint8Array(this.length);
-    let pos = 0;
-    for (const p of this.parts) {
-      if (typeof p === "number") {
-        let v = p;
-        while (v >= 0x80) {
-          buf[pos++] = (v % 128) | 0x80;
-          v = Math.floor(v / 128);
-        }
-        buf[pos++] = v;
-      } else {
-        buf.set(p, pos);
-        pos += p.length;
-      }
+    const buf = this.buf;
+    while (v >= 0x80) {
+      buf[this.pos++] = (v % 128) | 0x80;
+      v = Math.floor(v / 128);
     }
-    return buf;
+    buf[this.pos++] = v;
+  }
+
+  /** A length-delimited field of `b`, omitted when empty (proto3 implicit presence). */
+  bytes(tag: number, b: Uint8Array): void {
+    if (b.length === 0) return;
+    this.buf[this.pos++] = tag;
+    this.varint(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  /** A varint field, omitted when 0. */
+  uint(tag: number, v: number): void {
+    if (v === 0) return;
+    this.buf[this.pos++] = tag;
+    this.varint(v);
+  }
+
+  /** The tag and length of a nested message. */
+  nested(tag: number, length: number): void {
+    this.buf[this.pos++] = tag;
+    this.varint(length);
   }
 }
 
 function varintLength(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
+  if (v < 0x80) return 1;
+  let n = 2;
+  for (v = Math.floor(v / 0x4000); v > 0; v = Math.floor(v / 128)) n++;
   return n;
 }
+
+/** Encoded size of a length-delimited field of `length` bytes with a one-byte tag (0 when omitted). */
+const bytesSize = (length: number) => (length === 0 ? 0 : 1 + varintLength(length) + length);
+/** Encoded size of a varint field with a one-byte tag (0 when omitted). */
+const uintSize = (v: number) => (v === 0 ? 0 : 1 + varintLength(v));
 
 const isUint64 = (v: number) => Number.isSafeInteger(v) && v >= 0;
 const isUint32 = (v: number) => Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff;
 
 // A member writes its own id and its channel's into every report: their UTF-8 is kept, not encoded each time
-// (bounded: forgotten all at once when full; the bytes are only read, into the output buffer).
-const MAX_ENCODED = 4_096;
+// (bounded: forgotten all at once when full; the bytes are only read, into the output buffer). Sized for a
+// simulated channel of 10,000 members and more in one process: with 4,096 it was emptied every few hundred reports.
+const MAX_ENCODED = 32_768;
 const encoded = new Map<string, Uint8Array>();
 
-function string(out: Out, tag: number, s: string): void {
-  if (s.length === 0) return;
-  out.varint(tag);
+function utf8Of(s: string): Uint8Array {
   let b = encoded.get(s);
   if (b === undefined) {
     if (encoded.size >= MAX_ENCODED) encoded.clear();
     b = utf8.encode(s);
     if (s.length <= 256) encoded.set(s, b);
   }
-  out.bytes(b);
+  return b;
 }
 
-function bytesField(out: Out, tag: number, b: Uint8Array): void {
-  if (b.length === 0) return;
-  out.varint(tag);
-  out.bytes(b);
-}
+const heldSize = (h: { senderPrefix: Uint8Array; first: number; last: number }) =>
+  bytesSize(h.senderPrefix.length) + uintSize(h.first) + uintSize(h.last);
 
-function uint(out: Out, tag: number, v: number): void {
-  if (v === 0) return;
-  out.varint(tag);
-  out.varint(v);
-}
-
-/** `encodeReportUnsigned` for reports whose numbers are safe non-negative integers; undefined otherwise. */
-export function writeReportUnsigned(report: ReceiptReport, writtenAt: number): Uint8Array | undefined {
+/**
+ * `encodeReportUnsigned` for reports whose numbers are safe non-negative integers; undefined otherwise. The
+ * encoding starts `before` bytes into the buffer returned, and `after` bytes follow it: a signed report is written
+ * with its signing domain before and its signature after, in the one buffer.
+ */
+export function writeReportUnsigned(
+  report: ReceiptReport,
+  writtenAt: number,
+  before = 0,
+  after = 0,
+): Uint8Array | undefined {
   if (!isUint64(writtenAt)) return undefined;
-  const out = new Out();
-  string(out, 0x0a, report.channelId);
-  string(out, 0x12, report.reporter);
-  uint(out, 0x18, writtenAt);
+  const channel = utf8Of(report.channelId);
+  const reporter = utf8Of(report.reporter);
+  let length = bytesSize(channel.length) + bytesSize(reporter.length) + uintSize(writtenAt);
   for (const h of report.held) {
     if (!isUint64(h.first) || !isUint64(h.last)) return undefined;
-    const inner = new Out();
-    bytesField(inner, 0x0a, h.senderPrefix);
-    uint(inner, 0x10, h.first);
-    uint(inner, 0x18, h.last);
-    out.nested(0x22, inner);
+    const inner = heldSize(h);
+    length += 1 + varintLength(inner) + inner;
   }
-  return out.finish();
+  const out = new Writer(new Uint8Array(before + length + after), before);
+  out.bytes(0x0a, channel);
+  out.bytes(0x12, reporter);
+  out.uint(0x18, writtenAt);
+  for (const h of report.held) {
+    out.nested(0x22, heldSize(h));
+    out.bytes(0x0a, h.senderPrefix);
+    out.uint(0x10, h.first);
+    out.uint(0x18, h.last);
+  }
+  return out.buf;
 }
+
+const receiptSize = (r: { sequence: number; count: number; holders: Uint8Array }) =>
+  uintSize(r.sequence) + uintSize(r.count) + bytesSize(r.holders.length);
+const headSize = (h: { senderPrefix: Uint8Array; sequence: number }) =>
+  bytesSize(h.senderPrefix.length) + uintSize(h.sequence);
 
 /** `encodeOwnerNews` for news whose numbers are in range; undefined otherwise. */
 export function writeOwnerNews(news: OwnerNews): Uint8Array | undefined {
   if (!isUint64(news.cursor) || !isUint32(news.rosterSize) || !isUint64(news.rosterVersion)) return undefined;
-  const out = new Out();
-  string(out, 0x0a, news.channelId);
-  uint(out, 0x10, news.cursor);
-  uint(out, 0x18, news.rosterSize);
-  uint(out, 0x20, news.rosterVersion);
+  const channel = utf8Of(news.channelId);
+  let length =
+    bytesSize(channel.length) + uintSize(news.cursor) + uintSize(news.rosterSize) + uintSize(news.rosterVersion);
   for (const r of news.receipts) {
     if (!isUint64(r.sequence) || !isUint32(r.count)) return undefined;
-    const inner = new Out();
-    uint(inner, 0x08, r.sequence);
-    uint(inner, 0x10, r.count);
-    bytesField(inner, 0x1a, r.holders);
-    out.nested(0x2a, inner);
+    const inner = receiptSize(r);
+    length += 1 + varintLength(inner) + inner;
   }
   for (const h of news.heads) {
     if (!isUint64(h.sequence)) return undefined;
-    const inner = new Out();
-    bytesField(inner, 0x0a, h.senderPrefix);
-    uint(inner, 0x10, h.sequence);
-    out.nested(0x32, inner);
+    const inner = headSize(h);
+    length += 1 + varintLength(inner) + inner;
   }
-  return out.finish();
+  const out = new Writer(new Uint8Array(length), 0);
+  out.bytes(0x0a, channel);
+  out.uint(0x10, news.cursor);
+  out.uint(0x18, news.rosterSize);
+  out.uint(0x20, news.rosterVersion);
+  for (const r of news.receipts) {
+    out.nested(0x2a, receiptSize(r));
+    out.uint(0x08, r.sequence);
+    out.uint(0x10, r.count);
+    out.bytes(0x1a, r.holders);
+  }
+  for (const h of news.heads) {
+    out.nested(0x32, headSize(h));
+    out.bytes(0x0a, h.senderPrefix);
+    out.uint(0x10, h.sequence);
+  }
+  return out.buf;
 }

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createSigner, createVerifier } from "../../src/core/identity.js";
 import { CLAIM_MARGIN, ReceiptLedger } from "../../src/core/owner/ledger.js";
-import { openRoster, signRoster } from "../../src/core/owner/roster.js";
+import { openRoster, RosterIndex, signRoster } from "../../src/core/owner/roster.js";
 import { OwnerService, OwnerServiceError } from "../../src/core/owner/service.js";
 import type { EngineEvent } from "../../src/core/types.js";
 import { decodeOwnerNews, decodeReport } from "../../src/wire/owner-codec.js";
@@ -60,6 +60,22 @@ describe("roster", () => {
   it("maps a holders bitmap back to member ids", () => {
     const { index } = roster();
     assert.deepEqual(index.holders(Uint8Array.of(0b1010)), [alice.senderId, carol.senderId]);
+  });
+
+  it("finds members by key prefix, also when two prefixes agree on their first 53 bits", () => {
+    // 13 hex digits and the top bit of the 14th are the 53 bits the index keys on: the first two share them.
+    const id = (prefix: string) => prefix + "7".repeat(64 - prefix.length);
+    const members = [id("0123456789abc000"), id("0123456789abc001"), id("0123456789abc800"), id("ffffffffffffffff")];
+    const index = new RosterIndex({ channelId: CHANNEL, version: 1, members, owner: members[0]! });
+    const bytes = (hex: string) => Uint8Array.from(Buffer.from(hex, "hex"));
+    assert.equal(index.indexOfPrefix(bytes("0123456789abc000")), 0);
+    assert.equal(index.indexOfPrefix(bytes("0123456789abc001")), 1);
+    assert.equal(index.indexOfPrefix(bytes("0123456789abc800")), 2);
+    assert.equal(index.indexOfPrefix(bytes("ffffffffffffffff")), 3);
+    assert.equal(index.indexOfPrefix(bytes("0123456789abc002")), undefined, "same 53 bits, not a member");
+    assert.equal(index.indexOfPrefix(bytes("0123456789abc801")), undefined, "same 53 bits as one member only");
+    assert.equal(index.indexOfPrefix(bytes("0123456789abc0")), undefined, "7 bytes");
+    assert.deepEqual(index.prefixAt(2), bytes("0123456789abc800"));
   });
 });
 

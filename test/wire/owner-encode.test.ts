@@ -1,5 +1,6 @@
 // The direct owner-message encoders write exactly the bytes protobuf-es writes for the same report or news.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { test } from "node:test";
 import fc from "fast-check";
 import {
@@ -7,8 +8,12 @@ import {
   encodeOwnerNewsReference,
   encodeReportReference,
   encodeReportUnsigned,
+  encodeSignedReport,
   type OwnerNews,
+  ownerSigningInput,
+  REPORT_DOMAIN,
   type ReceiptReport,
+  signOwnerMessage,
 } from "../../src/wire/owner-codec.js";
 import { writeOwnerNews, writeReportUnsigned } from "../../src/wire/owner-encode.js";
 import { ownerMessages, uint } from "./owner-arbitraries.js";
@@ -24,6 +29,25 @@ test("random receipt reports encode as protobuf-es encodes them", () => {
     }),
     { numRuns: 1_000 },
   );
+});
+
+test("a report signed in one buffer is the reference encoding signed over its domain", () => {
+  // A signature that depends on every byte it signs: two encodings agree only if they signed the same input.
+  const sign = (input: Uint8Array) => new Uint8Array(createHash("sha512").update(input).digest());
+  fc.assert(
+    fc.property(report, (r) => {
+      const inputs: Uint8Array[] = [];
+      const signed = encodeSignedReport(r, (input) => {
+        inputs.push(input.slice());
+        return sign(input);
+      });
+      assert.deepEqual(inputs, [ownerSigningInput(REPORT_DOMAIN, encodeReportReference(r))]);
+      assert.deepEqual(signed, signOwnerMessage(REPORT_DOMAIN, encodeReportReference(r), sign));
+    }),
+    { numRuns: 500 },
+  );
+  const one: ReceiptReport = { channelId: "c", reporter: "r", writtenAt: 5, held: [] };
+  assert.throws(() => encodeSignedReport(one, () => new Uint8Array(63)), /64 bytes, got 63/);
 });
 
 test("random owner news encode as protobuf-es encodes them", () => {

@@ -9,6 +9,8 @@ interface Track {
   count: number;
   /** Ledger version of the last change. */
   changedAt: number;
+  /** The last query that listed it (`ReceiptLedger.query`): each is listed once per query. */
+  listedIn: number;
 }
 
 interface SenderBook {
@@ -22,6 +24,8 @@ interface SenderBook {
   /** Receipts counted for numbers that left the window (summarised: totals only). */
   retiredCount: number;
   retiredMessages: number;
+  /** The last query that listed its head. */
+  listedIn: number;
 }
 
 /** A sender whose head moved since a cursor. */
@@ -41,6 +45,11 @@ export class ReceiptLedger {
   /** (version, sender) of every head change, in order. */
   private readonly headChanges: number[] = [];
   private version = 0;
+  /**
+   * Numbers the queries that list changes (`receiptsSince`, `headsSince`): an entry listed in this one is marked
+   * with it, instead of a set of what was listed made for each (the owner answers every report with one).
+   */
+  private query = 0;
   private readonly bitmapBytes: number;
 
   constructor(
@@ -64,7 +73,15 @@ export class ReceiptLedger {
   private book(sender: number): SenderBook {
     let book = this.books.get(sender);
     if (book === undefined) {
-      book = { head: 0, headChangedAt: 0, tracks: new Map(), changes: [], retiredCount: 0, retiredMessages: 0 };
+      book = {
+        head: 0,
+        headChangedAt: 0,
+        tracks: new Map(),
+        changes: [],
+        retiredCount: 0,
+        retiredMessages: 0,
+        listedIn: 0,
+      };
       this.books.set(sender, book);
     }
     return book;
@@ -91,14 +108,14 @@ export class ReceiptLedger {
     const from = Math.max(first, book.head - this.window + 1, 1);
     const to = Math.min(last, book.head + CLAIM_MARGIN);
     let added = 0;
+    const byte = holder >> 3;
+    const bit = 1 << (holder & 7);
     for (let seq = from; seq <= to; seq++) {
       let track = book.tracks.get(seq);
       if (track === undefined) {
-        track = { holders: new Uint8Array(this.bitmapBytes), count: 0, changedAt: 0 };
+        track = { holders: new Uint8Array(this.bitmapBytes), count: 0, changedAt: 0, listedIn: 0 };
         book.tracks.set(seq, track);
       }
-      const byte = holder >> 3;
-      const bit = 1 << (holder & 7);
       if ((track.holders[byte]! & bit) !== 0) continue;
       track.holders[byte]! |= bit;
       track.count++;
@@ -129,14 +146,14 @@ export class ReceiptLedger {
       if (changes[mid * 2]! <= cursor) lo = mid + 1;
       else hi = mid;
     }
-    const seen = new Set<number>();
+    const query = ++this.query;
     const out: ReceiptNews[] = [];
     for (let i = lo * 2; i < changes.length && out.length < limit; i += 2) {
       const seq = changes[i + 1]!;
-      if (seen.has(seq)) continue;
-      seen.add(seq);
       const track = book.tracks.get(seq);
-      if (track !== undefined) out.push({ sequence: seq, count: track.count, holders: track.holders.slice() });
+      if (track === undefined || track.listedIn === query) continue;
+      track.listedIn = query;
+      out.push({ sequence: seq, count: track.count, holders: track.holders.slice() });
     }
     return out;
   }
@@ -144,12 +161,13 @@ export class ReceiptLedger {
   /** Senders whose head moved after `cursor`. */
   headsSince(cursor: number): HeadNews[] {
     const out: HeadNews[] = [];
-    const seen = new Set<number>();
+    const query = ++this.query;
     for (let i = this.headChanges.length - 2; i >= 0 && this.headChanges[i]! > cursor; i -= 2) {
       const sender = this.headChanges[i + 1]!;
-      if (seen.has(sender)) continue;
-      seen.add(sender);
-      out.push({ sender, sequence: this.books.get(sender)!.head });
+      const book = this.books.get(sender)!;
+      if (book.listedIn === query) continue;
+      book.listedIn = query;
+      out.push({ sender, sequence: book.head });
     }
     return out.reverse();
   }

@@ -1,11 +1,4 @@
-import {
-  encodeReportUnsigned,
-  type HeldRange,
-  type OwnerNews,
-  REPORT_DOMAIN,
-  type ReceiptReport,
-  signOwnerMessage,
-} from "../../wire/owner-codec.js";
+import { encodeSignedReport, type HeldRange, type OwnerNews, type ReceiptReport } from "../../wire/owner-codec.js";
 import { type SenderId, senderPrefixBytes } from "../ids.js";
 import type { SenderState, SenderTable } from "../senders.js";
 import type { RosterIndex } from "./roster.js";
@@ -21,8 +14,7 @@ export function signReport(
   report: Omit<ReceiptReport, "signature">,
   sign: (unsigned: Uint8Array) => Uint8Array,
 ): Uint8Array {
-  const unsigned = encodeReportUnsigned(report);
-  return signOwnerMessage(REPORT_DOMAIN, unsigned, sign);
+  return encodeSignedReport(report, sign);
 }
 
 /** What a report claimed, per sender (the run it covers): acknowledged by the owner, the claims count as told. */
@@ -90,13 +82,14 @@ export class OwnerLink {
       if (state === undefined || state.runStart > state.contiguous) continue;
       const run = { first: state.runStart, last: state.contiguous };
       const { toldFirst, toldLast } = state;
-      const prefix = senderPrefixBytes(sender);
       const fresh = toldLast < toldFirst || run.first > toldLast + 1;
-      if (fresh || run.first < toldFirst) {
-        held.push({ senderPrefix: prefix, first: run.first, last: fresh ? run.last : toldFirst - 1 });
-      }
-      if (!fresh && run.last > toldLast) held.push({ senderPrefix: prefix, first: toldLast + 1, last: run.last });
-      if (fresh || run.first < toldFirst || run.last > toldLast) token.set(sender, run);
+      const below = fresh || run.first < toldFirst;
+      const above = !fresh && run.last > toldLast;
+      if (!below && !above) continue;
+      const prefix = senderPrefixBytes(sender);
+      if (below) held.push({ senderPrefix: prefix, first: run.first, last: fresh ? run.last : toldFirst - 1 });
+      if (above) held.push({ senderPrefix: prefix, first: toldLast + 1, last: run.last });
+      token.set(sender, run);
     }
     this.dirty.clear();
     if (held.length === 0) return undefined;
@@ -143,7 +136,7 @@ export class OwnerLink {
     this.cursor = Math.max(this.cursor, news.cursor);
     const receipts = news.receipts.map((r) => ({
       sequence: r.sequence,
-      holders: roster.holders(this.unseen(r.sequence, r.holders)),
+      holders: this.unseen(roster, r.sequence, r.holders),
     }));
     const heads: { senderId: SenderId; sequence: number }[] = [];
     for (const h of news.heads) {
@@ -154,25 +147,35 @@ export class OwnerLink {
     return { receipts, heads };
   }
 
-  /** The bits of `bitmap` that no earlier news set for our message `seq`; they count as seen from now on. */
-  private unseen(seq: number, bitmap: Uint8Array): Uint8Array {
-    const seen = this.applied.get(seq);
+  /**
+   * The holders of our message `seq` whose bits in `bitmap` no earlier news set; they count as seen from now on.
+   * Read straight from the bitmap against the bits seen (no bitmap of the new bits is made for each receipt).
+   */
+  private unseen(roster: RosterIndex, seq: number, bitmap: Uint8Array): SenderId[] {
+    let seen = this.applied.get(seq);
     if (seen === undefined) {
       if (this.applied.size >= MAX_APPLIED) this.applied.delete(this.applied.keys().next().value as number);
       this.applied.set(seq, bitmap.slice());
-      return bitmap;
+      return roster.holders(bitmap);
     }
-    const fresh = new Uint8Array(bitmap.length);
-    const union = seen.length >= bitmap.length ? seen : new Uint8Array(bitmap.length);
-    if (union !== seen) {
-      union.set(seen);
-      this.applied.set(seq, union);
+    if (seen.length < bitmap.length) {
+      const grown = new Uint8Array(bitmap.length);
+      grown.set(seen);
+      seen = grown;
+      this.applied.set(seq, seen);
     }
-    for (let i = 0; i < bitmap.length; i++) {
-      fresh[i] = bitmap[i]! & ~union[i]!;
-      union[i]! |= bitmap[i]!;
+    const out: SenderId[] = [];
+    for (let byte = 0; byte < bitmap.length; byte++) {
+      const bits = bitmap[byte]! & ~seen[byte]!;
+      if (bits === 0) continue;
+      seen[byte]! |= bits;
+      for (let bit = 0; bit < 8; bit++) {
+        if ((bits & (1 << bit)) === 0) continue;
+        const id = roster.idAt(byte * 8 + bit);
+        if (id !== undefined) out.push(id);
+      }
     }
-    return fresh;
+    return out;
   }
 
   /** Whether a sender id is on the roster (everyone is, without one). */

@@ -79,7 +79,7 @@ export class MemberOwnerPath {
   applyNews(bytes: Uint8Array, now: number): Step & { stale: boolean } {
     const step = new StepBuilder();
     const resolved = this.link.resolve(decodeOwnerNews(bytes));
-    if (resolved === undefined) return { ...step.result(), stale: true };
+    if (resolved === undefined) return { outgoing: step.outgoing, events: step.events, stale: true };
     for (const r of resolved.receipts) this.receipts.confirmFromOwner(r.sequence, r.holders, step);
     for (const head of resolved.heads) {
       // A sender never heard from is met through its head, as through another member's mark: its newest
@@ -91,7 +91,7 @@ export class MemberOwnerPath {
         this.gaps.openSequenceGap(state, head.sequence, now, "owner-head", step);
       }
     }
-    return { ...step.result(), stale: false };
+    return { outgoing: step.outgoing, events: step.events, stale: false };
   }
 
   /**

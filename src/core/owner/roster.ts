@@ -1,4 +1,4 @@
-import { bytesToHex } from "@noble/hashes/utils.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import {
   appendOwnerSignature,
   decodeRoster,
@@ -9,8 +9,9 @@ import {
   ROSTER_DOMAIN,
   type Roster,
 } from "../../wire/owner-codec.js";
+import { equalBytes } from "../bytes.js";
 import type { SignatureVerifier } from "../identity.js";
-import { isChorusSenderId, type SenderId, senderPrefixHex } from "../ids.js";
+import { isChorusSenderId, SENDER_PREFIX_BYTES, type SenderId, senderPrefixHex } from "../ids.js";
 
 /**
  * A channel's member list as the owner published it: position i is member i in receipt bitmaps. N in
@@ -18,13 +19,29 @@ import { isChorusSenderId, type SenderId, senderPrefixHex } from "../ids.js";
  */
 export class RosterIndex {
   private readonly index = new Map<string, number>();
-  private readonly byPrefix = new Map<string, number>();
+  /**
+   * Members by their 8-byte key prefix, read as a number (prefixKey): the owner looks up a prefix for every range of
+   * every report, and each member for every head in its news, and a hex string was made and hashed for each.
+   * A key names the last member with that prefix (as a map by hex would), or -1 when two different prefixes share it
+   * (their first 53 bits equal): those are looked up by hex in `byHex`.
+   */
+  private readonly byPrefix = new Map<number, number>();
+  private readonly byHex = new Map<string, number>();
+  /** Member i's key prefix. */
+  private readonly prefixes: Uint8Array[] = [];
 
   constructor(readonly roster: Roster) {
     roster.members.forEach((id, i) => {
       if (this.index.has(id)) throw new RangeError(`roster names ${id} twice`);
       this.index.set(id, i);
-      this.byPrefix.set(senderPrefixHex(id), i);
+      const hex = senderPrefixHex(id);
+      const prefix = hexToBytes(hex);
+      this.prefixes.push(prefix);
+      this.byHex.set(hex, i);
+      const key = prefixKey(prefix);
+      const known = this.byPrefix.get(key);
+      const same = known === undefined || (known >= 0 && equalBytes(this.prefixes[known]!, prefix));
+      this.byPrefix.set(key, same ? i : -1);
     });
   }
 
@@ -45,7 +62,16 @@ export class RosterIndex {
   }
 
   indexOfPrefix(prefix: Uint8Array): number | undefined {
-    return this.byPrefix.get(bytesToHex(prefix));
+    if (prefix.length !== SENDER_PREFIX_BYTES) return undefined;
+    const i = this.byPrefix.get(prefixKey(prefix));
+    if (i === undefined) return undefined;
+    if (i < 0) return this.byHex.get(bytesToHex(prefix));
+    return equalBytes(this.prefixes[i]!, prefix) ? i : undefined;
+  }
+
+  /** Member i's 8-byte key prefix (read only: it goes into encodings). */
+  prefixAt(i: number): Uint8Array | undefined {
+    return this.prefixes[i];
   }
 
   idAt(i: number): SenderId | undefined {
@@ -66,6 +92,12 @@ export class RosterIndex {
     }
     return out;
   }
+}
+
+/** The first 53 bits of an 8-byte prefix, as an exact integer. */
+function prefixKey(p: Uint8Array): number {
+  const high = ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
+  return high * 0x20_0000 + ((p[4]! << 13) | (p[5]! << 5) | (p[6]! >>> 3));
 }
 
 /** Signs a roster with the owner's signer (the one that signs its channel messages). */
