@@ -12,6 +12,9 @@ import type { MessageCache } from "./message-cache.js";
 import type { Params } from "./params.js";
 import type { GapTracker } from "./repair/gaps.js";
 
+/** The empty request lists of a message that carries none: one frozen array, where two fresh ones a send cost garbage. */
+const NONE: readonly never[] = Object.freeze([]);
+
 export function checkContent(content: Uint8Array): void {
   if (!(content instanceof Uint8Array) || content.length === 0) {
     throw new TypeError("content must be a non-empty Uint8Array");
@@ -69,8 +72,8 @@ export class MessageComposer {
     sequence: number | undefined,
   ): UnsignedBase {
     const { self: senderId, channelId } = this;
-    const repairRequest: never[] = [];
-    const sequenceRepairRequest: never[] = [];
+    const repairRequest = NONE;
+    const sequenceRepairRequest = NONE;
     if (content === undefined) {
       return {
         senderId,

@@ -1,0 +1,70 @@
+import type { SenderId } from "../ids.js";
+import type { SenderState } from "../senders.js";
+
+const BUCKETS = 256;
+
+/**
+ * The senders whose marks the summary being built carries, in the order they were added, indexed by id: a summary
+ * is checked against it for every recently received id it considers. Reused from one summary to the next: a Map
+ * per summary, grown from 4 to 16 entries, was a sixth of the bytes a send allocated. A small hash table on the
+ * id's first characters (hex of a public key, so evenly spread), collisions chained and told apart by the id.
+ */
+export class MarkedSenders {
+  private readonly states: SenderState[] = [];
+  /** Per bucket, 1 + the index of its newest entry in `states`, 0 when empty. */
+  private readonly heads = new Int32Array(BUCKETS);
+  /** Per entry, 1 + the index of the next entry in its bucket, 0 at the end of the chain. */
+  private next = new Int32Array(16);
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** The marked state at `i` (0 the first added), for `i` < size. */
+  at(i: number): SenderState {
+    return this.states[i]!;
+  }
+
+  /** Forgets every entry (only the buckets in use are cleared). */
+  clear(): void {
+    for (let i = 0; i < this.count; i++) this.heads[bucketOf(this.states[i]!.id)] = 0;
+    this.count = 0;
+  }
+
+  /** Adds `state`, which must not be marked yet (`has`). */
+  add(state: SenderState): void {
+    const i = this.count++;
+    if (i >= this.next.length) {
+      const grown = new Int32Array(2 * this.next.length);
+      grown.set(this.next);
+      this.next = grown;
+    }
+    this.states[i] = state;
+    const b = bucketOf(state.id);
+    this.next[i] = this.heads[b]!;
+    this.heads[b] = i + 1;
+  }
+
+  has(id: SenderId): boolean {
+    return this.get(id) !== undefined;
+  }
+
+  get(id: SenderId): SenderState | undefined {
+    for (let e = this.heads[bucketOf(id)]!; e !== 0; e = this.next[e - 1]!) {
+      const state = this.states[e - 1]!;
+      if (state.id === id) return state;
+    }
+    return undefined;
+  }
+}
+
+/** Bucket of an id: its first characters mixed (any string works; ids that share them only chain longer). */
+function bucketOf(id: string): number {
+  if (id.length < 4) return id.length === 0 ? 0 : id.charCodeAt(0) & (BUCKETS - 1);
+  const h = Math.imul(
+    id.charCodeAt(0) ^ (id.charCodeAt(1) << 7) ^ (id.charCodeAt(2) << 14) ^ (id.charCodeAt(3) << 21),
+    0x9e3779b1,
+  );
+  return h >>> 24;
+}
