@@ -99,18 +99,20 @@ const MAX_ONE_BLOCK_INPUT = 55;
 const keyBlock = new Uint8Array(64);
 const keyBlockView = new DataView(keyBlock.buffer);
 const keyBlockWords = new Int32Array(16);
-let keyBlockSalt: Uint8Array = new Uint8Array(MAX_ONE_BLOCK_INPUT + 1);
+/** Length of the salt at the start of `keyBlock`; -1 before the first. */
+let keyBlockSaltLength = -1;
 
 /** The padded SHA-256 block of `salt || u64(nonce)` (at most 55 bytes), as big-endian words. */
 function keyBlockWith(salt: Uint8Array, nonce: bigint): Int32Array {
   let from = salt.length >>> 2;
   let to = (salt.length + 7) >>> 2;
-  if (!sameBytes(keyBlockSalt, salt)) {
+  // Compared with the block's own copy, not by reference: the key is a function of the salt's bytes.
+  if (!keyBlockHolds(salt)) {
     keyBlock.fill(0);
     keyBlock.set(salt, 0);
     keyBlock[salt.length + 8] = 0x80;
     keyBlockView.setUint32(60, (salt.length + 8) * 8);
-    keyBlockSalt = salt;
+    keyBlockSaltLength = salt.length;
     from = 0;
     to = 15;
   }
@@ -118,6 +120,12 @@ function keyBlockWith(salt: Uint8Array, nonce: bigint): Int32Array {
   keyBlockView.setBigUint64(salt.length, nonce);
   for (let i = from; i <= to; i++) keyBlockWords[i] = keyBlockView.getInt32(4 * i);
   return keyBlockWords;
+}
+
+function keyBlockHolds(salt: Uint8Array): boolean {
+  if (salt.length !== keyBlockSaltLength) return false;
+  for (let i = 0; i < salt.length; i++) if (keyBlock[i] !== salt[i]) return false;
+  return true;
 }
 
 // positions() runs for every id of every summary built or read: the id's bytes go into one reused buffer.

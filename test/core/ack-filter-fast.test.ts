@@ -2,7 +2,9 @@
 // HalfSipHash-2-4 per id). ack-filter.ts computes them with reused buffers; this checks it against a plain
 // transcription of the rule (test/support/ack-filter-reference.ts).
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { test } from "node:test";
+import { deriveSummaryKey } from "../../src/core/ack-filter.js";
 import { halfSipHash64 } from "../../src/core/halfsiphash.js";
 import { buildFilter, channelSalt, filterHas } from "../../src/core/index.js";
 import { halfSipHash64Reference, specFilterPositions } from "../support/ack-filter-reference.js";
@@ -73,6 +75,32 @@ test("filter bits match the specified derivation for any channel, nonce and id",
           assert.equal(filterHas(salt, nonce, single, k, id), true);
         }
       }
+    }
+  }
+});
+
+test("an author's summary key is SHA-256(salt || u64(nonce)) at every salt length around one block, salts alternating", () => {
+  const expected = (salt: Uint8Array, nonce: bigint) => {
+    const n = Buffer.alloc(8);
+    n.writeBigUInt64BE(BigInt.asUintN(64, nonce));
+    const d = createHash("sha256").update(salt).update(n).digest();
+    return [0, 4, 8, 12].map((at) => d.readInt32LE(at));
+  };
+  const nonces = [0n, 1n, 0xfedcba9876543210n, -5n, (1n << 64n) - 1n, 1n << 70n];
+  const out = new Int32Array(4);
+  // 38..57 salt bytes: salt || nonce fits one padded block up to 55 bytes, two past it.
+  for (let length = 21; length <= 40; length++) {
+    const salt = channelSalt("c".repeat(length));
+    const other = channelSalt("d".repeat(length));
+    const copy = salt.slice();
+    for (const nonce of nonces) {
+      // The kept block must follow the salt: another salt, then an equal one in a new buffer, then a changed byte.
+      for (const s of [salt, other, copy]) {
+        assert.deepEqual([...deriveSummaryKey(s, nonce, out)], expected(s, nonce), `${s.length} bytes, nonce ${nonce}`);
+      }
+      copy[copy.length - 1]! ^= 1;
+      assert.deepEqual([...deriveSummaryKey(copy, nonce, out)], expected(copy, nonce), `changed byte, ${nonce}`);
+      copy[copy.length - 1]! ^= 1;
     }
   }
 });
