@@ -1,4 +1,5 @@
-import type { SenderId } from "../ids.js";
+import type { ReceivedUpTo } from "../../wire/index.js";
+import { type SenderId, senderPrefixBytes } from "../ids.js";
 import type { SenderState } from "../senders.js";
 
 const BUCKETS = 256;
@@ -56,6 +57,43 @@ export class MarkedSenders {
       if (state.id === id) return state;
     }
     return undefined;
+  }
+}
+
+const MARK_SLOTS = 32;
+
+/**
+ * The received-up-to marks our summaries carry, the last one made per sender kept (direct-mapped by id, 32 slots:
+ * a summary's spare slots repeat the most recently active senders): a sender's progress that did not move since
+ * the last summary is the same object, where a fresh one per mark per message was a tenth of what a send allocated.
+ * Marks are read-only values.
+ */
+export class MarkMaker {
+  private readonly ids: (SenderId | undefined)[] = new Array(MARK_SLOTS).fill(undefined);
+  private readonly marks: (ReceivedUpTo | undefined)[] = new Array(MARK_SLOTS).fill(undefined);
+
+  /** `state`'s mark: everything from the start of its current run up to its contiguous mark. */
+  of(state: SenderState): ReceivedUpTo {
+    const slot = bucketOf(state.id) & (MARK_SLOTS - 1);
+    const kept = this.marks[slot];
+    // A mark claims only what we hold: the run since the last message we gave up on.
+    const first = state.runStart > 1 ? state.runStart : undefined;
+    if (
+      kept !== undefined &&
+      this.ids[slot] === state.id &&
+      kept.sequence === state.contiguous &&
+      kept.first === first
+    ) {
+      return kept;
+    }
+    const senderPrefix = senderPrefixBytes(state.id);
+    const mark =
+      first === undefined
+        ? { senderPrefix, sequence: state.contiguous }
+        : { senderPrefix, sequence: state.contiguous, first };
+    this.ids[slot] = state.id;
+    this.marks[slot] = mark;
+    return mark;
   }
 }
 

@@ -9,12 +9,12 @@ import {
   type WireMessage,
 } from "../../wire/index.js";
 import { deriveSummaryKey, optimalHashCount } from "../ack-filter.js";
-import { type MessageId, type SenderId, senderPrefixBytes } from "../ids.js";
+import type { MessageId, SenderId } from "../ids.js";
 import type { MessageCache } from "../message-cache.js";
 import { mutated, type Params } from "../params.js";
 import type { SenderState, SenderTable } from "../senders.js";
 import type { RandomSource } from "../types.js";
-import { MarkedSenders } from "./marked.js";
+import { MarkedSenders, MarkMaker } from "./marked.js";
 import { RecentIds } from "./recent.js";
 
 // Bytes of an ack summary besides its filter bytes and marks: field tag and length, nonce, hash count, filter tag and length.
@@ -56,6 +56,7 @@ export class SummaryWriter {
   private readonly filterSlots: Int32Array;
   /** The senders whose marks the summary being built carries (reused). */
   private readonly marked = new MarkedSenders();
+  private readonly markMaker = new MarkMaker();
   /** Most recently advanced senders, newest last (at most 2 × ackMaxMarks): fill for spare mark slots. */
   private markOrder: SenderId[] = [];
   /** Senders whose progress was not yet announced `MARK_REPEATS` times, oldest unannounced first. */
@@ -142,7 +143,7 @@ export class SummaryWriter {
             stale.push(sender);
           }
         } else if ((state.announced === state.contiguous) === repeats && !marked.has(state.id)) {
-          room -= addMark(state, marks, marked);
+          room -= this.addMark(state, marks);
         }
       }
     }
@@ -151,7 +152,7 @@ export class SummaryWriter {
     for (let i = spare; i >= 0 && marks.length < p.ackMaxMarks && room >= MARK_BYTES; i--) {
       const state = this.senders.get(this.markOrder[i]!);
       if (state === undefined || marked.has(state.id) || state.contiguous < state.runStart) continue;
-      room -= addMark(state, marks, marked);
+      room -= this.addMark(state, marks);
     }
     room += reserve;
     const ids = this.chooseFilterIds(Math.min(p.ackMaxFilterBytes, room));
@@ -215,6 +216,13 @@ export class SummaryWriter {
     return nonceView.getBigUint64(0);
   }
 
+  /** Adds `state`'s mark to a summary being built; returns the bytes it takes. */
+  private addMark(state: SenderState, marks: ReceivedUpTo[]): number {
+    marks.push(this.markMaker.of(state));
+    this.marked.add(state);
+    return MARK_BYTES;
+  }
+
   /** Senders whose progress was never announced, counted up to `limit + 1`. */
   unannounced(limit: number): number {
     let count = 0;
@@ -244,16 +252,4 @@ export class SummaryWriter {
     this.markOrder = s.markOrder.map((x) => x as SenderId);
     for (const id of s.markQueue ?? []) this.markQueue.add(id as SenderId);
   }
-}
-
-/** Adds `state`'s mark to a summary being built; returns the bytes it takes. */
-function addMark(state: SenderState, marks: ReceivedUpTo[], marked: MarkedSenders): number {
-  // A mark claims only what we hold: the run since the last message we gave up on.
-  marks.push(
-    state.runStart > 1
-      ? { senderPrefix: senderPrefixBytes(state.id), sequence: state.contiguous, first: state.runStart }
-      : { senderPrefix: senderPrefixBytes(state.id), sequence: state.contiguous },
-  );
-  marked.add(state);
-  return MARK_BYTES;
 }
