@@ -1,6 +1,6 @@
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 import type { AckSummary } from "../wire/index.js";
-import { halfSipHash64 } from "./halfsiphash.js";
+import { halfSipHash64, halfSipHash64Of16 } from "./halfsiphash.js";
 import { sha256PaddedBlock, sha256Words } from "./sha256.js";
 
 /**
@@ -164,7 +164,7 @@ function mix(x: number): number {
 
 /** The HalfSipHash tag an id's positions come from (in the reused tag array). */
 function tagOf(key: SummaryKey, id: string): Int32Array {
-  if (hexIdBytes(id, input)) return halfSipHash64(key[0]!, key[1]!, input, 16);
+  if (hexIdBytes(id, input)) return halfSipHash64Of16(key[0]!, key[1]!, input, 0);
   const bytes = utf8ToBytes(id);
   if (input.length < bytes.length) input = new Uint8Array(2 * bytes.length);
   input.set(bytes, 0);
@@ -218,7 +218,7 @@ export function addIdBytes(
   bytes: Uint8Array,
   at: number,
 ): void {
-  positions(halfSipHash64(key[0]!, key[1]!, bytes, 16, at), filter, hashCount, true);
+  positions(halfSipHash64Of16(key[0]!, key[1]!, bytes, at), filter, hashCount, true);
 }
 
 export function filterHas(salt: Uint8Array, nonce: bigint, filter: Uint8Array, hashCount: number, id: string): boolean {
@@ -241,7 +241,7 @@ export function filterHasBytes(
   at: number,
 ): boolean {
   if (filter.length === 0 || hashCount < 1) return false;
-  return positions(halfSipHash64(key[0]!, key[1]!, bytes, 16, at), filter, hashCount, false);
+  return positions(halfSipHash64Of16(key[0]!, key[1]!, bytes, at), filter, hashCount, false);
 }
 
 /** Set bits of each byte value. */

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { test } from "node:test";
 import { deriveSummaryKey } from "../../src/core/ack-filter.js";
-import { halfSipHash64 } from "../../src/core/halfsiphash.js";
+import { halfSipHash64, halfSipHash64Of16 } from "../../src/core/halfsiphash.js";
 import { buildFilter, channelSalt, filterHas } from "../../src/core/index.js";
 import { halfSipHash64Reference, specFilterPositions } from "../support/ack-filter-reference.js";
 
@@ -102,5 +102,17 @@ test("an author's summary key is SHA-256(salt || u64(nonce)) at every salt lengt
       assert.deepEqual([...deriveSummaryKey(copy, nonce, out)], expected(copy, nonce), `changed byte, ${nonce}`);
       copy[copy.length - 1]! ^= 1;
     }
+  }
+});
+
+test("HalfSipHash of a 16-byte id: the specialised function is the general one", () => {
+  const data = new Uint8Array(64 * 16 + 3);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 151 + 29) & 0xff;
+  for (let j = 0; j < 64; j++) {
+    const k0 = Math.imul(j, 0x9e3779b1);
+    const k1 = ~k0 ^ (j << 9);
+    const at = j * 16 + (j % 4);
+    const general = [...halfSipHash64(k0, k1, data, 16, at)];
+    assert.deepEqual([...halfSipHash64Of16(k0, k1, data, at)], general, `key ${j}, offset ${at}`);
   }
 });
