@@ -2,7 +2,9 @@ import type { ReceivedUpTo } from "../../wire/index.js";
 import { type SenderId, senderPrefixBytes } from "../ids.js";
 import type { SenderState } from "../senders.js";
 
-const BUCKETS = 256;
+// A summary marks at most ackMaxMarks (16 by default, 64 at most) senders; an engine keeps one of these.
+const BUCKET_BITS = 6;
+const BUCKETS = 1 << BUCKET_BITS;
 
 /**
  * The senders whose marks the summary being built carries, in the order they were added, indexed by id: a summary
@@ -104,5 +106,5 @@ function bucketOf(id: string): number {
     id.charCodeAt(0) ^ (id.charCodeAt(1) << 7) ^ (id.charCodeAt(2) << 14) ^ (id.charCodeAt(3) << 21),
     0x9e3779b1,
   );
-  return h >>> 24;
+  return h >>> (32 - BUCKET_BITS);
 }

@@ -70,7 +70,9 @@ export class SummaryWriter {
     private readonly cache: MessageCache,
   ) {
     this.recentReceived = new RecentIds(params.ackRecentIds);
-    this.filterSlots = new Int32Array(params.ackRecentIds);
+    // A filter holds at most ackMaxFilterBytes * 8 / ackFilterBitsPerId ids (64 by default).
+    const mostIds = Math.floor((params.ackMaxFilterBytes * 8) / params.ackFilterBitsPerId);
+    this.filterSlots = new Int32Array(Math.min(params.ackRecentIds, mostIds));
   }
 
   /** A content message was accepted: its id goes into the next filters. */
