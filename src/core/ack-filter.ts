@@ -1,7 +1,7 @@
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 import type { AckSummary } from "../wire/index.js";
-import { halfSipHash64 } from "./halfsiphash.js";
-import { sha256Words } from "./sha256.js";
+import { halfSipHash64, halfSipHash64Of16 } from "./halfsiphash.js";
+import { sha256PaddedBlock, sha256Words } from "./sha256.js";
 
 /**
  * The salted Bloom filter of an acknowledgement summary.
@@ -77,6 +77,11 @@ export function summaryKey(salt: Uint8Array, nonce: bigint): SummaryKey {
  * Written into `out` when given.
  */
 export function deriveSummaryKey(salt: Uint8Array, nonce: bigint, out: SummaryKey = new Int32Array(4)): SummaryKey {
+  if (salt.length + 8 <= MAX_ONE_BLOCK_INPUT) {
+    sha256PaddedBlock(keyBlockWith(salt, nonce), digest);
+    for (let i = 0; i < 4; i++) out[i] = littleEndian(digest[i]!);
+    return out;
+  }
   if (keyInput.length < salt.length + 8) {
     keyInput = new Uint8Array(2 * (salt.length + 8));
     keyInputView = new DataView(keyInput.buffer);
@@ -86,6 +91,41 @@ export function deriveSummaryKey(salt: Uint8Array, nonce: bigint, out: SummaryKe
   sha256Words(keyInput, salt.length + 8, digest);
   for (let i = 0; i < 4; i++) out[i] = littleEndian(digest[i]!);
   return out;
+}
+
+// Every summary sent derives a key: with a channel name short enough (salt || nonce within one SHA-256 block), the
+// padded block of the last salt is kept and only the words holding the nonce are rewritten.
+const MAX_ONE_BLOCK_INPUT = 55;
+const keyBlock = new Uint8Array(64);
+const keyBlockView = new DataView(keyBlock.buffer);
+const keyBlockWords = new Int32Array(16);
+/** Length of the salt at the start of `keyBlock`; -1 before the first. */
+let keyBlockSaltLength = -1;
+
+/** The padded SHA-256 block of `salt || u64(nonce)` (at most 55 bytes), as big-endian words. */
+function keyBlockWith(salt: Uint8Array, nonce: bigint): Int32Array {
+  let from = salt.length >>> 2;
+  let to = (salt.length + 7) >>> 2;
+  // Compared with the block's own copy, not by reference: the key is a function of the salt's bytes.
+  if (!keyBlockHolds(salt)) {
+    keyBlock.fill(0);
+    keyBlock.set(salt, 0);
+    keyBlock[salt.length + 8] = 0x80;
+    keyBlockView.setUint32(60, (salt.length + 8) * 8);
+    keyBlockSaltLength = salt.length;
+    from = 0;
+    to = 15;
+  }
+  // Big-endian, wrapped modulo 2^64 as BigInt.asUintN(64, nonce) is.
+  keyBlockView.setBigUint64(salt.length, nonce);
+  for (let i = from; i <= to; i++) keyBlockWords[i] = keyBlockView.getInt32(4 * i);
+  return keyBlockWords;
+}
+
+function keyBlockHolds(salt: Uint8Array): boolean {
+  if (salt.length !== keyBlockSaltLength) return false;
+  for (let i = 0; i < salt.length; i++) if (keyBlock[i] !== salt[i]) return false;
+  return true;
 }
 
 // positions() runs for every id of every summary built or read: the id's bytes go into one reused buffer.
@@ -124,7 +164,7 @@ function mix(x: number): number {
 
 /** The HalfSipHash tag an id's positions come from (in the reused tag array). */
 function tagOf(key: SummaryKey, id: string): Int32Array {
-  if (hexIdBytes(id, input)) return halfSipHash64(key[0]!, key[1]!, input, 16);
+  if (hexIdBytes(id, input)) return halfSipHash64Of16(key[0]!, key[1]!, input, 0);
   const bytes = utf8ToBytes(id);
   if (input.length < bytes.length) input = new Uint8Array(2 * bytes.length);
   input.set(bytes, 0);
@@ -178,7 +218,7 @@ export function addIdBytes(
   bytes: Uint8Array,
   at: number,
 ): void {
-  positions(halfSipHash64(key[0]!, key[1]!, bytes, 16, at), filter, hashCount, true);
+  positions(halfSipHash64Of16(key[0]!, key[1]!, bytes, at), filter, hashCount, true);
 }
 
 export function filterHas(salt: Uint8Array, nonce: bigint, filter: Uint8Array, hashCount: number, id: string): boolean {
@@ -201,7 +241,7 @@ export function filterHasBytes(
   at: number,
 ): boolean {
   if (filter.length === 0 || hashCount < 1) return false;
-  return positions(halfSipHash64(key[0]!, key[1]!, bytes, 16, at), filter, hashCount, false);
+  return positions(halfSipHash64Of16(key[0]!, key[1]!, bytes, at), filter, hashCount, false);
 }
 
 /** Set bits of each byte value. */

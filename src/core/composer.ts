@@ -12,6 +12,9 @@ import type { MessageCache } from "./message-cache.js";
 import type { Params } from "./params.js";
 import type { GapTracker } from "./repair/gaps.js";
 
+/** The empty request lists of a message that carries none: one frozen array, where two fresh ones a send cost garbage. */
+const NONE: readonly never[] = Object.freeze([]);
+
 export function checkContent(content: Uint8Array): void {
   if (!(content instanceof Uint8Array) || content.length === 0) {
     throw new TypeError("content must be a non-empty Uint8Array");
@@ -59,7 +62,10 @@ export class MessageComposer {
     return this.seal({ ...base, repairRequest: requests.ids, sequenceRepairRequest: requests.ranges });
   }
 
-  /** A message's fields before requests, summary and signature: plain object literals (a spread cost a tenth of a send). */
+  /**
+   * A message's fields before requests, summary and signature: plain object literals (a spread cost a tenth of a
+   * send), with the summary and signature fields last and empty, which `seal` fills in place.
+   */
   private base(
     messageId: MessageId,
     kind: "content" | "sync",
@@ -67,10 +73,12 @@ export class MessageComposer {
     causalHistory: WireMessage["causalHistory"],
     content: Uint8Array | undefined,
     sequence: number | undefined,
-  ): UnsignedBase {
+  ): Unsealed {
     const { self: senderId, channelId } = this;
-    const repairRequest: never[] = [];
-    const sequenceRepairRequest: never[] = [];
+    const repairRequest = NONE;
+    const sequenceRepairRequest = NONE;
+    const ack = undefined;
+    const signature = undefined;
     if (content === undefined) {
       return {
         senderId,
@@ -81,6 +89,8 @@ export class MessageComposer {
         repairRequest,
         sequenceRepairRequest,
         kind,
+        ack,
+        signature,
       };
     }
     if (sequence === undefined) {
@@ -94,6 +104,8 @@ export class MessageComposer {
         sequenceRepairRequest,
         content,
         kind,
+        ack,
+        signature,
       };
     }
     return {
@@ -107,6 +119,8 @@ export class MessageComposer {
       content,
       kind,
       sequence,
+      ack,
+      signature,
     };
   }
 
@@ -124,54 +138,25 @@ export class MessageComposer {
     });
   }
 
-  /** Adds the summary that fits and the signature; `length` is `encodedLength(base)` when measured already. */
-  private seal(base: UnsignedBase, length?: number): Composed {
+  /**
+   * Adds the summary that fits and the signature; `length` is `encodedLength(base)` when measured already. A message
+   * with a summary is `base` itself, its summary and signature set in place (a second message object, the fields
+   * copied, cost a tenth of a send); one without (an ephemeral message, or nothing to acknowledge yet) has no summary
+   * field at all.
+   */
+  private seal(base: Unsealed, length?: number): Composed {
     const { buffer, ack } = this.summary.encodeFitting(base, length);
     const signature = this.sign(buffer.subarray(0, buffer.length - SIGNATURE_TRAILER_BYTES));
-    return { bytes: writeSignature(buffer, signature), message: signed(base, ack, signature) };
+    const bytes = writeSignature(buffer, signature);
+    if (ack === undefined) {
+      const { ack: _none, signature: _unsigned, ...fields } = base;
+      return { bytes, message: { ...fields, signature } };
+    }
+    base.ack = ack;
+    base.signature = signature;
+    return { bytes, message: base as WireMessage };
   }
 }
 
-/**
- * `base` with its summary and signature. The shapes a content or sync message takes are written out as literals
- * (a spread into a literal cost a tenth of a send); other messages (ephemeral, or with a field `base()` never
- * sets) are spread.
- */
-function signed(base: UnsignedBase, ack: AckSummary | undefined, signature: Uint8Array): WireMessage {
-  if (ack === undefined || base.lamportTimestamp === undefined || base.bloomFilter !== undefined) {
-    return ack === undefined ? { ...base, signature } : { ...base, ack, signature };
-  }
-  const { senderId, messageId, channelId, lamportTimestamp, causalHistory, repairRequest, sequenceRepairRequest } =
-    base;
-  const { content, kind, sequence } = base;
-  if (content === undefined) {
-    if (sequence !== undefined || kind === undefined) return { ...base, ack, signature };
-    return {
-      senderId,
-      messageId,
-      channelId,
-      lamportTimestamp,
-      causalHistory,
-      repairRequest,
-      sequenceRepairRequest,
-      kind,
-      ack,
-      signature,
-    };
-  }
-  if (sequence === undefined || kind === undefined) return { ...base, ack, signature };
-  return {
-    senderId,
-    messageId,
-    channelId,
-    lamportTimestamp,
-    causalHistory,
-    repairRequest,
-    sequenceRepairRequest,
-    content,
-    kind,
-    sequence,
-    ack,
-    signature,
-  };
-}
+/** A message being composed: its summary and signature are set by `seal`. */
+type Unsealed = UnsignedBase & { ack?: AckSummary; signature?: Uint8Array };

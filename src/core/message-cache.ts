@@ -29,7 +29,13 @@ const factsOfDecoded = new WeakMap<WireMessage, MessageFacts>();
 function factsOf(m: WireMessage, bytes: Uint8Array): MessageFacts {
   const known = factsOfDecoded.get(m);
   if (known !== undefined && known.bytes === bytes) return known;
-  const facts: MessageFacts = {
+  const facts = newFacts(m, bytes);
+  if (known === undefined) factsOfDecoded.set(m, facts);
+  return facts;
+}
+
+function newFacts(m: WireMessage, bytes: Uint8Array): MessageFacts {
+  return {
     messageId: m.messageId as MessageId,
     senderId: m.senderId as SenderId,
     sequence: m.sequence,
@@ -37,8 +43,6 @@ function factsOf(m: WireMessage, bytes: Uint8Array): MessageFacts {
     content: m.content ?? new Uint8Array(),
     bytes,
   };
-  if (known === undefined) factsOfDecoded.set(m, facts);
-  return facts;
 }
 
 export interface CachedJson {
@@ -150,7 +154,9 @@ export class MessageCache {
 
   private put(m: WireMessage, bytes: Uint8Array, deliveredAt: number, hint: Uint8Array | undefined): void {
     const id = m.messageId as MessageId;
-    const entry = factsOf(m, bytes);
+    // Our own messages are objects nobody else holds (a simulator delivers others a copy): no memo to share them by,
+    // whose insertion cost more than the facts.
+    const entry = m.senderId === this.self ? newFacts(m, bytes) : factsOf(m, bytes);
     // A message cached already keeps its place (as in BoundedMap) and takes the new delivery time and hint.
     const again = this.cache.has(id);
     this.cache.set(id, entry);

@@ -21,11 +21,16 @@ const IV = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b0568
 const W = new Int32Array(64);
 const tail = new Uint8Array(128);
 
-// Long because the 64 rounds are written out eight to a pass (see the loop below).
 function compress(state: Int32Array, block: Uint8Array, offset: number): void {
   for (let i = 0; i < 16; i++, offset += 4) {
     W[i] = (block[offset]! << 24) | (block[offset + 1]! << 16) | (block[offset + 2]! << 8) | block[offset + 3]!;
   }
+  compressW(state);
+}
+
+/** Compresses the block whose 16 big-endian words are `W[0..16)` into `state`. */
+// Long because the 64 rounds are written out eight to a pass (see the loop below).
+function compressW(state: Int32Array): void {
   for (let i = 16; i < 64; i++) {
     const a = W[i - 15]!;
     const b = W[i - 2]!;
@@ -159,6 +164,19 @@ function compress(state: Int32Array, block: Uint8Array, offset: number): void {
   state[5] = (state[5]! + f) | 0;
   state[6] = (state[6]! + g) | 0;
   state[7] = (state[7]! + h) | 0;
+}
+
+/**
+ * Writes into `out` the SHA-256 of an input that fits one block, given as that block already padded: its 16
+ * big-endian 32-bit words (`words[0..16)`, the input, then 0x80, zeros and the input's length in bits). A caller
+ * that hashes many inputs differing in a few bytes (summary keys: a fixed salt and a fresh nonce) keeps the padded
+ * block and rewrites only the words that change.
+ */
+export function sha256PaddedBlock(words: Int32Array, out: Int32Array): void {
+  if (words.length < 16) throw new RangeError(`a padded block is 16 words, got ${words.length}`);
+  for (let i = 0; i < 16; i++) W[i] = words[i]!;
+  for (let i = 0; i < 8; i++) out[i] = IV[i]!;
+  compressW(out);
 }
 
 /**

@@ -28,6 +28,8 @@ const TAG_ACK = [0x82, 0x02];
 const TAG_RANGES = [0x92, 0x02];
 
 const textEncoder = new TextEncoder();
+const fixed64Bytes = new Uint8Array(8);
+const fixed64View = new DataView(fixed64Bytes.buffer);
 
 /** UTF-8 length of a string. */
 function utf8Length(s: string): number {
@@ -93,7 +95,7 @@ function ackLength(a: AckSummary): number {
   if (a.nonce !== 0n) n += 9;
   if (a.filter.length > 0) n += delimited(1, a.filter.length);
   if (a.hashCount !== 0) n += 1 + varintLength(a.hashCount);
-  for (const m of a.marks) n += delimited(1, markLength(m));
+  for (let i = 0; i < a.marks.length; i++) n += delimited(1, markLength(a.marks[i]!));
   return n;
 }
 
@@ -117,18 +119,22 @@ export function encodedLength(message: WireMessage): number {
   if (message.messageId.length > 0) n += delimited(1, utf8Length(message.messageId));
   if (message.channelId.length > 0) n += delimited(1, utf8Length(message.channelId));
   if (message.lamportTimestamp !== undefined) n += 1 + varintLength64(message.lamportTimestamp);
-  for (const e of message.causalHistory) n += delimited(1, entryLength(e));
+  const { causalHistory, repairRequest, sequenceRepairRequest } = message;
+  for (let i = 0; i < causalHistory.length; i++) n += delimited(1, entryLength(causalHistory[i]!));
   if (message.bloomFilter !== undefined) n += delimited(1, message.bloomFilter.length);
-  for (const e of message.repairRequest) n += delimited(1, entryLength(e));
+  for (let i = 0; i < repairRequest.length; i++) n += delimited(1, entryLength(repairRequest[i]!));
   if (message.content !== undefined) n += delimited(2, message.content.length);
   if (message.kind !== undefined) n += 2 + varintLength(KIND_CODE[message.kind]);
   if (message.sequence !== undefined) n += 2 + varintLength(message.sequence);
   if (message.ack !== undefined) n += ackFieldLength(message.ack);
-  for (const r of message.sequenceRepairRequest) n += delimited(2, rangeLength(r));
+  for (let i = 0; i < sequenceRepairRequest.length; i++) n += delimited(2, rangeLength(sequenceRepairRequest[i]!));
   return n;
 }
 
-/** Writes into a buffer of the exact length measured first. */
+/**
+ * Writes into a buffer of the exact length measured first. Lists are walked by index here and in the measuring
+ * functions: a `for...of` over a message's arrays made an iterator per list per message.
+ */
 class Writer {
   pos = 0;
   constructor(readonly buf: Uint8Array) {}
@@ -139,7 +145,7 @@ class Writer {
 
   tag(t: number | readonly number[]): void {
     if (typeof t === "number") this.buf[this.pos++] = t;
-    else for (const b of t) this.buf[this.pos++] = b;
+    else for (let i = 0; i < t.length; i++) this.buf[this.pos++] = t[i]!;
   }
 
   varint(v: number): void {
@@ -192,15 +198,10 @@ class Writer {
   }
 
   fixed64(v: bigint): void {
-    const x = BigInt.asUintN(64, v);
-    const lo = Number(x & 0xffff_ffffn);
-    const hi = Number(x >> 32n);
-    for (const word of [lo, hi]) {
-      this.buf[this.pos++] = word & 0xff;
-      this.buf[this.pos++] = (word >>> 8) & 0xff;
-      this.buf[this.pos++] = (word >>> 16) & 0xff;
-      this.buf[this.pos++] = (word >>> 24) & 0xff;
-    }
+    // Through a scratch view (which wraps v modulo 2^64 as BigInt.asUintN does): masking and shifting made three
+    // bigints and an array per summary.
+    fixed64View.setBigUint64(0, v, true);
+    for (let i = 0; i < 8; i++) this.buf[this.pos++] = fixed64Bytes[i]!;
   }
 
   entry(tag: number, e: HistoryEntry): void {
@@ -223,7 +224,8 @@ class Writer {
       this.byte(0x18);
       this.varint(a.hashCount);
     }
-    for (const m of a.marks) {
+    for (let i = 0; i < a.marks.length; i++) {
+      const m = a.marks[i]!;
       this.byte(0x22);
       this.varint(markLength(m));
       if (m.senderPrefix.length > 0) this.bytes(0x0a, m.senderPrefix);
@@ -307,9 +309,10 @@ export function writeUnsigned(
     w.byte(TAG_LAMPORT);
     w.varint64(message.lamportTimestamp);
   }
-  for (const e of message.causalHistory) w.entry(TAG_HISTORY, e);
+  const { causalHistory, repairRequest, sequenceRepairRequest } = message;
+  for (let i = 0; i < causalHistory.length; i++) w.entry(TAG_HISTORY, causalHistory[i]!);
   if (message.bloomFilter !== undefined) w.bytes(TAG_BLOOM, message.bloomFilter);
-  for (const e of message.repairRequest) w.entry(TAG_REPAIR, e);
+  for (let i = 0; i < repairRequest.length; i++) w.entry(TAG_REPAIR, repairRequest[i]!);
   if (message.content !== undefined) w.bytes(TAG_CONTENT, message.content);
   if (message.kind !== undefined) {
     w.tag(TAG_KIND);
@@ -320,7 +323,7 @@ export function writeUnsigned(
     w.varint(message.sequence);
   }
   if (ack !== undefined) w.ack(ack);
-  for (const r of message.sequenceRepairRequest) w.range(r);
+  for (let i = 0; i < sequenceRepairRequest.length; i++) w.range(sequenceRepairRequest[i]!);
   if (w.pos !== length) {
     throw new RangeError(`encodeUnsigned wrote ${w.pos} bytes, measured ${length}`);
   }

@@ -2,8 +2,10 @@
 // HalfSipHash-2-4 per id). ack-filter.ts computes them with reused buffers; this checks it against a plain
 // transcription of the rule (test/support/ack-filter-reference.ts).
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { test } from "node:test";
-import { halfSipHash64 } from "../../src/core/halfsiphash.js";
+import { deriveSummaryKey } from "../../src/core/ack-filter.js";
+import { halfSipHash64, halfSipHash64Of16 } from "../../src/core/halfsiphash.js";
 import { buildFilter, channelSalt, filterHas } from "../../src/core/index.js";
 import { halfSipHash64Reference, specFilterPositions } from "../support/ack-filter-reference.js";
 
@@ -74,5 +76,43 @@ test("filter bits match the specified derivation for any channel, nonce and id",
         }
       }
     }
+  }
+});
+
+test("an author's summary key is SHA-256(salt || u64(nonce)) at every salt length around one block, salts alternating", () => {
+  const expected = (salt: Uint8Array, nonce: bigint) => {
+    const n = Buffer.alloc(8);
+    n.writeBigUInt64BE(BigInt.asUintN(64, nonce));
+    const d = createHash("sha256").update(salt).update(n).digest();
+    return [0, 4, 8, 12].map((at) => d.readInt32LE(at));
+  };
+  const nonces = [0n, 1n, 0xfedcba9876543210n, -5n, (1n << 64n) - 1n, 1n << 70n];
+  const out = new Int32Array(4);
+  // 38..57 salt bytes: salt || nonce fits one padded block up to 55 bytes, two past it.
+  for (let length = 21; length <= 40; length++) {
+    const salt = channelSalt("c".repeat(length));
+    const other = channelSalt("d".repeat(length));
+    const copy = salt.slice();
+    for (const nonce of nonces) {
+      // The kept block must follow the salt: another salt, then an equal one in a new buffer, then a changed byte.
+      for (const s of [salt, other, copy]) {
+        assert.deepEqual([...deriveSummaryKey(s, nonce, out)], expected(s, nonce), `${s.length} bytes, nonce ${nonce}`);
+      }
+      copy[copy.length - 1]! ^= 1;
+      assert.deepEqual([...deriveSummaryKey(copy, nonce, out)], expected(copy, nonce), `changed byte, ${nonce}`);
+      copy[copy.length - 1]! ^= 1;
+    }
+  }
+});
+
+test("HalfSipHash of a 16-byte id: the specialised function is the general one", () => {
+  const data = new Uint8Array(64 * 16 + 3);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 151 + 29) & 0xff;
+  for (let j = 0; j < 64; j++) {
+    const k0 = Math.imul(j, 0x9e3779b1);
+    const k1 = ~k0 ^ (j << 9);
+    const at = j * 16 + (j % 4);
+    const general = [...halfSipHash64(k0, k1, data, 16, at)];
+    assert.deepEqual([...halfSipHash64Of16(k0, k1, data, at)], general, `key ${j}, offset ${at}`);
   }
 });

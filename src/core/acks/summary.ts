@@ -9,11 +9,12 @@ import {
   type WireMessage,
 } from "../../wire/index.js";
 import { deriveSummaryKey, optimalHashCount } from "../ack-filter.js";
-import { type MessageId, type SenderId, senderPrefixBytes } from "../ids.js";
+import type { MessageId, SenderId } from "../ids.js";
 import type { MessageCache } from "../message-cache.js";
 import { mutated, type Params } from "../params.js";
 import type { SenderState, SenderTable } from "../senders.js";
 import type { RandomSource } from "../types.js";
+import { MarkedSenders, MarkMaker } from "./marked.js";
 import { RecentIds } from "./recent.js";
 
 // Bytes of an ack summary besides its filter bytes and marks: field tag and length, nonce, hash count, filter tag and length.
@@ -26,6 +27,9 @@ export const SIGNATURE_FIELD_BYTES = 3 + SIGNATURE_BYTES;
  */
 const MARK_REPEATS = 2;
 const nonceView = new DataView(new ArrayBuffer(8));
+/** The two passes over the mark queue: progress never announced, then repeats. */
+const QUEUE_PASSES = [false, true] as const;
+const NO_PASSES: readonly boolean[] = [];
 
 /** A message being built: every field but the acknowledgement summary and the signature. */
 export type UnsignedBase = Omit<WireMessage, "ack" | "signature">;
@@ -45,8 +49,14 @@ export class SummaryWriter {
   private readonly recentReceived: RecentIds;
   /** The key of the summary being built (reused: only its author knows it before it is sent). */
   private readonly key = new Int32Array(4);
-  /** Slots of `recentReceived` the summary being built puts in its filter (reused). */
-  private readonly filterSlots: number[] = [];
+  /**
+   * Slots of `recentReceived` the summary being built puts in its filter, as many as `chooseFilterIds` says (reused:
+   * emptying an array by `length = 0` drops its backing store, and refilling it allocated a new one every message).
+   */
+  private readonly filterSlots: Int32Array;
+  /** The senders whose marks the summary being built carries (reused). */
+  private readonly marked = new MarkedSenders();
+  private readonly markMaker = new MarkMaker();
   /** Most recently advanced senders, newest last (at most 2 × ackMaxMarks): fill for spare mark slots. */
   private markOrder: SenderId[] = [];
   /** Senders whose progress was not yet announced `MARK_REPEATS` times, oldest unannounced first. */
@@ -60,6 +70,9 @@ export class SummaryWriter {
     private readonly cache: MessageCache,
   ) {
     this.recentReceived = new RecentIds(params.ackRecentIds);
+    // A filter holds at most ackMaxFilterBytes * 8 / ackFilterBitsPerId ids (64 by default).
+    const mostIds = Math.floor((params.ackMaxFilterBytes * 8) / params.ackFilterBitsPerId);
+    this.filterSlots = new Int32Array(Math.min(params.ackRecentIds, mostIds));
   }
 
   /** A content message was accepted: its id goes into the next filters. */
@@ -92,13 +105,13 @@ export class SummaryWriter {
     let budget = limit - (plainLength + SIGNATURE_FIELD_BYTES - contentBytes);
     // `build` estimates field sizes (varint lengths, mark sequence numbers); shrink until the real encoding fits.
     for (let attempt = 0; attempt < 8; attempt++) {
-      const summary = this.build(budget);
-      if (summary === undefined) break;
-      const length = plainLength + ackFieldLength(summary.ack);
+      const ack = this.build(budget);
+      if (ack === undefined) break;
+      const length = plainLength + ackFieldLength(ack);
       const over = length + SIGNATURE_FIELD_BYTES - contentBytes;
       if (over <= limit) {
-        this.noteAnnounced(summary.marked);
-        return { buffer: encodeWithSignatureRoom(base, length, summary.ack), ack: summary.ack };
+        this.noteAnnounced();
+        return { buffer: encodeWithSignatureRoom(base, length, ack), ack };
       }
       budget -= over - limit;
     }
@@ -107,64 +120,69 @@ export class SummaryWriter {
 
   /**
    * The acknowledgement summary that fits `budget` bytes. Marks go first, oldest unannounced progress first;
-   * spare slots repeat the most recently active senders, for gap detection. `marked` lists the senders whose
-   * marks it carries.
+   * spare slots repeat the most recently active senders, for gap detection. `marked` holds the senders whose
+   * marks it carries until the next summary is built.
    */
-  private build(budget: number): { ack: AckSummary; marked: ReadonlyMap<SenderId, SenderState> } | undefined {
+  private build(budget: number): AckSummary | undefined {
     const p = this.params;
     let room = budget - ACK_FIXED_BYTES;
+    const marked = this.marked;
+    marked.clear();
     if (room < 0) return undefined;
     const marks: ReceivedUpTo[] = [];
-    const marked = new Map<SenderId, SenderState>();
     // Half the filter's bytes stay free for ids no mark covers (newest messages, runs past a gap, SDS peers').
     const reserve = this.recentReceived.size > 0 ? Math.floor(p.ackMaxFilterBytes / 2) : 0;
     room -= reserve;
     // Progress never announced goes first, repeats after it: everyone's progress is announced once before anyone's twice.
-    const stale: SenderId[] = [];
-    for (const repeats of mutated(p, "mark-queue") ? [] : [false, true]) {
+    let stale: SenderId[] | undefined;
+    for (const repeats of mutated(p, "mark-queue") ? NO_PASSES : QUEUE_PASSES) {
       for (const sender of this.markQueue) {
         if (marks.length >= p.ackMaxMarks || room < MARK_BYTES) break;
         const state = this.senders.get(sender);
         if (state === undefined || state.contiguous < state.runStart) {
-          if (!repeats) stale.push(sender);
+          if (!repeats) {
+            stale ??= [];
+            stale.push(sender);
+          }
         } else if ((state.announced === state.contiguous) === repeats && !marked.has(state.id)) {
-          room -= addMark(state, marks, marked);
+          room -= this.addMark(state, marks);
         }
       }
     }
-    for (const sender of stale) this.markQueue.delete(sender);
+    if (stale !== undefined) for (const sender of stale) this.markQueue.delete(sender);
     const spare = mutated(p, "spare-slots") ? -1 : this.markOrder.length - 1;
     for (let i = spare; i >= 0 && marks.length < p.ackMaxMarks && room >= MARK_BYTES; i--) {
       const state = this.senders.get(this.markOrder[i]!);
       if (state === undefined || marked.has(state.id) || state.contiguous < state.runStart) continue;
-      room -= addMark(state, marks, marked);
+      room -= this.addMark(state, marks);
     }
     room += reserve;
-    const slots = this.chooseFilterIds(Math.min(p.ackMaxFilterBytes, room), marked);
-    if (marks.length === 0 && slots.length === 0) return undefined;
+    const ids = this.chooseFilterIds(Math.min(p.ackMaxFilterBytes, room));
+    if (marks.length === 0 && ids === 0) return undefined;
     const maxBytes = Math.min(p.ackMaxFilterBytes, room);
-    const filterBytes =
-      slots.length === 0 ? 0 : Math.min(maxBytes, Math.ceil((slots.length * p.ackFilterBitsPerId) / 8));
-    const hashCount = optimalHashCount(filterBytes * 8, slots.length);
+    const filterBytes = ids === 0 ? 0 : Math.min(maxBytes, Math.ceil((ids * p.ackFilterBitsPerId) / 8));
+    const hashCount = optimalHashCount(filterBytes * 8, ids);
     const nonce = this.randomNonce();
     // Cut from the slab the encoding comes from (a Uint8Array of its own cost as much as the encoding's did).
     const filter = outputBuffer(filterBytes);
     if (filterBytes > 0) {
       const key = deriveSummaryKey(this.salt, nonce, this.key);
-      for (const slot of slots) this.recentReceived.addTo(slot, key, filter, hashCount);
+      const slots = this.filterSlots;
+      for (let i = 0; i < ids; i++) this.recentReceived.addTo(slots[i]!, key, filter, hashCount);
     }
-    return { ack: { nonce, filter, hashCount, marks }, marked };
+    return { nonce, filter, hashCount, marks };
   }
 
   /**
    * Recently received ids no mark of this summary covers, newest first, as many as `maxBytes` of filter hold: their
-   * slots in `recentReceived`, in the reused `filterSlots`.
+   * slots in `recentReceived`, the first of the reused `filterSlots`. Returns how many.
    */
-  private chooseFilterIds(maxBytes: number, marked: ReadonlyMap<SenderId, SenderState>): readonly number[] {
+  private chooseFilterIds(maxBytes: number): number {
     const capacity = Math.floor((maxBytes * 8) / this.params.ackFilterBitsPerId);
     const slots = this.filterSlots;
-    slots.length = 0;
-    if (capacity <= 0) return slots;
+    const marked = this.marked;
+    let count = 0;
+    if (capacity <= 0) return 0;
     // Runs on every message sent, over up to ackRecentIds ids: no iterator, no allocation.
     const skipMarked = marked.size > 0 && !mutated(this.params, "filter-skip-marked");
     const recent = this.recentReceived;
@@ -175,15 +193,17 @@ export class SummaryWriter {
         const state = marked.get(recent.senderAt(slot)!);
         if (state !== undefined && state.contiguous >= seq && seq >= state.runStart) continue;
       }
-      slots.push(slot);
-      if (slots.length >= capacity) break;
+      slots[count++] = slot;
+      if (count >= capacity) break;
     }
-    return slots;
+    return count;
   }
 
   /** The marks of a sent summary: progress announced `MARK_REPEATS` times leaves the queue until it moves again. */
-  private noteAnnounced(marked: ReadonlyMap<SenderId, SenderState>): void {
-    for (const state of marked.values()) {
+  private noteAnnounced(): void {
+    const marked = this.marked;
+    for (let i = 0; i < marked.size; i++) {
+      const state = marked.at(i);
       const announcements = this.senders.recordAnnouncement(state);
       if (!this.markQueue.delete(state.id)) continue;
       // Not yet repeated enough: back of the queue, behind everyone else waiting.
@@ -196,6 +216,13 @@ export class SummaryWriter {
     nonceView.setUint32(0, Math.floor(this.random({ use: "nonce" }) * 0x1_0000_0000));
     nonceView.setUint32(4, Math.floor(this.random({ use: "nonce" }) * 0x1_0000_0000));
     return nonceView.getBigUint64(0);
+  }
+
+  /** Adds `state`'s mark to a summary being built; returns the bytes it takes. */
+  private addMark(state: SenderState, marks: ReceivedUpTo[]): number {
+    marks.push(this.markMaker.of(state));
+    this.marked.add(state);
+    return MARK_BYTES;
   }
 
   /** Senders whose progress was never announced, counted up to `limit + 1`. */
@@ -227,16 +254,4 @@ export class SummaryWriter {
     this.markOrder = s.markOrder.map((x) => x as SenderId);
     for (const id of s.markQueue ?? []) this.markQueue.add(id as SenderId);
   }
-}
-
-/** Adds `state`'s mark to a summary being built; returns the bytes it takes. */
-function addMark(state: SenderState, marks: ReceivedUpTo[], marked: Map<SenderId, SenderState>): number {
-  // A mark claims only what we hold: the run since the last message we gave up on.
-  marks.push(
-    state.runStart > 1
-      ? { senderPrefix: senderPrefixBytes(state.id), sequence: state.contiguous, first: state.runStart }
-      : { senderPrefix: senderPrefixBytes(state.id), sequence: state.contiguous },
-  );
-  marked.set(state.id, state);
-  return MARK_BYTES;
 }
