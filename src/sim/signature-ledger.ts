@@ -32,6 +32,8 @@ interface Made {
  */
 export class SignatureLedger {
   private readonly made = new Map<string, Made>();
+  /** Signatures verified here (`rememberVerified`), the oldest forgotten first. */
+  private readonly verifiedHere = new Map<string, Made>();
   /** The secret key of every signer made here, for report tokens. */
   private readonly keys = new Map<string, Uint8Array>();
   /**
@@ -99,10 +101,28 @@ export class SignatureLedger {
         const made = this.made.get(madeKey);
         if (made !== undefined) this.made.delete(madeKey);
         if (made?.senderId === senderId && equalBytes(signed, made.unsigned)) return this.recognised();
+        const seen = this.verifiedHere.get(madeKey);
+        if (seen?.senderId === senderId && equalBytes(signed, seen.unsigned)) return this.recognised();
       }
       this.counts.verified++;
-      return verify(bytes, signature, senderId);
+      const ok = verify(bytes, signature, senderId);
+      if (ok && signature.length === 64) this.rememberVerified(signature, signedPortion(bytes), senderId);
+      return ok;
     };
+  }
+
+  /**
+   * A signature verified here, remembered as one made here is: in a run split across workers a signature made in
+   * another worker's ledger reaches this one first in a publication, then again in every fetch answer that carries
+   * the same message (bytes cloned across threads, so decoded and checked again), and each of those cost an
+   * ed25519 verification where one thread checks it once.
+   */
+  private rememberVerified(signature: Uint8Array, signed: Uint8Array | undefined, senderId: string): void {
+    if (signed === undefined) return;
+    if (this.verifiedHere.size >= MAX_REMEMBERED) {
+      this.verifiedHere.delete(this.verifiedHere.keys().next().value as string);
+    }
+    this.verifiedHere.set(keyOf(signature), { unsigned: signed.slice(), senderId });
   }
 
   private recognised(): true {

@@ -86,3 +86,22 @@ test("while charging, a recognised signature costs the measured verification ins
   assert.deepEqual(ledger.counts, { recognised: 3, verified: 1 });
   assert.equal(ledger.chargedUs, 2 * cost);
 });
+
+test("a signature made in another ledger (another worker) is verified once, then recognised for the same bytes and signer", () => {
+  const there = new SignatureLedger();
+  const here = new SignatureLedger();
+  const sign = there.signer(alice.secretKey, alice.senderId);
+  const verify = here.verifier(nativeVerifier());
+  const unsigned = new TextEncoder().encode("message 7");
+  const signature = sign(unsigned);
+  const bytes = appendSignature(unsigned, signature);
+  // A publication, then the same message in two fetch answers (each a copy of its own, as cloned across threads).
+  for (let i = 0; i < 3; i++) assert.equal(verify(bytes.slice(), signature.slice(), alice.senderId), true);
+  assert.deepEqual(here.counts, { recognised: 2, verified: 1 });
+  // The same signature claimed by another sender, or over other bytes: verified, and refused.
+  assert.equal(verify(bytes, signature, bob.senderId as SenderId), false);
+  const tampered = bytes.slice();
+  tampered[0]! ^= 1;
+  assert.equal(verify(tampered, signature, alice.senderId), false);
+  assert.deepEqual(here.counts, { recognised: 2, verified: 3 });
+});
