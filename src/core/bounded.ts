@@ -31,6 +31,14 @@ export class BoundedMap<K, V> {
     this.map.set(key, value);
     while (this.map.size > this.limit) this.evictOldest();
   }
+  /** `set`, returning whether `key` is new here (one lookup where `has` then `set` took two). */
+  add(key: K, value: V): boolean {
+    const before = this.map.size;
+    this.map.set(key, value);
+    const added = this.map.size > before;
+    while (this.map.size > this.limit) this.evictOldest();
+    return added;
+  }
   private evictOldest(): void {
     this.order ??= this.map.keys();
     let oldest = this.order.next();

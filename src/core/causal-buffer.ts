@@ -25,6 +25,16 @@ export interface WaitingMessage {
 /** The part of the gap tracker a dependency check needs: registering (or just asking about) what is missing. */
 export type MissingRegistry = Pick<GapTracker, "has" | "markMissing" | "openSequenceGap">;
 
+/** What a message that waits for nothing waits for (shared: never written). */
+const NO_DEPENDENCIES: readonly DependencyKey[] = Object.freeze([]);
+
+/** `deps` with `key` added once (a message's dependencies are a handful: a scan, where a Set cost an object each). */
+function withKey(deps: DependencyKey[] | undefined, key: DependencyKey): DependencyKey[] {
+  if (deps === undefined) return [key];
+  if (!deps.includes(key)) deps.push(key);
+  return deps;
+}
+
 /**
  * Received messages waiting for their causal dependencies (an id named in their history, or their sender's
  * previous sequence number), who waits for what, and delivery once everything is met or the wait is too long.
@@ -100,22 +110,25 @@ export class CausalBuffer {
     gaps: MissingRegistry,
     open: { readonly now: number; readonly step: StepBuilder } | undefined,
     restoring?: ReadonlySet<string>,
-  ): DependencyKey[] {
+  ): readonly DependencyKey[] {
     const id = message.messageId as MessageId;
-    const deps = new Set<DependencyKey>();
-    for (const entry of mutated(this.params, "causal-deps") ? [] : message.causalHistory) {
+    // Most messages wait for nothing: no array is made for them (this runs for every message received).
+    let deps: DependencyKey[] | undefined;
+    const history = mutated(this.params, "causal-deps") ? [] : message.causalHistory;
+    for (let i = 0; i < history.length; i++) {
+      const entry = history[i]!;
       const depId = entry.messageId as MessageId;
       // An id is a hash over everything but the history, so a message can name itself: that is no dependency.
       if (depId === id || !cache.isOpen(depId)) continue;
-      if (this.tracks(depId, entry, gaps, open, restoring)) deps.add(idKey(depId));
+      if (this.tracks(depId, entry, gaps, open, restoring)) deps = withKey(deps, idKey(depId));
     }
     const seq = message.sequence;
     const bySequence = state !== undefined && seq !== undefined && !mutated(this.params, "sequence-deps");
     if (bySequence && this.senders.waitsForPrevious(state, seq)) {
-      deps.add(seqKey(state.id, seq - 1));
+      deps = withKey(deps, seqKey(state.id, seq - 1));
       if (open !== undefined) gaps.openSequenceGap(state, seq - 1, open.now, "sequence", open.step);
     }
-    return [...deps];
+    return deps ?? NO_DEPENDENCIES;
   }
 
   /** Wait only for what is tracked: a dependency the full missing set cannot take would never be met. */

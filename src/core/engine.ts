@@ -251,7 +251,7 @@ export class ChannelEngine {
       });
       return;
     }
-    if (kind === "content" && (this.cache.isDelivered(id) || this.buffer.has(id))) return;
+    // A content message reaches here only when `alreadyHave` found it neither delivered nor waiting.
     // What its author tells us it holds: causal history, marks, filter.
     this.others?.read(message, sender);
     if (this.ownReceipts.size > 0) this.ownReceipts.read(message, sender, this.ownSequence, now, step);
@@ -311,9 +311,8 @@ export class ChannelEngine {
     const seq = message.sequence;
     const lamport = message.lamportTimestamp ?? 0n;
     const inScope = Number(lamport) >= this.horizon;
-    if (seq !== undefined) this.senders.dropIfOnlyClaimed(sender, seq, this.buffer.waitingFrom(sender));
-    const state = seq === undefined ? undefined : this.senders.firstContact(sender, seq, !inScope, lamport);
-    let deps: DependencyKey[] = [];
+    const state = seq === undefined ? undefined : this.senders.contact(sender, seq, !inScope, lamport, this.buffer);
+    let deps: readonly DependencyKey[] = [];
     if (inScope) {
       if (state !== undefined && seq! > 1) this.senders.chaseFloor(state, seq!, this.cache);
       deps = this.buffer.dependenciesOf(message, state, this.cache, this.gaps, { now, step });

@@ -158,8 +158,7 @@ export class MessageCache {
     // whose insertion cost more than the facts.
     const entry = m.senderId === this.self ? newFacts(m, bytes) : factsOf(m, bytes);
     // A message cached already keeps its place (as in BoundedMap) and takes the new delivery time and hint.
-    const again = this.cache.has(id);
-    this.cache.set(id, entry);
+    const again = !this.cache.add(id, entry);
     if (again) this.deliveredAt.set(this.placeOf(id), this.cache.size, deliveredAt);
     else this.deliveredAt.push(deliveredAt);
     if (hint !== undefined) this.hints.set(id, hint);

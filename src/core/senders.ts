@@ -5,76 +5,128 @@ import { mutated, type Params } from "./params.js";
 export const MAX_REMEMBERED_SEQS = 1_024;
 
 /**
+ * What few senders need: the sets (most never hold a number out of order, nor give one up) and dismissed claims.
+ * A state makes its own at its first write: a member of a large channel knows hundreds of senders, and five set
+ * fields and a number on each state were 48 of its ~150 bytes.
+ */
+interface Rare {
+  above: ReadonlySet<number>;
+  givenUpAbove: ReadonlySet<number>;
+  deliveredBelowRun: ReadonlySet<number>;
+  givenUpBelow: ReadonlySet<number>;
+  deliveredBelowFloor: ReadonlySet<number>;
+  dismissedClaimsUpTo: number;
+}
+
+/** The set a state without its own reads (shared: never written; `writable` makes a state its own). */
+const NONE: ReadonlySet<number> = new Set<number>();
+
+type SetField = "above" | "givenUpAbove" | "deliveredBelowRun" | "givenUpBelow" | "deliveredBelowFloor";
+
+function rareOf(state: SenderState): Rare {
+  state.rare ??= {
+    above: NONE,
+    givenUpAbove: NONE,
+    deliveredBelowRun: NONE,
+    givenUpBelow: NONE,
+    deliveredBelowFloor: NONE,
+    dismissedClaimsUpTo: 0,
+  };
+  return state.rare;
+}
+
+/**
  * What this member knows of one sender's sequence numbers. Invariants (test/core/senders.test.ts):
  * - `floor <= contiguous`; every number in (floor, contiguous] is delivered or given up;
  * - `above` holds only numbers > contiguous + 1, and `givenUpAbove` is a subset of `above`;
  * - `runStart <= contiguous + 1`, and every number in [runStart, contiguous] is delivered (a mark may claim it);
  * - `givenUpBelow` holds numbers <= contiguous only, `deliveredBelowFloor` numbers <= floor only;
  * - `highest >= contiguous` once the sender itself has shown a number (marks never raise it).
+ * Only SenderTable changes it, but `announced`, `announcements` (acks/summary.ts) and `toldFirst`, `toldLast`
+ * (owner/link.ts).
  */
-export interface SenderState {
-  readonly id: SenderId;
+export class SenderState {
   /** Every sequence number up to here is delivered, given up, or before this member's horizon. */
   contiguous: number;
-  /** Delivered or given-up sequence numbers above `contiguous`. */
-  above: ReadonlySet<number>;
   /**
    * Highest sequence number the sender itself has shown to exist (its messages, each also vouching for the one
    * before). Other members' marks do not raise it: they are claims, which a lying member can make up.
    */
   highest: number;
-  /** Highest number that only marks claimed and that was given up on: marks up to it are not chased again. */
-  dismissedClaimsUpTo: number;
   /** The floor was guessed at first contact; an in-scope message just above it lowers it by one. */
   tentative: boolean;
   floor: number;
   /** First sequence number of the run of delivered messages that ends at `contiguous`. */
   runStart: number;
-  /** Given-up numbers above `contiguous`; when `contiguous` passes one, a new run starts after it. */
-  givenUpAbove: ReadonlySet<number>;
-  /** Delivered numbers just below `runStart`, waiting for the gap between them and the run to fill. */
-  deliveredBelowRun: ReadonlySet<number>;
-  /**
-   * Numbers at or below `contiguous` given up on that have not arrived since (the newest MAX_REMEMBERED_SEQS):
-   * a late copy of one of them is new, any other number up to `contiguous` was delivered.
-   */
-  givenUpBelow: ReadonlySet<number>;
-  /** Numbers at or below `floor` (older than our first contact) delivered since (the newest MAX_REMEMBERED_SEQS). */
-  deliveredBelowFloor: ReadonlySet<number>;
   /** `contiguous` as last announced in one of our marks, and in how many summaries (acks/summary.ts). */
-  announced: number;
-  announcements: number;
+  announced = 0;
+  announcements = 0;
   /**
    * The part of the current run, toldFirst..toldLast, the owner acknowledged a report of (owner/link.ts); none
    * while toldLast < toldFirst. Kept here rather than in a map of the link's: a member of a large channel knows
    * hundreds of senders, and an entry and an object each were ~80 bytes per sender.
    */
-  toldFirst: number;
-  toldLast: number;
+  toldFirst = 1;
+  toldLast = 0;
+  /** The sets and dismissed claims, once one was written (see `Rare`); SenderTable's alone. */
+  rare: Rare | undefined = undefined;
+
+  constructor(
+    readonly id: SenderId,
+    floor: number,
+    highest: number,
+    tentative: boolean,
+  ) {
+    this.contiguous = floor;
+    this.highest = highest;
+    this.tentative = tentative;
+    this.floor = floor;
+    this.runStart = floor + 1;
+  }
+
+  /** Delivered or given-up sequence numbers above `contiguous`. */
+  get above(): ReadonlySet<number> {
+    return this.rare?.above ?? NONE;
+  }
+  /** Given-up numbers above `contiguous`; when `contiguous` passes one, a new run starts after it. */
+  get givenUpAbove(): ReadonlySet<number> {
+    return this.rare?.givenUpAbove ?? NONE;
+  }
+  /** Delivered numbers just below `runStart`, waiting for the gap between them and the run to fill. */
+  get deliveredBelowRun(): ReadonlySet<number> {
+    return this.rare?.deliveredBelowRun ?? NONE;
+  }
+  /**
+   * Numbers at or below `contiguous` given up on that have not arrived since (the newest MAX_REMEMBERED_SEQS):
+   * a late copy of one of them is new, any other number up to `contiguous` was delivered.
+   */
+  get givenUpBelow(): ReadonlySet<number> {
+    return this.rare?.givenUpBelow ?? NONE;
+  }
+  /** Numbers at or below `floor` (older than our first contact) delivered since (the newest MAX_REMEMBERED_SEQS). */
+  get deliveredBelowFloor(): ReadonlySet<number> {
+    return this.rare?.deliveredBelowFloor ?? NONE;
+  }
+  /** Highest number that only marks claimed and that was given up on: marks up to it are not chased again. */
+  get dismissedClaimsUpTo(): number {
+    return this.rare?.dismissedClaimsUpTo ?? 0;
+  }
 }
-
-/**
- * The set every state starts with for each of its five sets, shared: most senders never need them (a member of a
- * 10,000-member channel knows hundreds of senders, each set was ~150 bytes empty). Never written: a state gets its
- * own set on its first write (`writable`).
- */
-const NONE: ReadonlySet<number> = new Set<number>();
-
-type SetField = "above" | "givenUpAbove" | "deliveredBelowRun" | "givenUpBelow" | "deliveredBelowFloor";
 
 /** The state's own set for `field`, made on the first write. */
 function writable(state: SenderState, field: SetField): Set<number> {
-  const set = state[field];
+  const rare = rareOf(state);
+  const set = rare[field];
   if (set !== NONE) return set as Set<number>;
   const own = new Set<number>();
-  state[field] = own;
+  rare[field] = own;
   return own;
 }
 
 /** Deletes `value` from the state's set for `field`; the shared empty set holds nothing to delete. */
 function remove(state: SenderState, field: SetField, value: number): boolean {
-  const set = state[field];
-  return set !== NONE && (set as Set<number>).delete(value);
+  const set = state.rare?.[field];
+  return set !== undefined && set !== NONE && (set as Set<number>).delete(value);
 }
 
 /** Adds `value`, dropping the oldest entry beyond `max`: a set that keeps the newest `max` values. */
@@ -84,9 +136,9 @@ function addNewest(state: SenderState, field: SetField, value: number, max: numb
   if (set.size > max) set.delete(set.values().next().value as number);
 }
 
-/** A set from a snapshot: the shared empty set when there is nothing in it. */
-function restored(values: readonly number[] | undefined): ReadonlySet<number> {
-  return values === undefined || values.length === 0 ? NONE : new Set(values);
+/** Only another member's mark seeded `state` (the sender showed no number yet), and message `seq` sits below it. */
+function onlyClaimedAbove(state: SenderState, seq: number): boolean {
+  return state.highest === state.floor && seq <= state.contiguous;
 }
 
 /** The snapshot form of a SenderState (field names are part of the snapshot format). */
@@ -141,24 +193,7 @@ export class SenderTable {
     const early = historical || (lamport !== undefined && Number(lamport) < this.horizon + this.params.joinGraceMs);
     const own = sender === this.self;
     const floor = own ? 0 : early ? seq - 1 : Math.max(0, seq - 2);
-    const state: SenderState = {
-      id: sender,
-      contiguous: floor,
-      floor,
-      runStart: floor + 1,
-      givenUpAbove: NONE,
-      givenUpBelow: NONE,
-      deliveredBelowFloor: NONE,
-      deliveredBelowRun: NONE,
-      above: NONE,
-      highest: seq,
-      dismissedClaimsUpTo: 0,
-      tentative: !own && !early && seq > 1,
-      announced: 0,
-      announcements: 0,
-      toldFirst: 1,
-      toldLast: 0,
-    };
+    const state = new SenderState(sender, floor, seq, !own && !early && seq > 1);
     this.states.set(sender, state);
     return state;
   }
@@ -176,14 +211,23 @@ export class SenderTable {
   }
 
   /**
-   * A state seeded only by another member's mark, which a message of the sender (`seq`) sits below: the mark
-   * was wrong. It is dropped, so that the message starts over as the first contact.
+   * The state for a message of `sender` numbered `seq` (`firstContact`). A state seeded only by another member's
+   * mark, which the message sits below, was wrong: it is dropped (unless messages of the sender wait in `buffer`),
+   * so that the message starts over as the first contact. One lookup of the sender: this runs for every message.
    */
-  dropIfOnlyClaimed(sender: SenderId, seq: number, waiting: number): void {
-    const seeded = this.states.get(sender);
-    if (seeded !== undefined && seeded.highest === seeded.floor && seq <= seeded.contiguous && waiting === 0) {
-      this.states.delete(sender);
+  contact(
+    sender: SenderId,
+    seq: number,
+    historical: boolean,
+    lamport: bigint,
+    buffer: { waitingFrom(sender: SenderId): number },
+  ): SenderState {
+    const known = this.states.get(sender);
+    if (known === undefined || !onlyClaimedAbove(known, seq) || buffer.waitingFrom(sender) > 0) {
+      return known ?? this.firstContact(sender, seq, historical, lamport);
     }
+    this.states.delete(sender);
+    return this.firstContact(sender, seq, historical, lamport);
   }
 
   /**
@@ -268,7 +312,8 @@ export class SenderTable {
    */
   giveUp(state: SenderState, seq: number): boolean {
     if (seq > state.highest) {
-      state.dismissedClaimsUpTo = Math.max(state.dismissedClaimsUpTo, seq);
+      const rare = rareOf(state);
+      rare.dismissedClaimsUpTo = Math.max(rare.dismissedClaimsUpTo, seq);
       return false;
     }
     return this.advance(state, seq, false);
@@ -316,25 +361,21 @@ export class SenderTable {
   restore(senders: readonly SenderJson[]): void {
     for (const x of senders) {
       const id = x.id as SenderId;
-      this.states.set(id, {
-        id,
-        contiguous: x.contiguous,
-        above: restored(x.above),
-        highest: x.highest,
-        dismissedClaimsUpTo: 0,
-        tentative: x.tentative,
-        floor: x.floor,
-        runStart: x.runStart ?? x.floor + 1,
-        givenUpAbove: restored(x.lostAbove),
-        givenUpBelow: restored(x.lostSeqs),
-        deliveredBelowFloor: restored(x.heldBelowFloor),
-        deliveredBelowRun: NONE,
-        // Not persisted: after a restart, queued progress is announced twice more.
-        announced: 0,
-        announcements: 0,
-        toldFirst: 1,
-        toldLast: 0,
-      });
+      // Not persisted: announcements (after a restart, queued progress is announced twice more) and what the owner
+      // was told.
+      const state = new SenderState(id, x.floor, x.highest, x.tentative);
+      state.contiguous = x.contiguous;
+      state.runStart = x.runStart ?? x.floor + 1;
+      const sets = {
+        above: x.above,
+        givenUpAbove: x.lostAbove,
+        givenUpBelow: x.lostSeqs,
+        deliveredBelowFloor: x.heldBelowFloor,
+      };
+      for (const [field, values] of Object.entries(sets)) {
+        if (values !== undefined && values.length > 0) rareOf(state)[field as SetField] = new Set(values);
+      }
+      this.states.set(id, state);
     }
   }
 }
