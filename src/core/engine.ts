@@ -293,15 +293,15 @@ export class ChannelEngine {
     if (entry === undefined) return;
     const from = step.events.length;
     this.declareLost(entry, now, step, false);
-    // What the forgone version held back was delivered now: news for others' marks, owed as in a tick (section 13).
-    // Unannounced, a message the others lack could go unnamed for good once its sender saw our filter hold it.
-    if (mutated(this.params, "sync-owed-release")) return;
-    for (let i = from; i < step.events.length; i++) {
-      if (step.events[i]!.type !== "delivered") continue;
-      this.sync.ackDirty = true;
-      if (!this.link.up) this.sync.arm(now);
-      return;
-    }
+    this.oweForRelease(from, now, step);
+  }
+
+  /** Gaps given up outside a tick released what `step` delivered since `from`: owed as a tick's release (section 13). */
+  private oweForRelease(from: number, now: number, step: StepBuilder): void {
+    const released = step.events.findIndex((e, i) => i >= from && e.type === "delivered") >= 0;
+    if (!released || mutated(this.params, "sync-owed-release")) return;
+    this.sync.ackDirty = true;
+    if (!this.link.up) this.sync.arm(now);
   }
 
   /** A content message that passed validation and is new: delivered now, or waiting for its dependencies. */
@@ -420,6 +420,7 @@ export class ChannelEngine {
       const entry = this.gaps.take(key);
       if (entry !== undefined) this.declareLost(entry, now, step, false);
     }
+    this.oweForRelease(0, now, step);
     return step.result();
   }
 
