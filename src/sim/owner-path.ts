@@ -78,15 +78,18 @@ export interface OwnerPathParts {
 /** A request the owner holds until it answers (`DirectPath.reply`); only the path reads it. */
 export type Ticket = InFlight;
 
-/** A call on its way: the request at the owner, or the answer back at the member. */
+/**
+ * A call on its way: the request at the owner, or the answer back at the member (the same object, turned into the
+ * answer by `DirectPath.reply`: the owner is done with a ticket once it answers).
+ */
 interface InFlight {
   readonly node: number;
   readonly n: number;
   readonly kind: CallKind;
   readonly requestBytes: number;
-  readonly request: OwnerRequest | undefined;
-  readonly bytes: number;
-  readonly answer: unknown;
+  request: OwnerRequest | undefined;
+  bytes: number;
+  answer: unknown;
 }
 
 /**
@@ -123,6 +126,10 @@ export class DirectPath {
   private readonly calls: Float64Array;
   /** Calls this shard's members wait for, by `key(node, n)`. */
   private readonly waiting = new Map<number, Call<unknown>>();
+  /** The world's handles of the path's channels (`World.channel`). */
+  private readonly requestChannel: number;
+  private readonly answerChannel: number;
+  private readonly timeoutChannel: number;
 
   constructor(
     private readonly world: World,
@@ -136,9 +143,9 @@ export class DirectPath {
     const p99 = s.pathLatencyMs * Math.exp(this.sigma * Z99);
     this.timeoutMs = CALL_TIMEOUT_MS + 2 * p99;
     for (const k of KINDS) this.tally.set(k, { calls: 0, failures: 0, request_bytes: 0, answer_bytes: 0 });
-    world.channel(REQUEST, { run: (_node, data) => this.arrive(data as InFlight) });
-    world.channel(TIMEOUT, { run: (_node, data) => this.timedOut(data as number) });
-    world.channel(ANSWER, {
+    this.requestChannel = world.channel(REQUEST, { run: (_node, data) => this.arrive(data as InFlight) });
+    this.timeoutChannel = world.channel(TIMEOUT, { run: (_node, data) => this.timedOut(data as number) });
+    this.answerChannel = world.channel(ANSWER, {
       run: (_node, data) => this.answered(data as InFlight),
       pack: (data) => {
         const f = data as InFlight;
@@ -199,7 +206,7 @@ export class DirectPath {
     call.deadline = deadline;
     this.waiting.set(key, call as Call<unknown>);
     if ((n & 1023) === 1023) this.forget();
-    w.deliver(call.node, deadline, TIMEOUT, key);
+    w.deliver(call.node, deadline, this.timeoutChannel, key);
     if (this.losesRequest(call.node, n)) return;
     const request: InFlight = {
       node: call.node,
@@ -210,7 +217,7 @@ export class DirectPath {
       bytes: 0,
       answer: undefined,
     };
-    w.deliver(this.owner, w.now + this.leg(call.node, n, 2), REQUEST, request);
+    w.deliver(this.owner, w.now + this.leg(call.node, n, 2), this.requestChannel, request);
   }
 
   /** The member gives up on call `key` unless it was answered. */
@@ -242,8 +249,10 @@ export class DirectPath {
     this.tally.get(f.kind)!.answer_bytes += bytes;
     this.count(this.owner, bytes, 0, f.kind);
     if (this.failing(f.node, f.n) || w.network.separated(f.node, this.owner, w.now)) return;
-    const back: InFlight = { ...f, request: undefined, bytes, answer };
-    w.deliver(f.node, w.now + this.leg(f.node, f.n, 4), ANSWER, back);
+    f.request = undefined;
+    f.bytes = bytes;
+    f.answer = answer;
+    w.deliver(f.node, w.now + this.leg(f.node, f.n, 4), this.answerChannel, f);
   }
 
   /** An answer reaches its member: unless the call timed out already. */
