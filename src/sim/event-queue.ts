@@ -46,8 +46,11 @@ export class EventQueue<P> {
     return this.length > 0 && this.times[0]! < end;
   }
 
-  /** Schedules an event; `tie` orders it among events at the same instant (unique per queue; default: insertion order). */
-  push(at: number, kind: number, node: number, payload?: P, tie = this.counter++): void {
+  /**
+   * Schedules an event; `tie` orders it among events at the same instant (unique per queue; default: insertion
+   * order). Returns the event's slot, for `rekind` while it is pending.
+   */
+  push(at: number, kind: number, node: number, payload?: P, tie = this.counter++): number {
     if (this.length === this.times.length) this.grow();
     const slot = this.freeCount > 0 ? this.free[--this.freeCount]! : this.length;
     this.kinds[slot] = kind;
@@ -70,6 +73,18 @@ export class EventQueue<P> {
     times[i] = at;
     seqs[i] = seq;
     slots[i] = slot;
+    return slot;
+  }
+
+  /**
+   * Changes the kind of the event in `slot` from `kind` to `to` if it is still pending with `payload` (a slot is
+   * reused once its event is taken, so the caller names what it expects there); true when it was. The event keeps
+   * its place: only what it does when it falls due changes.
+   */
+  rekind(slot: number, kind: number, payload: P, to: number): boolean {
+    if (this.kinds[slot] !== kind || this.payloads[slot] !== payload) return false;
+    this.kinds[slot] = to;
+    return true;
   }
 
   /** Takes the earliest event into `at`, `kind`, `node` and `payload`; false when there is none. */

@@ -56,6 +56,8 @@ export interface Call<A> {
    * on the call, not in a record beside it, as a run makes millions of calls.
    */
   deadline: number;
+  /** The world's handle of the call's timeout (`World.deliver`), set by `DirectPath.call`. */
+  timeout?: number;
 }
 
 /** Per kind of call: how many, how many failed, and the bytes each way. */
@@ -206,7 +208,7 @@ export class DirectPath {
     call.deadline = deadline;
     this.waiting.set(key, call as Call<unknown>);
     if ((n & 1023) === 1023) this.forget();
-    w.deliver(call.node, deadline, this.timeoutChannel, key);
+    call.timeout = w.deliver(call.node, deadline, this.timeoutChannel, key);
     if (this.losesRequest(call.node, n)) return;
     const request: InFlight = {
       node: call.node,
@@ -261,6 +263,8 @@ export class DirectPath {
     const call = this.waiting.get(key);
     if (call === undefined) return;
     this.waiting.delete(key);
+    // Its timeout would find it answered: it runs nothing (world.ts, SPENT).
+    this.world.spend(call.timeout ?? -1, this.timeoutChannel, key);
     this.count(f.node, 0, f.bytes, f.kind);
     call.onAnswer(f.answer);
   }

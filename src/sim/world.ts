@@ -72,6 +72,11 @@ const SETTLE = 5;
 const END = 6;
 const CALL = 7;
 const WARM = 8;
+/**
+ * An event whose work was done before it fell due (`World.spend`: an answered call's timeout). It still counts as
+ * an event, as it did when it ran, so that a run's figures do not depend on this shortcut; it runs nothing.
+ */
+const SPENT = 9;
 /** Kinds from here on run a channel (`deliver`): kind - CHANNEL is its index in `channelList`, the payload its data. */
 const CHANNEL = 16;
 
@@ -259,6 +264,7 @@ export class World {
         this.ended = true;
         break;
       }
+      if (kind === SPENT) continue;
       this.slot = queue.node < 0 ? WORLD_SLOT : 2 + queue.node;
       const pending = this.dispatch(kind, queue.node, queue.payload);
       if (pending !== undefined) await pending;
@@ -326,20 +332,29 @@ export class World {
   /**
    * Runs channel `name` with `data` at `at` on behalf of `node`, if it is online then, in whichever shard holds
    * it: what one node does to another (a direct-path request or answer). `at` must be at least the latency floor
-   * ahead, as everything crossing between nodes is.
+   * ahead, as everything crossing between nodes is. Returns a handle for `spend` when `node` is in this shard,
+   * else -1.
    */
-  deliver(node: number, at: number, name: string | number, data: unknown): void {
+  deliver(node: number, at: number, name: string | number, data: unknown): number {
     const tie = this.nextTie();
     // A handle from `channel` spares a lookup by name per call (a run makes millions of direct-path calls).
     const kind = typeof name === "number" ? name : this.channels.get(name)!;
-    if (this.home[node] === this.place.index) {
-      this.queue.push(at, kind, node, data, tie);
-      return;
-    }
+    if (this.home[node] === this.place.index) return this.queue.push(at, kind, node, data, tie);
     const channel = this.channelList[kind - CHANNEL]!;
     const packed = channel.pack === undefined ? data : channel.pack(data);
     const named = this.channelNames[kind - CHANNEL]!;
     this.outbox[this.shardOf(node)]!.events.push({ at, tie, node, channel: named, data: packed });
+    return -1;
+  }
+
+  /**
+   * A delivery (`handle` from `deliver` on channel `kind` with `data`) that would run nothing when it falls due: it
+   * runs nothing, and neither does the member's timer check after it (a check after a call that changed nothing
+   * finds what the last one found). It keeps its place and counts as an event (SPENT). False when it is no longer
+   * pending (it ran already).
+   */
+  spend(handle: number, kind: number, data: unknown): boolean {
+    return handle >= 0 && this.queue.rekind(handle, kind, data, SPENT);
   }
 
   /** Registers what every other shard does with a `note` on `name`. */
