@@ -59,9 +59,14 @@ export async function runSimulation(input: ScenarioInput, options: RunOptions = 
       shards.push(new LocalShard(new World(scenario, p, { place: { index, count: workers } })));
     }
   } else {
-    shards.push(new LocalShard(new World(scenario, protocol, { place: { index: 0, count: workers } })));
+    // The workers first: each builds its shard (its share of the nodes, their keys) while this thread builds its own.
+    const workerShards: ShardHandle[] = [];
     for (let index = 1; index < workers; index++)
-      shards.push(await WorkerShard.start(scenario, { index, count: workers }));
+      workerShards.push(await WorkerShard.start(scenario, { index, count: workers }));
+    shards.push(
+      new LocalShard(new World(scenario, protocol, { place: { index: 0, count: workers } })),
+      ...workerShards,
+    );
   }
   const coordinator = options.onProgress === undefined ? {} : { onProgress: options.onProgress };
   const { metrics, detail, series, peakRssBytes } = await runShards(scenario, shards, coordinator);

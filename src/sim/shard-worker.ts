@@ -10,7 +10,7 @@ import {
 import { createProtocol } from "./run.js";
 import type { Scenario } from "./scenario.js";
 import { LocalShard, type ShardHandle, type ShardResult, type ShardStatus } from "./shards.js";
-import type { ShardPlace, Shipment } from "./shipment.js";
+import { type PackedShipments, packShipments, type ShardPlace, type Shipment, unpackShipments } from "./shipment.js";
 import { World } from "./world.js";
 
 /** What the coordinator asks a worker's shard (the `ShardHandle` methods but `window`, by name). */
@@ -35,7 +35,8 @@ interface Boot {
  * structured clone both ways and a turn of each event loop: a sixth of the calling thread's CPU, measured). Int32
  * words: ASKED (the coordinator's count of windows asked, or LEAVE), DONE (the worker's count answered), FLAGS (what
  * also crossed on the data port). Float64 words from byte 16: the window's end, then the shard's status.
- * Inboxes and shipments, when there are any, cross on a MessageChannel read synchronously.
+ * Inboxes and shipments, when there are any, cross on a MessageChannel read synchronously, packed (`packShipments`:
+ * the copies' numbers in one moved buffer).
  */
 const ASKED = 0;
 const DONE = 1;
@@ -159,7 +160,10 @@ export class ShardWorker implements ShardHandle {
     const { words, values } = this.barrier;
     values[END] = end;
     const posted = inbox.some((s) => s.pubs.length + s.events.length + s.notes.length > 0);
-    if (posted) this.data.postMessage(inbox);
+    if (posted) {
+      const { packed, transfer } = packShipments(inbox);
+      this.data.postMessage(packed, transfer);
+    }
     Atomics.store(words, FLAGS, posted ? F_INBOX : 0);
     const asked = ++this.asked;
     Atomics.store(words, ASKED, asked);
@@ -180,7 +184,8 @@ export class ShardWorker implements ShardHandle {
     if ((flags & F_ERROR) !== 0) {
       throw new Error(`simulator worker: ${String(receiveMessageOnPort(this.data)?.message)}`);
     }
-    const shipments = (flags & F_SHIPMENTS) !== 0 ? (receiveMessageOnPort(this.data)!.message as Shipment[]) : [];
+    const shipments =
+      (flags & F_SHIPMENTS) !== 0 ? unpackShipments(receiveMessageOnPort(this.data)!.message as PackedShipments) : [];
     return {
       nextAt: values[NEXT_AT]!,
       ended: values[ENDED] === 1,
@@ -230,7 +235,9 @@ async function serveWindows(shard: LocalShard, barrier: Barrier, data: MessagePo
     let flags = 0;
     try {
       const inbox =
-        (Atomics.load(words, FLAGS) & F_INBOX) !== 0 ? (receiveMessageOnPort(data)!.message as Shipment[]) : [];
+        (Atomics.load(words, FLAGS) & F_INBOX) !== 0
+          ? unpackShipments(receiveMessageOnPort(data)!.message as PackedShipments)
+          : [];
       const r = await shard.window(values[END]!, inbox);
       values[NEXT_AT] = r.nextAt;
       values[ENDED] = r.ended ? 1 : 0;
@@ -238,7 +245,8 @@ async function serveWindows(shard: LocalShard, barrier: Barrier, data: MessagePo
       values[EVENTS] = r.events;
       values[SENT] = r.sent;
       if (r.shipments.some((s) => s.pubs.length + s.events.length + s.notes.length > 0)) {
-        data.postMessage(r.shipments);
+        const { packed, transfer } = packShipments(r.shipments);
+        data.postMessage(packed, transfer);
         flags = F_SHIPMENTS;
       }
     } catch (err) {

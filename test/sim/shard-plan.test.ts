@@ -1,9 +1,17 @@
-// How a split run places its nodes and where its windows end (src/sim/shipment.ts `planShards`, src/sim/shards.ts
-// `windowEnds`); that the JSON is the same for any split is workers.test.ts.
+// How a split run places its nodes, where its windows end and how shipments cross threads (src/sim/shipment.ts
+// `planShards`, `packShipments`, src/sim/shards.ts `windowEnds`); that the JSON is the same for any split is
+// workers.test.ts.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { MessageChannel, receiveMessageOnPort } from "node:worker_threads";
 import { windowEnds } from "../../src/sim/shards.js";
-import { planShards } from "../../src/sim/shipment.js";
+import {
+  type PackedShipments,
+  packShipments,
+  planShards,
+  type Shipment,
+  unpackShipments,
+} from "../../src/sim/shipment.js";
 
 function sizes(home: Uint8Array, count: number): number[] {
   const out = new Array<number>(count).fill(0);
@@ -66,5 +74,50 @@ describe("windowEnds", () => {
     assert.deepEqual(windowEnds([4, 4], 5), [9, 9]);
     const inf = Number.POSITIVE_INFINITY;
     assert.deepEqual(windowEnds([inf, 10], 5), [15, 20]);
+  });
+});
+
+describe("packShipments", () => {
+  const copies = (x: number, to: number[], dropped: number[]) => ({
+    from: x + 1,
+    bytes: Uint8Array.of(x, 1, 2),
+    purpose: "content" as const,
+    contentBytes: 3,
+    x,
+    to,
+    at: to.map((n) => 1000.25 + n / 7),
+    tie: to.map((n) => 2 ** 36 * (x + 2) + n),
+    dropped,
+  });
+  const list: Shipment[] = [
+    { pubs: [], events: [], notes: [] },
+    {
+      pubs: [copies(4, [7, 9, 12], [8]), copies(5, [], [10, 11]), copies(6, [13], [])],
+      events: [{ at: 1005, tie: 3, node: 9, channel: "fetch", data: { bytes: Uint8Array.of(1), ids: ["a"] } }],
+      notes: [{ channel: "registry", data: { x: 4 } }],
+    },
+  ];
+  const plain = (l: readonly Shipment[]) =>
+    l.map((s) => ({
+      ...s,
+      pubs: s.pubs.map((p) => ({ ...p, to: [...p.to], at: [...p.at], tie: [...p.tie], dropped: [...p.dropped] })),
+    }));
+
+  test("what crosses a thread comes back as it was, its numbers in one moved buffer", () => {
+    const { port1, port2 } = new MessageChannel();
+    try {
+      const { packed, transfer } = packShipments(list);
+      assert.equal(packed.numbers.length, 3 * 3 + 1 + 2 + 3 * 1);
+      port1.postMessage(packed, transfer);
+      // Moved, not copied: the sender's buffer is detached.
+      assert.equal(packed.numbers.byteLength, 0);
+      const back = unpackShipments(receiveMessageOnPort(port2)!.message as PackedShipments);
+      assert.deepEqual(plain(back), plain(list));
+      // A received shipment packs again for a third shard (the coordinator forwards it), still the same.
+      const again = packShipments(back);
+      assert.deepEqual(plain(unpackShipments(again.packed)), plain(list));
+    } finally {
+      port1.close();
+    }
   });
 });
