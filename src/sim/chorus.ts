@@ -14,6 +14,7 @@ import { openRoster, type RosterIndex, signRoster } from "../core/owner/roster.j
 import type { Sfc32 } from "../core/prng.js";
 import { nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
 import { decodeMessage, type WireMessage } from "../wire/index.js";
+import { type Decoded, DecodedCache } from "./decoded-cache.js";
 import type { Purpose } from "./metrics.js";
 import { OwnerClient, type PathContext, registerClientTimers } from "./owner-client.js";
 import { type FetchAnswer, OwnerHost, type RangeAnswer } from "./owner-host.js";
@@ -51,13 +52,11 @@ function packStored<T extends FetchAnswer | RangeAnswer>(answer: T): T {
 }
 
 /**
- * Content publications whose decoding is kept for a re-publication of the same bytes (a resend, a repair
- * answer: every holder sends the very bytes it received). Engines hold those bytes for hours (own messages,
- * repair caches), so a cache that lived as long as its keys would keep a decoding of nearly every message
- * of the run (about 0.5 MB a virtual hour in the soak); an older one sent again is decoded again, to the
- * same value. Other publications (sync, repair requests) are encoded afresh each time: nothing to keep.
+ * Content messages whose decoding is kept (decoded-cache.ts), for a re-publication of the same bytes (a resend, a
+ * repair answer) and for copies of them from another worker. Other publications (sync, repair requests) are encoded
+ * afresh each time: nothing to keep.
  */
-const DECODED_KEPT = 1_024;
+const DECODED_KEPT = 4_096;
 
 const PURPOSE: Record<OutgoingPurpose, Purpose | undefined> = {
   content: "content",
@@ -81,10 +80,7 @@ export class ChorusProtocol implements Protocol {
   private readonly messageIds: string[] = [];
   /** Per node: content index of its sequence number n at [n - 1]. */
   private readonly bySequence: number[][] = [];
-  private readonly decodedCache = new WeakMap<Uint8Array, WireMessage>();
-  /** The keys of `decodedCache`, in a ring: the oldest leaves the cache when the ring wraps. */
-  private readonly decodedKeys: (Uint8Array | undefined)[] = new Array(DECODED_KEPT);
-  private decodedNext = 0;
+  private readonly decodedCache = new DecodedCache(DECODED_KEPT);
   private readonly strings = new StringPool();
   /** Signatures the members make, so that checking one of them needs no ed25519 arithmetic (signature-ledger.ts). */
   private readonly ledger: SignatureLedger;
@@ -225,12 +221,24 @@ export class ChorusProtocol implements Protocol {
 
   /** The decoding of bytes that came from another shard: the value their sender handed over (a function of the bytes). */
   decode(bytes: Uint8Array): WireMessage {
-    return this.decodedCache.get(bytes) ?? this.strings.internMessage(decodeMessage(bytes));
+    return this.shared(bytes).decoded;
   }
 
-  /** Stored messages that crossed from another shard as bytes: decoded again. */
+  /**
+   * The kept decoding of `bytes` (of an equal copy, with that copy's buffer) or a new one, kept if it is a content
+   * message: a copy from another shard is decoded once per shard, not once per member it reaches.
+   */
+  private shared(bytes: Uint8Array): Decoded {
+    const kept = this.decodedCache.find(bytes);
+    if (kept !== undefined) return kept;
+    const decoded = this.strings.internMessage(decodeMessage(bytes));
+    if (decoded.content !== undefined) this.decodedCache.keep(bytes, decoded);
+    return { bytes, decoded };
+  }
+
+  /** Stored messages that crossed from another shard as bytes: decoded once per shard (`shared`). */
   private unpackStored<T extends FetchAnswer | RangeAnswer>(answer: T): T {
-    return { ...answer, found: answer.found.map((m) => ({ bytes: m.bytes, decoded: this.decode(m.bytes) })) };
+    return { ...answer, found: answer.found.map((m) => this.shared(m.bytes)) };
   }
 
   /** The owner's side of a request: a push goes to its engine, everything else to its service (owner-host.ts). */
@@ -314,10 +322,10 @@ export class ChorusProtocol implements Protocol {
     for (const out of step.outgoing) {
       const purpose = PURPOSE[out.purpose];
       if (purpose === undefined) continue;
-      let decoded = this.decodedCache.get(out.bytes);
+      let decoded = this.decodedCache.ofBuffer(out.bytes);
       if (decoded === undefined) {
         decoded = this.strings.internMessage(out.message);
-        if (out.kind === "content") this.keepDecoded(out.bytes, decoded);
+        if (out.kind === "content") this.decodedCache.keep(out.bytes, decoded);
       }
       const x = out.kind === "content" ? (this.messageIndex.get(out.messageId) ?? -1) : -1;
       world.publish(node, {
@@ -330,14 +338,6 @@ export class ChorusProtocol implements Protocol {
     }
     if (node === world.ownerIndex) this.host?.afterStep(step, received, receivedDecoded);
     else this.clients[node]?.afterStep(missing, now);
-  }
-
-  private keepDecoded(bytes: Uint8Array, decoded: WireMessage): void {
-    this.decodedCache.set(bytes, decoded);
-    const old = this.decodedKeys[this.decodedNext];
-    if (old !== undefined) this.decodedCache.delete(old);
-    this.decodedKeys[this.decodedNext] = bytes;
-    this.decodedNext = (this.decodedNext + 1) % DECODED_KEPT;
   }
 
   /** The owner's receipts of every message, as node indices (from the shard that holds the owner). */

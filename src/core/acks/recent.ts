@@ -5,29 +5,38 @@ const ID_BYTES = 16;
 const UNREAD = 0;
 const HEX = 1;
 const OTHER = 2;
+/** Slots made up front; the arrays double from there as ids come in. */
+const INITIAL_SLOTS = 16;
 
 /**
  * The ids a summary's filter draws on: the last `limit` accepted, newest last, each with its sender and sequence
  * (so that a summary skips what its marks cover without look-ups). Every message sent adds up to a few dozen of
  * them to a filter, and one id goes into many filters: a hex id's 16 bytes are read from its text once, the first
  * time a filter needs them, and kept beside it. Parallel arrays in a ring: nothing is allocated per id.
+ *
+ * The arrays start small and double up to `limit` as ids come in, since a simulation holds thousands of engines
+ * and most channels never fill the bound. Until they reach it nothing is overwritten, so the ring starts at slot 0
+ * and growing keeps every id in its slot.
  */
 export class RecentIds {
-  private readonly ids: (MessageId | undefined)[];
-  private readonly senders: (SenderId | undefined)[];
-  private readonly sequences: (number | undefined)[];
-  private readonly bytes: Uint8Array;
+  private ids: (MessageId | undefined)[];
+  private senders: (SenderId | undefined)[];
+  private sequences: (number | undefined)[];
+  private bytes: Uint8Array;
   /** Per slot: UNREAD, HEX (its bytes are in `bytes`) or OTHER (hashed as text). */
-  private readonly form: Uint8Array;
+  private form: Uint8Array;
+  /** Slots the arrays hold now: at most `limit`. */
+  private capacity: number;
   private start = 0;
   private count = 0;
 
   constructor(readonly limit: number) {
-    this.ids = new Array(limit).fill(undefined);
-    this.senders = new Array(limit).fill(undefined);
-    this.sequences = new Array(limit).fill(undefined);
-    this.bytes = new Uint8Array(limit * ID_BYTES);
-    this.form = new Uint8Array(limit);
+    this.capacity = Math.min(limit, INITIAL_SLOTS);
+    this.ids = new Array(this.capacity).fill(undefined);
+    this.senders = new Array(this.capacity).fill(undefined);
+    this.sequences = new Array(this.capacity).fill(undefined);
+    this.bytes = new Uint8Array(this.capacity * ID_BYTES);
+    this.form = new Uint8Array(this.capacity);
   }
 
   get size(): number {
@@ -38,7 +47,8 @@ export class RecentIds {
     if (this.limit === 0) return;
     let slot: number;
     if (this.count < this.limit) {
-      slot = (this.start + this.count) % this.limit;
+      if (this.count === this.capacity) this.grow();
+      slot = this.count;
       this.count++;
     } else {
       slot = this.start;
@@ -53,6 +63,22 @@ export class RecentIds {
   /** The slot of the `i`-th newest id (0 is the newest), for `i` < size. */
   slotOf(i: number): number {
     return (this.start + this.count - 1 - i) % this.limit;
+  }
+
+  /** Full arrays below `limit`: twice the slots (the ring has not wrapped, so slots keep their indices). */
+  private grow(): void {
+    const capacity = Math.min(this.limit, this.capacity * 2);
+    // New arrays of the exact size: pushing would leave V8's growth slack in every member's arrays.
+    this.ids = grown(this.ids, capacity);
+    this.senders = grown(this.senders, capacity);
+    this.sequences = grown(this.sequences, capacity);
+    const bytes = new Uint8Array(capacity * ID_BYTES);
+    bytes.set(this.bytes);
+    this.bytes = bytes;
+    const form = new Uint8Array(capacity);
+    form.set(this.form);
+    this.form = form;
+    this.capacity = capacity;
   }
 
   senderAt(slot: number): SenderId | undefined {
@@ -80,4 +106,11 @@ export class RecentIds {
     for (let i = this.count - 1; i >= 0; i--) out.push(this.ids[this.slotOf(i)]!);
     return out;
   }
+}
+
+/** `items` copied into a new array of `capacity` slots, the rest undefined. */
+function grown<T>(items: readonly (T | undefined)[], capacity: number): (T | undefined)[] {
+  const out: (T | undefined)[] = new Array(capacity).fill(undefined);
+  for (let i = 0; i < items.length; i++) out[i] = items[i];
+  return out;
 }
