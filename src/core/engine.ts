@@ -130,7 +130,6 @@ export class ChannelEngine {
   /** Sends a chat message. It is delivered locally at once and tracked for receipts. */
   send(content: Uint8Array, now: number): SendResult {
     checkContent(content);
-    const step = new StepBuilder();
     this.ownSequence++;
     const sequence = this.ownSequence;
     const lamport = this.nextLamport(now);
@@ -150,9 +149,10 @@ export class ChannelEngine {
     this.cache.remember(message, bytes, now);
     this.ownReceipts.track(message, bytes, now, now + this.params.resendAfterMs);
     this.sync.owePending(now);
-    step.outgoing.push({ bytes, message, messageId, kind: "content", purpose: "content" });
-    step.events.push({ type: "delivered", message: deliveredView(message, now, true) });
-    return { outgoing: step.outgoing, events: step.events, messageId, sequence, lamportTimestamp: lamport };
+    // One-element literals, not a StepBuilder's pushed-to arrays (each push grew a 17-slot backing store).
+    const outgoing = [{ bytes, message, messageId, kind: "content", purpose: "content" }] as const;
+    const events = [{ type: "delivered", message: deliveredView(message, now, true) }] as const;
+    return { outgoing, events, messageId, sequence, lamportTimestamp: lamport };
   }
 
   /** Sends a message with no timestamp, history, acknowledgement, resend or log entry. */

@@ -13,6 +13,7 @@ export const MAX_NOTICES = 16;
 export const MAX_NOTICES_PER_SENDER = 4;
 /** Ids a message names for notices beyond its ordinary causal history; more are named in turn. */
 export const MAX_NAMED = 4;
+const NONE_NAMED: readonly MessageId[] = Object.freeze([]);
 
 interface Notice {
   readonly senderId: SenderId;
@@ -71,8 +72,9 @@ export class NoticeBoard {
   }
 
   /** The ids the next message names: all of them, or MAX_NAMED taken in turn when more are announced. */
-  named(now: number): MessageId[] {
-    if (this.notices.size === 0) return [];
+  named(now: number): readonly MessageId[] {
+    // Every message sent asks; almost always nothing is announced: one shared empty list, no fresh array each time.
+    if (this.notices.size === 0) return NONE_NAMED;
     this.prune(now);
     const all: MessageId[] = [];
     for (const notice of this.notices.values()) all.push(...notice.ids);

@@ -70,7 +70,7 @@ export class EquivocationLog {
   }
 
   /** The recorded versions the next message names in its causal history besides its ordinary entries. */
-  named(now: number): MessageId[] {
+  named(now: number): readonly MessageId[] {
     return this.notices.named(now);
   }
 
