@@ -169,6 +169,8 @@ export class SenderTable {
     private readonly self: SenderId,
     /** Local time this member joined: messages stamped earlier are history. */
     private readonly horizon: number,
+    /** Told when a sender's state is dropped or replaced (MemberDirectory may hold it). */
+    private readonly onDrop?: (sender: SenderId) => void,
   ) {}
 
   get size(): number {
@@ -227,6 +229,7 @@ export class SenderTable {
       return known ?? this.firstContact(sender, seq, historical, lamport);
     }
     this.states.delete(sender);
+    this.onDrop?.(sender);
     return this.firstContact(sender, seq, historical, lamport);
   }
 
@@ -375,6 +378,7 @@ export class SenderTable {
       for (const [field, values] of Object.entries(sets)) {
         if (values !== undefined && values.length > 0) rareOf(state)[field as SetField] = new Set(values);
       }
+      if (this.states.has(id)) this.onDrop?.(id);
       this.states.set(id, state);
     }
   }
