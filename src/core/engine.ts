@@ -105,7 +105,7 @@ export class ChannelEngine {
     };
     this.quota = p.senderQuotaPer600s > 0 ? new RateQuota(p) : undefined;
     const salt = channelSalt(config.channelId);
-    this.senders = new SenderTable(p, this.senderId, config.now);
+    this.senders = new SenderTable(p, this.senderId, config.now, (id) => this.members.dropState(id));
     this.members = new MemberDirectory(p, config.random, config.preferredResponders ?? []);
     this.cache = new MessageCache(p, this.senderId, (id) => this.responder.forget(id));
     this.buffer = new CausalBuffer(p, this.timers, this.senders);
@@ -341,12 +341,12 @@ export class ChannelEngine {
     this.sync.ackDirty = true;
     // With the owner path up, receipts go to the owner in reports: no sync is owed for them.
     if (!this.link.up && !mutated(this.params, "sync-owed")) this.sync.arm(now);
-    if (deps.length === 0) this.deliver(message, bytes, now, step);
+    if (deps.length === 0) this.deliver(message, bytes, now, step, state);
     else this.buffer.add(message, bytes, now, deps);
   }
 
-  /** Delivers a message whose dependencies are met, then everything that was waiting for it. */
-  private deliver(first: WireMessage, firstBytes: Uint8Array, now: number, step: StepBuilder): void {
+  /** Delivers a message whose dependencies are met (`st`: its sender's state, if known), then what waited for it. */
+  private deliver(first: WireMessage, firstBytes: Uint8Array, now: number, step: StepBuilder, st?: SenderState): void {
     const queue: [WireMessage, Uint8Array][] = [[first, firstBytes]];
     for (let item = queue.pop(); item !== undefined; item = queue.pop()) {
       const [message, bytes] = item;
@@ -363,7 +363,7 @@ export class ChannelEngine {
       // built for the lookup: not built when nothing is missing or waiting, as for most deliveries.
       if (this.hasDependents()) this.release(idKey(id), queue);
       if (seq !== undefined) {
-        const state = this.senders.get(sender);
+        const state = st !== undefined && message === first ? st : this.senders.get(sender);
         if (state !== undefined) {
           this.advance(state, seq, true);
           if (this.senders.extendRunDown(state, seq) && state.id !== this.senderId) this.link.noteProgress(state);

@@ -1,5 +1,6 @@
 import { type SenderId, senderPrefixHex } from "./ids.js";
 import type { Params } from "./params.js";
+import type { SenderState } from "./senders.js";
 import type { Draw, RandomSource } from "./types.js";
 
 /**
@@ -10,7 +11,11 @@ import type { Draw, RandomSource } from "./types.js";
 export class MemberDirectory {
   /** Members heard from, least recently heard first. */
   private readonly heard = new Map<SenderId, number>();
-  private readonly byPrefix = new Map<string, SenderId>();
+  /**
+   * The member a mark's key prefix names, or its SenderState once a mark resolved it (`keepState`): every message
+   * carries marks, and a member of a large channel reads each of them, so one lookup per mark where two were.
+   */
+  private readonly byPrefix = new Map<string, SenderId | SenderState>();
   /**
    * Steps through `heard` from its first eviction on, standing at the least recently heard member: a fresh
    * `keys()` per eviction would step over every hole that moving a member to the end left since the last rehash
@@ -67,7 +72,25 @@ export class MemberDirectory {
 
   /** The member whose sender id starts with these key bytes (hex), as a mark names it. */
   byKeyPrefix(prefixHex: string): SenderId | undefined {
+    const known = this.byPrefix.get(prefixHex);
+    return typeof known === "object" ? known.id : known;
+  }
+
+  /** `byKeyPrefix`, or the member's state when `keepState` was told it. */
+  stateOrIdByPrefix(prefixHex: string): SenderId | SenderState | undefined {
     return this.byPrefix.get(prefixHex);
+  }
+
+  /** `state` is the state of the member `prefixHex` names (SenderTable's, until it calls `dropState`). */
+  keepState(prefixHex: string, state: SenderState): void {
+    this.byPrefix.set(prefixHex, state);
+  }
+
+  /** SenderTable dropped its state of `sender`: a state kept for it is stale. */
+  dropState(sender: SenderId): void {
+    const prefix = senderPrefixHex(sender);
+    const known = this.byPrefix.get(prefix);
+    if (typeof known === "object" && known.id === sender) this.byPrefix.set(prefix, sender);
   }
 
   /** Members heard from with when each was last heard, most recent first. */

@@ -163,12 +163,20 @@ export interface SequenceLookup {
 /** The per-sender table: every change to a SenderState happens here. */
 export class SenderTable {
   private readonly states = new Map<SenderId, SenderState>();
+  /**
+   * The state `get` found last: a message's sender is looked up at its admission, acceptance and delivery, and a
+   * lookup in a large member's table is mostly a cache miss (a simulator runs thousands of them in one process).
+   */
+  private lastId: SenderId | undefined;
+  private lastState: SenderState | undefined;
 
   constructor(
     private readonly params: Params,
     private readonly self: SenderId,
     /** Local time this member joined: messages stamped earlier are history. */
     private readonly horizon: number,
+    /** Told when a sender's state is dropped or replaced (MemberDirectory may hold it). */
+    private readonly onDrop?: (sender: SenderId) => void,
   ) {}
 
   get size(): number {
@@ -176,7 +184,13 @@ export class SenderTable {
   }
 
   get(sender: SenderId): SenderState | undefined {
-    return this.states.get(sender);
+    if (sender === this.lastId) return this.lastState;
+    const state = this.states.get(sender);
+    if (state !== undefined) {
+      this.lastId = sender;
+      this.lastState = state;
+    }
+    return state;
   }
 
   values(): IterableIterator<SenderState> {
@@ -188,7 +202,7 @@ export class SenderTable {
    * history), older messages of this sender are not ours to chase.
    */
   firstContact(sender: SenderId, seq: number, historical: boolean, lamport?: bigint): SenderState {
-    const known = this.states.get(sender);
+    const known = this.get(sender);
     if (known !== undefined) return known;
     const early = historical || (lamport !== undefined && Number(lamport) < this.horizon + this.params.joinGraceMs);
     const own = sender === this.self;
@@ -222,11 +236,13 @@ export class SenderTable {
     lamport: bigint,
     buffer: { waitingFrom(sender: SenderId): number },
   ): SenderState {
-    const known = this.states.get(sender);
+    const known = this.get(sender);
     if (known === undefined || !onlyClaimedAbove(known, seq) || buffer.waitingFrom(sender) > 0) {
       return known ?? this.firstContact(sender, seq, historical, lamport);
     }
     this.states.delete(sender);
+    this.lastId = undefined;
+    this.onDrop?.(sender);
     return this.firstContact(sender, seq, historical, lamport);
   }
 
@@ -359,6 +375,7 @@ export class SenderTable {
   }
 
   restore(senders: readonly SenderJson[]): void {
+    this.lastId = undefined;
     for (const x of senders) {
       const id = x.id as SenderId;
       // Not persisted: announcements (after a restart, queued progress is announced twice more) and what the owner
@@ -375,6 +392,7 @@ export class SenderTable {
       for (const [field, values] of Object.entries(sets)) {
         if (values !== undefined && values.length > 0) rareOf(state)[field as SetField] = new Set(values);
       }
+      if (this.states.has(id)) this.onDrop?.(id);
       this.states.set(id, state);
     }
   }

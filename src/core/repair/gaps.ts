@@ -158,9 +158,13 @@ export class GapTracker {
       const mark = marks[i]!;
       const prefix = prefixes === undefined ? markPrefixHex(mark) : prefixes[i]!;
       if (prefix === ownPrefix) continue;
-      const sender = this.members.byKeyPrefix(prefix);
-      if (sender !== undefined) {
-        this.gapFromMark(sender, mark.sequence, lamport, now, step);
+      const known = this.members.stateOrIdByPrefix(prefix);
+      if (typeof known === "object") {
+        this.gapFromState(known, mark.sequence, now, step);
+        continue;
+      }
+      if (known !== undefined) {
+        this.gapFromMark(known, mark.sequence, lamport, now, step, prefix);
         continue;
       }
       // Messages of a sender known only by key prefix cannot be asked for: keep the claim until it turns up.
@@ -180,10 +184,23 @@ export class GapTracker {
     this.gapFromMark(sender, stray.sequence, stray.lamport, now, step);
   }
 
-  private gapFromMark(sender: SenderId, sequence: number, lamport: bigint, now: number, step: StepBuilder): void {
+  /** `prefix`: the mark's, by which the member directory keeps the state for the next mark. */
+  private gapFromMark(
+    sender: SenderId,
+    sequence: number,
+    lamport: bigint,
+    now: number,
+    step: StepBuilder,
+    prefix?: string,
+  ): void {
     // None of its content reached us, only a mark: that is the first contact.
     const state = this.senders.get(sender) ?? this.senders.firstContactFromMark(sender, sequence, lamport);
     if (state === undefined) return;
+    if (prefix !== undefined) this.members.keepState(prefix, state);
+    this.gapFromState(state, sequence, now, step);
+  }
+
+  private gapFromState(state: SenderState, sequence: number, now: number, step: StepBuilder): void {
     if (sequence > Math.max(state.contiguous, state.dismissedClaimsUpTo))
       this.openSequenceGap(state, sequence, now, "ack-mark", step);
   }
