@@ -339,7 +339,7 @@ export class World {
     const tie = this.nextTie();
     // A handle from `channel` spares a lookup by name per call (a run makes millions of direct-path calls).
     const kind = typeof name === "number" ? name : this.channels.get(name)!;
-    if (this.home[node] === this.place.index) return this.queue.push(at, kind, node, data, tie);
+    if (this.local(node)) return this.queue.push(at, kind, node, data, tie);
     const channel = this.channelList[kind - CHANNEL]!;
     const packed = channel.pack === undefined ? data : channel.pack(data);
     const named = this.channelNames[kind - CHANNEL]!;
