@@ -11,11 +11,18 @@ import { createProtocol } from "./run.js";
 import type { Scenario } from "./scenario.js";
 import { LocalShard, type ShardHandle, type ShardResult, type ShardStatus } from "./shards.js";
 import { type PackedShipments, packShipments, type ShardPlace, type Shipment, unpackShipments } from "./shipment.js";
+import { SlidingClock } from "./sliding.js";
 import { World } from "./world.js";
 
 /** What the coordinator asks a worker's shard (the `ShardHandle` methods but `window`, by name). */
 type Request =
   | { readonly id: number; readonly op: "begin" | "share" | "close" }
+  | {
+      readonly id: number;
+      readonly op: "slide";
+      readonly clock: SharedArrayBuffer;
+      readonly ports: readonly (MessagePort | undefined)[];
+    }
   | { readonly id: number; readonly op: "finish"; readonly shares: readonly unknown[] };
 
 type Response = { readonly id: number; readonly value: unknown } | { readonly id: number; readonly error: string };
@@ -97,6 +104,8 @@ export class ShardWorker implements ShardHandle {
   private asked = 0;
   /** The worker is in its window loop (from `begin` until `share` or `close` sends it back). */
   private serving = false;
+  /** The shared clock of a sliding run, once the worker slides. */
+  private clock: SlidingClock | undefined;
 
   private constructor(
     private readonly worker: Worker,
@@ -113,6 +122,8 @@ export class ShardWorker implements ShardHandle {
     });
     const fail = (err: Error) => {
       this.failure = err;
+      // A sliding run: the other shards stop waiting for this one.
+      this.clock?.stop();
       for (const w of this.waiting.values()) w.reject(err);
       this.waiting.clear();
     };
@@ -136,13 +147,21 @@ export class ShardWorker implements ShardHandle {
     return new ShardWorker(worker, port1, control);
   }
 
-  private ask<T>(request: Omit<Request, "id"> & Partial<Request>): Promise<T> {
+  private ask<T>(request: Omit<Request, "id"> & Partial<Request>, transfer: MessagePort[] = []): Promise<T> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const id = this.next++;
     return new Promise<T>((resolve, reject) => {
       this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ ...request, id });
+      this.worker.postMessage({ ...request, id }, transfer);
     });
+  }
+
+  /** The worker leaves its window loop and slides (the ports move to it); answers when its shard is done. */
+  slide(clock: SharedArrayBuffer, ports: readonly (MessagePort | undefined)[]): Promise<ShardStatus | undefined> {
+    this.leave();
+    this.clock = new SlidingClock(clock, ports.length);
+    const moved = ports.filter((p): p is MessagePort => p !== undefined);
+    return this.ask<ShardStatus | undefined>({ op: "slide", clock, ports }, moved);
   }
 
   async begin(): Promise<ShardStatus> {
@@ -272,6 +291,13 @@ export async function serveShard(): Promise<void> {
       switch (r.op) {
         case "begin":
           return shard.begin();
+        case "slide":
+          try {
+            return await shard.slide(r.clock, r.ports, "block");
+          } catch (err) {
+            new SlidingClock(r.clock, r.ports.length).stop();
+            throw err;
+          }
         case "share":
           return shard.share();
         case "finish": {
