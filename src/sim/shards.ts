@@ -37,8 +37,6 @@ export interface ShardResult {
  */
 export interface ShardHandle {
   begin(): Promise<ShardStatus>;
-  /** Takes what the other shards sent, runs every event due before `end`, and hands over what it sends them. */
-  window(end: number, inbox: readonly Shipment[]): Promise<ShardStatus & { readonly shipments: Shipment[] }>;
   /**
    * Runs the shard to the run's end in sliding windows (sliding.ts) on `clock`, talking to shard k on `ports[k]`;
    * resolves to its status at the end, or undefined when the run was stopped (another shard failed).
@@ -68,6 +66,7 @@ export class LocalShard implements ShardHandle {
     return this.status();
   }
 
+  /** Takes what the other shards sent, runs every event due before `end`, and hands over what it sends them. */
   async window(end: number, inbox: readonly Shipment[]): Promise<ShardStatus & { readonly shipments: Shipment[] }> {
     for (const s of inbox) this.world.receive(s);
     await this.world.advance(end);
@@ -153,7 +152,7 @@ export async function runShards(
     const statuses =
       count > 1 && (!inline || options.sliding === true)
         ? await runSliding(scenario, shards, first, inline, report)
-        : await runWindows(scenario, shards, started, report);
+        : await runWindows(scenario, shards as LocalShard[], started, report);
     const shares = await Promise.all(shards.map((s) => s.share()));
     const results = await Promise.all(shards.map((s) => s.finish(shares)));
     peak.rss = Math.max(peak.rss, process.memoryUsage.rss());
@@ -217,7 +216,7 @@ async function runSliding(
  */
 async function runWindows(
   scenario: Scenario,
-  shards: readonly ShardHandle[],
+  shards: readonly LocalShard[],
   started: ShardStatus[],
   report: (statuses: readonly ShardStatus[]) => void,
 ): Promise<ShardStatus[]> {
@@ -232,12 +231,10 @@ async function runWindows(
     );
     if (statuses.every((st) => st.ended) || !next.some(Number.isFinite)) return statuses;
     const ends = windowEnds(next, window);
-    // The workers' windows first: a shard in this thread runs its window before it lets the others start.
-    const order = shards.map((_, i) => shards.length - 1 - i);
     const pending: Promise<ShardStatus & { readonly shipments: Shipment[] }>[] = [];
     const carried: Shipment[][] = shards.map(() => []);
-    for (const i of order) {
-      // Nothing due before the window's end: the shard is not asked (a worker's round trip saved), its inbox
+    for (let i = 0; i < count; i++) {
+      // Nothing due before the window's end: the shard is not asked, its inbox
       // waits for a window in which it runs (notes apply before any of its events, in the order they came).
       if (count > 1 && !(next[i]! < ends[i]!)) {
         pending[i] = Promise.resolve({ ...statuses[i]!, shipments: [] });
