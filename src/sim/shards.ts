@@ -191,8 +191,8 @@ async function runSliding(
     const running = shards.map((s, i) =>
       s.slide(clock.buffer, mesh[i]!, inline ? "async" : i === 0 ? "slices" : "block"),
     );
-    // A shard that fails stops the others: each returns undefined, and the failure is what this rejects with.
-    const ends = await Promise.all(
+    // A shard that fails stops the others (each returns undefined); every shard is done before the failure is thrown.
+    const settled = await Promise.allSettled(
       running.map((p) =>
         p.catch((err: unknown) => {
           clock.stop();
@@ -200,8 +200,14 @@ async function runSliding(
         }),
       ),
     );
-    if (ends.some((st) => st === undefined))
+    const ends: (ShardStatus | undefined)[] = [];
+    for (const r of settled) {
+      if (r.status === "rejected") throw r.reason;
+      ends.push(r.value);
+    }
+    if (ends.some((st) => st === undefined)) {
       throw new Error(`a sliding run of ${scenario.members} members stopped before its end`);
+    }
     return ends as ShardStatus[];
   } finally {
     local.onSteps = undefined;

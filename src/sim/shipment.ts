@@ -30,7 +30,7 @@ export interface ShippedEvent {
   readonly data: unknown;
 }
 
-/** What one shard sends another at the end of a window; everything in it is due at or after the window's end. */
+/** What one shard sends another after a step (sliding.ts) or a window; everything in it is due at least the latency floor after the events that sent it. */
 export interface Shipment {
   readonly pubs: ShippedCopies[];
   readonly events: ShippedEvent[];
@@ -115,7 +115,7 @@ interface PackedCopies {
  * element, and a publication's copies hold a receiver, an arrival time and a tie key per receiver in the other
  * shard (5,000 each in a 10,000-member run split in two): a window's shipment of 3 such publications took 0.8 to
  * 1.1 ms to post and read back, 0.15 ms packed (measured in one thread, on a loaded machine), and both ends of it
- * are on the window barrier's critical path. Packed, the numbers travel in one Float64Array whose buffer is moved,
+ * are on the critical path (a peer waits for the shipment's safe time). Packed, the numbers travel in one Float64Array whose buffer is moved,
  * not copied (node indices and tie keys are integers below 2^53, exact in a double). The direct path's requests
  * and answers (`events`) still cross as object graphs: the channels' `pack` decides their form.
  */

@@ -161,7 +161,7 @@ export class World {
   readonly place: ShardPlace;
   /** Per node: the shard that holds it (`planShards`). */
   private readonly home: Uint8Array;
-  /** Per shard: what this one sends it at the end of the window. */
+  /** Per shard: what this one sends it after the current step or window (`takeShipments`). */
   private outbox: Shipment[];
   /** Channels by name, as their event kind (CHANNEL + index in `channelList`). */
   private readonly channels = new Map<string, number>();
@@ -282,7 +282,7 @@ export class World {
     this.horizon = Math.max(this.horizon, this.ended ? this.now : end);
   }
 
-  /** What this shard sends the others at the end of a window (indexed by shard; its own is empty). */
+  /** What this shard sends the others, after a step or a window (indexed by shard; its own is empty). */
   takeShipments(): Shipment[] {
     const out = this.outbox;
     this.outbox = Array.from({ length: this.place.count }, emptyShipment);
@@ -389,7 +389,7 @@ export class World {
   }
 
   /**
-   * Tells every other shard `data` at the end of the window (the protocol's registry of messages): nothing in
+   * Tells every other shard `data` with the next shipment (the protocol's registry of messages): nothing in
    * another shard can depend on it sooner than the latency floor.
    */
   note(name: string, data: unknown): void {
@@ -622,7 +622,7 @@ export class World {
     const kind = original ? CopyKey.Content : CopyKey.Other;
     const a = original ? p.x : from;
     const b = original ? 0 : this.published[from]!++;
-    // Copies to another shard's nodes go there at the end of the window, one shipment per shard.
+    // Copies to another shard's nodes go there with the next shipment, one per shard.
     const shipped = this.place.count === 1 ? undefined : this.outbox.map(() => shippedCopies(p));
     for (let to = 0; to < this.nodes.length; to++) {
       if (to === from || !this.nodes[to]!.joined) continue;
