@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createProtocol, resultJson, runSimulation, type ScenarioInput } from "../../src/sim/run.js";
 import { resolveScenario } from "../../src/sim/scenario.js";
+import { LocalShard, runShards, type ShardHandle, type ShardStatus } from "../../src/sim/shards.js";
 import { SlidingClock } from "../../src/sim/sliding.js";
 import { World } from "../../src/sim/world.js";
 
@@ -67,5 +68,29 @@ describe("sliding windows", () => {
     assert.equal(seen.stopped, false);
     clock.stop();
     assert.equal(seen.stopped, true);
+  });
+
+  test("a shard that fails ends the run with its error once the others have stopped", async () => {
+    const scenario = resolveScenario(exact);
+    const local = new LocalShard(
+      new World(scenario, await createProtocol(scenario), { place: { index: 0, count: 2 } }),
+    );
+    let closed = false;
+    const failing: ShardHandle = {
+      begin: async (): Promise<ShardStatus> => ({ nextAt: 0, ended: false, now: 0, events: 0, sent: 0 }),
+      slide: async () => {
+        throw new Error("shard 1 broke");
+      },
+      share: async () => undefined,
+      finish: async () => {
+        throw new Error("finish is not reached");
+      },
+      close: async () => {
+        closed = true;
+      },
+    };
+    // Shard 0 waits for shard 1's safe time, which never comes: the failure must stop it, not leave it waiting.
+    await assert.rejects(runShards(scenario, [local, failing]), /shard 1 broke/);
+    assert.ok(closed, "every shard is closed");
   });
 });
