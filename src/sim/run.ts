@@ -36,6 +36,8 @@ export interface RunOptions {
   readonly workers?: number;
   /** Runs the shards of `workers` in this thread instead, one after the other: the same result, for tests. */
   readonly inline?: boolean;
+  /** With `inline`: the shards slide (as shards in workers do) instead of running in windows; for tests. */
+  readonly sliding?: boolean;
 }
 
 /** Runs one scenario and returns its metrics. Deterministic except for `wall_ms`, `memory` and the owner's CPU. */
@@ -68,7 +70,10 @@ export async function runSimulation(input: ScenarioInput, options: RunOptions = 
       ...workerShards,
     );
   }
-  const coordinator = options.onProgress === undefined ? {} : { onProgress: options.onProgress };
+  const coordinator = {
+    ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    sliding: options.sliding === true,
+  };
   const { metrics, detail, series, peakRssBytes } = await runShards(scenario, shards, coordinator);
   const wall = performance.now() - started;
   return {

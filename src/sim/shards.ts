@@ -1,9 +1,11 @@
+import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { Recorder, type SimDetail } from "./metrics.js";
 import type { NetworkParts } from "./network.js";
 import { mergeOwnerPathParts, type OwnerPathParts } from "./owner-path.js";
 import { type RecorderParts, reviveHistogram } from "./recorder-merge.js";
 import type { Scenario } from "./scenario.js";
 import type { Shipment } from "./shipment.js";
+import { portMesh, type SlideWait, SlidingClock, slide } from "./sliding.js";
 import { Histogram, round } from "./stats.js";
 import type { RunOutput, RunProgress, World } from "./world.js";
 
@@ -35,8 +37,15 @@ export interface ShardResult {
  */
 export interface ShardHandle {
   begin(): Promise<ShardStatus>;
-  /** Takes what the other shards sent, runs every event due before `end`, and hands over what it sends them. */
-  window(end: number, inbox: readonly Shipment[]): Promise<ShardStatus & { readonly shipments: Shipment[] }>;
+  /**
+   * Runs the shard to the run's end in sliding windows (sliding.ts) on `clock`, talking to shard k on `ports[k]`;
+   * resolves to its status at the end, or undefined when the run was stopped (another shard failed).
+   */
+  slide(
+    clock: SharedArrayBuffer,
+    ports: readonly (MessagePort | undefined)[],
+    wait: SlideWait,
+  ): Promise<ShardStatus | undefined>;
   /** The run is over: what the other shards need from this one to finish. */
   share(): Promise<unknown>;
   finish(shares: readonly unknown[]): Promise<ShardResult>;
@@ -57,10 +66,25 @@ export class LocalShard implements ShardHandle {
     return this.status();
   }
 
+  /** Takes what the other shards sent, runs every event due before `end`, and hands over what it sends them. */
   async window(end: number, inbox: readonly Shipment[]): Promise<ShardStatus & { readonly shipments: Shipment[] }> {
     for (const s of inbox) this.world.receive(s);
     await this.world.advance(end);
     return { ...this.status(), shipments: this.world.takeShipments() };
+  }
+
+  /** Progress while sliding (the calling thread's shard): called every 256 steps. */
+  onSteps: (() => void) | undefined;
+
+  async slide(
+    clock: SharedArrayBuffer,
+    ports: readonly (MessagePort | undefined)[],
+    wait: SlideWait,
+  ): Promise<ShardStatus | undefined> {
+    const w = this.world;
+    const links = { clock: new SlidingClock(clock, w.place.count), ports, index: w.place.index, wait };
+    const done = await slide(w, { ...links, lookahead: w.scenario.latencyFloorMs, onSteps: this.onSteps });
+    return done ? this.status() : undefined;
   }
 
   async share(): Promise<unknown> {
@@ -84,6 +108,8 @@ const ONE_SHARD_WINDOW_MS = 1_000;
 
 export interface CoordinatorOptions {
   readonly onProgress?: (fraction: number, at: RunProgress) => void;
+  /** Shards in this thread slide too (for tests: the same result as windows); shards in workers always slide. */
+  readonly sliding?: boolean;
 }
 
 /** The earliest event in what is about to be delivered. */
@@ -97,10 +123,12 @@ function earliest(shipments: readonly Shipment[]): number {
 }
 
 /**
- * Runs the shards of one run in windows [T, T + L): T the earliest event of any shard, L the latency floor, the
- * least time anything takes from one node to another, so nothing a shard does in a window can reach another
- * shard within it. Between windows the shards' shipments are delivered; at the end their records are merged in
- * shard order. One shard runs in windows of a second, for progress reports.
+ * Runs the shards of one run, then merges their records in shard order. Split across worker threads, the shards
+ * slide (sliding.ts): each runs up to the others' published safe times plus the latency floor L, the least time
+ * anything takes from one node to another, and shipments cross directly between them. Otherwise (one shard, or
+ * shards in this thread for tests: `inline`) they run in windows [T, T + L) through this coordinator
+ * (`runWindows`); one shard runs in windows of a second, for progress reports. Either way no shard receives
+ * anything in its past, so the result is the same.
  */
 export async function runShards(
   scenario: Scenario,
@@ -108,54 +136,125 @@ export async function runShards(
   options: CoordinatorOptions = {},
 ): Promise<RunOutput & { readonly peakRssBytes: number }> {
   const count = shards.length;
-  const window = count === 1 ? ONE_SHARD_WINDOW_MS : scenario.latencyFloorMs;
-  let peakRssBytes = process.memoryUsage.rss();
+  const peak = { rss: process.memoryUsage.rss() };
   try {
     checkSplit(scenario, count);
-    let statuses = await Promise.all(shards.map((s) => s.begin()));
-    let inboxes: Shipment[][] = shards.map(() => []);
-    let windows = 0;
+    const started = await Promise.all(shards.map((s) => s.begin()));
+    const first = started[0]!.now;
     const total = scenario.warmupMs + (scenario.messages / scenario.rate) * 1000 + scenario.settleMs;
-    const first = statuses[0]!.now;
-    for (;;) {
-      const next = statuses.map((st, i) =>
-        st.ended ? Number.POSITIVE_INFINITY : Math.min(st.nextAt, earliest(inboxes[i]!)),
-      );
-      if (statuses.every((st) => st.ended) || !next.some(Number.isFinite)) break;
-      const ends = windowEnds(next, window);
-      // The workers' windows first: a shard in this thread runs its window before it lets the others start.
-      const order = shards.map((_, i) => shards.length - 1 - i);
-      const pending: Promise<ShardStatus & { readonly shipments: Shipment[] }>[] = [];
-      const carried: Shipment[][] = shards.map(() => []);
-      for (const i of order) {
-        // Nothing due before the window's end: the shard is not asked (a worker's round trip saved), its inbox
-        // waits for a window in which it runs (notes apply before any of its events, in the order they came).
-        if (count > 1 && !(next[i]! < ends[i]!)) {
-          pending[i] = Promise.resolve({ ...statuses[i]!, shipments: [] });
-          carried[i] = inboxes[i]!;
-        } else pending[i] = shards[i]!.window(ends[i]!, inboxes[i]!);
-      }
-      const results = await Promise.all(pending);
-      statuses = results;
-      inboxes = carried;
-      for (const [from, r] of results.entries()) {
-        for (const [to, shipment] of r.shipments.entries()) if (to !== from) inboxes[to]!.push(shipment);
-      }
-      // Progress (and the memory sample) every virtual second or so: every window of one shard, every 256 of L.
-      if (count === 1 || (++windows & 255) === 0) {
-        peakRssBytes = Math.max(peakRssBytes, process.memoryUsage.rss());
-        const at = progressOf(scenario, results);
-        options.onProgress?.(Math.min(0.999, (results[0]!.now - first) / total), at);
-      }
-    }
+    // Progress (and the memory sample) every virtual second or so.
+    const report = (statuses: readonly ShardStatus[]) => {
+      peak.rss = Math.max(peak.rss, process.memoryUsage.rss());
+      const at = progressOf(scenario, statuses);
+      options.onProgress?.(Math.min(0.999, (statuses[0]!.now - first) / total), at);
+    };
+    const inline = shards.every((s) => s instanceof LocalShard);
+    const statuses =
+      count > 1 && (!inline || options.sliding === true)
+        ? await runSliding(scenario, shards, first, inline, report)
+        : await runWindows(scenario, shards as LocalShard[], started, report);
     const shares = await Promise.all(shards.map((s) => s.share()));
     const results = await Promise.all(shards.map((s) => s.finish(shares)));
-    peakRssBytes = Math.max(peakRssBytes, process.memoryUsage.rss());
+    peak.rss = Math.max(peak.rss, process.memoryUsage.rss());
     const end = statuses[0]!.now;
     options.onProgress?.(1, progressOf(scenario, statuses));
-    return { ...merge(scenario, results, end, first), peakRssBytes };
+    return { ...merge(scenario, results, end, first), peakRssBytes: peak.rss };
   } finally {
     await Promise.all(shards.map((s) => s.close()));
+  }
+}
+
+/**
+ * The shards slide to the end at once, shard 0 in this thread (blocking between its steps only in slices, so
+ * that this thread hears of a worker that died) or every shard in this thread (`inline`, waiting without
+ * blocking). Returns their statuses at the end.
+ */
+async function runSliding(
+  scenario: Scenario,
+  shards: readonly ShardHandle[],
+  first: number,
+  inline: boolean,
+  report: (statuses: readonly ShardStatus[]) => void,
+): Promise<ShardStatus[]> {
+  const count = shards.length;
+  const clock = SlidingClock.create(count, first);
+  const mesh = portMesh(count, () => new MessageChannel());
+  const local = shards[0] as LocalShard;
+  local.onSteps = () => {
+    const statuses = shards.map((_, i) => {
+      const st = clock.statusOf(i);
+      return { ...st, nextAt: Number.NaN };
+    });
+    report(statuses);
+  };
+  try {
+    const running = shards.map((s, i) =>
+      s.slide(clock.buffer, mesh[i]!, inline ? "async" : i === 0 ? "slices" : "block"),
+    );
+    // A shard that fails stops the others (each returns undefined); every shard is done before the failure is thrown.
+    const settled = await Promise.allSettled(
+      running.map((p) =>
+        p.catch((err: unknown) => {
+          clock.stop();
+          throw err;
+        }),
+      ),
+    );
+    const ends: (ShardStatus | undefined)[] = [];
+    for (const r of settled) {
+      if (r.status === "rejected") throw r.reason;
+      ends.push(r.value);
+    }
+    if (ends.some((st) => st === undefined)) {
+      throw new Error(`a sliding run of ${scenario.members} members stopped before its end`);
+    }
+    return ends as ShardStatus[];
+  } finally {
+    local.onSteps = undefined;
+    for (const row of mesh) for (const port of row) port?.close();
+  }
+}
+
+/**
+ * Runs the shards in windows [T, T + L): T the earliest event of any shard, L the latency floor (a second with
+ * one shard), so nothing a shard does in a window can reach another shard within it. Between windows the shards'
+ * shipments are delivered. Returns their statuses at the end.
+ */
+async function runWindows(
+  scenario: Scenario,
+  shards: readonly LocalShard[],
+  started: ShardStatus[],
+  report: (statuses: readonly ShardStatus[]) => void,
+): Promise<ShardStatus[]> {
+  const count = shards.length;
+  const window = count === 1 ? ONE_SHARD_WINDOW_MS : scenario.latencyFloorMs;
+  let statuses = started;
+  let inboxes: Shipment[][] = shards.map(() => []);
+  let windows = 0;
+  for (;;) {
+    const next = statuses.map((st, i) =>
+      st.ended ? Number.POSITIVE_INFINITY : Math.min(st.nextAt, earliest(inboxes[i]!)),
+    );
+    if (statuses.every((st) => st.ended) || !next.some(Number.isFinite)) return statuses;
+    const ends = windowEnds(next, window);
+    const pending: Promise<ShardStatus & { readonly shipments: Shipment[] }>[] = [];
+    const carried: Shipment[][] = shards.map(() => []);
+    for (let i = 0; i < count; i++) {
+      // Nothing due before the window's end: the shard is not asked, its inbox
+      // waits for a window in which it runs (notes apply before any of its events, in the order they came).
+      if (count > 1 && !(next[i]! < ends[i]!)) {
+        pending[i] = Promise.resolve({ ...statuses[i]!, shipments: [] });
+        carried[i] = inboxes[i]!;
+      } else pending[i] = shards[i]!.window(ends[i]!, inboxes[i]!);
+    }
+    const results = await Promise.all(pending);
+    statuses = results;
+    inboxes = carried;
+    for (const [from, r] of results.entries()) {
+      for (const [to, shipment] of r.shipments.entries()) if (to !== from) inboxes[to]!.push(shipment);
+    }
+    // Every window of one shard, every 256 of L.
+    if (count === 1 || (++windows & 255) === 0) report(results);
   }
 }
 

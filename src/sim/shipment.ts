@@ -30,7 +30,7 @@ export interface ShippedEvent {
   readonly data: unknown;
 }
 
-/** What one shard sends another at the end of a window; everything in it is due at or after the window's end. */
+/** What one shard sends another after a step (sliding.ts) or a window; everything in it is due at least the latency floor after the events that sent it. */
 export interface Shipment {
   readonly pubs: ShippedCopies[];
   readonly events: ShippedEvent[];
@@ -67,11 +67,13 @@ export function shippedCopies(p: {
 
 /**
  * The owner's work in members' worth, with the owner path: it checks every member's receipt reports, keeps the
- * ledger and answers polls and fetches, about a quarter of a member's work per member (measured: 1,000 members x
- * 100 messages over 2 workers, the owner's shard busy about 9.5 CPU-s more than the other's 18, for 500 members
- * each). Without the path the owner is one more member.
+ * ledger and answers polls and fetches, about 0.15 of a member's work per member. Measured per thread (CPU-s of
+ * each simulation thread, 2,000 members x 300 messages, the command in docs/simulator.md "Sliding windows,
+ * measured"): with 0.25, the owner's shard 22.3 and the other 25.9; with 0.15, 20.4 and 20.9. The owner's share
+ * depends on the scenario (0.25 balanced 1,000 x 150 with the defaults); the split never changes the result.
+ * Without the path the owner is one more member.
  */
-const OWNER_PATH_WEIGHT_PER_MEMBER = 0.25;
+const OWNER_PATH_WEIGHT_PER_MEMBER = 0.15;
 
 /**
  * Which shard holds each node (at [node]): the owner in shard 0, members in contiguous ranges, shard 0's range
@@ -115,7 +117,7 @@ interface PackedCopies {
  * element, and a publication's copies hold a receiver, an arrival time and a tie key per receiver in the other
  * shard (5,000 each in a 10,000-member run split in two): a window's shipment of 3 such publications took 0.8 to
  * 1.1 ms to post and read back, 0.15 ms packed (measured in one thread, on a loaded machine), and both ends of it
- * are on the window barrier's critical path. Packed, the numbers travel in one Float64Array whose buffer is moved,
+ * are on the critical path (a peer waits for the shipment's safe time). Packed, the numbers travel in one Float64Array whose buffer is moved,
  * not copied (node indices and tie keys are integers below 2^53, exact in a double). The direct path's requests
  * and answers (`events`) still cross as object graphs: the channels' `pack` decides their form.
  */

@@ -161,7 +161,7 @@ export class World {
   readonly place: ShardPlace;
   /** Per node: the shard that holds it (`planShards`). */
   private readonly home: Uint8Array;
-  /** Per shard: what this one sends it at the end of the window. */
+  /** Per shard: what this one sends it after the current step or window (`takeShipments`). */
   private outbox: Shipment[];
   /** Channels by name, as their event kind (CHANNEL + index in `channelList`). */
   private readonly channels = new Map<string, number>();
@@ -170,6 +170,8 @@ export class World {
   private readonly notes = new Map<string, (data: unknown) => void>();
   /** The END event ran: the run is over at `now`. */
   ended = false;
+  /** Every event due before this time has run (`advance`): nothing may arrive from another shard before it. */
+  horizon = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly scenario: Scenario,
@@ -248,10 +250,18 @@ export class World {
     return this.home[node]!;
   }
 
-  /** Runs every event due before `end` (the end of a window), or up to the end of the run. */
-  async advance(end: number): Promise<void> {
+  /**
+   * Runs every event due before `end` (the end of a window), or up to the end of the run, or `budget` events
+   * (the rest stay due: a sliding shard publishes how far it came in between).
+   */
+  async advance(end: number, budget = Number.POSITIVE_INFINITY): Promise<void> {
     const queue = this.queue;
+    let ran = 0;
     while (!this.ended && queue.dueBefore(end)) {
+      if (ran++ === budget) {
+        this.horizon = Math.max(this.horizon, queue.peekAt);
+        return;
+      }
       queue.pop();
       this.now = queue.at;
       const kind = queue.kind;
@@ -269,17 +279,22 @@ export class World {
       const pending = this.dispatch(kind, queue.node, queue.payload);
       if (pending !== undefined) await pending;
     }
+    this.horizon = Math.max(this.horizon, this.ended ? this.now : end);
   }
 
-  /** What this shard sends the others at the end of a window (indexed by shard; its own is empty). */
+  /** What this shard sends the others, after a step or a window (indexed by shard; its own is empty). */
   takeShipments(): Shipment[] {
     const out = this.outbox;
     this.outbox = Array.from({ length: this.place.count }, emptyShipment);
     return out;
   }
 
-  /** Takes what another shard sent at the end of a window: everything in it is due at or after the window's end. */
+  /**
+   * Takes what another shard sent: everything in it is due at or after the time up to which this shard has run
+   * (`horizon`); anything earlier would have been due in this shard's past, a broken lookahead, and is refused.
+   */
   receive(shipment: Shipment): void {
+    this.checkDue(shipment);
     for (const note of shipment.notes) this.notes.get(note.channel)!(note.data);
     for (const p of shipment.pubs) {
       const pub: Publication = {
@@ -298,6 +313,17 @@ export class World {
       const channel = this.channelList[kind - CHANNEL]!;
       const data = channel.unpack === undefined ? e.data : channel.unpack(e.data);
       this.queue.push(e.at, kind, e.node, data, e.tie);
+    }
+  }
+
+  private checkDue(shipment: Shipment): void {
+    let first = Number.POSITIVE_INFINITY;
+    for (const p of shipment.pubs) for (let i = 0; i < p.at.length; i++) first = Math.min(first, p.at[i]!);
+    for (const e of shipment.events) first = Math.min(first, e.at);
+    if (first < this.horizon) {
+      throw new RangeError(
+        `shard ${this.place.index} received an event due at ${first}, before ${this.horizon}, the time it has run up to (a shipment too late)`,
+      );
     }
   }
 
@@ -363,7 +389,7 @@ export class World {
   }
 
   /**
-   * Tells every other shard `data` at the end of the window (the protocol's registry of messages): nothing in
+   * Tells every other shard `data` with the next shipment (the protocol's registry of messages): nothing in
    * another shard can depend on it sooner than the latency floor.
    */
   note(name: string, data: unknown): void {
@@ -596,7 +622,7 @@ export class World {
     const kind = original ? CopyKey.Content : CopyKey.Other;
     const a = original ? p.x : from;
     const b = original ? 0 : this.published[from]!++;
-    // Copies to another shard's nodes go there at the end of the window, one shipment per shard.
+    // Copies to another shard's nodes go there with the next shipment, one per shard.
     const shipped = this.place.count === 1 ? undefined : this.outbox.map(() => shippedCopies(p));
     for (let to = 0; to < this.nodes.length; to++) {
       if (to === from || !this.nodes[to]!.joined) continue;

@@ -28,8 +28,8 @@ describe("planShards", () => {
     const home = planShards(1000, true, true, 2);
     assert.equal(home.length, 1001);
     assert.equal(home[1000], 0);
-    // 1,000 members and an owner worth 250: 625 each, the owner's shard 375 members and the owner.
-    assert.deepEqual(sizes(home, 2), [376, 625]);
+    // 1,000 members and an owner worth 150: 575 each, the owner's shard 425 members and the owner.
+    assert.deepEqual(sizes(home, 2), [426, 575]);
     // Contiguous ranges, in shard order.
     for (let m = 1; m < 1000; m++) assert.ok(home[m]! >= home[m - 1]!, `member ${m}`);
   });
