@@ -36,7 +36,8 @@ const root = resolve(fileURLToPath(import.meta.url), "../..");
 
 interface Plan {
   readonly cpuSizes: readonly number[];
-  readonly chorusCpu: { readonly warmup: number; readonly iterations: number };
+  /** Messages, not samples: `iterations` timed messages make `iterations / batch` samples. */
+  readonly chorusCpu: { readonly warmup: number; readonly iterations: number; readonly batch: number };
   /** Log size whose native-ed25519 figures fill `chorusNativeCrypto` (every row measures all three ways). */
   readonly nativeCryptoLogSize: number;
   readonly sdsCpu: { readonly warmup: number; readonly iterations: number; readonly budgetMs: number };
@@ -52,7 +53,7 @@ interface Plan {
 
 const QUICK: Plan = {
   cpuSizes: [1_000, 2_000, 10_000],
-  chorusCpu: { warmup: 300, iterations: 50 },
+  chorusCpu: { warmup: 300, iterations: 100, batch: 10 },
   nativeCryptoLogSize: 1_000,
   sdsCpu: { warmup: 1, iterations: 20, budgetMs: 600 },
   sdsMaxProjectedMs: 2_000,
@@ -72,7 +73,7 @@ const QUICK: Plan = {
 
 const FULL: Plan = {
   cpuSizes: [1_000, 2_000, 10_000, 100_000, 1_000_000],
-  chorusCpu: { warmup: 1_000, iterations: 500 },
+  chorusCpu: { warmup: 1_000, iterations: 500, batch: 10 },
   nativeCryptoLogSize: 10_000,
   sdsCpu: { warmup: 2, iterations: 50, budgetMs: 15_000 },
   sdsMaxProjectedMs: 5_000,
@@ -252,7 +253,8 @@ async function runCpu(
       "with signatures off, then it receives fresh signed messages and sends, once per way of signing on the same log: " +
       "none (a no-op signer and an accept-all verifier: the engine's own work), native (OpenSSL, as `chorus node` runs) and " +
       `portable (@noble/curves, the engine's default); ${plan.chorusCpu.warmup} messages of each are warm-up (the verifier's ` +
-      "per-sender tables settle), the next are timed. Duplicate: the same messages again, each a byte-equal copy in a " +
+      `per-sender tables settle), the next are timed, ${plan.chorusCpu.batch} to a sample (the CPU clock is a system call that would ` +
+      "otherwise weigh on every message). Duplicate: the same messages again, each a byte-equal copy in a " +
       "buffer of its own. SDS's history is filled directly with the messages receiving would have left there (receiving " +
       "them one by one is O(n² log n)); timed messages go through pushIncomingMessage/pushOutgoingMessage + " +
       "processTasks, with decode/encode.",

@@ -7,6 +7,8 @@ export type Job =
       warmup: number;
       iterations: number;
       budgetMs?: number;
+      /** Chorus: messages timed together as one sample. */
+      batch?: number;
       /** Chorus: the ways of signing measured on the one log, in this order (default portable only). */
       cryptos?: readonly ("none" | "native" | "portable")[];
     }

@@ -56,7 +56,8 @@ export interface MeasureOptions {
 
 /**
  * Times `fn` with tinybench on the CPU clock: `warmup` untimed calls, then exactly `iterations` timed
- * ones, one sample each. Returns CPU time per operation in µs.
+ * ones, one sample each (a sample of `batch` operations when `fn` performs that many). Returns CPU time per
+ * operation in µs.
  */
 export async function measure(name: string, fn: () => unknown, opts: MeasureOptions): Promise<Stats> {
   const bench = new Bench({
