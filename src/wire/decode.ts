@@ -123,9 +123,26 @@ function string(): string {
         break;
       }
     }
-    if (ascii) return String.fromCharCode.apply(null, buf.subarray(start, pos) as unknown as number[]);
+    if (ascii) return asciiString(start, pos);
   }
   return utf8.decode(buf.subarray(start, pos));
+}
+
+/**
+ * The string of the ASCII bytes buf[start .. end). A message id (32 hex characters, three or more in every message)
+ * is made by a call with its codes as arguments: a quarter of the time of `apply` over a view of the bytes.
+ */
+function asciiString(start: number, end: number): string {
+  if (end - start !== 32) return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+  const b = buf;
+  const i = start;
+  // biome-ignore format: one row per 8 codes
+  return String.fromCharCode(
+    b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!, b[i + 5]!, b[i + 6]!, b[i + 7]!,
+    b[i + 8]!, b[i + 9]!, b[i + 10]!, b[i + 11]!, b[i + 12]!, b[i + 13]!, b[i + 14]!, b[i + 15]!,
+    b[i + 16]!, b[i + 17]!, b[i + 18]!, b[i + 19]!, b[i + 20]!, b[i + 21]!, b[i + 22]!, b[i + 23]!,
+    b[i + 24]!, b[i + 25]!, b[i + 26]!, b[i + 27]!, b[i + 28]!, b[i + 29]!, b[i + 30]!, b[i + 31]!,
+  );
 }
 
 // Sender ids and channel names come back in every message, and every part of a receiving engine looks them up
