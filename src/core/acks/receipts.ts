@@ -1,4 +1,4 @@
-import { bytesToHex } from "@noble/hashes/utils.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { type DecodeLimits, decodeMessage, type WireMessage } from "../../wire/index.js";
 import {
   filterHasBytes,
@@ -10,7 +10,7 @@ import {
 } from "../ack-filter.js";
 import { BoundedMap } from "../bounded.js";
 import type { TimerHeap } from "../heap.js";
-import { type MessageId, markPrefixHex, type SenderId } from "../ids.js";
+import type { MessageId, SenderId } from "../ids.js";
 import type { MemberDirectory } from "../members.js";
 import { fromHex } from "../message-cache.js";
 import { mutated, type Params } from "../params.js";
@@ -63,17 +63,20 @@ export class OwnReceipts {
   /** Highest own sequence number each member has confirmed through a received-up-to mark. */
   private readonly confirmedUpTo = new Map<SenderId, number>();
   private readonly halfResend: bigint;
+  /** `ownPrefix` as bytes: a mark names us when its prefix bytes are these (no hex made per mark read). */
+  private readonly ownPrefixBytes: Uint8Array;
 
   constructor(
     private readonly params: Params,
     private readonly salt: Uint8Array,
-    private readonly ownPrefix: string,
+    ownPrefix: string,
     private readonly timers: TimerHeap,
     private readonly members: MemberDirectory,
     /** N for "k of N" when the channel has a roster (its size minus us); members heard from otherwise. */
     private readonly roster: { denominator(): number | undefined },
   ) {
     this.halfResend = BigInt(Math.floor(params.resendAfterMs / 2));
+    this.ownPrefixBytes = hexToBytes(ownPrefix);
     this.own = new BoundedMap(params.maxTrackedOwn, (id, entry) => {
       if (this.bySeq.get(entry.sequence)?.messageId === id) this.bySeq.delete(entry.sequence);
     });
@@ -140,7 +143,7 @@ export class OwnReceipts {
     let confirmedUpTo = this.confirmedUpTo.get(by) ?? 0;
     let markedMe = false;
     for (const mark of ack.marks) {
-      if (markPrefixHex(mark) !== this.ownPrefix) continue;
+      if (!this.namesUs(mark.senderPrefix)) continue;
       markedMe = true;
       // A mark beyond what we sent is a lie; cap it rather than trust it.
       const upTo = Math.min(mark.sequence, ownSequence);
@@ -177,6 +180,14 @@ export class OwnReceipts {
     }
     if (markedMe && !mutated(p, "lacking"))
       this.noteLacking(by, confirmedUpTo, message.lamportTimestamp ?? 0n, ownSequence, now);
+  }
+
+  /** The same as `markPrefixHex(mark) === ownPrefix`, from the bytes. */
+  private namesUs(prefix: Uint8Array): boolean {
+    const own = this.ownPrefixBytes;
+    if (prefix.length !== own.length) return false;
+    for (let i = 0; i < own.length; i++) if (prefix[i] !== own[i]) return false;
+    return true;
   }
 
   private at(seq: number): OwnEntry | undefined {
