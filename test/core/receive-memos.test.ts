@@ -1,13 +1,17 @@
-// What the receive path keeps between messages to save work (src/core/admission.ts, members.ts, senders.ts) answers
-// as a fresh computation would: the future-skew limit as time moves both ways, a sender's state after SenderTable
-// replaced it, and a mark's member once its state was kept by prefix.
+// What the receive path keeps between messages to save work (src/core/admission.ts, members.ts, senders.ts,
+// acks/receipts.ts) answers as a fresh computation would: the future-skew limit as time moves both ways, a sender's
+// state after SenderTable replaced it, a mark's member once its state was kept by prefix, and our own messages by
+// sequence once tracking let them go.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { OwnReceipts } from "../../src/core/acks/receipts.js";
 import { type AdmissionRules, refusalOf } from "../../src/core/admission.js";
+import { TimerHeap } from "../../src/core/heap.js";
 import { type SenderId, senderPrefixHex } from "../../src/core/ids.js";
 import { MemberDirectory } from "../../src/core/members.js";
 import { resolveParams } from "../../src/core/params.js";
 import { SenderTable } from "../../src/core/senders.js";
+import { StepBuilder } from "../../src/core/step.js";
 import { CHANNEL, craft, identity } from "./fixtures.js";
 
 const params = resolveParams({});
@@ -54,5 +58,25 @@ describe("receive-path memos", () => {
     assert.equal(senders.get(other), fresh);
     assert.equal(members.stateOrIdByPrefix(prefix), other);
     assert.equal(members.byKeyPrefix(prefix), other);
+  });
+
+  test("an own message that tracking let go is no longer found by its sequence number, nor confirmed", () => {
+    const p = resolveParams({ maxTrackedOwn: 2 });
+    const me = identity(1);
+    const members = new MemberDirectory(p, () => 0.5, []);
+    const receipts = new OwnReceipts(p, new Uint8Array(16), senderPrefixHex(me.senderId), new TimerHeap(), members, {
+      denominator: () => 3,
+    });
+    for (const sequence of [1, 2, 3, 65]) {
+      const m = craft(me, { kind: "content", sequence, lamport: BigInt(sequence) });
+      receipts.track(m.message, m.bytes, sequence, 1_000_000);
+    }
+    // Tracking holds 3 and 65 (2 entries): 1 and 2 left it, and 65 took 1's place among the newest by number.
+    const by = identity(2).senderId as SenderId;
+    for (const sequence of [1, 2, 3, 65]) {
+      const step = new StepBuilder();
+      receipts.confirmFromOwner(sequence, [by], step);
+      assert.equal(step.events.length, sequence >= 3 ? 1 : 0, `own message ${sequence}`);
+    }
   });
 });

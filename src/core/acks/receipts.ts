@@ -42,6 +42,8 @@ interface OwnEntry {
 // their entries start with these shared empty collections instead of a Set and a Map each.
 const NOBODY: ReadonlySet<SenderId> = new Set();
 const NO_HITS: ReadonlyMap<SenderId, bigint> = new Map();
+/** Slots of `OwnReceipts.recent`: twice the default ackFilterCheckDepth. */
+const RECENT_SLOTS = 64;
 
 export interface OwnJson {
   bytes: string;
@@ -60,6 +62,11 @@ export class OwnReceipts {
   private readonly own: BoundedMap<MessageId, OwnEntry>;
   /** Tracked entries by sequence: a summary is checked against the newest 32, one look-up each. */
   private readonly bySeq = new Map<number, OwnEntry>();
+  /**
+   * The entries `bySeq` holds, direct-mapped by sequence (slot `seq % RECENT_SLOTS`, the last tracked there): every
+   * summary read checks our newest ackFilterCheckDepth messages, consecutive numbers found here by an array read.
+   */
+  private readonly recent: (OwnEntry | undefined)[] = new Array(RECENT_SLOTS).fill(undefined);
   /** Highest own sequence number each member has confirmed through a received-up-to mark. */
   private readonly confirmedUpTo = new Map<SenderId, number>();
   private readonly halfResend: bigint;
@@ -79,6 +86,7 @@ export class OwnReceipts {
     this.ownPrefixBytes = hexToBytes(ownPrefix);
     this.own = new BoundedMap(params.maxTrackedOwn, (id, entry) => {
       if (this.bySeq.get(entry.sequence)?.messageId === id) this.bySeq.delete(entry.sequence);
+      if (this.recent[entry.sequence % RECENT_SLOTS] === entry) this.recent[entry.sequence % RECENT_SLOTS] = undefined;
     });
   }
 
@@ -105,7 +113,7 @@ export class OwnReceipts {
       possibly: NO_HITS,
     };
     this.own.set(messageId, entry);
-    this.bySeq.set(sequence, entry);
+    this.index(entry);
     if (this.params.maxResends > 0 && !mutated(this.params, "resend")) {
       this.timers.push({ at: resendAt, kind: "resend", key: messageId });
     }
@@ -190,8 +198,14 @@ export class OwnReceipts {
     return true;
   }
 
+  private index(entry: OwnEntry): void {
+    this.bySeq.set(entry.sequence, entry);
+    this.recent[entry.sequence % RECENT_SLOTS] = entry;
+  }
+
   private at(seq: number): OwnEntry | undefined {
-    return this.bySeq.get(seq);
+    const recent = this.recent[seq % RECENT_SLOTS];
+    return recent !== undefined && recent.sequence === seq ? recent : this.bySeq.get(seq);
   }
 
   /**
@@ -340,7 +354,7 @@ export class OwnReceipts {
         possibly: new Map(o.possibly.map(([k, v]) => [k as SenderId, BigInt(v)])),
       };
       this.own.set(entry.messageId, entry);
-      this.bySeq.set(entry.sequence, entry);
+      this.index(entry);
       if (Number.isFinite(entry.resendAt))
         this.timers.push({ at: entry.resendAt, kind: "resend", key: entry.messageId });
     }
