@@ -44,6 +44,11 @@ export interface ReceiveOptions {
    * store): the sender's rate quota does not apply, since the sender did not publish them now.
    */
   readonly requested?: boolean;
+  /**
+   * The `decoded` message passed with these bytes is this engine's alone (a node decodes once, for the engine and
+   * for itself): the memos that let many engines share work on one decoded object (a simulator's) are skipped.
+   */
+  readonly unshared?: boolean;
 }
 
 /** Sizes of every buffer of an engine (`ChannelEngine.bufferSizes`). */

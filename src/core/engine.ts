@@ -180,10 +180,10 @@ export class ChannelEngine {
   // -------------------------------------------------------------- receiving
 
   /**
-   * Handles bytes received on the channel's topic. `decoded` may be passed when the caller already
-   * decoded these exact bytes (a simulator delivering one message to many members). `options.requested`
-   * says the caller fetched these bytes on purpose (catch-up from a history service, replay from its own
-   * store): they are exempt from the per-sender rate quota.
+   * Handles bytes received on the channel's topic. `decoded` may be passed when the caller already decoded these
+   * exact bytes (a simulator delivering one message to many members; `options.unshared`: only this engine gets it).
+   * `options.requested` says the caller fetched these bytes on purpose (catch-up from a history service, replay
+   * from its own store): they are exempt from the per-sender rate quota.
    */
   receive(bytes: Uint8Array, now: number, decoded?: WireMessage, options?: ReceiveOptions): Step {
     const step = new StepBuilder();
@@ -195,7 +195,8 @@ export class ChannelEngine {
       step.events.push({ type: "rejected", code: "undecodable", reason: `undecodable: ${err.message}` });
       return step.result();
     }
-    const refusal = refusalOf(message, bytes, now, this.rules, decoded !== undefined);
+    const shared = decoded !== undefined && options?.unshared !== true;
+    const refusal = refusalOf(message, bytes, now, this.rules, shared);
     if (refusal !== undefined) {
       step.events.push({ type: "rejected", ...refusal, senderId: message.senderId, messageId: message.messageId });
       return step.result();
@@ -227,7 +228,7 @@ export class ChannelEngine {
     }
     const evicted = this.members.hearFrom(sender, now);
     if (evicted !== undefined) this.ownReceipts.forgetMember(evicted);
-    this.process(message, bytes, sender, kind, now, step, decoded !== undefined);
+    this.process(message, bytes, sender, kind, now, step, shared);
     this.gaps.resolveStrayMarks(sender, now, step);
     return step.result();
   }
