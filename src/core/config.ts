@@ -2,6 +2,7 @@ import type { DecodeLimits } from "../wire/index.js";
 import type { OtherVersionLookup } from "./equivocation.js";
 import type { Identity, SignatureVerifier } from "./identity.js";
 import type { Params } from "./params.js";
+import type { EngineParts } from "./snapshot.js";
 import type { RandomSource } from "./types.js";
 
 export interface EngineConfig {
@@ -43,6 +44,11 @@ export interface ReceiveOptions {
    * store): the sender's rate quota does not apply, since the sender did not publish them now.
    */
   readonly requested?: boolean;
+  /**
+   * The `decoded` message passed with these bytes is this engine's alone (a node decodes once, for the engine and
+   * for itself): the memos that let many engines share work on one decoded object (a simulator's) are skipped.
+   */
+  readonly unshared?: boolean;
 }
 
 /** Sizes of every buffer of an engine (`ChannelEngine.bufferSizes`). */
@@ -60,3 +66,20 @@ export type BufferSizes = Record<
   | "quotas",
   number
 >;
+
+/** The sizes of an engine's buffers: its parts', its timer heap's (`timers`) and its rate quota's (`quotas`). */
+export function bufferSizesOf(parts: EngineParts, timers: number, quotas: number): BufferSizes {
+  return {
+    pending: parts.buffer.size,
+    missing: parts.gaps.size,
+    own: parts.receipts.size,
+    seen: parts.cache.seenCount,
+    cache: parts.cache.size,
+    members: parts.members.size,
+    senders: parts.senders.size,
+    timers,
+    responses: parts.responder.size,
+    waiters: parts.buffer.waitedFor,
+    quotas,
+  };
+}

@@ -14,7 +14,7 @@ import { type AdmissionRules, RateQuota, refusalOf } from "./admission.js";
 import { equalBytes } from "./bytes.js";
 import { CausalBuffer } from "./causal-buffer.js";
 import { checkContent, MessageComposer } from "./composer.js";
-import type { BufferSizes, EngineConfig, ReceiveOptions } from "./config.js";
+import { type BufferSizes, bufferSizesOf, type EngineConfig, type ReceiveOptions } from "./config.js";
 import { EquivocationLog } from "./equivocation.js";
 import { TimerHeap, type TimerKind } from "./heap.js";
 import { createSigner, createVerifier } from "./identity.js";
@@ -180,10 +180,10 @@ export class ChannelEngine {
   // -------------------------------------------------------------- receiving
 
   /**
-   * Handles bytes received on the channel's topic. `decoded` may be passed when the caller already
-   * decoded these exact bytes (a simulator delivering one message to many members). `options.requested`
-   * says the caller fetched these bytes on purpose (catch-up from a history service, replay from its own
-   * store): they are exempt from the per-sender rate quota.
+   * Handles bytes received on the channel's topic. `decoded` may be passed when the caller already decoded these
+   * exact bytes (a simulator delivering one message to many members; `options.unshared`: only this engine gets it).
+   * `options.requested` says the caller fetched these bytes on purpose (catch-up from a history service, replay
+   * from its own store): they are exempt from the per-sender rate quota.
    */
   receive(bytes: Uint8Array, now: number, decoded?: WireMessage, options?: ReceiveOptions): Step {
     const step = new StepBuilder();
@@ -195,7 +195,8 @@ export class ChannelEngine {
       step.events.push({ type: "rejected", code: "undecodable", reason: `undecodable: ${err.message}` });
       return step.result();
     }
-    const refusal = refusalOf(message, bytes, now, this.rules, decoded !== undefined);
+    const shared = decoded !== undefined && options?.unshared !== true;
+    const refusal = refusalOf(message, bytes, now, this.rules, shared);
     if (refusal !== undefined) {
       step.events.push({ type: "rejected", ...refusal, senderId: message.senderId, messageId: message.messageId });
       return step.result();
@@ -227,7 +228,7 @@ export class ChannelEngine {
     }
     const evicted = this.members.hearFrom(sender, now);
     if (evicted !== undefined) this.ownReceipts.forgetMember(evicted);
-    this.process(message, bytes, sender, kind, now, step, decoded !== undefined);
+    this.process(message, bytes, sender, kind, now, step, shared);
     this.gaps.resolveStrayMarks(sender, now, step);
     return step.result();
   }
@@ -264,7 +265,7 @@ export class ChannelEngine {
       }
       return;
     }
-    this.accept(message, bytes, now, step);
+    this.accept(message, bytes, now, step, shared);
   }
 
   /** A content message delivered or waiting here, also once its id has left the seen set. */
@@ -305,7 +306,7 @@ export class ChannelEngine {
   }
 
   /** A content message that passed validation and is new: delivered now, or waiting for its dependencies. */
-  private accept(message: WireMessage, bytes: Uint8Array, now: number, step: StepBuilder): void {
+  private accept(message: WireMessage, bytes: Uint8Array, now: number, step: StepBuilder, shared = true): void {
     const id = message.messageId as MessageId;
     const sender = message.senderId as SenderId;
     const seq = message.sequence;
@@ -341,12 +342,22 @@ export class ChannelEngine {
     this.sync.ackDirty = true;
     // With the owner path up, receipts go to the owner in reports: no sync is owed for them.
     if (!this.link.up && !mutated(this.params, "sync-owed")) this.sync.arm(now);
-    if (deps.length === 0) this.deliver(message, bytes, now, step, state);
+    if (deps.length === 0) this.deliver(message, bytes, now, step, state, !shared);
     else this.buffer.add(message, bytes, now, deps);
   }
 
-  /** Delivers a message whose dependencies are met (`st`: its sender's state, if known), then what waited for it. */
-  private deliver(first: WireMessage, firstBytes: Uint8Array, now: number, step: StepBuilder, st?: SenderState): void {
+  /**
+   * Delivers a message whose dependencies are met, then what waited for it. `st`: its sender's state, if known;
+   * `alone`: this engine decoded it, no other holds the object (its cached facts need no memo to be shared by).
+   */
+  private deliver(
+    first: WireMessage,
+    firstBytes: Uint8Array,
+    now: number,
+    step: StepBuilder,
+    st?: SenderState,
+    alone = false,
+  ): void {
     const queue: [WireMessage, Uint8Array][] = [[first, firstBytes]];
     for (let item = queue.pop(); item !== undefined; item = queue.pop()) {
       const [message, bytes] = item;
@@ -356,7 +367,7 @@ export class ChannelEngine {
       const lamport = message.lamportTimestamp ?? 0n;
       if (lamport > this.lamport && !mutated(this.params, "lamport-on-delivery")) this.lamport = lamport;
       if (seq !== undefined && this.equivocations.check(message, bytes, now, step)) this.sync.owePending(now);
-      this.cache.remember(message, bytes, now);
+      this.cache.remember(message, bytes, now, alone && message === first);
       this.others?.noteDelivered(id, sender, seq);
       step.events.push({ type: "delivered", message: deliveredView(message, now, false) });
       // Waiters name their exact dependency (an id, or the sender's previous sequence number). Its key is a string
@@ -630,19 +641,7 @@ export class ChannelEngine {
 
   /** Sizes of every buffer, for tests of the bounds and for metrics. */
   bufferSizes(): BufferSizes {
-    return {
-      pending: this.buffer.size,
-      missing: this.gaps.size,
-      own: this.ownReceipts.size,
-      seen: this.cache.seenCount,
-      cache: this.cache.size,
-      members: this.members.size,
-      senders: this.senders.size,
-      timers: this.timers.size,
-      responses: this.responder.size,
-      waiters: this.buffer.waitedFor,
-      quotas: this.quota?.size ?? 0,
-    };
+    return bufferSizesOf(this.parts(), this.timers.size, this.quota?.size ?? 0);
   }
 
   // --------------------------------------------------------------- snapshots

@@ -142,21 +142,30 @@ export class MessageCache {
     this.givenUp.set(id, true);
   }
 
-  /** Records a delivery: the message, its bytes for repairs, and its place in the causal history. */
-  remember(message: WireMessage, bytes: Uint8Array, deliveredAt: number): void {
+  /**
+   * Records a delivery: the message, its bytes for repairs, and its place in the causal history. `alone`: no other
+   * engine holds this decoded object (this engine decoded it), so its facts are not memoized for sharing.
+   */
+  remember(message: WireMessage, bytes: Uint8Array, deliveredAt: number, alone = false): void {
     const id = message.messageId as MessageId;
     this.seen.set(id, true);
     // A late copy of a message given up on by id: delivered now, whatever the seen set forgets later.
     if (this.givenUp.size > 0 && message.senderId !== this.self) this.givenUp.delete(id);
-    this.put(message, bytes, deliveredAt, undefined);
+    this.put(message, bytes, deliveredAt, undefined, alone);
     this.history.push(id);
   }
 
-  private put(m: WireMessage, bytes: Uint8Array, deliveredAt: number, hint: Uint8Array | undefined): void {
+  private put(
+    m: WireMessage,
+    bytes: Uint8Array,
+    deliveredAt: number,
+    hint: Uint8Array | undefined,
+    alone = false,
+  ): void {
     const id = m.messageId as MessageId;
-    // Our own messages are objects nobody else holds (a simulator delivers others a copy): no memo to share them by,
-    // whose insertion cost more than the facts.
-    const entry = m.senderId === this.self ? newFacts(m, bytes) : factsOf(m, bytes);
+    // Our own messages are objects nobody else holds (a simulator delivers others a copy), as are those this engine
+    // decoded: no memo to share them by, whose insertion (a WeakMap's) cost more than the facts.
+    const entry = alone || m.senderId === this.self ? newFacts(m, bytes) : factsOf(m, bytes);
     // A message cached already keeps its place (as in BoundedMap) and takes the new delivery time and hint.
     const again = !this.cache.add(id, entry);
     if (again) this.deliveredAt.set(this.placeOf(id), this.cache.size, deliveredAt);

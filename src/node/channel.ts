@@ -253,7 +253,8 @@ export class ChannelRuntime {
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
     }
-    const step = this.engine.receive(bytes, now, decoded, options);
+    // Decoded here for this engine alone: no memo to share the object among engines (they cost more than they save).
+    const step = this.engine.receive(bytes, now, decoded, { ...options, unshared: true });
     this.apply(
       step,
       now,

@@ -217,10 +217,10 @@ function ackFromPb(ack: RawAck, limits: DecodeLimits): AckSummary {
       throw new DecodeError(`ack.marks[${i}].sender_prefix`, `is ${m.senderPrefix.length} bytes, must be 8`);
     }
     // Ten or so marks a message: a field's name is built only for the error that names it.
-    const sequence = m.sequence <= MAX_SAFE ? Number(m.sequence) : toSafeNumber(`ack.marks[${i}].sequence`, m.sequence);
+    const sequence = typeof m.sequence === "number" ? m.sequence : toSafeNumber(`ack.marks[${i}].sequence`, m.sequence);
     if (sequence === 0) throw new DecodeError(`ack.marks[${i}].sequence`, "is 0: a run ends at sequence 1 or later");
-    if (m.first === 0n) return { senderPrefix: m.senderPrefix, sequence };
-    const first = m.first <= MAX_SAFE ? Number(m.first) : toSafeNumber(`ack.marks[${i}].first`, m.first);
+    if (m.first === 0) return { senderPrefix: m.senderPrefix, sequence };
+    const first = typeof m.first === "number" ? m.first : toSafeNumber(`ack.marks[${i}].first`, m.first);
     if (first > sequence) throw new DecodeError(`ack.marks[${i}].first`, `${first} is after sequence ${sequence}`);
     return { senderPrefix: m.senderPrefix, sequence, first };
   });
@@ -344,7 +344,8 @@ export function decodeMessage(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_
   if (pb.content !== undefined) message.content = pb.content;
   const kind = kindFromPb(pb.kind);
   if (kind !== undefined) message.kind = kind;
-  if (pb.sequence !== undefined) message.sequence = toSafeNumber("sequence", pb.sequence);
+  if (pb.sequence !== undefined)
+    message.sequence = typeof pb.sequence === "number" ? pb.sequence : toSafeNumber("sequence", pb.sequence);
   if (pb.ack !== undefined) message.ack = ackFromPb(pb.ack, limits);
   if (signature !== undefined) message.signature = signature;
   checkKindAgreesWithFields(message);

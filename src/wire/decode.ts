@@ -16,11 +16,14 @@ export interface RawHistoryEntry {
   senderId?: string;
 }
 
-/** chorus.v1.ReceivedUpTo. */
+/**
+ * chorus.v1.ReceivedUpTo. Its numbers are numbers below 2^49 (exact; every sequence number in practice) and bigints
+ * from there, as protobuf-es gives them: ten or so marks a message, two BigInts each, cost more than the rest of a mark.
+ */
 export interface RawMark {
   senderPrefix: Uint8Array;
-  sequence: bigint;
-  first: bigint;
+  sequence: number | bigint;
+  first: number | bigint;
 }
 
 /** chorus.v1.AckSummary. */
@@ -49,7 +52,8 @@ export interface RawMessage {
   repairRequest: RawHistoryEntry[];
   content?: Uint8Array;
   kind: number;
-  sequence?: bigint;
+  /** A number below 2^49, a bigint from there (as `RawMark`'s). */
+  sequence?: number | bigint;
   ack?: RawAck;
   sequenceRepairRequest: RawRange[];
   signature?: Uint8Array;
@@ -71,6 +75,22 @@ function varint32(): number {
     if (byte < 0x80) return value;
     scale *= 128;
   }
+}
+
+/** A varint of up to 64 bits: a number when below 2^49, else a bigint (`varint64`). */
+function varintNumber(): number | bigint {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < 7; i++) {
+    const byte = buf[pos + i]!;
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) {
+      pos += i + 1;
+      return value;
+    }
+    scale *= 128;
+  }
+  return varint64();
 }
 
 /** A varint of up to 64 bits. */
@@ -123,9 +143,26 @@ function string(): string {
         break;
       }
     }
-    if (ascii) return String.fromCharCode.apply(null, buf.subarray(start, pos) as unknown as number[]);
+    if (ascii) return asciiString(start, pos);
   }
   return utf8.decode(buf.subarray(start, pos));
+}
+
+/**
+ * The string of the ASCII bytes buf[start .. end). A message id (32 hex characters, three or more in every message)
+ * is made by a call with its codes as arguments: a quarter of the time of `apply` over a view of the bytes.
+ */
+function asciiString(start: number, end: number): string {
+  if (end - start !== 32) return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+  const b = buf;
+  const i = start;
+  // biome-ignore format: one row per 8 codes
+  return String.fromCharCode(
+    b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!, b[i + 4]!, b[i + 5]!, b[i + 6]!, b[i + 7]!,
+    b[i + 8]!, b[i + 9]!, b[i + 10]!, b[i + 11]!, b[i + 12]!, b[i + 13]!, b[i + 14]!, b[i + 15]!,
+    b[i + 16]!, b[i + 17]!, b[i + 18]!, b[i + 19]!, b[i + 20]!, b[i + 21]!, b[i + 22]!, b[i + 23]!,
+    b[i + 24]!, b[i + 25]!, b[i + 26]!, b[i + 27]!, b[i + 28]!, b[i + 29]!, b[i + 30]!, b[i + 31]!,
+  );
 }
 
 // Sender ids and channel names come back in every message, and every part of a receiving engine looks them up
@@ -211,12 +248,12 @@ function historyEntry(): RawHistoryEntry {
 
 function mark(): RawMark {
   const end = embedded();
-  const m: RawMark = { senderPrefix: EMPTY, sequence: 0n, first: 0n };
+  const m: RawMark = { senderPrefix: EMPTY, sequence: 0, first: 0 };
   while (pos < end) {
     const tag = varint32();
     if (tag === 0x0a) m.senderPrefix = bytes();
-    else if (tag === 0x10) m.sequence = varint64();
-    else if (tag === 0x18) m.first = varint64();
+    else if (tag === 0x10) m.sequence = varintNumber();
+    else if (tag === 0x18) m.first = varintNumber();
     else skip(tag & 7);
   }
   return m;
@@ -294,7 +331,7 @@ export function readMessage(input: Uint8Array): RawMessage {
           m.kind = varint32() | 0;
           break;
         case 0xf8:
-          m.sequence = varint64();
+          m.sequence = varintNumber();
           break;
         case 0x102:
           m.ack = ack();

@@ -65,31 +65,30 @@ const MESSAGE = schema({
 const WIRE_TYPE: Record<Scalar, number> = { string: 2, bytes: 2, uint64: 0, uint32: 0, fixed64: 1 };
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** A schema's fields by number, in an array: the walk looks one up per field. */
+/**
+ * A schema's fields by number, in an array: the walk looks one up per field. One table per place in the message
+ * (a history entry under causal_history and under repair_request), so that its path for errors is made once.
+ */
 interface Table {
+  /** What prefixes field names in errors: "" at the top level, else "causal_history." and so on. */
+  readonly path: string;
   readonly byNumber: readonly (FieldSpec | undefined)[];
   readonly expected: readonly number[];
   readonly nested: readonly (Table | undefined)[];
 }
 
-const tables = new Map<Schema, Table>();
-function tableOf(s: Schema): Table {
-  let t = tables.get(s);
-  if (t !== undefined) return t;
+function tableOf(s: Schema, path: string): Table {
   const size = Math.max(...s.fields.keys()) + 1;
   const byNumber: (FieldSpec | undefined)[] = new Array(size).fill(undefined);
   const expected: number[] = new Array(size).fill(-1);
   const nested: (Table | undefined)[] = new Array(size).fill(undefined);
-  t = { byNumber, expected, nested };
-  tables.set(s, t);
   for (const [n, f] of s.fields) {
     byNumber[n] = f;
     expected[n] = typeof f.type === "string" ? WIRE_TYPE[f.type] : 2;
-    if (typeof f.type !== "string") nested[n] = tableOf(f.type);
+    if (typeof f.type !== "string") nested[n] = tableOf(f.type, `${nameOf(path, f, n)}.`);
   }
-  return t;
+  return { path, byNumber, expected, nested };
 }
-const MESSAGE_TABLE = tableOf(MESSAGE);
 
 /** The name errors use for field `number` of the message at `path` ("" for the top level). */
 function nameOf(path: string, spec: FieldSpec | undefined, number: number): string {
@@ -152,8 +151,9 @@ function isUtf8(bytes: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
-/** Walks one message (or embedded message) from `pos` to `end`; `path` prefixes field names in errors. */
-function walk(bytes: Uint8Array, end: number, table: Table, path: string): void {
+/** Walks one message (or embedded message) from `pos` to `end`. */
+function walk(bytes: Uint8Array, end: number, table: Table): void {
+  const path = table.path;
   // Field numbers seen, for the at-most-once rule; known fields are all below 64.
   let seenLow = 0;
   let seenHigh = 0;
@@ -192,15 +192,17 @@ function walk(bytes: Uint8Array, end: number, table: Table, path: string): void 
       if (inner !== undefined) {
         const after = pos;
         pos = start;
-        walk(bytes, after, inner, `${nameOf(path, spec, number)}.`);
+        walk(bytes, after, inner);
         pos = after;
       }
     }
   }
 }
 
+const MESSAGE_TABLE = tableOf(MESSAGE, "");
+
 /** Throws DecodeError, naming the field, when `bytes` break a wire-form rule of spec section 5.5.1. */
 export function checkWireForm(bytes: Uint8Array): void {
   pos = 0;
-  walk(bytes, bytes.length, MESSAGE_TABLE, "");
+  walk(bytes, bytes.length, MESSAGE_TABLE);
 }

@@ -120,4 +120,18 @@ describe("message cache: delivery times and hints beside shared facts", () => {
     assert.notEqual(c.sequenceOf("shared" as MessageId), a.sequenceOf("shared" as MessageId));
     assert.deepEqual(c.bytesOf("shared" as MessageId), new Uint8Array([8]));
   });
+
+  it("keeps facts of its own for an object only it holds (`alone`), and shares the others' still", () => {
+    const params = resolveParams({});
+    const m = message("decoded-here", SENDERS[0]!, 1);
+    const bytes = new Uint8Array([9]);
+    const [a, b, c] = [SELF, SENDERS[1]!, SENDERS[2]!].map((self) => new MessageCache(params, self, () => {}));
+    a!.remember(m, bytes, 1, true);
+    b!.remember(m, bytes, 2);
+    c!.remember(m, bytes, 3);
+    const facts = (x: MessageCache) => x.sequenceOf("decoded-here" as MessageId);
+    assert.notEqual(facts(a!), facts(b!), "not memoized for sharing");
+    assert.deepEqual(facts(a!), facts(b!), "the same facts");
+    assert.equal(facts(b!), facts(c!));
+  });
 });

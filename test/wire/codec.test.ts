@@ -19,6 +19,15 @@ describe("wire codec: round trips", () => {
     assert.deepEqual(decodeMessage(encodeMessage(message)), message);
   });
 
+  test("sequence numbers round-trip on both sides of 2^49, where the reader switches from numbers to bigints", () => {
+    const full = fullMessage();
+    for (const n of [1, 2 ** 49 - 1, 2 ** 49, 2 ** 49 + 1, Number.MAX_SAFE_INTEGER]) {
+      const marks = [{ senderPrefix: new Uint8Array(8).fill(1), sequence: n, first: Math.max(1, n - 5) }];
+      const message: WireMessage = { ...full, sequence: n, ack: { ...full.ack!, marks } };
+      assert.deepEqual(decodeMessage(encodeMessage(message)), message, `sequence ${n}`);
+    }
+  });
+
   test("each optional field round-trips on its own", () => {
     const base: WireMessage = {
       senderId: "s",

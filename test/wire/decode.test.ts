@@ -24,8 +24,10 @@ function reference(bytes: Uint8Array): unknown {
 
 function plain(value: unknown): unknown {
   return JSON.parse(
-    JSON.stringify(value, (_key, v) => {
+    JSON.stringify(value, (key, v) => {
       if (typeof v === "bigint") return `${v}n`;
+      // The reader gives a sequence number (a message's, a mark's, a mark's first) below 2^49 as a number: its value.
+      if (typeof v === "number" && (key === "sequence" || key === "first")) return `${v}n`;
       if (v instanceof Uint8Array) return `bytes:${[...v].join(",")}`;
       return v;
     }),

@@ -1,4 +1,4 @@
-import { bytesToHex } from "@noble/hashes/utils.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { type DecodeLimits, decodeMessage, type WireMessage } from "../../wire/index.js";
 import {
   filterHasBytes,
@@ -10,7 +10,7 @@ import {
 } from "../ack-filter.js";
 import { BoundedMap } from "../bounded.js";
 import type { TimerHeap } from "../heap.js";
-import { type MessageId, markPrefixHex, type SenderId } from "../ids.js";
+import type { MessageId, SenderId } from "../ids.js";
 import type { MemberDirectory } from "../members.js";
 import { fromHex } from "../message-cache.js";
 import { mutated, type Params } from "../params.js";
@@ -42,6 +42,8 @@ interface OwnEntry {
 // their entries start with these shared empty collections instead of a Set and a Map each.
 const NOBODY: ReadonlySet<SenderId> = new Set();
 const NO_HITS: ReadonlyMap<SenderId, bigint> = new Map();
+/** Slots of `OwnReceipts.recent`: twice the default ackFilterCheckDepth. */
+const RECENT_SLOTS = 64;
 
 export interface OwnJson {
   bytes: string;
@@ -60,22 +62,31 @@ export class OwnReceipts {
   private readonly own: BoundedMap<MessageId, OwnEntry>;
   /** Tracked entries by sequence: a summary is checked against the newest 32, one look-up each. */
   private readonly bySeq = new Map<number, OwnEntry>();
+  /**
+   * The entries `bySeq` holds, direct-mapped by sequence (slot `seq % RECENT_SLOTS`, the last tracked there): every
+   * summary read checks our newest ackFilterCheckDepth messages, consecutive numbers found here by an array read.
+   */
+  private readonly recent: (OwnEntry | undefined)[] = new Array(RECENT_SLOTS).fill(undefined);
   /** Highest own sequence number each member has confirmed through a received-up-to mark. */
   private readonly confirmedUpTo = new Map<SenderId, number>();
   private readonly halfResend: bigint;
+  /** `ownPrefix` as bytes: a mark names us when its prefix bytes are these (no hex made per mark read). */
+  private readonly ownPrefixBytes: Uint8Array;
 
   constructor(
     private readonly params: Params,
     private readonly salt: Uint8Array,
-    private readonly ownPrefix: string,
+    ownPrefix: string,
     private readonly timers: TimerHeap,
     private readonly members: MemberDirectory,
     /** N for "k of N" when the channel has a roster (its size minus us); members heard from otherwise. */
     private readonly roster: { denominator(): number | undefined },
   ) {
     this.halfResend = BigInt(Math.floor(params.resendAfterMs / 2));
+    this.ownPrefixBytes = hexToBytes(ownPrefix);
     this.own = new BoundedMap(params.maxTrackedOwn, (id, entry) => {
       if (this.bySeq.get(entry.sequence)?.messageId === id) this.bySeq.delete(entry.sequence);
+      if (this.recent[entry.sequence % RECENT_SLOTS] === entry) this.recent[entry.sequence % RECENT_SLOTS] = undefined;
     });
   }
 
@@ -102,7 +113,7 @@ export class OwnReceipts {
       possibly: NO_HITS,
     };
     this.own.set(messageId, entry);
-    this.bySeq.set(sequence, entry);
+    this.index(entry);
     if (this.params.maxResends > 0 && !mutated(this.params, "resend")) {
       this.timers.push({ at: resendAt, kind: "resend", key: messageId });
     }
@@ -140,7 +151,7 @@ export class OwnReceipts {
     let confirmedUpTo = this.confirmedUpTo.get(by) ?? 0;
     let markedMe = false;
     for (const mark of ack.marks) {
-      if (markPrefixHex(mark) !== this.ownPrefix) continue;
+      if (!this.namesUs(mark.senderPrefix)) continue;
       markedMe = true;
       // A mark beyond what we sent is a lie; cap it rather than trust it.
       const upTo = Math.min(mark.sequence, ownSequence);
@@ -179,8 +190,22 @@ export class OwnReceipts {
       this.noteLacking(by, confirmedUpTo, message.lamportTimestamp ?? 0n, ownSequence, now);
   }
 
+  /** The same as `markPrefixHex(mark) === ownPrefix`, from the bytes. */
+  private namesUs(prefix: Uint8Array): boolean {
+    const own = this.ownPrefixBytes;
+    if (prefix.length !== own.length) return false;
+    for (let i = 0; i < own.length; i++) if (prefix[i] !== own[i]) return false;
+    return true;
+  }
+
+  private index(entry: OwnEntry): void {
+    this.bySeq.set(entry.sequence, entry);
+    this.recent[entry.sequence % RECENT_SLOTS] = entry;
+  }
+
   private at(seq: number): OwnEntry | undefined {
-    return this.bySeq.get(seq);
+    const recent = this.recent[seq % RECENT_SLOTS];
+    return recent !== undefined && recent.sequence === seq ? recent : this.bySeq.get(seq);
   }
 
   /**
@@ -329,7 +354,7 @@ export class OwnReceipts {
         possibly: new Map(o.possibly.map(([k, v]) => [k as SenderId, BigInt(v)])),
       };
       this.own.set(entry.messageId, entry);
-      this.bySeq.set(entry.sequence, entry);
+      this.index(entry);
       if (Number.isFinite(entry.resendAt))
         this.timers.push({ at: entry.resendAt, kind: "resend", key: entry.messageId });
     }
