@@ -1,7 +1,6 @@
 import {
   ChannelEngine,
   type Identity,
-  identityFromSecretKey,
   type MessageRef,
   type OutgoingPurpose,
   OWNER_PARAMS,
@@ -12,7 +11,7 @@ import {
 } from "../core/index.js";
 import { openRoster, type RosterIndex, signRoster } from "../core/owner/roster.js";
 import type { Sfc32 } from "../core/prng.js";
-import { nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
+import { nativeIdentity, nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
 import { decodeMessage, type WireMessage } from "../wire/index.js";
 import { type Decoded, DecodedCache } from "./decoded-cache.js";
 import type { Purpose } from "./metrics.js";
@@ -105,7 +104,7 @@ export class ChorusProtocol implements Protocol {
     const count = scenario.members + (scenario.owner ? 1 : 0);
     const keys = rng.fork("keys");
     for (let i = 0; i < count; i++) {
-      const identity = identityFromSecretKey(keys.bytes(32));
+      const identity = nativeIdentity(keys.bytes(32));
       this.identities.push(identity);
       this.senderIds.push(identity.senderId);
       this.nodeOf.set(identity.senderId, i);
