@@ -1,10 +1,12 @@
-// nativeIdentity (OpenSSL, what the simulator makes its members' identities with) against identityFromSecretKey
-// (the portable derivation the engine uses): the same public key and sender id for every secret key.
+// nativeIdentity and nativeSigner (OpenSSL, what the simulator makes its members' identities and signatures with)
+// against identityFromSecretKey and createSigner (the portable implementation the engine uses): the same public
+// key, sender id and signatures for every secret key.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { identityFromSecretKey } from "../../src/core/identity.js";
+import { createSigner, identityFromSecretKey } from "../../src/core/identity.js";
 import { Sfc32 } from "../../src/core/prng.js";
-import { nativeIdentity } from "../../src/platform/native-crypto.js";
+import { nativeIdentity, nativeSigner, nativeVerifier } from "../../src/platform/native-crypto.js";
+import { appendSignature } from "../../src/wire/index.js";
 
 test("nativeIdentity derives the public key identityFromSecretKey derives", () => {
   const rng = new Sfc32("17", "native-identity");
@@ -25,4 +27,17 @@ test("nativeIdentity derives the public key identityFromSecretKey derives", () =
 test("nativeIdentity names a secret key of the wrong size", () => {
   assert.throws(() => nativeIdentity(new Uint8Array(31)), /secretKey must be a 32-byte Uint8Array, got 31 bytes/);
   assert.throws(() => nativeIdentity("key" as unknown as Uint8Array), /got string/);
+});
+
+test("nativeSigner signs as the portable signer does, and its signatures verify under the derived key", () => {
+  const rng = new Sfc32("17", "native-signer");
+  const verify = nativeVerifier();
+  for (let i = 0; i < 20; i++) {
+    const secretKey = rng.bytes(32);
+    const unsigned = rng.bytes(1 + rng.int(300));
+    const signature = nativeSigner(secretKey)(unsigned);
+    assert.deepEqual(signature, createSigner(secretKey)(unsigned));
+    const { senderId } = nativeIdentity(secretKey);
+    assert.equal(verify(appendSignature(unsigned, signature), signature, senderId), true);
+  }
 });
