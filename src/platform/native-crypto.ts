@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
-import { keyRefusal, type SenderId, type SignatureVerifier, signatureRefusal } from "../core/index.js";
+import { type Identity, keyRefusal, type SenderId, type SignatureVerifier, signatureRefusal } from "../core/index.js";
 import { signedPortion } from "../wire/index.js";
 
 /**
@@ -10,11 +10,46 @@ import { signedPortion } from "../wire/index.js";
  * nodes (src/node) and simulated members (src/sim) sign and verify with these.
  */
 
-// DER prefixes that wrap a raw 32-byte ed25519 key as PKCS#8 (secret) and SPKI (public).
-const PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
+// The DER prefix that wraps a raw 32-byte ed25519 public key as SPKI.
 const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 const DOMAIN = Buffer.from("chorus/sig/v1");
 const MAX_KEYS = 16_384;
+
+/** A JWK's `x` for `privateKey`: Node requires one, and OpenSSL derives the real one from `d`. */
+const PLACEHOLDER_X = Buffer.alloc(32).toString("base64url");
+
+/**
+ * The OpenSSL key of an ed25519 secret key (32 bytes, checked by the caller), its public part derived from it. It goes
+ * in as a JWK: a PKCS#8 import goes through OpenSSL's decoders and cost about 0.6 ms a key, more than the
+ * arithmetic itself. Node requires the JWK's public part `x` but hands OpenSSL only `d`, from which the public key is
+ * derived; a placeholder `x` coming back would mean it was taken instead, and is refused
+ * (test/sim/native-identity.test.ts checks keys and signatures against the portable implementation).
+ */
+function privateKey(secretKey: Uint8Array): { key: KeyObject; x: string } {
+  const d = Buffer.from(secretKey.buffer, secretKey.byteOffset, 32).toString("base64url");
+  const key = createPrivateKey({ key: { kty: "OKP", crv: "Ed25519", d, x: PLACEHOLDER_X }, format: "jwk" });
+  const x = createPublicKey(key).export({ format: "jwk" }).x;
+  if (x === undefined || x === PLACEHOLDER_X) throw new Error("OpenSSL did not derive an ed25519 public key");
+  return { key, x };
+}
+
+/**
+ * `identityFromSecretKey` through OpenSSL: the same public key (ed25519 derives it from the secret key alone), for a
+ * tenth of the portable arithmetic's cost, which a simulated channel paid for each of its thousands of members
+ * before its first event (about half a millisecond a key).
+ */
+export function nativeIdentity(secretKey: Uint8Array): Identity {
+  checkSecretKey(secretKey);
+  const raw = Buffer.from(privateKey(secretKey).x, "base64url");
+  return { senderId: raw.toString("hex") as SenderId, publicKey: new Uint8Array(raw), secretKey: secretKey.slice() };
+}
+
+function checkSecretKey(secretKey: Uint8Array): void {
+  if (!(secretKey instanceof Uint8Array) || secretKey.length !== 32) {
+    const got = secretKey instanceof Uint8Array ? `${secretKey.length} bytes` : typeof secretKey;
+    throw new TypeError(`secretKey must be a 32-byte Uint8Array, got ${got}`);
+  }
+}
 
 export function nativeSigner(secretKey: Uint8Array): (unsigned: Uint8Array) => Uint8Array {
   // Made at the first signature: a simulated channel has a signer per member, and most members of a large one
@@ -23,7 +58,7 @@ export function nativeSigner(secretKey: Uint8Array): (unsigned: Uint8Array) => U
   let key: KeyObject | undefined;
   const copy = secretKey.slice();
   return (unsigned) => {
-    key ??= createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, copy]), format: "der", type: "pkcs8" });
+    key ??= privateKey(copy).key;
     return new Uint8Array(sign(null, Buffer.concat([DOMAIN, unsigned]), key));
   };
 }

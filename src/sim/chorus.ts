@@ -1,7 +1,6 @@
 import {
   ChannelEngine,
   type Identity,
-  identityFromSecretKey,
   type MessageRef,
   type OutgoingPurpose,
   OWNER_PARAMS,
@@ -12,12 +11,12 @@ import {
 } from "../core/index.js";
 import { openRoster, type RosterIndex, signRoster } from "../core/owner/roster.js";
 import type { Sfc32 } from "../core/prng.js";
-import { nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
+import { nativeIdentity, nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
 import { decodeMessage, type WireMessage } from "../wire/index.js";
 import { type Decoded, DecodedCache } from "./decoded-cache.js";
 import type { Purpose } from "./metrics.js";
 import { OwnerClient, type PathContext, registerClientTimers } from "./owner-client.js";
-import { type FetchAnswer, OwnerHost, type RangeAnswer } from "./owner-host.js";
+import { type FetchAnswer, type NewsAnswer, OwnerHost, type RangeAnswer } from "./owner-host.js";
 import { DirectPath, type OwnerPathParts, type OwnerRequest, type Ticket } from "./owner-path.js";
 import { type Scenario, SIM_PARAMS } from "./scenario.js";
 import { calibrateVerification, SignatureLedger } from "./signature-ledger.js";
@@ -49,6 +48,11 @@ function packStored<T extends FetchAnswer | RangeAnswer>(answer: T): T {
     ...answer,
     found: answer.found.map((m) => ({ bytes: m.bytes, decoded: undefined as unknown as WireMessage })),
   };
+}
+
+/** News crosses to another worker as its bytes only: the member decodes them there (owner-client.ts, `applyNews`). */
+function packNews(answer: NewsAnswer): NewsAnswer {
+  return { bytes: answer.bytes, news: undefined };
 }
 
 /**
@@ -100,7 +104,7 @@ export class ChorusProtocol implements Protocol {
     const count = scenario.members + (scenario.owner ? 1 : 0);
     const keys = rng.fork("keys");
     for (let i = 0; i < count; i++) {
-      const identity = identityFromSecretKey(keys.bytes(32));
+      const identity = nativeIdentity(keys.bytes(32));
       this.identities.push(identity);
       this.senderIds.push(identity.senderId);
       this.nodeOf.set(identity.senderId, i);
@@ -205,7 +209,11 @@ export class ChorusProtocol implements Protocol {
       (node, request, ticket) => this.serve(world, node, request, ticket),
       {
         pack: (kind, answer) =>
-          kind === "fetch" || kind === "range" ? packStored(answer as FetchAnswer | RangeAnswer) : answer,
+          kind === "fetch" || kind === "range"
+            ? packStored(answer as FetchAnswer | RangeAnswer)
+            : kind === "report" || kind === "poll" || kind === "watch"
+              ? packNews(answer as NewsAnswer)
+              : answer,
         unpack: (kind, packed) =>
           kind === "fetch" || kind === "range" ? this.unpackStored(packed as FetchAnswer | RangeAnswer) : packed,
       },

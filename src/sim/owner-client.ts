@@ -1,7 +1,14 @@
 import type { ChannelEngine, MessageRef, SenderId, Step } from "../core/index.js";
 import type { ReportToken } from "../core/owner/link.js";
 import type { WireMessage } from "../wire/index.js";
-import { type FetchAnswer, type RangeAnswer, refsBytes, type Stored, WATCH_HOLD_MS } from "./owner-host.js";
+import {
+  type FetchAnswer,
+  type NewsAnswer,
+  type RangeAnswer,
+  refsBytes,
+  type Stored,
+  WATCH_HOLD_MS,
+} from "./owner-host.js";
 import { type Call, type DirectPath, fieldBytes, type OwnerRequest, varintBytes } from "./owner-path.js";
 import type { Publication, World } from "./world.js";
 
@@ -197,13 +204,13 @@ export class OwnerClient {
         const token = call.context as ReportToken;
         this.reportToken = undefined;
         this.engine.owner.reportDone(token, true);
-        this.applyNews(answer as Uint8Array, now);
+        this.applyNews(answer as NewsAnswer, now);
         if (this.engine.owner.hasReport()) this.scheduleReport(now);
         break;
       }
       case "poll":
         this.polling = false;
-        this.applyNews(answer as Uint8Array, now);
+        this.applyNews(answer as NewsAnswer, now);
         break;
       case "range": {
         const page = answer as RangeAnswer;
@@ -217,7 +224,7 @@ export class OwnerClient {
         break;
       case "watch":
         this.watching = false;
-        this.applyNews(answer as Uint8Array, now);
+        this.applyNews(answer as NewsAnswer, now);
         this.success(now);
         this.watch();
         return;
@@ -256,8 +263,11 @@ export class OwnerClient {
     this.failure(now);
   }
 
-  private applyNews(bytes: Uint8Array, now: number): void {
-    const step = this.engine.owner.applyNews(bytes, now);
+  /** The owner's news into the engine: decoded already when it did not cross from another worker (`NewsAnswer`). */
+  private applyNews(answer: NewsAnswer, now: number): void {
+    const owner = this.engine.owner;
+    const step =
+      answer.news === undefined ? owner.applyNews(answer.bytes, now) : owner.applyDecodedNews(answer.news, now);
     this.ctx.handle(this.node, step, now);
   }
 

@@ -3,7 +3,7 @@ import type { RosterIndex } from "../core/owner/roster.js";
 import { OwnerService, OwnerServiceError } from "../core/owner/service.js";
 import { nativeVerifier } from "../platform/native-crypto.js";
 import type { WireMessage } from "../wire/index.js";
-import { encodeOwnerNews } from "../wire/owner-codec.js";
+import { encodeOwnerNews, type OwnerNews } from "../wire/owner-codec.js";
 import { OwnerClock } from "./owner-clock.js";
 import { type DirectPath, fieldBytes, type OwnerRequest, type Ticket, varintBytes } from "./owner-path.js";
 import type { SignatureLedger } from "./signature-ledger.js";
@@ -20,6 +20,16 @@ const SELF_REPORT_MS = 250;
 export interface Stored {
   readonly bytes: Uint8Array;
   readonly decoded: WireMessage;
+}
+
+/**
+ * A member's news as the owner answers it: its encoding, which the path counts and which crosses to another worker,
+ * and the news it encodes, which a member in the owner's worker applies without decoding the bytes again (the same
+ * value: a decoding is a function of the bytes). `news` is undefined once the answer crossed (`packNews`).
+ */
+export interface NewsAnswer {
+  readonly bytes: Uint8Array;
+  readonly news: OwnerNews | undefined;
 }
 
 export interface FetchAnswer {
@@ -195,13 +205,13 @@ export class OwnerHost {
     return known;
   }
 
-  /** The encoded news of `node` since `cursor`; how many receipts it carries is left in `newsReceipts`. */
-  private newsFor(node: number, cursor: number): Uint8Array {
+  /** The news of `node` since `cursor`, encoded; how many receipts it carries is left in `newsReceipts`. */
+  private newsFor(node: number, cursor: number): NewsAnswer {
     const started = this.startTimed();
     try {
       const news = this.service.news(this.senderIds[node]!, cursor);
       this.newsReceipts = news.receipts.length;
-      return encodeOwnerNews(news);
+      return { bytes: encodeOwnerNews(news), news };
     } finally {
       this.stopTimed(started);
     }
@@ -214,12 +224,12 @@ export class OwnerHost {
     switch (request.kind) {
       case "report": {
         const news = this.report(node, request.bytes, request.cursor, request.senders);
-        this.path.reply(ticket, news.length, news);
+        this.path.reply(ticket, news.bytes.length, news);
         return;
       }
       case "poll": {
         const news = this.poll(node, request.cursor);
-        this.path.reply(ticket, news.length, news);
+        this.path.reply(ticket, news.bytes.length, news);
         return;
       }
       case "watch":
@@ -241,7 +251,7 @@ export class OwnerHost {
   }
 
   /** A member's receipt report with its cursor (and the senders it names): answered with its news. */
-  report(node: number, bytes: Uint8Array, cursor: number, senders: Iterable<string>): Uint8Array {
+  report(node: number, bytes: Uint8Array, cursor: number, senders: Iterable<string>): NewsAnswer {
     const started = this.startTimed();
     try {
       const known = this.heard(node, cursor);
@@ -253,7 +263,7 @@ export class OwnerHost {
   }
 
   /** News since `cursor`, at once: heads at (re)connection, or a probe with nothing to report. */
-  poll(node: number, cursor: number): Uint8Array {
+  poll(node: number, cursor: number): NewsAnswer {
     return this.newsFor(node, this.heard(node, cursor));
   }
 
@@ -263,7 +273,7 @@ export class OwnerHost {
     const news = this.newsFor(node, known);
     if (this.newsReceipts > 0) {
       this.counts.watches_answered++;
-      this.path.reply(ticket, news.length, news);
+      this.path.reply(ticket, news.bytes.length, news);
       return;
     }
     const parked: Parked = { cursor: known, ticket };
@@ -273,7 +283,7 @@ export class OwnerHost {
       if (this.epoch !== epoch || this.watches.get(node) !== parked) return;
       this.watches.delete(node);
       const news = this.newsFor(node, this.heard(node, parked.cursor));
-      this.path.reply(ticket, news.length, news);
+      this.path.reply(ticket, news.bytes.length, news);
     });
   }
 
@@ -283,7 +293,7 @@ export class OwnerHost {
     if (this.newsReceipts === 0) return;
     this.watches.delete(node);
     this.counts.watches_answered++;
-    this.path.reply(parked.ticket, news.length, news);
+    this.path.reply(parked.ticket, news.bytes.length, news);
   }
 
   /** Messages by id or by (sender, sequence), from the store; what it lacks is named. */

@@ -5,7 +5,6 @@
 import {
   ChannelEngine,
   type Identity,
-  identityFromSecretKey,
   OWNER_PARAMS,
   type Params,
   resolveParams,
@@ -15,7 +14,7 @@ import {
 import { Sfc32 } from "../core/prng.js";
 import { RlnPacer, type RlnPacerOptions } from "../core/rln-pacer.js";
 import { ContentPipeline, type Forgo, type PipelineOptions } from "../core/segments/pipeline.js";
-import { nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
+import { nativeIdentity, nativeSigner, nativeVerifier } from "../platform/native-crypto.js";
 import { decodeMessage } from "../wire/index.js";
 import { EventQueue } from "./event-queue.js";
 import { type PathHost, PipelineOwnerPath } from "./pipeline-owner.js";
@@ -90,7 +89,7 @@ export class PipelineWorld {
     const count = o.members + 1;
     this.ownerIndex = o.members;
     const verify = verifyOnce(nativeVerifier());
-    const ids: Identity[] = Array.from({ length: count }, () => identityFromSecretKey(keys.bytes(32)));
+    const ids: Identity[] = Array.from({ length: count }, () => nativeIdentity(keys.bytes(32)));
     const ownerId = ids[this.ownerIndex]?.senderId as SenderId;
     this.nodes = ids.map((identity, i) => {
       const random = this.rng.fork(`engine/${i}`);

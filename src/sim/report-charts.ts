@@ -1,4 +1,5 @@
-import * as echarts from "echarts";
+import { createRequire } from "node:module";
+import type * as Echarts from "echarts";
 import type { SimResult } from "./run.js";
 import { CDF_QUANTILES, type CdfSeries } from "./series.js";
 import { formatBytes, formatMs, formatShare } from "./targets.js";
@@ -16,8 +17,21 @@ export function colorOf(protocol: string, i: number): string {
   return PROTOCOL_COLORS[protocol] ?? PALETTE[i % PALETTE.length]!;
 }
 
-export function renderChart(option: echarts.EChartsCoreOption, width = 560, height = 340): string {
-  const chart = echarts.init(null, null, { renderer: "svg", ssr: true, width, height });
+/**
+ * echarts, loaded at the first chart: every `chorus sim` imports this module (its text summary shares report.ts),
+ * and importing echarts's ES modules (hundreds of files, each through the TypeScript loader) cost about 1.5 s of
+ * CPU, twice per run of 500 members or more (the command starts itself again). Only an HTML report draws charts;
+ * they then come from the package's one-file CommonJS build of the same code.
+ */
+let echarts: typeof Echarts | undefined;
+
+function charts(): typeof Echarts {
+  echarts ??= createRequire(import.meta.url)("echarts") as typeof Echarts;
+  return echarts;
+}
+
+export function renderChart(option: Echarts.EChartsCoreOption, width = 560, height = 340): string {
+  const chart = charts().init(null, null, { renderer: "svg", ssr: true, width, height });
   // Legend text is measured on the server with a guessed font; a wider gap keeps entries apart in a browser.
   const legend = option.legend === undefined ? {} : { legend: { itemGap: 24, ...(option.legend as object) } };
   chart.setOption({ animation: false, textStyle: { fontFamily: FONT }, ...option, ...legend });

@@ -168,6 +168,36 @@ describe("owner service and member engines", () => {
     assert.equal(status.receipts.count, 2);
   });
 
+  it("news applied decoded (applyDecodedNews) does what its encoding does (applyNews)", () => {
+    // Two identical channels: one member applies the owner's news as bytes, its twin the news value itself.
+    const run = (decoded: boolean) => {
+      const { engines, service } = channel();
+      const [a, b, c] = engines;
+      const apply = (e: Engine, member: string, now: number) =>
+        decoded
+          ? e.owner.applyDecodedNews(service.news(member, e.owner.cursor()), now)
+          : e.owner.applyNews(service.newsBytes(member, e.owner.cursor()), now);
+      const first = a.send(enc("one"), 10);
+      a.send(enc("two"), 11);
+      service.noteMessage(alice.senderId, 1);
+      service.noteMessage(alice.senderId, 2);
+      b.receive(first.outgoing[0]!.bytes, 20);
+      const report = b.owner.takeReport(21)!;
+      service.acceptReport(report.bytes);
+      b.owner.reportDone(report.token, true);
+      // Alice learns of bob's receipt; carol, who has nothing, learns alice's head (2) at 60 s: a gap opens.
+      return {
+        receipts: apply(a, alice.senderId, 30),
+        heads: apply(c, carol.senderId, 60_000),
+        status: a.status(first.messageId),
+      };
+    };
+    const decoded = run(true);
+    assert.deepEqual(acks(decoded.receipts.events), [{ by: bob.senderId, count: 1, members: 3 }]);
+    assert.ok(decoded.heads.events.some((e) => e.type === "missing"));
+    assert.deepEqual(decoded, run(false));
+  });
+
   it("tells a member the head of a sender whose last message it missed", () => {
     const { engines, service } = channel();
     const [a, , c] = engines;
