@@ -20,6 +20,8 @@ import { RecentIds } from "./recent.js";
 // Bytes of an ack summary besides its filter bytes and marks: field tag and length, nonce, hash count, filter tag and length.
 const ACK_FIXED_BYTES = 3 + 9 + 2 + 3;
 const MARK_BYTES = 16;
+/** V8 keeps typed arrays of up to 64 bytes in its own heap (no backing store of their own). */
+const ON_HEAP_FILTER_BYTES = 64;
 export const SIGNATURE_FIELD_BYTES = 3 + SIGNATURE_BYTES;
 /**
  * Summaries a sender's progress is announced in before it yields its mark slot to others: one summary can be
@@ -163,8 +165,10 @@ export class SummaryWriter {
     const filterBytes = ids === 0 ? 0 : Math.min(maxBytes, Math.ceil((ids * p.ackFilterBitsPerId) / 8));
     const hashCount = optimalHashCount(filterBytes * 8, ids);
     const nonce = this.randomNonce();
-    // Cut from the slab the encoding comes from (a Uint8Array of its own cost as much as the encoding's did).
-    const filter = outputBuffer(filterBytes);
+    // Up to 64 bytes (32 ids, the most a summary beside a dozen marks holds), a Uint8Array of its own lives in V8's
+    // heap: cheaper than a view, and the slab it would come from lasts longer. Longer ones are cut from that slab
+    // (an off-heap Uint8Array of its own cost as much as the encoding's did).
+    const filter = filterBytes <= ON_HEAP_FILTER_BYTES ? new Uint8Array(filterBytes) : outputBuffer(filterBytes);
     if (filterBytes > 0) {
       const key = deriveSummaryKey(this.salt, nonce, this.key);
       const slots = this.filterSlots;
