@@ -1,7 +1,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 import { kindOf, type MessageKind, type ReceivedUpTo, type WireMessage } from "../wire/index.js";
-import { sha256Words } from "./sha256.js";
+import { sha256Midstate, sha256Resume } from "./sha256.js";
 
 declare const brand: unique symbol;
 type Brand<T, B extends string> = T & { readonly [brand]: B };
@@ -69,7 +69,7 @@ function writeLengthPrefixed(text: string, offset: number): number {
 export function computeMessageId(fields: IdFields): MessageId {
   const length = writeIdInput(fields);
   if (length < 0) return longContentId(fields);
-  sha256Words(header, length, digest);
+  hashIdInput(fields, length);
   return hexOfDigest() as MessageId;
 }
 
@@ -82,6 +82,7 @@ function writeIdInput(fields: IdFields): number {
   header.set(ID_DOMAIN, 0);
   let offset = writeLengthPrefixed(fields.channelId, ID_DOMAIN.length);
   offset = writeLengthPrefixed(fields.senderId, offset);
+  prefixLength = offset;
   reserve(offset + 21);
   header[offset] = KIND_CODE[fields.kind];
   // A sequence is a safe integer: its u64 written as two u32 halves, with no BigInt made per message.
@@ -100,6 +101,45 @@ function writeIdInput(fields: IdFields): number {
 
 /** Bytes of the reused buffer before the content, as `writeIdInput` last wrote them. */
 let headerLength = 0;
+/** Bytes of the reused buffer that depend on the channel and sender alone (domain, lp(channel), lp(sender)). */
+let prefixLength = 0;
+
+// Every id hashes "chorus/id/v1" || lp(channel) || lp(sender) first: 97 bytes with a hex sender id, so its first
+// block (of the three a short chat message's input takes) is the same for every message of one sender in one
+// channel. The state after the prefix's whole blocks is kept per (channel, sender): a pure memo, direct-mapped by
+// the sender's first characters (the last pair there wins), both strings compared on every look-up.
+const MIDSTATE_SLOTS = 256;
+const midstateChannel: (string | undefined)[] = new Array(MIDSTATE_SLOTS).fill(undefined);
+const midstateSender: (string | undefined)[] = new Array(MIDSTATE_SLOTS).fill(undefined);
+const midstates = Array.from({ length: MIDSTATE_SLOTS }, () => new Int32Array(8));
+/** Bytes each slot's midstate covers (whole blocks of its prefix). */
+const midstateBytes = new Int32Array(MIDSTATE_SLOTS);
+
+function midstateSlot(senderId: string): number {
+  const n = senderId.length;
+  if (n < 4) return n === 0 ? 0 : senderId.charCodeAt(0) & (MIDSTATE_SLOTS - 1);
+  const h = Math.imul(
+    senderId.charCodeAt(0) ^
+      (senderId.charCodeAt(1) << 7) ^
+      (senderId.charCodeAt(2) << 14) ^
+      (senderId.charCodeAt(3) << 21),
+    0x9e3779b1,
+  );
+  return h >>> 24;
+}
+
+/** SHA-256 of the id input `writeIdInput` wrote (`length` bytes) into `digest`, from the prefix's kept midstate. */
+function hashIdInput(fields: IdFields, length: number): void {
+  const slot = midstateSlot(fields.senderId);
+  const state = midstates[slot]!;
+  if (midstateSender[slot] !== fields.senderId || midstateChannel[slot] !== fields.channelId) {
+    midstateBytes[slot] = prefixLength - (prefixLength % 64);
+    sha256Midstate(header, midstateBytes[slot]!, state);
+    midstateSender[slot] = fields.senderId;
+    midstateChannel[slot] = fields.channelId;
+  }
+  sha256Resume(state, header, midstateBytes[slot]!, length, digest);
+}
 
 /** The id of a message with long content, hashed where the content lies after `writeIdInput`. */
 function longContentId(fields: IdFields): MessageId {
@@ -140,7 +180,7 @@ export function carriesExpectedId(message: WireMessage): boolean {
   const fields = idFieldsOf(message);
   const length = writeIdInput(fields);
   if (length < 0) return longContentId(fields) === message.messageId;
-  sha256Words(header, length, digest);
+  hashIdInput(fields, length);
   const id = message.messageId;
   if (id.length !== 2 * MESSAGE_ID_BYTES) return false;
   for (let i = 0; i < MESSAGE_ID_BYTES; i++) {

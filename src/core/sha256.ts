@@ -184,12 +184,52 @@ export function sha256PaddedBlock(words: Int32Array, out: Int32Array): void {
  * `out[0] >>> 0` is the first four digest bytes read as an unsigned big-endian number).
  */
 export function sha256Words(input: Uint8Array, length: number, out: Int32Array): void {
+  checkLength(input, length);
+  for (let i = 0; i < 8; i++) out[i] = IV[i]!;
+  finish(out, input, 0, length);
+}
+
+/**
+ * Writes into `out` the state after the first `from` bytes of an input (a multiple of 64: whole blocks), which
+ * `sha256Resume` continues from: a caller whose inputs share a prefix of whole blocks (message ids: the domain,
+ * channel and sender) compresses it once.
+ */
+export function sha256Midstate(input: Uint8Array, from: number, out: Int32Array): void {
+  checkLength(input, from);
+  if (from % 64 !== 0) throw new RangeError(`a midstate covers whole 64-byte blocks, got ${from} bytes`);
+  for (let i = 0; i < 8; i++) out[i] = IV[i]!;
+  for (let offset = 0; offset < from; offset += 64) compress(out, input, offset);
+}
+
+/**
+ * `sha256Words(input, length, out)` where `state` is `sha256Midstate` of `input`'s first `from` bytes (which are
+ * not read again). `state` is not changed.
+ */
+export function sha256Resume(
+  state: Int32Array,
+  input: Uint8Array,
+  from: number,
+  length: number,
+  out: Int32Array,
+): void {
+  checkLength(input, length);
+  if (from % 64 !== 0 || from > length) {
+    throw new RangeError(`a midstate covers whole 64-byte blocks of the input, got ${from} of ${length} bytes`);
+  }
+  for (let i = 0; i < 8; i++) out[i] = state[i]!;
+  finish(out, input, from, length);
+}
+
+function checkLength(input: Uint8Array, length: number): void {
   if (length > input.length || length < 0 || !Number.isSafeInteger(length)) {
     throw new RangeError(`length must be in 0..${input.length}, got ${length}`);
   }
-  for (let i = 0; i < 8; i++) out[i] = IV[i]!;
+}
+
+/** Compresses `input[from .. length)` into `out` (the state after `from` bytes), then the padding of `length` bytes. */
+function finish(out: Int32Array, input: Uint8Array, from: number, length: number): void {
   const full = length - (length % 64);
-  for (let offset = 0; offset < full; offset += 64) compress(out, input, offset);
+  for (let offset = from; offset < full; offset += 64) compress(out, input, offset);
   const rest = length - full;
   const end = rest < 56 ? 64 : 128;
   for (let i = 0; i < rest; i++) tail[i] = input[full + i]!;

@@ -99,3 +99,45 @@ test("a message's id is checked in place against its fields (no memo), short and
     assert.equal(carriesExpectedId({ ...message, sequence: 4 }), false);
   }
 });
+
+test("the kept state of an id's channel-and-sender prefix is that pair's: senders sharing a memo slot, channels alike", () => {
+  // The memo is direct-mapped by a sender's first characters: these senders share a slot and a first block
+  // ("chorus/id/v1", the channel, then the sender's first characters), and differ in a later block.
+  const a = `abcd${"0".repeat(60)}`;
+  const b = `abcd${"1".repeat(60)}`;
+  const c = `abcd${"0".repeat(140)}`; // three blocks of prefix, two of them whole
+  const content = new TextEncoder().encode("hello, channel");
+  for (let round = 0; round < 3; round++) {
+    for (const [channelId, senderId] of [
+      ["general", a],
+      ["general", b],
+      ["random", a],
+      ["general", c],
+      [`x${"y".repeat(40)}`, a],
+      ["general", a],
+    ] as const) {
+      const fields: IdFields = {
+        channelId,
+        senderId,
+        kind: "content",
+        sequence: round + 1,
+        lamportTimestamp: 5n,
+        content,
+      };
+      assert.equal(computeMessageId(fields), referenceId(fields), `${channelId} / ${senderId.slice(0, 8)}…`);
+      const message = {
+        senderId,
+        messageId: referenceId(fields),
+        channelId,
+        lamportTimestamp: 5n,
+        causalHistory: [],
+        repairRequest: [],
+        sequenceRepairRequest: [],
+        content,
+        kind: "content" as const,
+        sequence: round + 1,
+      };
+      assert.equal(carriesExpectedId(message), true);
+    }
+  }
+});

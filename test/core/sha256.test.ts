@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import { sha256Words } from "../../src/core/sha256.js";
+import { sha256Midstate, sha256Resume, sha256Words } from "../../src/core/sha256.js";
 
 function hex(input: Uint8Array, length = input.length): string {
   const words = new Int32Array(8);
@@ -34,4 +34,24 @@ test("agrees with @noble/hashes for lengths 0..300 and on a prefix of a longer b
     assert.equal(hex(data, n), bytesToHex(sha256(data.subarray(0, n))), `prefix ${n}`);
   }
   assert.throws(() => hex(data, 401), RangeError);
+});
+
+test("resuming from the midstate of whole blocks gives the same digest; the midstate is left unchanged", () => {
+  const data = new Uint8Array(400);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 89 + 5) & 0xff;
+  const state = new Int32Array(8);
+  const out = new Int32Array(8);
+  for (const from of [0, 64, 128, 256]) {
+    sha256Midstate(data, from, state);
+    const kept = state.slice();
+    for (let n = from; n <= 330; n++) {
+      sha256Resume(state, data, from, n, out);
+      const hex = Array.from(out, (w) => (w >>> 0).toString(16).padStart(8, "0")).join("");
+      assert.equal(hex, bytesToHex(sha256(data.subarray(0, n))), `from ${from}, length ${n}`);
+    }
+    assert.deepEqual(state, kept);
+  }
+  assert.throws(() => sha256Midstate(data, 100, state), RangeError);
+  assert.throws(() => sha256Resume(state, data, 128, 100, out), RangeError);
+  assert.throws(() => sha256Resume(state, data, 0, 401, out), RangeError);
 });

@@ -29,6 +29,7 @@ export class RecentIds {
   private capacity: number;
   private start = 0;
   private count = 0;
+  private pushes = 0;
 
   constructor(readonly limit: number) {
     this.capacity = Math.min(limit, INITIAL_SLOTS);
@@ -43,8 +44,14 @@ export class RecentIds {
     return this.count;
   }
 
+  /** Changes whenever the ids held change (a count of pushes). */
+  get version(): number {
+    return this.pushes;
+  }
+
   push(id: MessageId, senderId: SenderId | undefined, sequence: number | undefined): void {
     if (this.limit === 0) return;
+    this.pushes++;
     let slot: number;
     if (this.count < this.limit) {
       if (this.count === this.capacity) this.grow();

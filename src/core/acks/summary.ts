@@ -14,12 +14,15 @@ import type { MessageCache } from "../message-cache.js";
 import { mutated, type Params } from "../params.js";
 import type { SenderState, SenderTable } from "../senders.js";
 import type { RandomSource } from "../types.js";
+import { FilterChoiceMemo } from "./filter-choice.js";
 import { MarkedSenders, MarkMaker } from "./marked.js";
 import { RecentIds } from "./recent.js";
 
 // Bytes of an ack summary besides its filter bytes and marks: field tag and length, nonce, hash count, filter tag and length.
 const ACK_FIXED_BYTES = 3 + 9 + 2 + 3;
 const MARK_BYTES = 16;
+/** V8 keeps typed arrays of up to 64 bytes in its own heap (no backing store of their own). */
+const ON_HEAP_FILTER_BYTES = 64;
 export const SIGNATURE_FIELD_BYTES = 3 + SIGNATURE_BYTES;
 /**
  * Summaries a sender's progress is announced in before it yields its mark slot to others: one summary can be
@@ -57,6 +60,8 @@ export class SummaryWriter {
   /** The senders whose marks the summary being built carries (reused). */
   private readonly marked = new MarkedSenders();
   private readonly markMaker = new MarkMaker();
+  /** What the last `chooseFilterIds` depended on. */
+  private readonly choice = new FilterChoiceMemo();
   /** Most recently advanced senders, newest last (at most 2 × ackMaxMarks): fill for spare mark slots. */
   private markOrder: SenderId[] = [];
   /** Senders whose progress was not yet announced `MARK_REPEATS` times, oldest unannounced first. */
@@ -163,8 +168,10 @@ export class SummaryWriter {
     const filterBytes = ids === 0 ? 0 : Math.min(maxBytes, Math.ceil((ids * p.ackFilterBitsPerId) / 8));
     const hashCount = optimalHashCount(filterBytes * 8, ids);
     const nonce = this.randomNonce();
-    // Cut from the slab the encoding comes from (a Uint8Array of its own cost as much as the encoding's did).
-    const filter = outputBuffer(filterBytes);
+    // Up to 64 bytes (32 ids, the most a summary beside a dozen marks holds), a Uint8Array of its own lives in V8's
+    // heap: cheaper than a view, and the slab it would come from lasts longer. Longer ones are cut from that slab
+    // (an off-heap Uint8Array of its own cost as much as the encoding's did).
+    const filter = filterBytes <= ON_HEAP_FILTER_BYTES ? new Uint8Array(filterBytes) : outputBuffer(filterBytes);
     if (filterBytes > 0) {
       const key = deriveSummaryKey(this.salt, nonce, this.key);
       const slots = this.filterSlots;
@@ -180,22 +187,26 @@ export class SummaryWriter {
   private chooseFilterIds(maxBytes: number): number {
     const capacity = Math.floor((maxBytes * 8) / this.params.ackFilterBitsPerId);
     const slots = this.filterSlots;
-    const marked = this.marked;
     let count = 0;
     if (capacity <= 0) return 0;
-    // Runs on every message sent, over up to ackRecentIds ids: no iterator, no allocation.
-    const skipMarked = marked.size > 0 && !mutated(this.params, "filter-skip-marked");
+    const skipMarked = this.marked.size > 0 && !mutated(this.params, "filter-skip-marked");
+    const marked = skipMarked ? this.marked : undefined;
     const recent = this.recentReceived;
+    // The same inputs as the last choice (messages sent in a row): the same slots, still in `filterSlots`.
+    const kept = this.choice.recall(recent.version, capacity, marked);
+    if (kept >= 0) return kept;
+    // Runs on every message sent after a change, over up to ackRecentIds ids: no iterator, no allocation.
     for (let i = 0; i < recent.size; i++) {
       const slot = recent.slotOf(i);
-      const seq = skipMarked ? recent.sequenceAt(slot) : undefined;
+      const seq = marked !== undefined ? recent.sequenceAt(slot) : undefined;
       if (seq !== undefined) {
-        const state = marked.get(recent.senderAt(slot)!);
+        const state = marked!.get(recent.senderAt(slot)!);
         if (state !== undefined && state.contiguous >= seq && seq >= state.runStart) continue;
       }
       slots[count++] = slot;
       if (count >= capacity) break;
     }
+    this.choice.remember(recent.version, capacity, marked, count);
     return count;
   }
 
